@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The Tiled API generation we speak; the Python client checks it is PEP 440 and ≥ 0.2.4. */
+export const TILED_COMPAT_VERSION = '0.2.16';
+export const TILED_API_VERSION = 0;
+
+function ownVersion(): string {
+  for (const candidate of [join(__dirname, '..', '..', 'package.json'), join(__dirname, '..', '..', '..', 'package.json')]) {
+    try {
+      const parsed = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
+      if (parsed.name === 'tiled-ts' && parsed.version) return parsed.version;
+    } catch {
+      // try the next layout (ts-jest runs from src/, the build from dist/src/)
+    }
+  }
+  return '0.0.0';
+}
+
+export const TILED_TS_VERSION = ownVersion();
+
+/** Query names in Tiled's registration order (spec auth.md §2). */
+export const QUERY_NAMES = [
+  'fulltext', 'lookup', 'keys_filter', 'regex', 'eq', 'noteq', 'comparison', 'contains', 'in', 'notin',
+  'keypresent', 'like', 'specs', 'access_blob_filter', 'structure_family',
+];
+
+/** Media types per structure family that this server can produce. */
+export const FORMATS: Record<string, string[]> = {
+  array: ['application/octet-stream', 'application/json', 'text/csv', 'text/x-comma-separated-values', 'text/plain'],
+  table: ['application/vnd.apache.arrow.file', 'text/csv', 'text/x-comma-separated-values', 'text/plain', 'application/json'],
+  container: ['application/json'],
+};
+
+export const FORMAT_ALIASES: Record<string, Record<string, string[]>> = {
+  array: { 'application/json': ['json'], 'text/csv': ['csv'], 'text/plain': ['text', 'txt'], 'application/octet-stream': ['bin', 'octet-stream'] },
+  table: { 'application/vnd.apache.arrow.file': ['arrow', 'feather'], 'text/csv': ['csv'], 'application/json': ['json'], 'text/plain': ['text', 'txt'] },
+  container: { 'application/json': ['json'] },
+};

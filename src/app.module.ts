@@ -1,0 +1,52 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { PassportModule } from '@nestjs/passport';
+import { AboutController } from './about/about.controller';
+import { AuthenticationGuard } from './auth/authentication.guard';
+import { CredentialsStrategy } from './auth/credentials.strategy';
+import { SingleUserAuthModule } from './auth/single-user-auth.module';
+import { CatalogModule } from './catalog/catalog.module';
+import { TiledExceptionFilter } from './common/errors/tiled-exception.filter';
+import { APP_CONFIG, AppConfig, isSingleUser } from './config/app-config';
+
+export interface AppModuleOptions {
+  config: AppConfig;
+  /** The effective single-user key (single-user mode only). */
+  singleUserApiKey?: string;
+  /** The multi-user authentication module, built by the auth layer from the config (multi-user mode only). */
+  multiUserAuth?: DynamicModule;
+}
+
+/** The only place modules are wired. Which authentication module is loaded depends on the mode. */
+@Module({})
+export class AppModule {
+  static forRoot(options: AppModuleOptions): DynamicModule {
+    const { config } = options;
+    const authModule = isSingleUser(config)
+      ? SingleUserAuthModule.forRoot(requireKey(options.singleUserApiKey), config.authentication.allow_anonymous_access)
+      : requireModule(options.multiUserAuth);
+    return {
+      module: AppModule,
+      imports: [PassportModule, authModule, CatalogModule.forRoot(config)],
+      controllers: [AboutController],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        CredentialsStrategy,
+        { provide: APP_GUARD, useClass: AuthenticationGuard },
+        { provide: APP_FILTER, useClass: TiledExceptionFilter },
+      ],
+      exports: [APP_CONFIG],
+      global: true,
+    };
+  }
+}
+
+function requireKey(key: string | undefined): string {
+  if (!key) throw new Error('Single-user mode needs its API key');
+  return key;
+}
+
+function requireModule(module: DynamicModule | undefined): DynamicModule {
+  if (!module) throw new Error('Multi-user mode needs its authentication module');
+  return module;
+}

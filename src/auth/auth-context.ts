@@ -1,0 +1,31 @@
+/** Who is calling and what they may do; resolved once per request by the authentication guard. */
+export interface PrincipalRef {
+  /** Hyphenated UUID. */
+  uuid: string;
+  type: 'user' | 'service';
+  identities: { id: string; provider: string }[];
+}
+
+export type CredentialKind = 'apikey' | 'access-token' | 'single-user' | 'anonymous';
+
+export interface AuthContext {
+  /** null for anonymous callers and for the single-user key (Tiled has no principal there). */
+  principal: PrincipalRef | null;
+  scopes: ReadonlySet<string>;
+  via: CredentialKind;
+  /** SHA-256 of the presenting API key's raw bytes, when the caller used a multi-user API key. */
+  apiKeyHash?: Buffer;
+  /** The API key's first eight hex characters, when the caller used an API key. */
+  apiKeyFirstEight?: string;
+  /** Session id (hex) carried by an access token, when the caller used one. */
+  sessionId?: string;
+}
+
+/** Where the guard leaves the AuthContext on the request object. */
+export const AUTH_CONTEXT = Symbol('tiled.authContext');
+
+export const ANONYMOUS_NO_SCOPES: AuthContext = Object.freeze({
+  principal: null,
+  scopes: new Set<string>(),
+  via: 'anonymous',
+}) as AuthContext;

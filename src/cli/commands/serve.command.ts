@@ -1,0 +1,112 @@
+import { Command, Option } from 'commander';
+import { AppConfig, DEFAULT_AUTHENTICATION, DEFAULT_SERVER } from '../../config/app-config';
+import { ConfigError, demoConfig, loadConfig } from '../../config/config-loader';
+import { connectBanner, createApp } from '../../server/bootstrap';
+import { SingleUserKeyError } from '../../auth/single-user-key';
+import { CliError } from '../cli-error';
+
+interface ServeFlags {
+  host?: string;
+  port?: number;
+  public?: boolean;
+  apiKey?: string;
+  verbose?: boolean;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--port must be an integer from 0 to 65535, not "${value}"`, 2);
+  return port;
+}
+
+function addServeFlags(command: Command): Command {
+  return command
+    .option('--host <host>', 'Bind socket to this host (default: 127.0.0.1, or uvicorn.host from the config)')
+    .option('--port <port>', 'Bind to a socket with this port (default: 8000, or uvicorn.port from the config)', parsePort)
+    .option('--public', 'Turn on public mode: anonymous callers may read metadata and data')
+    .addOption(new Option('--api-key <key>', 'Set the single-user API key (else TILED_SINGLE_USER_API_KEY, else a random one)'))
+    .option('-v, --verbose', 'Log every request (API keys in URLs are redacted)')
+    .helpOption('-h, --help', 'Show this message and exit');
+}
+
+export function registerServeCommands(program: Command): void {
+  const serve = program
+    .command('serve')
+    .description('Launch a Tiled server.')
+    .helpOption('-h, --help', 'Show this message and exit');
+
+  addServeFlags(serve.command('demo').description('Serve the built-in generated demo tree (single-user).')).action(
+    async (flags: ServeFlags) => runServer(demoConfig(), flags),
+  );
+
+  addServeFlags(
+    serve
+      .command('config')
+      .description('Serve from a YAML configuration file or a directory of them.')
+      .argument('[config_path]', 'File or directory (default: TILED_CONFIG, else ./config.yml)'),
+  ).action(async (configPath: string | undefined, flags: ServeFlags) => {
+    const path = configPath ?? process.env.TILED_CONFIG ?? 'config.yml';
+    process.stderr.write(`Using configuration from ${path}\n`);
+    await runServer(await loadOrExit(path), flags);
+  });
+
+  addServeFlags(
+    serve
+      .command('module')
+      .description('Serve a tree exported by a JavaScript module (like Tiled\'s "serve pyobject").')
+      .argument('<specifier>', 'Module and export, e.g. ./my-tree.js:tree'),
+  ).action(async (specifier: string, flags: ServeFlags) => {
+    const config: AppConfig = {
+      trees: [{ path: '/', tree: specifier, baseDir: process.cwd() }],
+      authentication: { ...DEFAULT_AUTHENTICATION },
+      allow_origins: [],
+      server: { ...DEFAULT_SERVER },
+    };
+    await runServer(config, flags);
+  });
+}
+
+async function loadOrExit(path: string): Promise<AppConfig> {
+  try {
+    return await loadConfig(path);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message, 2);
+    throw error;
+  }
+}
+
+/** Apply the CLI flags over the config, build the app exactly as tests do, listen, print the connect URL. */
+export async function runServer(base: AppConfig, flags: ServeFlags): Promise<void> {
+  const config: AppConfig = {
+    ...base,
+    authentication: {
+      ...base.authentication,
+      allow_anonymous_access: flags.public ? true : base.authentication.allow_anonymous_access,
+    },
+    server: {
+      host: flags.host ?? base.server.host,
+      port: flags.port ?? base.server.port,
+      verbose: flags.verbose ?? base.server.verbose,
+    },
+  };
+  let built;
+  try {
+    built = await createApp(config, { apiKey: flags.apiKey });
+  } catch (error) {
+    if (error instanceof SingleUserKeyError || error instanceof ConfigError) throw new CliError(error.message, 2);
+    throw error;
+  }
+  const { app, singleUserKey } = built;
+  for (const warning of singleUserKey?.warnings ?? []) process.stderr.write(`WARNING: ${warning}\n`);
+  try {
+    await app.listen(config.server.port, config.server.host);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'EADDRINUSE') throw new CliError(`Port ${config.server.port} on ${config.server.host} is already in use; choose another with --port`, 1);
+    throw error;
+  }
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.server.port;
+  if (singleUserKey?.generated) process.stderr.write(connectBanner(config.server.host, port, singleUserKey.key));
+  process.stderr.write(`Tiled (tiled-ts) running on http://${config.server.host}:${port} (Press CTRL+C to quit)\n`);
+}

@@ -1,0 +1,38 @@
+import { Command, CommanderError } from 'commander';
+import { registerServeCommands } from './commands/serve.command';
+import { CliError } from './cli-error';
+import { TILED_TS_VERSION } from '../about/about.constants';
+
+/** Every command registers itself here; each lives in commands/ and stays thin. */
+export function buildProgram(): Command {
+  const program = new Command('tiled')
+    .description('tiled-ts: serve and access scientific data, wire-compatible with Tiled')
+    .version(TILED_TS_VERSION, '--version', 'Show the version and exit')
+    .helpOption('-h, --help', 'Show this message and exit')
+    .showHelpAfterError()
+    .exitOverride();
+  registerServeCommands(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    process.exitCode = exitCodeFor(error);
+  }
+}
+
+function exitCodeFor(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // --help and --version exit 0; usage errors have already been printed by commander.
+    return error.exitCode === 0 ? 0 : 2;
+  }
+  if (error instanceof CliError) {
+    process.stderr.write(`Error: ${error.message}\n`);
+    return error.exitCode;
+  }
+  process.stderr.write(`Error: ${error instanceof Error ? error.message : String(error)}\n`);
+  return 1;
+}

@@ -1,0 +1,60 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { TiledHttpError } from './tiled-http.error';
+import { JSON_TYPE, toJson } from '../http/wire';
+
+/**
+ * Every error leaves as Tiled's `{"detail": …}` with `Content-Type: application/json` exactly
+ * (the Python client only extracts `detail` when the header is exactly that).
+ * Unknown errors become a generic 500, logged once with the request id; never a stack trace on the wire.
+ */
+@Catch()
+export class TiledExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HTTP');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    const request = http.getRequest<FastifyRequest>();
+    let status = 500;
+    let detail: unknown = 'Internal server error';
+    let headers: Record<string, string> = {};
+
+    if (exception instanceof TiledHttpError) {
+      ({ status, detail, headers } = exception);
+    } else if (exception instanceof HttpException) {
+      status = exception.getStatus();
+      const response = exception.getResponse();
+      detail = nestDetail(status, response);
+    } else if (isFastifyClientError(exception)) {
+      status = exception.statusCode;
+      detail = exception.message;
+    } else {
+      this.logger.error(
+        `Unhandled error on ${request.method} ${redactUrl(request.url)} [${String(request.id)}]`,
+        exception instanceof Error ? exception.stack : String(exception),
+      );
+    }
+    for (const [name, value] of Object.entries(headers)) reply.header(name, value);
+    reply.code(status).header('content-type', JSON_TYPE).send(Buffer.from(toJson({ detail })));
+  }
+}
+
+function nestDetail(status: number, response: string | object): unknown {
+  if (typeof response === 'string') return response;
+  const message = (response as { message?: unknown }).message;
+  if (status === 404 && typeof message === 'string' && message.startsWith('Cannot ')) return 'Not Found';
+  if (status === 405) return 'Method Not Allowed';
+  return message ?? response;
+}
+
+/** Fastify's own 4xx (bad JSON, body too large, unsupported media type) carry a statusCode. */
+function isFastifyClientError(e: unknown): e is { statusCode: number; message: string } {
+  const code = (e as { statusCode?: unknown })?.statusCode;
+  return typeof code === 'number' && code >= 400 && code < 500;
+}
+
+/** An API key in a URL must never reach a log line. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&](?:api_key|csrf|code|device_code|state|refresh_token|access_token)=)[^&#]*/gi, '$1[redacted]');
+}

@@ -1,0 +1,80 @@
+/**
+ * The validated, frozen service configuration. Only the config loader builds it and only
+ * `AppModule.forRoot` receives it; everything else gets the pieces it needs by injection (APP_CONFIG).
+ * Key names follow Tiled's YAML spelling so a Tiled config file reads the same.
+ */
+export interface TreeMountConfig {
+  /** URL sub-path, '/' for the root. */
+  path: string;
+  /** `demo`, or a module specifier `./file.js:exportName` / `package:exportName`. */
+  tree: string;
+  args?: Record<string, unknown> | null;
+  /** Directory that relative specifiers resolve against (the config file's directory). */
+  baseDir: string;
+}
+
+export interface ProviderConfig {
+  provider: string;
+  /** Built-in short name, Tiled alias, path or package specifier (resolved by the plugin host). */
+  authenticator: string;
+  args: Record<string, unknown>;
+  /** Where this provider was declared, for error messages: `authentication.providers[0]`. */
+  keyPath: string;
+}
+
+export interface AuthenticationConfig {
+  providers: ProviderConfig[];
+  tiled_admins: { provider: string; id: string }[];
+  /** First signs, all verify. Undefined: a random per-process key (with a warning). */
+  secret_keys?: string[];
+  allow_anonymous_access: boolean;
+  single_user_api_key?: string;
+  /** Lifetimes in seconds. */
+  access_token_max_age: number;
+  refresh_token_max_age: number;
+  session_max_age: number;
+  /** Server-wide cap on `expires_in` of new API keys, in seconds; null = unlimited (beyond Tiled). */
+  api_key_max_lifetime: number | null;
+}
+
+export interface DatabaseConfig {
+  uri: string;
+  init_if_not_exists: boolean;
+  pool_size: number;
+}
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  /** Print one access-log line per request. */
+  verbose: boolean;
+}
+
+export interface AppConfig {
+  /** The file or directory the configuration came from, if any (for messages). */
+  source?: string;
+  trees: TreeMountConfig[];
+  authentication: AuthenticationConfig;
+  /** Absent: multi-user mode uses a transient in-memory SQLite database. */
+  database?: DatabaseConfig;
+  allow_origins: string[];
+  server: ServerConfig;
+}
+
+export const APP_CONFIG = Symbol('AppConfig');
+
+export const DEFAULT_AUTHENTICATION: AuthenticationConfig = {
+  providers: [],
+  tiled_admins: [],
+  allow_anonymous_access: false,
+  access_token_max_age: 15 * 60,
+  refresh_token_max_age: 7 * 24 * 3600,
+  session_max_age: 365 * 24 * 3600,
+  api_key_max_lifetime: null,
+};
+
+export const DEFAULT_SERVER: ServerConfig = { host: '127.0.0.1', port: 8000, verbose: false };
+
+export function isSingleUser(config: AppConfig): boolean {
+  return config.authentication.providers.length === 0;
+}

@@ -1,0 +1,54 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import fastifyCookie from '@fastify/cookie';
+import { AppModule } from '../app.module';
+import { AppConfig, isSingleUser } from '../config/app-config';
+import { installHttpHooks } from '../common/http/http-hooks';
+import { resolveSingleUserKey, SingleUserKey } from '../auth/single-user-key';
+import { buildMultiUserAuthModule } from '../auth/multi-user-auth';
+
+export interface BootstrapOptions {
+  /** `--api-key` from the command line. */
+  apiKey?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface BuiltApp {
+  app: NestFastifyApplication;
+  /** Single-user mode only. */
+  singleUserKey?: SingleUserKey;
+}
+
+/** Build the application exactly as `tiled serve` runs it; e2e tests use this same function. */
+export async function createApp(config: AppConfig, options: BootstrapOptions = {}): Promise<BuiltApp> {
+  const env = options.env ?? process.env;
+  const singleUserKey = isSingleUser(config)
+    ? resolveSingleUserKey(options.apiKey, config.authentication.single_user_api_key, env)
+    : undefined;
+  const multiUserAuth = isSingleUser(config) ? undefined : await buildMultiUserAuthModule(config);
+
+  const adapter = new FastifyAdapter({
+    genReqId: () => randomBytes(8).toString('hex'),
+    logger: false,
+    bodyLimit: 10 * 1024 * 1024,
+    // Tiled serves `/api/v1/` and redirects `/api/v1`; answering both is simpler and what clients expect.
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot({ config, singleUserApiKey: singleUserKey?.key, multiUserAuth }),
+    adapter,
+    { logger: config.server.verbose ? ['error', 'warn', 'log'] : ['error', 'warn'], abortOnError: false },
+  );
+  await app.register(fastifyCookie);
+  installHttpHooks(app.getHttpAdapter().getInstance(), { accessLog: config.server.verbose });
+  app.enableShutdownHooks();
+  return { app, singleUserKey };
+}
+
+/** The banner the user guide shows; printed only for a key this process generated. */
+export function connectBanner(host: string, port: number, key: string): string {
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `\n    Use the following URL to connect to Tiled:\n\n    "http://${shownHost}:${port}?api_key=${key}"\n\n`;
+}
