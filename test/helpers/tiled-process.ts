@@ -1,0 +1,98 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+/** The built CLI, exactly as a user runs it after `npm ci`. */
+export const TILED_BIN = join(__dirname, '..', '..', 'bin', 'tiled.js');
+
+export interface RunningServer {
+  /** e.g. http://127.0.0.1:40123 */
+  url: string;
+  /** url + '/api/v1' */
+  api: string;
+  /** The key printed in the connect URL (single-user mode with a generated key). */
+  printedKey?: string;
+  process: ChildProcess;
+  /** Everything the server wrote to stdout and stderr so far. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  timeoutMs?: number;
+}
+
+/**
+ * Start `tiled <args>` as a real process on a free port and wait until it listens.
+ * `--port 0` is added unless the args choose a port.
+ */
+export async function startTiled(args: string[], options: StartOptions = {}): Promise<RunningServer> {
+  const fullArgs = args.includes('--port') ? args : [...args, '--port', '0'];
+  const child = spawn(process.execPath, [TILED_BIN, ...fullArgs], {
+    cwd: options.cwd ?? join(__dirname, '..', '..'),
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`tiled ${fullArgs.join(' ')} did not start:\n${output}`)), options.timeoutMs ?? 20000);
+    const check = (): void => {
+      const match = /running on (http:\/\/\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout!.on('data', check);
+    child.stderr!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`tiled ${fullArgs.join(' ')} exited with ${code} before listening:\n${output}`));
+    });
+  });
+  const printedKey = /\?api_key=([0-9a-zA-Z]+)/.exec(output)?.[1];
+  return {
+    url,
+    api: `${url}/api/v1`,
+    printedKey,
+    process: child,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run `tiled <args>` to completion, optionally feeding stdin. */
+export async function runTiled(args: string[], options: StartOptions & { input?: string } = {}): Promise<CliResult> {
+  const child = spawn(process.execPath, [TILED_BIN, ...args], {
+    cwd: options.cwd ?? join(__dirname, '..', '..'),
+    env: { ...process.env, ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdin.end(options.input ?? '');
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30000);
+  const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
