@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+
+/**
+ * Env contract for database-backed tests:
+ * - `TILED_TEST_POSTGRES_URI` (e.g. postgresql://postgres@127.0.0.1:5432/postgres): a server URI whose user may
+ *   CREATE DATABASE. Each test run creates its own fresh database from it and drops it afterwards.
+ * - `CI=true` without that variable, or with a server that cannot be reached, fails the suite instead of skipping.
+ * Locally, without the variable, only SQLite runs.
+ */
+export const POSTGRES_ENV = 'TILED_TEST_POSTGRES_URI';
+
+export interface TestDatabase {
+  engine: 'sqlite' | 'postgres';
+  uri: string;
+  drop(): Promise<void>;
+}
+
+export type EngineName = 'sqlite' | 'postgres';
+
+export function testEngines(): EngineName[] {
+  const wantPostgres = Boolean(process.env[POSTGRES_ENV]) || process.env.CI === 'true';
+  return wantPostgres ? ['sqlite', 'postgres'] : ['sqlite'];
+}
+
+/** A fresh, empty database of the given engine. */
+export async function createTestDatabase(engine: EngineName): Promise<TestDatabase> {
+  if (engine === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'tiled-db-'));
+    return { engine, uri: `sqlite:///${join(dir, 'auth.db')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const serverUri = process.env[POSTGRES_ENV];
+  if (!serverUri) {
+    throw new Error(`CI=true but ${POSTGRES_ENV} is not set: the PostgreSQL half of the suite cannot be skipped in CI`);
+  }
+  const name = `tiled_test_${randomBytes(6).toString('hex')}`;
+  await withClient(serverUri, (client) => client.query(`CREATE DATABASE ${name}`));
+  const url = new URL(serverUri);
+  url.pathname = `/${name}`;
+  return {
+    engine,
+    uri: url.toString(),
+    drop: () => withClient(serverUri, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+  };
+}
+
+async function withClient<T>(uri: string, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: uri, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new Error(`PostgreSQL at ${uri.replace(/:[^:@/]*@/, ':***@')} (${POSTGRES_ENV}) is not reachable: ${(error as Error).message}`);
+  }
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
