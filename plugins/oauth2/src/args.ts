@@ -1,0 +1,73 @@
+import type { JsonSchema } from '../../../src/plugins-api';
+
+/** The arguments of the generic `oauth2` authenticator. */
+export interface OAuth2Args {
+  client_id: string;
+  client_secret: string;
+  /** OpenID Connect discovery document; when given, the endpoints below come from it. */
+  well_known_uri?: string;
+  /** Plain OAuth2 (no discovery, no ID token): all three are required. */
+  authorization_endpoint?: string;
+  token_endpoint?: string;
+  userinfo_endpoint?: string;
+  /** Expected `aud` of ID tokens; defaults to `client_id`. */
+  audience?: string;
+  scopes?: string[];
+  /** Which claim (ID token, else user-info) becomes the identity id. */
+  user_id_claim?: string;
+  confirmation_message?: string;
+  redirect_on_success?: string | null;
+  redirect_on_failure?: string | null;
+}
+
+/** Tiled's `OIDCAuthenticator` arguments (spec auth.md §10.3), so a Tiled config loads unedited. */
+export interface TiledOidcArgs {
+  audience: string;
+  client_id: string;
+  client_secret: string;
+  well_known_uri: string;
+  confirmation_message?: string;
+  redirect_on_success?: string | null;
+  redirect_on_failure?: string | null;
+  user_id_claim?: string;
+}
+
+const url = { type: 'string', pattern: '^https?://' };
+const optionalUrl = { anyOf: [url, { type: 'null' }] };
+const secret = { type: 'string', minLength: 1 };
+
+export const oauth2ArgsSchema: JsonSchema = {
+  type: 'object',
+  properties: {
+    client_id: secret,
+    client_secret: secret,
+    well_known_uri: url,
+    authorization_endpoint: url,
+    token_endpoint: url,
+    userinfo_endpoint: url,
+    audience: { type: 'string', minLength: 1 },
+    scopes: { type: 'array', items: { type: 'string', pattern: '^[!#-\\[\\]-~]+$' } },
+    user_id_claim: { type: 'string', minLength: 1 },
+    confirmation_message: { type: 'string' },
+    redirect_on_success: optionalUrl,
+    redirect_on_failure: optionalUrl,
+  },
+  required: ['client_id', 'client_secret'],
+  additionalProperties: false,
+};
+
+export const tiledOidcArgsSchema: JsonSchema = {
+  type: 'object',
+  properties: {
+    audience: { type: 'string', minLength: 1 },
+    client_id: secret,
+    client_secret: secret,
+    well_known_uri: url,
+    confirmation_message: { type: 'string' },
+    redirect_on_success: optionalUrl,
+    redirect_on_failure: optionalUrl,
+    user_id_claim: { type: 'string', minLength: 1 },
+  },
+  required: ['audience', 'client_id', 'client_secret', 'well_known_uri'],
+  additionalProperties: false,
+};
