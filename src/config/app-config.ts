@@ -20,6 +20,10 @@ export interface ProviderConfig {
   args: Record<string, unknown>;
   /** Where this provider was declared, for error messages: `authentication.providers[0]`. */
   keyPath: string;
+  /** The YAML file that declared it (for messages), when it came from one. */
+  file?: string;
+  /** Directory that relative authenticator specifiers resolve against (the config file's directory). */
+  baseDir?: string;
 }
 
 export interface AuthenticationConfig {
@@ -41,6 +45,10 @@ export interface DatabaseConfig {
   uri: string;
   init_if_not_exists: boolean;
   pool_size: number;
+  /** Test a pooled connection before handing it out (Tiled default true). */
+  pool_pre_ping?: boolean;
+  /** Connections allowed beyond pool_size (Tiled default 10). */
+  max_overflow?: number;
 }
 
 export interface ServerConfig {
@@ -59,6 +67,10 @@ export interface AppConfig {
   database?: DatabaseConfig;
   allow_origins: string[];
   server: ServerConfig;
+  /** Directory the configuration came from; relative specifiers resolve against it. */
+  configDir?: string;
+  /** Accepted-but-ignored Tiled keys and similar notes; `tiled serve` prints them as warnings at startup. */
+  warnings?: readonly string[];
 }
 
 export const APP_CONFIG = Symbol('AppConfig');

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
-import { AppConfig, DEFAULT_AUTHENTICATION, DEFAULT_SERVER } from '../../config/app-config';
-import { ConfigError, demoConfig, loadConfig } from '../../config/config-loader';
+import { AppConfig } from '../../config/app-config';
+import { ConfigError, configForTree, defaultConfigPath, loadConfig } from '../../config/config-loader';
 import { connectBanner, createApp } from '../../server/bootstrap';
 import { SingleUserKeyError } from '../../auth/single-user-key';
 import { CliError } from '../cli-error';
@@ -36,7 +36,7 @@ export function registerServeCommands(program: Command): void {
     .helpOption('-h, --help', 'Show this message and exit');
 
   addServeFlags(serve.command('demo').description('Serve the built-in generated demo tree (single-user).')).action(
-    async (flags: ServeFlags) => runServer(demoConfig(), flags),
+    async (flags: ServeFlags) => runServer(configOrExit(() => configForTree('demo', process.cwd())), flags),
   );
 
   addServeFlags(
@@ -45,7 +45,7 @@ export function registerServeCommands(program: Command): void {
       .description('Serve from a YAML configuration file or a directory of them.')
       .argument('[config_path]', 'File or directory (default: TILED_CONFIG, else ./config.yml)'),
   ).action(async (configPath: string | undefined, flags: ServeFlags) => {
-    const path = configPath ?? process.env.TILED_CONFIG ?? 'config.yml';
+    const path = configPath ?? defaultConfigPath();
     process.stderr.write(`Using configuration from ${path}\n`);
     await runServer(await loadOrExit(path), flags);
   });
@@ -56,14 +56,18 @@ export function registerServeCommands(program: Command): void {
       .description('Serve a tree exported by a JavaScript module (like Tiled\'s "serve pyobject").')
       .argument('<specifier>', 'Module and export, e.g. ./my-tree.js:tree'),
   ).action(async (specifier: string, flags: ServeFlags) => {
-    const config: AppConfig = {
-      trees: [{ path: '/', tree: specifier, baseDir: process.cwd() }],
-      authentication: { ...DEFAULT_AUTHENTICATION },
-      allow_origins: [],
-      server: { ...DEFAULT_SERVER },
-    };
-    await runServer(config, flags);
+    await runServer(configOrExit(() => configForTree(specifier, process.cwd())), flags);
   });
+}
+
+/** A bad TILED_* environment variable is a configuration error too: exit 2 before anything listens. */
+function configOrExit(build: () => AppConfig): AppConfig {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message, 2);
+    throw error;
+  }
 }
 
 async function loadOrExit(path: string): Promise<AppConfig> {
@@ -97,7 +101,7 @@ export async function runServer(base: AppConfig, flags: ServeFlags): Promise<voi
     throw error;
   }
   const { app, singleUserKey } = built;
-  for (const warning of singleUserKey?.warnings ?? []) process.stderr.write(`WARNING: ${warning}\n`);
+  for (const warning of [...(config.warnings ?? []), ...(singleUserKey?.warnings ?? [])]) process.stderr.write(`WARNING: ${warning}\n`);
   try {
     await app.listen(config.server.port, config.server.host);
   } catch (error) {

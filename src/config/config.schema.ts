@@ -1,0 +1,194 @@
+/**
+ * JSON Schema of the YAML service configuration (Tiled 0.2.16 spelling, spec config.md §2–§4).
+ *
+ * Annotations beyond JSON Schema, read by the loader and by the docs test:
+ * - `x-expect`: how an error message describes a valid value when the keyword alone would be cryptic;
+ * - `x-sensitive`: values under this key are never printed (errors show `[redacted]`);
+ * - `x-tiled-ts: 'ignored'`: a Tiled key tiled-ts accepts and ignores, with a startup warning;
+ * - `x-tiled-ts: 'unsupported'`: a Tiled key tiled-ts refuses, because silently ignoring it would change
+ *   what is served or who may see it (e.g. an access policy).
+ */
+export type JsonSchema = {
+  type?: string | string[];
+  description?: string;
+  default?: unknown;
+  properties?: Record<string, JsonSchema>;
+  additionalProperties?: boolean | JsonSchema;
+  items?: JsonSchema;
+  required?: string[];
+  pattern?: string;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  minItems?: number;
+  'x-expect'?: string;
+  'x-sensitive'?: boolean;
+  'x-tiled-ts'?: 'ignored' | 'unsupported';
+};
+
+const duration: JsonSchema = {
+  type: ['integer', 'string', 'null'],
+  'x-expect': 'a number of seconds or a duration such as "15 minutes", "7 days", "PT15M" or "01:00:00"',
+};
+
+function ignored(description: string): JsonSchema {
+  return { description, 'x-tiled-ts': 'ignored' };
+}
+
+function unsupported(description: string): JsonSchema {
+  return { description, 'x-tiled-ts': 'unsupported' };
+}
+
+export const CONFIG_SCHEMA: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    trees: {
+      type: 'array',
+      description: 'Trees to serve, each mounted at a URL path',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['tree', 'path'],
+        properties: {
+          tree: {
+            type: 'string',
+            pattern: '^([A-Za-z0-9_-]+|[^:]+:[A-Za-z_$][A-Za-z0-9_$]*)$',
+            'x-expect': 'a built-in tree name such as "demo" or a module specifier "./path/to/module.js:exportName"',
+            description: 'Built-in tree name (`demo`) or `module:export`; relative modules resolve against the config file directory',
+          },
+          path: { type: 'string', description: 'URL sub-path the tree is mounted at, `/` for the root' },
+          args: { type: ['object', 'null'], description: 'Arguments passed to the tree factory' },
+        },
+      },
+    },
+    authentication: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Who may connect and how',
+      properties: {
+        providers: {
+          type: 'array',
+          description: 'Login providers; none means single-user mode',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['provider', 'authenticator'],
+            properties: {
+              provider: {
+                type: 'string',
+                pattern: '^[a-zA-Z0-9_-]+$',
+                'x-expect': 'a name made of letters, digits, "_" and "-" (it appears in URLs)',
+                description: 'Unique provider name, used in `/api/v1/auth/provider/{provider}/…`',
+              },
+              authenticator: {
+                type: 'string',
+                minLength: 1,
+                description: 'Built-in authenticator name, Tiled alias (`tiled.authenticators:…`), path or package specifier',
+              },
+              args: { type: ['object', 'null'], description: "The authenticator's own options", default: {} },
+            },
+          },
+        },
+        tiled_admins: {
+          type: 'array',
+          description: "Identities given the `admin` role at startup",
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['provider', 'id'],
+            properties: {
+              provider: { type: 'string', description: 'Provider name, as in `providers`' },
+              id: { type: 'string', description: 'Identity id at that provider' },
+            },
+          },
+        },
+        secret_keys: {
+          type: ['array', 'null'],
+          items: { type: 'string', minLength: 1 },
+          minItems: 1,
+          'x-sensitive': true,
+          description: 'Token signing keys: the first signs, all verify',
+        },
+        allow_anonymous_access: { type: ['boolean', 'null'], default: false, description: 'Public mode: anonymous callers may read' },
+        single_user_api_key: {
+          type: ['string', 'null'],
+          'x-sensitive': true,
+          description: 'The single-user API key (single-user mode only)',
+        },
+        access_token_max_age: { ...duration, default: 900, description: 'Access token lifetime' },
+        refresh_token_max_age: { ...duration, default: 604800, description: 'Refresh token lifetime' },
+        session_max_age: { ...duration, default: 31536000, description: 'Session lifetime' },
+        api_key_max_lifetime: {
+          type: ['integer', 'string', 'null'],
+          'x-expect': 'a number of seconds, a duration such as "30 days", or null',
+          default: null,
+          description: 'Cap on the lifetime of new API keys (tiled-ts only)',
+        },
+      },
+    },
+    database: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      description: 'The authentication database (not a catalog)',
+      properties: {
+        uri: {
+          type: ['string', 'null'],
+          pattern: '^(sqlite|postgresql|postgres)(\\+[a-z0-9]+)?:',
+          'x-expect': 'a database URL such as "sqlite:///path/to/auth.db" or "postgresql://user@host/db"',
+          description: 'SQLite or PostgreSQL URL',
+        },
+        init_if_not_exists: { type: ['boolean', 'null'], default: false, description: 'Create tables and roles if missing' },
+        pool_size: { type: ['integer', 'null'], minimum: 2, default: 5, description: 'Connection pool size' },
+        pool_pre_ping: { type: ['boolean', 'null'], default: true, description: 'Test connections before use' },
+        max_overflow: { type: ['integer', 'null'], minimum: 0, default: 10, description: 'Connections allowed beyond the pool' },
+      },
+    },
+    allow_origins: { type: ['array', 'null'], items: { type: 'string' }, description: 'CORS origins allowed to call the API' },
+    uvicorn: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Server socket (Tiled passes this to uvicorn)',
+      properties: {
+        host: { type: 'string', default: '127.0.0.1', description: 'Interface to listen on' },
+        port: { type: 'integer', minimum: 0, maximum: 65535, default: 8000, description: 'Port to listen on' },
+        workers: ignored('Worker processes (tiled-ts runs one process)'),
+        log_level: ignored('uvicorn log level'),
+        log_config: ignored('uvicorn logging configuration'),
+        access_log: ignored('uvicorn access log switch (use `--verbose`)'),
+        proxy_headers: ignored('uvicorn proxy header handling'),
+        forwarded_allow_ips: ignored('uvicorn trusted proxy addresses'),
+        timeout_keep_alive: ignored('uvicorn keep-alive timeout'),
+        root_path: unsupported('Serving under a URL prefix'),
+        ssl_keyfile: unsupported('TLS (terminate TLS in a reverse proxy)'),
+        ssl_certfile: unsupported('TLS (terminate TLS in a reverse proxy)'),
+        ssl_keyfile_password: unsupported('TLS (terminate TLS in a reverse proxy)'),
+        ssl_version: unsupported('TLS (terminate TLS in a reverse proxy)'),
+        ssl_cert_reqs: unsupported('TLS (terminate TLS in a reverse proxy)'),
+        ssl_ca_certs: unsupported('TLS (terminate TLS in a reverse proxy)'),
+        ssl_ciphers: unsupported('TLS (terminate TLS in a reverse proxy)'),
+      },
+    },
+    catalog: unsupported('A Tiled SQL catalog; use `trees` instead'),
+    access_control: unsupported('Access policies; data is visible to anyone holding read scopes'),
+    routers: unsupported('Custom FastAPI routers'),
+    metrics: ignored('Prometheus metrics'),
+    specs: ignored('Declared structure specs'),
+    reject_undeclared_specs: ignored('Reject undeclared specs on upload'),
+    media_types: ignored('Extra serializers'),
+    file_extensions: ignored('Extra `?format=` aliases'),
+    response_bytesize_limit: ignored('Largest data response'),
+    exact_count_limit: ignored('Containers larger than this report approximate counts'),
+    expose_raw_assets: ignored('Raw asset download routes'),
+    streaming_cache: ignored('Live streaming cache'),
+    webhooks: ignored('Webhooks'),
+    create_mount_nodes_if_not_exist: ignored('Catalog mount-node helper'),
+    catalog_pool_size: ignored('Catalog connection pool size'),
+    storage_pool_size: ignored('Storage connection pool size'),
+    catalog_max_overflow: ignored('Catalog pool overflow'),
+    storage_max_overflow: ignored('Storage pool overflow'),
+  },
+};
+
+/** Keys whose lists are concatenated when a directory of files is merged (spec config.md §1). */
+export const CONCATENATED_KEYS: ReadonlySet<string> = new Set(['trees', 'specs', 'allow_origins']);
