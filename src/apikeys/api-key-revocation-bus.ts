@@ -1,0 +1,107 @@
+import { Logger } from '@nestjs/common';
+import { Client, ClientConfig } from 'pg';
+import type { DataSource } from 'typeorm';
+
+/** PostgreSQL channel on which every replica announces revoked keys (payload: hex hash of the secret). */
+export const REVOCATION_CHANNEL = 'tiled_apikeys';
+
+export interface RevocationListener {
+  evict(hashedSecret: string): void;
+  /** False while revocations by other processes could be missed; the cache must not be trusted then. */
+  setAvailable(available: boolean): void;
+}
+
+/** Tells the other server processes sharing the database that a key was revoked. */
+export interface RevocationBus {
+  start(listener: RevocationListener): Promise<void>;
+  publish(hashedSecret: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** SQLite: no way to notify other processes; the cache TTL bounds how long they may trust a revoked key. */
+export class LocalRevocationBus implements RevocationBus {
+  async start(): Promise<void> {}
+  async publish(): Promise<void> {}
+  async stop(): Promise<void> {}
+}
+
+/**
+ * PostgreSQL LISTEN/NOTIFY on a dedicated connection (a pooled one could be handed to someone else and
+ * lose the LISTEN). While that connection is down the cache is switched off, never trusted blindly.
+ */
+export class PostgresRevocationBus implements RevocationBus {
+  private readonly logger = new Logger('ApiKeyRevocations');
+  private client: Client | undefined;
+  private listener: RevocationListener | undefined;
+  private stopped = false;
+  private retryMs = 500;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  async start(listener: RevocationListener): Promise<void> {
+    this.listener = listener;
+    listener.setAvailable(false);
+    await this.connect();
+  }
+
+  async publish(hashedSecret: string): Promise<void> {
+    await this.dataSource.query('SELECT pg_notify($1, $2)', [REVOCATION_CHANNEL, hashedSecret]);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const client = this.client;
+    this.client = undefined;
+    if (client) await client.end().catch(() => undefined);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped || !this.listener) return;
+    const listener = this.listener;
+    const client = new Client(this.clientConfig());
+    let failed = false;
+    const onFailure = (error?: Error): void => {
+      if (failed) return;
+      failed = true;
+      listener.setAvailable(false);
+      if (this.client === client) this.client = undefined;
+      client.end().catch(() => undefined);
+      if (this.stopped) return;
+      this.logger.warn(`Revocation channel lost (${error?.message ?? 'connection ended'}); API-key cache off until it is back`);
+      this.retryTimer = setTimeout(() => void this.connect(), this.retryMs);
+      this.retryMs = Math.min(this.retryMs * 2, 30000);
+    };
+    client.on('error', onFailure);
+    client.on('end', () => onFailure());
+    client.on('notification', (message) => {
+      if (message.channel === REVOCATION_CHANNEL && message.payload) listener.evict(message.payload);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${REVOCATION_CHANNEL}`);
+    } catch (error) {
+      onFailure(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    if (this.stopped) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.client = client;
+    this.retryMs = 500;
+    listener.setAvailable(true);
+  }
+
+  /** The same connection settings TypeORM's pool uses. */
+  private clientConfig(): ClientConfig {
+    const pool = (this.dataSource.driver as unknown as { master?: { options?: ClientConfig } }).master;
+    if (pool?.options) {
+      const { connectionString, host, port, user, password, database, ssl } = pool.options;
+      return { connectionString, host, port, user, password, database, ssl, application_name: 'tiled-apikeys-listener' };
+    }
+    const options = this.dataSource.options as { url?: string; host?: string; port?: number; username?: string; database?: string };
+    return { connectionString: options.url, host: options.host, port: options.port, user: options.username, database: options.database };
+  }
+}

@@ -1,0 +1,95 @@
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { AuthContext } from '../auth/auth-context';
+import type { ApiKeyVerifier } from '../auth/credentials';
+import type { ApiKeyEntity } from '../database/entities';
+import { ApiKeyActivityRecorder } from './api-key-activity';
+import { ApiKeyCache, CachedKey } from './api-key-cache';
+import { RevocationBus } from './api-key-revocation-bus';
+import { effectiveKeyScopes } from './api-key-scopes';
+import { hashPresentedSecret } from './api-key-secret';
+import { ApiKeyStore, toOwner } from './api-key.store';
+
+export const REVOCATION_BUS = Symbol('ApiKeyRevocationBus');
+
+/**
+ * The `API_KEY_VERIFIER` of multi-user mode, on every request that presents a key.
+ * Hot path: hash, cache hit, expiry check. Revocation by this process evicts before the revoke returns;
+ * revocations by other processes arrive through the revocation bus (PostgreSQL) or age out with the TTL.
+ */
+@Injectable()
+export class ApiKeyVerifierService implements ApiKeyVerifier, OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('ApiKeys');
+  private readonly activity: ApiKeyActivityRecorder;
+
+  constructor(
+    private readonly store: ApiKeyStore,
+    private readonly cache: ApiKeyCache,
+    @Inject(REVOCATION_BUS) private readonly bus: RevocationBus,
+  ) {
+    this.activity = new ApiKeyActivityRecorder((keyId, at) => this.store.recordActivity(keyId, at));
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.bus.start({
+      evict: (hashedSecret) => this.cache.evictHash(hashedSecret),
+      setAvailable: (available) => this.cache.setEnabled(available),
+    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.bus.stop();
+  }
+
+  async verify(secret: string): Promise<AuthContext | null> {
+    const entry = await this.lookup(secret);
+    if (!entry) return null;
+    this.activity.touch(entry.keyId, Date.now());
+    return entry.context;
+  }
+
+  /** Same checks as `verify`, without counting as activity (Tiled does not for `GET /auth/apikey`). */
+  async lookup(secret: string): Promise<CachedKey | null> {
+    const hashedSecret = hashPresentedSecret(secret);
+    if (!hashedSecret) return null;
+    const now = Date.now();
+    const cached = this.cache.get(hashedSecret, now);
+    if (cached) return cached;
+
+    const generation = this.cache.generation;
+    const row = await this.store.findByHash(hashedSecret);
+    const entry = row ? this.entryFor(row, hashedSecret, Date.now()) : null;
+    if (entry) this.cache.store(hashedSecret, entry, generation);
+    return entry;
+  }
+
+  /** Evict before answering the revoke, then tell the other processes. */
+  async announceRevocation(hashedSecret: string): Promise<void> {
+    this.cache.evictHash(hashedSecret);
+    try {
+      await this.bus.publish(hashedSecret);
+    } catch (error) {
+      this.logger.error(`Could not announce an API-key revocation to other processes: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /** Role changes of a principal (made by this process) must reach its keys at once. */
+  principalChanged(principalId: number): void {
+    this.cache.evictPrincipal(principalId);
+  }
+
+  private entryFor(row: ApiKeyEntity, hashedSecret: string, now: number): CachedKey | null {
+    if (row.revokedAt !== null) return null;
+    const expiresAt = row.expirationTime ? row.expirationTime.getTime() : null;
+    if (expiresAt !== null && expiresAt <= now) return null;
+    if (!row.principal) return null;
+    const owner = toOwner(row.principal);
+    const context: AuthContext = Object.freeze({
+      principal: Object.freeze({ uuid: owner.uuid, type: owner.type, identities: owner.identities }),
+      scopes: effectiveKeyScopes(row.scopes, owner.roleScopes),
+      via: 'apikey',
+      apiKeyHash: Buffer.from(hashedSecret, 'hex'),
+      apiKeyFirstEight: row.firstEight,
+    }) as AuthContext;
+    return { keyId: row.id, principalId: owner.id, expiresAt, context, loadedAt: now };
+  }
+}

@@ -1,0 +1,131 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, QueryFailedError, Repository } from 'typeorm';
+import { ApiKeyEntity, PrincipalEntity, RoleEntity } from '../database/entities';
+
+/** A principal as the key rules need it: internal id, public ref and the union of its role scopes. */
+export interface KeyOwner {
+  id: number;
+  uuid: string;
+  type: 'user' | 'service';
+  identities: { id: string; provider: string }[];
+  roleScopes: Set<string>;
+}
+
+export interface NewKeyRow {
+  firstEight: string;
+  hashedSecret: string;
+  expirationTime: Date | null;
+  note: string | null;
+  scopes: string[];
+  accessTags: string[] | null;
+  principalId: number;
+  timeCreated: Date;
+}
+
+/** All database I/O of the API-keys module, so the rules in the services can be read (and tested) apart from SQL. */
+@Injectable()
+export class ApiKeyStore {
+  private readonly keys: Repository<ApiKeyEntity>;
+  private readonly principals: Repository<PrincipalEntity>;
+  private readonly roles: Repository<RoleEntity>;
+
+  constructor(readonly dataSource: DataSource) {
+    this.keys = dataSource.getRepository(ApiKeyEntity);
+    this.principals = dataSource.getRepository(PrincipalEntity);
+    this.roles = dataSource.getRepository(RoleEntity);
+  }
+
+  /** The key row with its owner, roles and identities: everything verification needs, in one query. */
+  findByHash(hashedSecret: string): Promise<ApiKeyEntity | null> {
+    return this.keys.findOne({
+      where: { hashedSecret },
+      relations: { principal: { roles: true, identities: true } },
+    });
+  }
+
+  findActiveByFirstEight(principalId: number, firstEight: string, now: Date): Promise<ApiKeyEntity | null> {
+    return this.keys
+      .createQueryBuilder('k')
+      .where('k.principal_id = :principalId AND k.first_eight = :firstEight AND k.revoked_at IS NULL', { principalId, firstEight })
+      .andWhere('(k.expiration_time IS NULL OR k.expiration_time > :now)', { now: now.getTime() })
+      .getOne();
+  }
+
+  countActive(principalId: number, now: Date): Promise<number> {
+    return this.keys
+      .createQueryBuilder('k')
+      .where('k.principal_id = :principalId AND k.revoked_at IS NULL', { principalId })
+      .andWhere('(k.expiration_time IS NULL OR k.expiration_time > :now)', { now: now.getTime() })
+      .getCount();
+  }
+
+  /** Insert; false when `first_eight` or the hash collides with any existing row (revoked ones included). */
+  async insert(row: NewKeyRow): Promise<ApiKeyEntity | null> {
+    const entity = this.keys.create({ ...row, latestActivity: null, revokedAt: null });
+    try {
+      return await this.keys.save(entity);
+    } catch (error) {
+      if (isUniqueViolation(error)) return null;
+      throw error;
+    }
+  }
+
+  /** Marks the key revoked; the row stays for audit. Returns false if it was already revoked. */
+  async revoke(keyId: number, at: Date): Promise<boolean> {
+    const result = await this.keys
+      .createQueryBuilder()
+      .update(ApiKeyEntity)
+      .set({ revokedAt: at })
+      .where('id = :keyId AND revoked_at IS NULL', { keyId })
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+
+  async recordActivity(keyId: number, at: Date): Promise<void> {
+    await this.keys.update({ id: keyId }, { latestActivity: at });
+  }
+
+  async findOwnerByUuid(uuid: string): Promise<KeyOwner | null> {
+    const principal = await this.principals.findOne({ where: { uuid }, relations: { roles: true, identities: true } });
+    return principal ? toOwner(principal) : null;
+  }
+
+  async roleNames(): Promise<string[]> {
+    const roles = await this.roles.find({ order: { name: 'ASC' } });
+    return roles.map((role) => role.name);
+  }
+
+  /** Keys that still work (not revoked, not expired), as listed in whoami and the admin principal views. */
+  activeKeysOf(principalId: number, now: Date): Promise<ApiKeyEntity[]> {
+    return this.keys
+      .createQueryBuilder('k')
+      .where('k.principal_id = :principalId AND k.revoked_at IS NULL', { principalId })
+      .andWhere('(k.expiration_time IS NULL OR k.expiration_time > :now)', { now: now.getTime() })
+      .orderBy('k.id', 'ASC')
+      .getMany();
+  }
+
+  isPostgres(): boolean {
+    return this.dataSource.options.type === 'postgres';
+  }
+}
+
+export function toOwner(principal: PrincipalEntity): KeyOwner {
+  const roleScopes = new Set<string>();
+  for (const role of principal.roles ?? []) for (const scope of role.scopes) roleScopes.add(scope);
+  return {
+    id: principal.id,
+    uuid: principal.uuid,
+    type: principal.type,
+    identities: (principal.identities ?? []).map((identity) => ({ id: identity.id, provider: identity.provider })),
+    roleScopes,
+  };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  if (!(error instanceof QueryFailedError)) return false;
+  const driverError = (error as QueryFailedError & { driverError?: { code?: string } }).driverError;
+  const code = driverError?.code;
+  // SQLite: SQLITE_CONSTRAINT_UNIQUE; PostgreSQL: 23505 unique_violation.
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}

@@ -1,0 +1,39 @@
+import { Module } from '@nestjs/common';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { API_KEY_VERIFIER } from '../auth/credentials';
+import { PrincipalsModule } from '../principals/principals.module';
+import { ApiKeyCache, DEFAULT_CACHE_OPTIONS } from './api-key-cache';
+import { LocalRevocationBus, PostgresRevocationBus, RevocationBus } from './api-key-revocation-bus';
+import { ApiKeyVerifierService, REVOCATION_BUS } from './api-key-verifier';
+import { ApiKeyStore } from './api-key.store';
+import { ApiKeysController } from './api-keys.controller';
+import { ApiKeysService } from './api-keys.service';
+import { PrincipalsAdminController } from './principals-admin.controller';
+import { PrincipalsAdminService } from './principals-admin.service';
+
+/**
+ * API keys of multi-user mode: the `/auth/apikey` and admin `/auth/principal` routes, and the
+ * `API_KEY_VERIFIER` the multi-user credential resolver calls for every presented key.
+ * Needs the (global) DatabaseModule above it.
+ */
+@Module({
+  imports: [PrincipalsModule],
+  controllers: [ApiKeysController, PrincipalsAdminController],
+  providers: [
+    { provide: ApiKeyStore, useFactory: (dataSource: DataSource) => new ApiKeyStore(dataSource), inject: [getDataSourceToken()] },
+    { provide: ApiKeyCache, useFactory: () => new ApiKeyCache(DEFAULT_CACHE_OPTIONS) },
+    {
+      provide: REVOCATION_BUS,
+      useFactory: (dataSource: DataSource): RevocationBus =>
+        dataSource.options.type === 'postgres' ? new PostgresRevocationBus(dataSource) : new LocalRevocationBus(),
+      inject: [getDataSourceToken()],
+    },
+    ApiKeyVerifierService,
+    { provide: API_KEY_VERIFIER, useExisting: ApiKeyVerifierService },
+    ApiKeysService,
+    PrincipalsAdminService,
+  ],
+  exports: [API_KEY_VERIFIER, ApiKeyVerifierService, ApiKeysService],
+})
+export class ApiKeysModule {}

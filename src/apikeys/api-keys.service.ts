@@ -1,0 +1,213 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { AuthContext } from '../auth/auth-context';
+import { INHERIT, isScope } from '../auth/scopes';
+import { BadRequestError, ForbiddenError, NotFoundError, TiledHttpError, UnprocessableError } from '../common/errors/tiled-http.error';
+import { pyList } from '../common/errors/tiled-http.error';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import type { ApiKeyEntity } from '../database/entities';
+import { CreateApiKeyDto } from './dto/create-api-key.dto';
+import type { ApiKeyResponseDto, ApiKeyWithSecretResponseDto } from './dto/api-key-response.dto';
+import { resolveRequestedScopes } from './api-key-scopes';
+import { generateSecret, hashPresentedSecret } from './api-key-secret';
+import { ApiKeyVerifierService } from './api-key-verifier';
+import { ApiKeyStore, KeyOwner } from './api-key.store';
+
+/** Tiled's limit per principal; counts keys that still work (revoked and expired rows are audit history). */
+export const MAX_KEYS_PER_PRINCIPAL = 100;
+/** Redraws of the secret when its first eight characters are already taken (1 in 4 billion per key). */
+const MAX_DRAWS = 5;
+
+/** Who asks for a key, and whose key it becomes. */
+interface CreateRequest {
+  owner: KeyOwner;
+  /** Set when the caller authenticated with an API key minting for itself: the new key may not exceed it. */
+  callingKeyScopes?: ReadonlySet<string>;
+}
+
+@Injectable()
+export class ApiKeysService {
+  private readonly logger = new Logger('ApiKeys');
+
+  constructor(
+    private readonly store: ApiKeyStore,
+    private readonly verifier: ApiKeyVerifierService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** `POST /auth/apikey`: a key for the caller. */
+  async createForCaller(auth: AuthContext, body: unknown): Promise<ApiKeyWithSecretResponseDto> {
+    const dto = CreateApiKeyDto.parse(body);
+    const owner = await this.callerOf(auth);
+    return this.create({ owner, callingKeyScopes: auth.via === 'apikey' ? auth.scopes : undefined }, dto);
+  }
+
+  /** `POST /auth/principal/{uuid}/apikey`: an administrator mints a key on someone's behalf (checked against that principal). */
+  async createForPrincipal(auth: AuthContext, uuid: string, body: unknown): Promise<ApiKeyWithSecretResponseDto> {
+    const dto = CreateApiKeyDto.parse(body);
+    const owner = await this.store.findOwnerByUuid(uuid);
+    if (!owner) throw new NotFoundError(`Principal ${uuid} does not exist or insufficient permissions.`);
+    const created = await this.create({ owner }, dto);
+    this.logger.log(`${describe(auth)} created API key ${created.first_eight} for principal ${uuid}`);
+    return created;
+  }
+
+  /** `GET /auth/apikey`: the key presented with this request. */
+  async inspect(presented: string | undefined): Promise<ApiKeyResponseDto> {
+    if (presented === undefined) throw new TiledHttpError(401, 'No API key was provided with this request.');
+    const entry = await this.verifier.lookup(presented);
+    const hashed = hashPresentedSecret(presented);
+    const row = entry && hashed ? await this.store.findByHash(hashed) : null;
+    // Re-checked on the fresh row: a revoke may have landed between the lookup and this read.
+    if (!row || row.revokedAt !== null) throw new TiledHttpError(401, 'Invalid API key');
+    return toResponse(row);
+  }
+
+  /** `DELETE /auth/apikey?first_eight=`: revoke one of the caller's own keys. */
+  async revokeForCaller(auth: AuthContext, firstEight: string | undefined): Promise<void> {
+    const prefix = requireFirstEight(firstEight);
+    const owner = await this.callerOf(auth);
+    // Another principal's key gets the same answer as no key at all: revocation must not reveal who owns what.
+    const notFound = `The currently-authenticated PrincipalType.${owner.type} has no such API key.`;
+    await this.revoke(owner, firstEight!, prefix, notFound);
+    this.logger.warn(`${describe(auth)} revoked own API key ${prefix}`);
+  }
+
+  /** `DELETE /auth/principal/{uuid}/apikey?first_eight=`. */
+  async revokeForPrincipal(auth: AuthContext, uuid: string, firstEight: string | undefined): Promise<void> {
+    const prefix = requireFirstEight(firstEight);
+    const notFound = `The principal ${uuid} has no such API key.`;
+    const owner = await this.store.findOwnerByUuid(uuid);
+    if (!owner) throw new NotFoundError(notFound);
+    await this.revoke(owner, firstEight!, prefix, notFound);
+    this.logger.warn(`${describe(auth)} revoked API key ${prefix} of principal ${uuid}`);
+  }
+
+  private async create(request: CreateRequest, dto: CreateApiKeyDto): Promise<ApiKeyWithSecretResponseDto> {
+    const { owner } = request;
+    const scopes = dto.scopes ?? [INHERIT];
+    this.checkSubsetOfOwner(dto.scopes, scopes, owner);
+    if (request.callingKeyScopes) this.checkWithinCallingKey(scopes, owner, request.callingKeyScopes);
+    if (dto.access_tags !== null) {
+      const offending = scopes.filter((scope) => scope === INHERIT || scope === 'admin:apikeys');
+      if (offending.length > 0) {
+        throw new ForbiddenError(
+          `Requested scopes ${pyList(scopes)} contain scopes ${pySet(offending)}, which cannot be combined with access tag restrictions.`,
+        );
+      }
+    }
+    const now = new Date();
+    const active = await this.store.countActive(owner.id, now);
+    if (active >= MAX_KEYS_PER_PRINCIPAL) {
+      throw new BadRequestError(
+        `This Principal already has ${active} API keys which is greater than or equal to the maximum number allowed, ${MAX_KEYS_PER_PRINCIPAL}. Some API keys must be deleted before creating new ones.`,
+      );
+    }
+    const expirationTime = this.expirationFor(dto.expires_in, now);
+
+    for (let draw = 0; draw < MAX_DRAWS; draw++) {
+      const { secret, firstEight, hashedSecret } = generateSecret();
+      const row = await this.store.insert({
+        firstEight,
+        hashedSecret,
+        expirationTime,
+        note: dto.note,
+        scopes: [...scopes],
+        accessTags: dto.access_tags,
+        principalId: owner.id,
+        timeCreated: now,
+      });
+      if (row) return { ...toResponse(row), secret };
+    }
+    throw new TiledHttpError(503, 'Could not allocate a unique API key; try again');
+  }
+
+  /** Tiled's rule (403, same text): every requested scope must be one the owner holds, or `inherit`. */
+  private checkSubsetOfOwner(raw: string[] | null, scopes: string[], owner: KeyOwner): void {
+    const notHeld = scopes.filter((scope) => scope !== INHERIT && !owner.roleScopes.has(scope));
+    if (notHeld.length === 0) return;
+    const unknown = notHeld.filter((scope) => !isScope(scope));
+    const why = unknown.length > 0 ? ` Unknown scopes: ${pyList(unknown)}.` : ` Not held: ${pyList(notHeld)}.`;
+    throw new ForbiddenError(
+      `Requested scopes ${raw === null ? 'None' : pyList(raw)} must be a subset of the principal's scopes ${pyList(owner.roleScopes)}.${why}`,
+    );
+  }
+
+  /** A key can never mint a key that could do more than itself (`inherit` counts as everything the owner holds). */
+  private checkWithinCallingKey(scopes: string[], owner: KeyOwner, calling: ReadonlySet<string>): void {
+    const wanted = resolveRequestedScopes(scopes, owner.roleScopes);
+    const beyond = [...wanted].filter((scope) => !calling.has(scope));
+    if (beyond.length === 0) return;
+    throw new ForbiddenError(
+      `Requested scopes ${pyList(scopes)} must be a subset of the scopes of the API key making this request ${pyList(
+        [...calling].filter((scope) => scope !== INHERIT),
+      )}. Not held: ${pyList(beyond)}.`,
+    );
+  }
+
+  private expirationFor(expiresIn: number | null, now: Date): Date | null {
+    const cap = this.config.authentication.api_key_max_lifetime;
+    if (cap !== null && cap !== undefined && expiresIn !== null && expiresIn > cap) {
+      throw new UnprocessableError([
+        {
+          type: 'less_than_equal',
+          loc: ['body', 'expires_in'],
+          msg: `Input should be less than or equal to ${cap}: this server's authentication.api_key_max_lifetime caps API keys at ${cap} seconds`,
+          input: expiresIn,
+        },
+      ]);
+    }
+    // With a cap, "never expires" means "lives as long as allowed"; the response shows the resulting time.
+    const seconds = expiresIn ?? cap ?? null;
+    if (seconds === null) return null;
+    // Tiled stores times with second resolution.
+    return new Date(Math.floor(now.getTime() / 1000) * 1000 + seconds * 1000);
+  }
+
+  private async revoke(owner: KeyOwner, presented: string, prefix: string, notFound: string): Promise<void> {
+    const row = await this.store.findActiveByFirstEight(owner.id, prefix, new Date());
+    if (!row) throw new NotFoundError(notFound);
+    // A full key must be the key, not merely share its first eight characters.
+    if (presented.length > 8 && hashPresentedSecret(presented) !== row.hashedSecret && /^[0-9a-fA-F]{72}$/.test(presented)) {
+      throw new NotFoundError(notFound);
+    }
+    await this.store.revoke(row.id, new Date());
+    await this.verifier.announceRevocation(row.hashedSecret);
+  }
+
+  private async callerOf(auth: AuthContext): Promise<KeyOwner> {
+    if (!auth.principal) throw new TiledHttpError(401, 'Not authenticated', { 'www-authenticate': 'Bearer' });
+    const owner = await this.store.findOwnerByUuid(auth.principal.uuid);
+    if (!owner) throw new TiledHttpError(401, 'Principal no longer exists.');
+    return owner;
+  }
+}
+
+function toResponse(row: ApiKeyEntity): ApiKeyResponseDto {
+  return {
+    first_eight: row.firstEight,
+    expiration_time: row.expirationTime,
+    note: row.note,
+    scopes: row.scopes,
+    access_tags: row.accessTags,
+    latest_activity: row.latestActivity,
+  };
+}
+
+/** `first_eight` is required; longer input (a whole key) is cut to its first eight characters, as Tiled does. */
+function requireFirstEight(value: string | undefined): string {
+  if (value === undefined || value === '') {
+    throw new UnprocessableError([{ type: 'missing', loc: ['query', 'first_eight'], msg: 'Field required', input: null }]);
+  }
+  return value.slice(0, 8).toLowerCase();
+}
+
+function pySet(items: string[]): string {
+  return `{${items.map((s) => `'${s}'`).join(', ')}}`;
+}
+
+function describe(auth: AuthContext): string {
+  const principal = auth.principal;
+  if (!principal) return 'anonymous';
+  const identity = principal.identities[0];
+  return identity ? `${identity.provider}:${identity.id}` : `service:${principal.uuid}`;
+}

@@ -1,0 +1,15 @@
+/** Tiled's `APIKey` (spec auth.md §5.3). Key order matters to nobody but is kept as Tiled sends it. */
+export interface ApiKeyResponseDto {
+  first_eight: string;
+  expiration_time: Date | null;
+  note: string | null;
+  scopes: string[];
+  access_tags: string[] | null;
+  latest_activity: Date | null;
+}
+
+/** Tiled's `APIKeyWithSecret`: only the creation response carries the secret. */
+export interface ApiKeyWithSecretResponseDto extends ApiKeyResponseDto {
+  /** The key itself, shown this once and never again (only its hash is stored). */
+  secret: string;
+}
