@@ -1,5 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { registerServeCommands } from './commands/serve.command';
+import { registerProfileCommands } from './commands/profile.command';
+import { registerLoginCommands } from './commands/login.command';
+import { registerApiKeyCommands } from './commands/api-key.command';
+import { registerAdminCommands } from './commands/admin.command';
 import { CliError } from './cli-error';
 import { TILED_TS_VERSION } from '../about/about.constants';
 
@@ -12,6 +16,10 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerServeCommands(program);
+  registerProfileCommands(program);
+  registerLoginCommands(program);
+  registerApiKeyCommands(program);
+  registerAdminCommands(program);
   return program;
 }
 
