@@ -49,6 +49,8 @@ export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string 
  */
 export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<AppConfig> {
   const sources = await readSources(path, env);
+  // Checking the rest of a file YAML could not parse would only add confusing follow-on errors.
+  if (sources.unparsable) throw invalid(path, sources.problems);
   return buildConfig(sources, { source: path, configDir: sources.configDir }, env);
 }
 
@@ -93,6 +95,8 @@ interface Sources {
   merged: Record<string, unknown>;
   /** Problems found while reading, parsing, expanding and merging. */
   problems: string[];
+  /** Some file is not valid YAML. */
+  unparsable?: boolean;
   /** Maps a key path in the merged document back to the file and the key path inside that file. */
   locate(path: KeyPath): Located;
   /** Merged-document pointers of values that came from secret-looking environment variables. */
@@ -122,6 +126,7 @@ async function readSources(path: string, env: NodeJS.ProcessEnv): Promise<Source
   }
 
   const problems: string[] = [];
+  let unparsable = false;
   const merged: Record<string, unknown> = {};
   const topOrigin = new Map<string, string>();
   const listOrigin = new Map<string, Located[]>();
@@ -134,6 +139,7 @@ async function readSources(path: string, env: NodeJS.ProcessEnv): Promise<Source
       parsed = yaml.load(await readFile(file, 'utf8'), { filename: file, schema: yaml.CORE_SCHEMA });
     } catch (error) {
       problems.push(yamlProblem(file, error));
+      unparsable = true;
       continue;
     }
     if (parsed === null || parsed === undefined) continue;
@@ -191,6 +197,7 @@ async function readSources(path: string, env: NodeJS.ProcessEnv): Promise<Source
     files,
     merged,
     problems,
+    unparsable,
     locate,
     secretPointers,
     skipPointers,
@@ -257,11 +264,7 @@ function buildConfig(sources: Sources, origin: Origin, env: NodeJS.ProcessEnv): 
   const allowOrigins = listFromEnv(data.allow_origins, 'TILED_ALLOW_ORIGINS', env, problems) ?? [];
   const uvicorn = objectAt(data, 'uvicorn') ?? {};
 
-  if (problems.length > 0) {
-    const where = origin.source ?? 'the configuration';
-    const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
-    throw new ConfigError(`Invalid configuration ${where} (${count}):\n  ${problems.join('\n  ')}`, problems);
-  }
+  if (problems.length > 0) throw invalid(origin.source ?? 'from the environment', problems);
 
   const config: AppConfig = {
     source: origin.source,
@@ -278,6 +281,11 @@ function buildConfig(sources: Sources, origin: Origin, env: NodeJS.ProcessEnv): 
     warnings,
   };
   return deepFreeze(config);
+}
+
+function invalid(where: string, problems: string[]): ConfigError {
+  const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+  return new ConfigError(`Invalid configuration ${where} (${count}):\n  ${problems.join('\n  ')}`, problems);
 }
 
 interface SchemaProblem {
