@@ -1,15 +1,15 @@
-import { Logger } from '@nestjs/common';
+import type { KeyLogger } from './api-key-logger';
 
 /** At most one `latest_activity` write per key per interval, so a busy key does not turn reads into writes. */
 export const ACTIVITY_INTERVAL_MS = 60_000;
 const MAX_TRACKED = 50_000;
 
 export class ApiKeyActivityRecorder {
-  private readonly logger = new Logger('ApiKeyActivity');
   private readonly lastWritten = new Map<number, number>();
 
   constructor(
     private readonly write: (keyId: number, at: Date) => Promise<void>,
+    private readonly logger: KeyLogger,
     private readonly intervalMs = ACTIVITY_INTERVAL_MS,
   ) {}
 

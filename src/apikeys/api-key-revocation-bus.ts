@@ -1,6 +1,6 @@
-import { Logger } from '@nestjs/common';
 import { Client, ClientConfig } from 'pg';
 import type { DataSource } from 'typeorm';
+import type { KeyLogger } from './api-key-logger';
 
 /** PostgreSQL channel on which every replica announces revoked keys (payload: hex hash of the secret). */
 export const REVOCATION_CHANNEL = 'tiled_apikeys';
@@ -30,14 +30,16 @@ export class LocalRevocationBus implements RevocationBus {
  * lose the LISTEN). While that connection is down the cache is switched off, never trusted blindly.
  */
 export class PostgresRevocationBus implements RevocationBus {
-  private readonly logger = new Logger('ApiKeyRevocations');
   private client: Client | undefined;
   private listener: RevocationListener | undefined;
   private stopped = false;
   private retryMs = 500;
   private retryTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly logger: KeyLogger,
+  ) {}
 
   async start(listener: RevocationListener): Promise<void> {
     this.listener = listener;

@@ -1,8 +1,9 @@
-import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { AuthContext } from '../auth/auth-context';
 import type { ApiKeyVerifier } from '../auth/credentials';
 import type { ApiKeyEntity } from '../database/entities';
 import { ApiKeyActivityRecorder } from './api-key-activity';
+import type { KeyLogger } from './api-key-logger';
 import { ApiKeyCache, CachedKey } from './api-key-cache';
 import { RevocationBus } from './api-key-revocation-bus';
 import { effectiveKeyScopes } from './api-key-scopes';
@@ -16,17 +17,16 @@ export const REVOCATION_BUS = Symbol('ApiKeyRevocationBus');
  * Hot path: hash, cache hit, expiry check. Revocation by this process evicts before the revoke returns;
  * revocations by other processes arrive through the revocation bus (PostgreSQL) or age out with the TTL.
  */
-@Injectable()
 export class ApiKeyVerifierService implements ApiKeyVerifier, OnModuleInit, OnModuleDestroy {
-  private readonly logger = new Logger('ApiKeys');
   private readonly activity: ApiKeyActivityRecorder;
 
   constructor(
     private readonly store: ApiKeyStore,
     private readonly cache: ApiKeyCache,
-    @Inject(REVOCATION_BUS) private readonly bus: RevocationBus,
+    private readonly bus: RevocationBus,
+    private readonly logger: KeyLogger,
   ) {
-    this.activity = new ApiKeyActivityRecorder((keyId, at) => this.store.recordActivity(keyId, at));
+    this.activity = new ApiKeyActivityRecorder((keyId, at) => this.store.recordActivity(keyId, at), logger);
   }
 
   async onModuleInit(): Promise<void> {

@@ -1,4 +1,3 @@
-import { Injectable } from '@nestjs/common';
 import { DataSource, QueryFailedError, Repository } from 'typeorm';
 import { ApiKeyEntity, PrincipalEntity, RoleEntity } from '../database/entities';
 
@@ -23,7 +22,6 @@ export interface NewKeyRow {
 }
 
 /** All database I/O of the API-keys module, so the rules in the services can be read (and tested) apart from SQL. */
-@Injectable()
 export class ApiKeyStore {
   private readonly keys: Repository<ApiKeyEntity>;
   private readonly principals: Repository<PrincipalEntity>;

@@ -1,7 +1,8 @@
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { API_KEY_VERIFIER } from '../auth/credentials';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { PrincipalsModule } from '../principals/principals.module';
 import { ApiKeyCache, DEFAULT_CACHE_OPTIONS } from './api-key-cache';
 import { LocalRevocationBus, PostgresRevocationBus, RevocationBus } from './api-key-revocation-bus';
@@ -15,7 +16,8 @@ import { PrincipalsAdminService } from './principals-admin.service';
 /**
  * API keys of multi-user mode: the `/auth/apikey` and admin `/auth/principal` routes, and the
  * `API_KEY_VERIFIER` the multi-user credential resolver calls for every presented key.
- * Needs the (global) DatabaseModule above it.
+ * Needs the (global) DatabaseModule and APP_CONFIG above it.
+ * The key classes are plain (built here by factories) so their unit specs run without Nest.
  */
 @Module({
   imports: [PrincipalsModule],
@@ -26,12 +28,24 @@ import { PrincipalsAdminService } from './principals-admin.service';
     {
       provide: REVOCATION_BUS,
       useFactory: (dataSource: DataSource): RevocationBus =>
-        dataSource.options.type === 'postgres' ? new PostgresRevocationBus(dataSource) : new LocalRevocationBus(),
+        dataSource.options.type === 'postgres'
+          ? new PostgresRevocationBus(dataSource, new Logger('ApiKeyRevocations'))
+          : new LocalRevocationBus(),
       inject: [getDataSourceToken()],
     },
-    ApiKeyVerifierService,
+    {
+      provide: ApiKeyVerifierService,
+      useFactory: (store: ApiKeyStore, cache: ApiKeyCache, bus: RevocationBus) =>
+        new ApiKeyVerifierService(store, cache, bus, new Logger('ApiKeys')),
+      inject: [ApiKeyStore, ApiKeyCache, REVOCATION_BUS],
+    },
     { provide: API_KEY_VERIFIER, useExisting: ApiKeyVerifierService },
-    ApiKeysService,
+    {
+      provide: ApiKeysService,
+      useFactory: (store: ApiKeyStore, verifier: ApiKeyVerifierService, config: AppConfig) =>
+        new ApiKeysService(store, verifier, config, new Logger('ApiKeys')),
+      inject: [ApiKeyStore, ApiKeyVerifierService, APP_CONFIG],
+    },
     PrincipalsAdminService,
   ],
   exports: [API_KEY_VERIFIER, ApiKeyVerifierService, ApiKeysService],

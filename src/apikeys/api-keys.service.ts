@@ -1,14 +1,14 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AuthContext } from '../auth/auth-context';
 import { INHERIT, isScope } from '../auth/scopes';
 import { BadRequestError, ForbiddenError, NotFoundError, TiledHttpError, UnprocessableError } from '../common/errors/tiled-http.error';
 import { pyList } from '../common/errors/tiled-http.error';
-import { APP_CONFIG, AppConfig } from '../config/app-config';
+import type { AppConfig } from '../config/app-config';
 import type { ApiKeyEntity } from '../database/entities';
 import { CreateApiKeyDto } from './dto/create-api-key.dto';
 import type { ApiKeyResponseDto, ApiKeyWithSecretResponseDto } from './dto/api-key-response.dto';
 import { resolveRequestedScopes } from './api-key-scopes';
 import { generateSecret, hashPresentedSecret } from './api-key-secret';
+import type { KeyLogger } from './api-key-logger';
 import { ApiKeyVerifierService } from './api-key-verifier';
 import { ApiKeyStore, KeyOwner } from './api-key.store';
 
@@ -24,14 +24,13 @@ interface CreateRequest {
   callingKeyScopes?: ReadonlySet<string>;
 }
 
-@Injectable()
+/** The key rules (spec auth.md §5): who may mint what, for how long, and revocation. */
 export class ApiKeysService {
-  private readonly logger = new Logger('ApiKeys');
-
   constructor(
     private readonly store: ApiKeyStore,
     private readonly verifier: ApiKeyVerifierService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly config: AppConfig,
+    private readonly logger: KeyLogger,
   ) {}
 
   /** `POST /auth/apikey`: a key for the caller. */
