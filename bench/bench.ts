@@ -32,6 +32,11 @@ export interface BenchOptions {
   connections: number;
   /** How many cold starts to time (the median is reported). */
   starts: number;
+  /**
+   * Bare and tiled-ts are measured alternately this many times per case and the medians reported:
+   * on a shared 2-core machine a neighbour's burst otherwise lands on one server and not the other.
+   */
+  rounds: number;
   /** Only run cases whose name contains this text. */
   only?: string;
   json?: string;
@@ -74,6 +79,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
     warmup: numberFrom(env.BENCH_WARMUP, 1),
     connections: numberFrom(env.BENCH_CONNECTIONS, 32),
     starts: numberFrom(env.BENCH_STARTS, 5),
+    rounds: numberFrom(env.BENCH_ROUNDS, 3),
     only: env.BENCH_ONLY,
     json: env.BENCH_JSON,
   };
@@ -84,17 +90,18 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
       if (next === undefined) fail(`${flag} needs a value`);
       return next;
     };
-    if (flag === '--quick') Object.assign(options, { duration: 2, warmup: 0.5, starts: 2 });
+    if (flag === '--quick') Object.assign(options, { duration: 2, warmup: 0.5, starts: 2, rounds: 1 });
     else if (flag === '--duration') options.duration = positive(flag, value());
     else if (flag === '--warmup') options.warmup = nonNegative(flag, value());
     else if (flag === '--connections') options.connections = positive(flag, value());
     else if (flag === '--starts') options.starts = positive(flag, value());
+    else if (flag === '--rounds') options.rounds = positive(flag, value());
     else if (flag === '--only') options.only = value();
     else if (flag === '--json') options.json = value();
     else if (flag === '--help' || flag === '-h') {
       process.stdout.write(
-        'usage: npm run bench -- [--quick] [--duration s] [--warmup s] [--connections n] [--starts n] [--only text] [--json file]\n' +
-          'env: BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_STARTS, BENCH_ONLY, BENCH_JSON\n',
+        'usage: npm run bench -- [--quick] [--duration s] [--warmup s] [--connections n] [--starts n] [--rounds n] [--only text] [--json file]\n' +
+          'env: BENCH_DURATION, BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_STARTS, BENCH_ROUNDS, BENCH_ONLY, BENCH_JSON\n',
       );
       process.exit(0);
     } else fail(`unknown option ${flag} (try --help)`);
@@ -206,6 +213,16 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
+/** Per-statistic medians across rounds; failures are summed so none hides. */
+function medianOf(runs: Measured[]): Measured {
+  return {
+    requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)),
+    p50: median(runs.map((r) => r.p50)),
+    p99: median(runs.map((r) => r.p99)),
+    failures: runs.reduce((sum, r) => sum + r.failures, 0),
+  };
+}
+
 async function load(url: string, headers: Record<string, string>, connections: number, seconds: number): Promise<Measured> {
   const result = await autocannon({ url, headers, connections, duration: seconds, pipelining: 1 });
   return {
@@ -315,9 +332,15 @@ async function run(options: BenchOptions): Promise<number> {
 
   for (const result of results) {
     if (result.skipped) continue;
-    log(`Loading "${result.case.name}" (${options.connections} connections, ${options.duration} s each)…`);
-    result.bare = await measure(`${bareBase}${result.case.url}`, auth, options);
-    result.tiled = await measure(`${tiledBase}${result.case.url}`, auth, options);
+    log(`Loading "${result.case.name}" (${options.connections} connections, ${options.rounds} × ${options.duration} s each)…`);
+    const bare: Measured[] = [];
+    const tiled: Measured[] = [];
+    for (let round = 0; round < options.rounds; round++) {
+      bare.push(await measure(`${bareBase}${result.case.url}`, auth, options));
+      tiled.push(await measure(`${tiledBase}${result.case.url}`, auth, options));
+    }
+    result.bare = medianOf(bare);
+    result.tiled = medianOf(tiled);
   }
   await stopAll();
   rmSync(fixtureDir, { recursive: true, force: true });
@@ -330,7 +353,7 @@ async function run(options: BenchOptions): Promise<number> {
   );
   const skipped = results.filter((r) => r.skipped).map((r) => `Skipped ${r.case.name}: ${r.skipped}\n`).join('');
   const startLine = `First 200 after process start: tiled-ts median ${median(startTimes).toFixed(0)} ms (runs: ${startTimes.map((t) => t.toFixed(0)).join(', ')}); bare node:http ${bareStart.ms.toFixed(0)} ms`;
-  process.stdout.write(`\n${new Date().toISOString()} — ${machine}\n${options.connections} connections, ${options.duration} s per case after ${options.warmup} s warm-up\n\n${table}\n\n${skipped}${startLine}\n\n`);
+  process.stdout.write(`\n${new Date().toISOString()} — ${machine}\n${options.connections} connections, ${options.duration} s per case and server after ${options.warmup} s warm-up, median of ${options.rounds} alternating round(s)\n\n${table}\n\n${skipped}${startLine}\n\n`);
 
   const metadata = results.find((r) => r.case.targeted);
   const verdicts: string[] = [];

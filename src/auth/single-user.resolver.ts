@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { TiledHttpError } from '../common/errors/tiled-http.error';
 import { ANONYMOUS_NO_SCOPES, AuthContext } from './auth-context';
@@ -32,5 +32,5 @@ export class SingleUserCredentialResolver implements CredentialResolver {
 }
 
 function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
+  return hash('sha256', value, 'buffer');
 }
