@@ -35,6 +35,16 @@ const MAX_ATTEMPTS_PER_LOGIN = 5;
 const MAX_FAILURES_PER_ADDRESS = 10;
 const FAILURE_WINDOW_MS = 10 * 60 * 1000;
 
+/** Tiled's device-flow start body (spec auth.md §8.1), with our user-code alphabet. */
+export interface DeviceFlowStart {
+  authorization_uri: string;
+  verification_uri: string;
+  interval: number;
+  device_code: string;
+  expires_in: number;
+  user_code: string;
+}
+
 export type CallbackResult =
   | { kind: 'tokens'; tokens: TokenResponse }
   | { kind: 'redirect'; location: string };
@@ -90,13 +100,12 @@ export class ExternalLoginService {
     const tokens = await this.identityLogin.loginWithIdentity(provider, identity);
     if (!authenticator.redirectOnSuccess) return { kind: 'tokens', tokens };
     const target = new URL(authenticator.redirectOnSuccess);
-    const identityJson = (tokens.identity ?? {}) as { id?: string; provider?: string };
     const params: Record<string, string | undefined> = {
-      access_token: String(tokens.access_token),
-      refresh_token: String(tokens.refresh_token),
-      'identity.id': identityJson.id,
-      'identity.provider': identityJson.provider,
-      principal: tokens.principal === undefined ? undefined : String(tokens.principal),
+      access_token: tokens.access_token,
+      refresh_token: tokens.refresh_token,
+      'identity.id': tokens.identity.id,
+      'identity.provider': tokens.identity.provider,
+      principal: tokens.principal,
       state: login.clientState,
     };
     for (const [key, value] of Object.entries(params)) if (value !== undefined) target.searchParams.set(key, value);
@@ -104,7 +113,7 @@ export class ExternalLoginService {
   }
 
   /** `POST …/authorize`: start the device flow. */
-  async startDeviceFlow(provider: string, apiBase: string): Promise<Record<string, unknown>> {
+  async startDeviceFlow(provider: string, apiBase: string): Promise<DeviceFlowStart> {
     const authenticator = this.authenticator(provider);
     if (!this.store.hasRoom()) throw new TiledHttpError(503, 'Too many logins in progress; try again in a few minutes');
     const deviceCode = randomBytes(32).toString('hex');

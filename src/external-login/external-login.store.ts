@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 
-export type TokenResponse = Record<string, unknown>;
+/** The part of Tiled's token response (spec auth.md §7.3) this module reads; the whole body is passed on. */
+export interface TokenResponse {
+  access_token: string;
+  refresh_token: string;
+  identity: { id: string; provider: string };
+  principal: string;
+}
 
 /** What the server remembers between sending the browser to the provider and the provider sending it back. */
 export interface PendingLogin {
