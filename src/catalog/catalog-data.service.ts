@@ -1,0 +1,170 @@
+import { Injectable } from '@nestjs/common';
+import { BadRequestError, TiledHttpError } from '../common/errors/tiled-http.error';
+import { DTYPES, bytesOf } from './tree/dtype';
+import type { ArrayNode, NumericArray, TableNode, TablePartition } from './tree/tree.types';
+import { SliceError, SLICE_PATTERN, SLICE_PATTERN_TEXT, csvUnsupported, gather, parseSlice, readBlockChecked, readSelection, select, toCsvText, toJsonText } from './data/ndarray';
+import { ARROW_FILE, TABLE_TYPES, encodeTable, selectColumns } from './data/table-data';
+import { Encoded, md5 } from './http/send';
+import { contentTypeHeader } from './http/negotiate';
+import { Query, all, intParam, missing, patternParam } from './http/query-params';
+import { pyTuple } from './http/python-repr';
+
+export const ARRAY_TYPES = [
+  'application/octet-stream',
+  'application/json',
+  'text/csv',
+  'text/x-comma-separated-values',
+  'text/plain',
+  'application/vnd.ms-excel',
+] as const;
+export const ARRAY_DEFAULT = 'application/octet-stream';
+export { TABLE_TYPES, ARROW_FILE };
+
+/** Tiled's default `response_bytesize_limit`. */
+export const RESPONSE_BYTESIZE_LIMIT = 300_000_000;
+
+const BLOCK_PATTERN_TEXT = '^[0-9]*(,[0-9]+)*$';
+const BLOCK_PATTERN = new RegExp(BLOCK_PATTERN_TEXT);
+const EXPECTED_SHAPE_TEXT = '^[0-9]+(,[0-9]+)*$|^scalar$';
+const EXPECTED_SHAPE = new RegExp(EXPECTED_SHAPE_TEXT);
+
+@Injectable()
+export class CatalogDataService {
+  /** ETags of unsliced octet-stream bodies, keyed by the adapter's own array object (hashed once). */
+  private readonly rawEtags = new WeakMap<NumericArray, Encoded>();
+
+  private encodeArray(values: NumericArray, shape: readonly number[], node: ArrayNode, type: string, raw: boolean): Encoded {
+    const kind = DTYPES[node.dtype].kind;
+    if (type === 'application/octet-stream') {
+      if (raw) {
+        const hit = this.rawEtags.get(values);
+        if (hit) return hit;
+      }
+      const body = bytesOf(values);
+      const encoded: Encoded = { body, type, etag: md5(body, type) };
+      if (raw) this.rawEtags.set(values, encoded);
+      return encoded;
+    }
+    let text: string;
+    if (type === 'application/json') text = toJsonText(values, shape, kind);
+    else {
+      if (shape.length > 2) throw new TiledHttpError(406, csvUnsupported(shape, type));
+      text = toCsvText(values, shape, kind);
+    }
+    const body = Buffer.from(text);
+    return { body, type: contentTypeHeader(type), etag: md5(body, type) };
+  }
+
+  private checkSize(shape: readonly number[], node: ArrayNode): void {
+    const bytes = shape.reduce((a, b) => a * b, 1) * DTYPES[node.dtype].itemsize;
+    if (bytes > RESPONSE_BYTESIZE_LIMIT) {
+      throw new BadRequestError(`Response would exceed ${RESPONSE_BYTESIZE_LIMIT}. Use slicing ('?slice=...') to request smaller chunks.`);
+    }
+  }
+
+  private expectedShape(query: Query): string | undefined {
+    return patternParam(query, 'expected_shape', EXPECTED_SHAPE, EXPECTED_SHAPE_TEXT);
+  }
+
+  private shapeMatches(expected: string, shape: readonly number[]): boolean {
+    return expected === 'scalar' ? shape.length === 0 : expected === shape.join(',');
+  }
+
+  async arrayBlock(node: ArrayNode, query: Query, type: string): Promise<Encoded> {
+    const blockText = patternParam(query, 'block', BLOCK_PATTERN, BLOCK_PATTERN_TEXT);
+    if (blockText === undefined) throw missing('block');
+    const sliceText = patternParam(query, 'slice', SLICE_PATTERN, SLICE_PATTERN_TEXT) ?? '';
+    const expected = this.expectedShape(query);
+    const ndim = node.shape.length;
+    const block = blockText === '' ? [] : blockText.split(',').map(Number);
+    if (block.length !== ndim) {
+      throw new TiledHttpError(
+        422,
+        `Block parameter must have ${ndim} comma-separated parameters, corresponding to the dimensions of this ${ndim}-dimensional array.`,
+      );
+    }
+    if (block.some((b, d) => b >= node.chunks[d].length)) {
+      const chunks = `(${node.chunks.map((c) => pyTuple(c)).join(', ')}${node.chunks.length === 1 ? ',' : ''})`;
+      throw new TiledHttpError(
+        422,
+        `Block parameter does not match the chunks dimensionality. Expected ${ndim} comma-separated integers, that index ${chunks}, got ${pyTuple(block)}.`,
+      );
+    }
+    const blockShape = block.map((b, d) => node.chunks[d][b]);
+    let selection;
+    try {
+      selection = select(blockShape, parseSlice(sliceText));
+    } catch (error) {
+      if (!(error instanceof SliceError)) throw error;
+      throw new TiledHttpError(422, `Slice parameter ${sliceText} is not valid for the shape ${pyTuple(blockShape)} that would result from the requested block.`);
+    }
+    if (expected !== undefined && !this.shapeMatches(expected, selection.shape)) {
+      if (expected === 'scalar') throw new TiledHttpError(422, `Requested scalar but shape is ${pyTuple(selection.shape)}`);
+      throw new TiledHttpError(
+        422,
+        `The expected shape ${pyTuple(expected.split(',').map(Number))} does not match the actual shape ${pyTuple(selection.shape)} that would result from the requested block and slice.`,
+      );
+    }
+    this.checkSize(selection.shape, node);
+    const values = await readBlockChecked(node, block);
+    const result = gather(values, blockShape, selection, DTYPES[node.dtype].create);
+    return this.encodeArray(result, selection.shape, node, type, result === values);
+  }
+
+  async arrayFull(node: ArrayNode, query: Query, type: string): Promise<Encoded> {
+    const sliceText = patternParam(query, 'slice', SLICE_PATTERN, SLICE_PATTERN_TEXT) ?? '';
+    const expected = this.expectedShape(query);
+    let selection;
+    try {
+      selection = select(node.shape, parseSlice(sliceText));
+    } catch (error) {
+      if (!(error instanceof SliceError)) throw error;
+      throw new BadRequestError(`Block index out of range: slice ${sliceText} does not fit the shape ${pyTuple(node.shape)} (${error.message})`);
+    }
+    if (expected !== undefined && !this.shapeMatches(expected, selection.shape)) {
+      // Tiled answers this with a 500 (an upstream bug); a client error is what it is.
+      throw new BadRequestError(
+        `The shape expected from the structure ${expected === 'scalar' ? '()' : pyTuple(expected.split(',').map(Number))} does not match the actual data shape ${pyTuple(selection.shape)}`,
+      );
+    }
+    this.checkSize(selection.shape, node);
+    const values = await readSelection(node, selection);
+    const single = node.chunks.every((c) => c.length === 1) && sliceText === '';
+    return this.encodeArray(values, selection.shape, node, type, single);
+  }
+
+  /** `column` (or the deprecated `field`) from the query, or the POSTed JSON list. */
+  columnsRequested(query: Query, body: unknown, route: string): string[] | undefined {
+    if (body !== undefined && body !== null && body !== '') {
+      if (!Array.isArray(body) || !body.every((c) => typeof c === 'string')) {
+        throw new TiledHttpError(422, [{ type: 'list_type', loc: ['body'], msg: 'Input should be a valid list of column names', input: body }]);
+      }
+      return body;
+    }
+    const column = all(query, 'column');
+    const field = all(query, 'field');
+    if (column.length && field.length) {
+      throw new BadRequestError(
+        `Cannot accept both 'column' and 'field' query parameters in the same ${route} request. Include these query values using only the 'column' parameter.`,
+      );
+    }
+    return column.length ? column : field.length ? field : undefined;
+  }
+
+  async table(node: TableNode, partition: number | 'all', requested: string[] | undefined, type: string): Promise<Encoded> {
+    const columns = selectColumns(node, requested);
+    if (typeof columns === 'string') throw new BadRequestError(columns);
+    const parts: TablePartition[] = [];
+    if (partition === 'all') for (let i = 0; i < node.npartitions; i++) parts.push(await node.readPartition(i));
+    else parts.push(await node.readPartition(partition));
+    const body = encodeTable(type, columns, parts);
+    return { body, type: contentTypeHeader(type), etag: md5(body, type) };
+  }
+
+  partitionParam(node: TableNode, query: Query): number {
+    const partition = intParam(query, 'partition');
+    if (partition === undefined) throw missing('partition');
+    if (partition < 0 || partition >= node.npartitions) throw new BadRequestError('Partition out of range');
+    return partition;
+  }
+}

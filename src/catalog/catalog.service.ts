@@ -1,0 +1,306 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { NotFoundError, TiledHttpError } from '../common/errors/tiled-http.error';
+import { etagOf, toJson, toMsgpack } from '../common/http/wire';
+import { Candidate, dig, parseFilters } from './query/filters';
+import { applySort, parseSort } from './query/sorting';
+import { Encoded } from './http/send';
+import { Query, all, boolParam, intParam } from './http/query-params';
+import { pyList } from '../common/errors/tiled-http.error';
+import { DTYPES } from './tree/dtype';
+import { encodeArrowSchema } from './data/table-data';
+import type { ArrayNode, ContainerNode, NumericArray, TableNode, TreeNode } from './tree/tree.types';
+
+export const CATALOG_ROOT = Symbol('CatalogRoot');
+
+export interface Located {
+  node: TreeNode;
+  path: string[];
+}
+
+const ALL_FIELDS = ['structure_family', 'specs', 'metadata', 'structure', 'count', 'sorting', 'data_sources', 'access_blob'] as const;
+const DEFAULT_SORTING = [{ key: '_', direction: 1 }];
+/** Bound on cached documents per node, so varied query strings cannot grow memory without limit. */
+const CACHE_ENTRIES_PER_NODE = 256;
+
+interface ChildEntry extends Candidate {
+  node: TreeNode;
+}
+
+const FAMILY_REPR: Readonly<Record<string, string>> = {
+  container: "<StructureFamily.container: 'container'>",
+  array: "<StructureFamily.array: 'array'>",
+  sparse: "<StructureFamily.sparse: 'sparse'>",
+  table: "<StructureFamily.table: 'table'>",
+};
+
+@Injectable()
+export class CatalogService {
+  private readonly documents = new WeakMap<TreeNode, Map<string, Encoded>>();
+  private readonly childLists = new WeakMap<ContainerNode, ChildEntry[]>();
+  private readonly schemas = new WeakMap<TableNode, string>();
+  private readonly columnArrays = new WeakMap<TableNode, Map<string, ArrayNode | null>>();
+
+  constructor(@Inject(CATALOG_ROOT) private readonly root: TreeNode) {}
+
+  /** Walk the path from the root; a missing step is Tiled's 404 naming the whole path. */
+  async locate(pathText: string | undefined): Promise<Located> {
+    const path = (pathText ?? '').split('/').filter(Boolean);
+    let node: TreeNode = this.root;
+    for (const segment of path) {
+      let next: TreeNode | undefined;
+      if (node.family === 'container') next = await node.get(segment);
+      else if (node.family === 'table') next = (await this.columnAsArray(node, segment)) ?? undefined;
+      if (!next) throw new NotFoundError(`No such entry: ${pyList(path)}`);
+      node = next;
+    }
+    return { node, path };
+  }
+
+  requireFamily(located: Located, families: readonly string[]): void {
+    if (families.includes(located.node.family)) return;
+    const set = `{${families.map((f) => FAMILY_REPR[f]).join(', ')}}`;
+    throw new NotFoundError(
+      `The node at ${located.path.join('/')} has structure family StructureFamily.${located.node.family} and this endpoint is compatible with structure families ${set}`,
+    );
+  }
+
+  /** Table columns are addressable as array children (the client's `df["a"]`); string columns are not. */
+  private async columnAsArray(table: TableNode, name: string): Promise<ArrayNode | null> {
+    let byName = this.columnArrays.get(table);
+    if (!byName) this.columnArrays.set(table, (byName = new Map()));
+    if (byName.has(name)) return byName.get(name) ?? null;
+    const column = table.columns.find((c) => c.name === name);
+    if (!column || column.type === 'string') {
+      byName.set(name, null);
+      return null;
+    }
+    const dtype = column.type;
+    const parts: NumericArray[] = [];
+    for (let i = 0; i < table.npartitions; i++) {
+      const values = (await table.readPartition(i))[name];
+      const out = DTYPES[dtype].create(values.length);
+      for (let j = 0; j < values.length; j++) {
+        const v = values[j];
+        if (dtype === 'int64') (out as BigInt64Array)[j] = typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v)));
+        else (out as Float64Array)[j] = Number(v);
+      }
+      parts.push(out);
+    }
+    const total = parts.reduce((n, p) => n + p.length, 0);
+    const node: ArrayNode = {
+      family: 'array',
+      dtype,
+      shape: [total],
+      chunks: [parts.map((p) => p.length)],
+      dims: null,
+      metadata: {},
+      specs: [],
+      readBlock: (block) => parts[block[0]],
+    };
+    byName.set(name, node);
+    return node;
+  }
+
+  async childEntries(container: ContainerNode): Promise<ChildEntry[]> {
+    const cached = this.childLists.get(container);
+    if (cached) return cached;
+    const entries: ChildEntry[] = [];
+    for (const key of await container.keys()) {
+      const node = await container.get(key);
+      if (!node) continue;
+      entries.push({ key, node, family: node.family, metadata: node.metadata ?? {}, specs: node.specs ?? [] });
+    }
+    if (container.cacheable !== false) this.childLists.set(container, entries);
+    return entries;
+  }
+
+  private arrowSchemaOf(table: TableNode): string {
+    let schema = this.schemas.get(table);
+    if (!schema) this.schemas.set(table, (schema = encodeArrowSchema(table.columns)));
+    return schema;
+  }
+
+  private async structureOf(node: TreeNode): Promise<Record<string, unknown>> {
+    switch (node.family) {
+      case 'container':
+        return { contents: null, count: (await this.childEntries(node)).length };
+      case 'array': {
+        const info = DTYPES[node.dtype];
+        return {
+          data_type: { endianness: info.endianness, kind: info.kind, itemsize: info.itemsize, dt_units: null },
+          chunks: node.chunks,
+          shape: node.shape,
+          dims: node.dims ?? null,
+          resizable: false,
+        };
+      }
+      case 'table':
+        return { arrow_schema: this.arrowSchemaOf(node), npartitions: node.npartitions, columns: node.columns.map((c) => c.name), resizable: false };
+    }
+  }
+
+  private links(node: TreeNode, path: string[], base: string): Record<string, string> {
+    const p = path.join('/');
+    const self = `${base}/metadata/${p}`;
+    switch (node.family) {
+      case 'container':
+        return { self, search: `${base}/search/${p}`, full: `${base}/container/full/${p}` };
+      case 'array':
+        return { self, full: `${base}/array/full/${p}`, block: `${base}/array/block/${p}?block=${node.shape.map((_, i) => `{${i}}`).join(',')}` };
+      case 'table':
+        return { self, full: `${base}/table/full/${p}`, partition: `${base}/table/partition/${p}?partition={index}` };
+    }
+  }
+
+  /** One resource as Tiled's `construct_resource` builds it (spec catalog.md §3, observed field quirks). */
+  async resource(node: TreeNode, path: string[], base: string, fields: ReadonlySet<string> | null, omitLinks: boolean): Promise<Record<string, unknown>> {
+    const keysOnly = fields !== null && fields.size === 1 && fields.has('');
+    const want = (f: string): boolean => !keysOnly && (fields === null || fields.has(f));
+    const attributes = {
+      ancestors: path.slice(0, -1),
+      structure_family: want('structure_family') || (!keysOnly && node.family === 'container') ? node.family : null,
+      specs: want('specs') ? (node.specs ?? []) : null,
+      metadata: want('metadata') ? (node.metadata ?? {}) : null,
+      structure: want('structure') ? await this.structureOf(node) : null,
+      access_blob: null,
+      sorting: want('sorting') && node.family === 'container' ? DEFAULT_SORTING : null,
+      data_sources: null,
+    };
+    let links: Record<string, string> | null = null;
+    if (!omitLinks) links = keysOnly ? { self: `${base}/metadata/${path.join('/')}` } : this.links(node, path, base);
+    return { id: path.length ? path[path.length - 1] : '', attributes, links, meta: null };
+  }
+
+  /** Cached, encoded documents per node object: the hot path answers from here without rebuilding. */
+  async cachedDocument(node: TreeNode, key: string, msgpack: boolean, build: () => Promise<unknown>): Promise<Encoded> {
+    const fullKey = `${msgpack ? 'm' : 'j'}|${key}`;
+    let perNode = this.documents.get(node);
+    const hit = perNode?.get(fullKey);
+    if (hit) return hit;
+    const payload = await build();
+    const body = msgpack ? toMsgpack(payload) : Buffer.from(toJson(payload));
+    const encoded: Encoded = { body, type: msgpack ? 'application/x-msgpack' : 'application/json', etag: etagOf(body) };
+    if (node.cacheable !== false) {
+      if (!perNode) this.documents.set(node, (perNode = new Map()));
+      if (perNode.size >= CACHE_ENTRIES_PER_NODE) perNode.clear();
+      perNode.set(fullKey, encoded);
+    }
+    return encoded;
+  }
+
+  static fieldsOf(query: Query): Set<string> | null {
+    const values = all(query, 'fields');
+    if (values.length === 0) return null;
+    const allowed = new Set<string>([...ALL_FIELDS, '']);
+    for (const v of values) {
+      if (!allowed.has(v)) {
+        throw new TiledHttpError(422, [
+          {
+            type: 'enum',
+            loc: ['query', 'fields', values.indexOf(v)],
+            msg: `Input should be ${ALL_FIELDS.map((f) => `'${f}'`).join(', ')} or ''`,
+            input: v,
+          },
+        ]);
+      }
+    }
+    return new Set(values);
+  }
+
+  async metadata(located: Located, query: Query, base: string, msgpack: boolean, cacheKey: string): Promise<Encoded> {
+    const fields = CatalogService.fieldsOf(query);
+    const omitLinks = boolParam(query, 'omit_links');
+    boolParam(query, 'include_data_sources');
+    intParam(query, 'max_depth', { ge: 0, le: 5 });
+    const rootPath = boolParam(query, 'root_path');
+    return this.cachedDocument(located.node, `${located.path.join('/')}|${base}|${cacheKey}`, msgpack, async () => ({
+      data: await this.resource(located.node, located.path, base, fields, omitLinks),
+      error: null,
+      links: null,
+      meta: rootPath ? { root_path: '/' } : {},
+    }));
+  }
+
+  async search(located: Located, query: Query, base: string, msgpack: boolean, cacheKey: string): Promise<Encoded> {
+    this.requireFamily(located, ['container']);
+    const container = located.node as ContainerNode;
+    const fields = CatalogService.fieldsOf(query);
+    const omitLinks = boolParam(query, 'omit_links');
+    boolParam(query, 'include_data_sources');
+    intParam(query, 'max_depth', { ge: 0, le: 5 });
+    const offsetParam = intParam(query, 'page[offset]', { ge: 0 });
+    const cursor = intParam(query, 'page[cursor]', { ge: 0 });
+    if (offsetParam !== undefined && cursor !== undefined) throw new TiledHttpError(400, 'Cannot specify both page[cursor] and page[offset]');
+    const offset = offsetParam ?? cursor ?? 0;
+    const limit = intParam(query, 'page[limit]', { ge: 0, le: 300 }) ?? 100;
+    const sorting = parseSort(all(query, 'sort'));
+    const filters = parseFilters(query);
+    return this.cachedDocument(container, `s|${located.path.join('/')}|${base}|${cacheKey}`, msgpack, async () => {
+      let matches: Candidate[] = (await this.childEntries(container)).filter((c) => filters.predicates.every((p) => p(c)));
+      if (filters.lookups.length) {
+        const wanted = new Set(filters.lookups);
+        matches = wanted.size > 1 ? [] : matches.filter((c) => wanted.has(c.key));
+      }
+      matches = applySort(matches, sorting);
+      const count = matches.length;
+      const p = located.path.join('/');
+      const countOnly = fields !== null && fields.size === 1 && fields.has('count');
+      const page = countOnly ? [] : (matches.slice(offset, offset + limit) as ChildEntry[]);
+      const data = [];
+      for (const entry of page) data.push(await this.resource(entry.node, [...located.path, entry.key], base, fields, omitLinks));
+      const self = offset === 0 ? `${base}/search/${p}?page[limit]=${limit}` : `${base}/search/${p}?page[offset]=${offset}&page[limit]=${limit}`;
+      return {
+        data,
+        error: null,
+        links: {
+          self,
+          first: `${base}/search/${p}?page[limit]=${limit}`,
+          next: offset + limit < count ? `${base}/search/${p}?page[offset]=${offset + limit}&page[limit]=${limit}` : null,
+        },
+        meta: { count },
+      };
+    });
+  }
+
+  async distinct(located: Located, query: Query, msgpack: boolean, cacheKey: string): Promise<Encoded> {
+    if (located.node.family !== 'container') throw new TiledHttpError(405, 'This node does not support distinct.');
+    const container = located.node;
+    const keys = all(query, 'metadata');
+    const families = boolParam(query, 'structure_families');
+    const specs = boolParam(query, 'specs');
+    const counts = boolParam(query, 'counts');
+    const filters = parseFilters(query);
+    return this.cachedDocument(container, `d|${located.path.join('/')}|${cacheKey}`, msgpack, async () => {
+      let matches: Candidate[] = (await this.childEntries(container)).filter((c) => filters.predicates.every((p) => p(c)));
+      if (filters.lookups.length) matches = matches.filter((c) => filters.lookups.includes(c.key));
+      const tally = (values: unknown[]): { value: unknown; count: number | null }[] => {
+        const seen = new Map<string, { value: unknown; count: number }>();
+        for (const value of values) {
+          if (value === undefined) continue;
+          const id = toJson(value);
+          const entry = seen.get(id);
+          if (entry) entry.count++;
+          else seen.set(id, { value, count: 1 });
+        }
+        return [...seen.values()].map((e) => ({ value: e.value, count: counts ? e.count : null }));
+      };
+      return {
+        metadata: keys.length ? Object.fromEntries(keys.map((k) => [k, tally(matches.map((c) => dig(c.metadata, k)))])) : null,
+        structure_families: families ? tally(matches.map((c) => c.family)) : null,
+        specs: specs ? tally(matches.map((c) => c.specs.map((s) => ({ name: s.name, version: s.version })))) : null,
+      };
+    });
+  }
+
+  /** `{contents, metadata}` of a subtree (Tiled's container JSON export: metadata only, no data). */
+  async containerExport(node: TreeNode, only?: readonly string[]): Promise<Record<string, unknown>> {
+    const contents: Record<string, unknown> = {};
+    if (node.family === 'container') {
+      for (const entry of await this.childEntries(node)) {
+        if (only && only.length && !only.includes(entry.key)) continue;
+        contents[entry.key] = await this.containerExport(entry.node);
+      }
+    }
+    return { contents, metadata: node.metadata ?? {} };
+  }
+}

@@ -1,0 +1,54 @@
+import type { FastifyRequest } from 'fastify';
+import { TiledHttpError } from '../../common/errors/tiled-http.error';
+import { Query, one } from './query-params';
+
+/** File-extension aliases accepted by `?format=` (Python's MIME table plus Tiled's custom ones). */
+const ALIASES: Readonly<Record<string, string>> = {
+  json: 'application/json',
+  csv: 'text/csv',
+  txt: 'text/plain',
+  text: 'text/plain',
+  xls: 'application/vnd.ms-excel',
+  bin: 'application/octet-stream',
+  arrow: 'application/vnd.apache.arrow.file',
+  feather: 'application/vnd.apache.arrow.file',
+  msgpack: 'application/x-msgpack',
+};
+
+export interface Negotiated {
+  /** The matched media type, without parameters. */
+  type: string;
+}
+
+/**
+ * Tiled's data negotiation (spec catalog.md §7.1): `?format=` (comma list, aliases) else Accept split
+ * on ','; parameters ignored; no q-values; the first supported type wins; `*\/*` or nothing → default.
+ */
+export function negotiate(request: FastifyRequest, query: Query, supported: readonly string[], fallback: string): Negotiated {
+  const format = one(query, 'format');
+  let requested: string[];
+  if (format !== undefined && format !== '') {
+    requested = format.split(',').map((f) => {
+      const trimmed = f.trim();
+      return ALIASES[trimmed.toLowerCase()] ?? trimmed;
+    });
+  } else {
+    const accept = request.headers.accept;
+    if (!accept) return { type: fallback };
+    requested = String(accept).split(',').map((a) => a.trimStart());
+  }
+  for (const entry of requested) {
+    const type = entry.split(';')[0].trim().toLowerCase();
+    if (type === '*/*' || type === '') return { type: fallback };
+    if (supported.includes(type)) return { type };
+  }
+  throw new TiledHttpError(
+    406,
+    `None of the media types requested by the client are supported. Supported: ${supported.join(', ')}. Requested: ${requested.join(', ')}.`,
+  );
+}
+
+/** The Content-Type header as Tiled sends it: text types get the framework's charset. */
+export function contentTypeHeader(type: string): string {
+  return type.startsWith('text/') ? `${type}; charset=utf-8` : type;
+}

@@ -1,0 +1,24 @@
+/**
+ * The public tree adapter API of tiled-ts: implement these interfaces (or use the builders) and
+ * name your module in `trees[].tree` or `tiled serve module ./file.js:exportName`. See docs/catalog.md.
+ */
+export type {
+  ArrayNode,
+  ColumnType,
+  ColumnValues,
+  ContainerNode,
+  DType,
+  MaybePromise,
+  Metadata,
+  NumericArray,
+  Spec,
+  StructureFamily,
+  TableColumn,
+  TableNode,
+  TablePartition,
+  TreeFactory,
+  TreeNode,
+} from './tree/tree.types';
+export { arrayNode, chunkLengths, containerNode, generatedArrayNode, tableNode } from './tree/tree-builders';
+export type { ArrayOptions, NodeOptions } from './tree/tree-builders';
+export { demoTree } from './tree/demo-tree';

@@ -1,0 +1,277 @@
+import { BadRequestError } from '../../common/errors/tiled-http.error';
+import type { Metadata, Spec, StructureFamily } from '../tree/tree.types';
+import type { Query } from '../http/query-params';
+
+/** What a filter sees of a child. */
+export interface Candidate {
+  key: string;
+  family: StructureFamily;
+  metadata: Metadata;
+  specs: readonly Spec[];
+}
+
+export type Predicate = (c: Candidate) => boolean;
+
+export interface ParsedFilters {
+  predicates: Predicate[];
+  /** `lookup` keys, applied after the other filters by direct child lookup (spec catalog.md §6.2). */
+  lookups: string[];
+}
+
+const FILTER_PARAM = /^filter\[([^\]]+)\]\[condition\]\[([^\]]+)\]$/;
+
+/** Each query type and its fields, in the order Tiled's client encodes them. */
+const QUERY_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  fulltext: ['text'],
+  lookup: ['key'],
+  keys_filter: ['keys'],
+  regex: ['key', 'pattern', 'case_sensitive'],
+  eq: ['key', 'value'],
+  noteq: ['key', 'value'],
+  comparison: ['operator', 'key', 'value'],
+  contains: ['key', 'value'],
+  in: ['key', 'value'],
+  notin: ['key', 'value'],
+  keypresent: ['key', 'exists'],
+  like: ['key', 'pattern'],
+  specs: ['include', 'exclude'],
+  structure_family: ['value'],
+  access_blob_filter: ['user_id', 'tags'],
+};
+
+const OPTIONAL: Readonly<Record<string, readonly string[]>> = {
+  regex: ['case_sensitive'],
+  specs: ['include', 'exclude'],
+  keypresent: ['exists'],
+  access_blob_filter: ['user_id', 'tags'],
+};
+
+function json(name: string, field: string, raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new BadRequestError(`Could not decode filter[${name}][condition][${field}]: ${JSON.stringify(raw)} is not valid JSON`);
+  }
+}
+
+function jsonList(name: string, field: string, raw: string | undefined): unknown[] {
+  if (raw === undefined) return [];
+  const value = json(name, field, raw);
+  if (!Array.isArray(value)) throw new BadRequestError(`filter[${name}][condition][${field}] must be a JSON list, not ${raw}`);
+  return value;
+}
+
+function jsonBool(name: string, field: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined) return fallback;
+  const lower = raw.toLowerCase();
+  if (lower === 'true' || lower === '1') return true;
+  if (lower === 'false' || lower === '0') return false;
+  throw new BadRequestError(`filter[${name}][condition][${field}] must be true or false, not ${JSON.stringify(raw)}`);
+}
+
+/** The value at a dotted metadata path, or undefined. */
+export function dig(metadata: Metadata, key: string): unknown {
+  let current: unknown = metadata;
+  for (const part of key.split('.')) {
+    if (current === null || typeof current !== 'object' || Array.isArray(current) || current instanceof Date) return undefined;
+    if (!Object.prototype.hasOwnProperty.call(current, part)) return undefined;
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
+}
+
+/** Dates in metadata compare with the ISO strings a client can send. */
+function comparable(value: unknown): unknown {
+  return value instanceof Date ? value.toISOString().replace(/\.000Z$/, '+00:00') : value;
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  a = comparable(a);
+  b = comparable(b);
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((v, i) => deepEqual(v, bb[i]));
+  }
+  const ka = Object.keys(a as object);
+  const kb = Object.keys(b as object);
+  return ka.length === kb.length && ka.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+function compare(op: string, left: unknown, right: unknown): boolean {
+  left = comparable(left);
+  right = comparable(right);
+  const bothNumbers = typeof left === 'number' && typeof right === 'number';
+  const bothStrings = typeof left === 'string' && typeof right === 'string';
+  if (!bothNumbers && !bothStrings) return false;
+  const l = left as number | string;
+  const r = right as number | string;
+  switch (op) {
+    case 'lt':
+      return l < r;
+    case 'le':
+      return l <= r;
+    case 'gt':
+      return l > r;
+    default:
+      return l >= r;
+  }
+}
+
+function words(value: unknown, into: Set<string>): void {
+  if (typeof value === 'string') {
+    for (const w of value.toLowerCase().split(/[^\p{L}\p{N}_]+/u)) if (w) into.add(w);
+  } else if (Array.isArray(value)) value.forEach((v) => words(v, into));
+  else if (value && typeof value === 'object' && !(value instanceof Date)) Object.values(value).forEach((v) => words(v, into));
+}
+
+function likeToRegExp(pattern: string): RegExp {
+  let source = '';
+  for (const ch of pattern) source += ch === '%' ? '.*' : ch === '_' ? '.' : ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${source}$`, 's');
+}
+
+function build(name: string, f: Record<string, string | undefined>): Predicate | string | null {
+  switch (name) {
+    case 'fulltext': {
+      const terms = (f.text ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+      return (c) => {
+        const have = new Set<string>();
+        words(c.metadata, have);
+        return terms.every((t) => have.has(t));
+      };
+    }
+    case 'lookup':
+      return f.key ?? '';
+    case 'keys_filter': {
+      const keys = new Set(jsonList(name, 'keys', f.keys).map(String));
+      return (c) => keys.has(c.key);
+    }
+    case 'regex': {
+      const caseSensitive = jsonBool(name, 'case_sensitive', f.case_sensitive, true);
+      let re: RegExp;
+      try {
+        re = new RegExp(f.pattern ?? '', caseSensitive ? 'u' : 'iu');
+      } catch (error) {
+        throw new BadRequestError(`filter[regex][condition][pattern] is not a valid regular expression: ${(error as Error).message}`);
+      }
+      const key = f.key ?? '';
+      return (c) => {
+        const v = dig(c.metadata, key);
+        return typeof v === 'string' && re.test(v);
+      };
+    }
+    case 'eq':
+    case 'noteq': {
+      const value = json(name, 'value', f.value ?? '');
+      const key = f.key ?? '';
+      return name === 'eq'
+        ? (c) => deepEqual(dig(c.metadata, key), value)
+        : (c) => {
+            const v = dig(c.metadata, key);
+            return v !== undefined && !deepEqual(v, value);
+          };
+    }
+    case 'comparison': {
+      const op = f.operator ?? '';
+      if (!['lt', 'le', 'gt', 'ge'].includes(op)) {
+        throw new BadRequestError(`filter[comparison][condition][operator] must be one of lt, le, gt, ge, not ${JSON.stringify(op)}`);
+      }
+      const value = json(name, 'value', f.value ?? '');
+      const key = f.key ?? '';
+      return (c) => compare(op, dig(c.metadata, key), value);
+    }
+    case 'contains': {
+      const value = json(name, 'value', f.value ?? '');
+      const key = f.key ?? '';
+      return (c) => {
+        const v = dig(c.metadata, key);
+        return Array.isArray(v) && v.some((item) => deepEqual(item, value));
+      };
+    }
+    case 'in':
+    case 'notin': {
+      const list = jsonList(name, 'value', f.value);
+      const key = f.key ?? '';
+      return (c) => {
+        const v = dig(c.metadata, key);
+        if (v === undefined) return false;
+        const found = list.some((item) => deepEqual(v, item));
+        return name === 'in' ? found : !found;
+      };
+    }
+    case 'keypresent': {
+      const exists = jsonBool(name, 'exists', f.exists, true);
+      const key = f.key ?? '';
+      return (c) => (dig(c.metadata, key) !== undefined) === exists;
+    }
+    case 'like': {
+      const pattern = json(name, 'pattern', f.pattern ?? '');
+      if (typeof pattern !== 'string') throw new BadRequestError('filter[like][condition][pattern] must be a JSON string');
+      const re = likeToRegExp(pattern);
+      const key = f.key ?? '';
+      return (c) => {
+        const v = dig(c.metadata, key);
+        return typeof v === 'string' && re.test(v);
+      };
+    }
+    case 'specs': {
+      const include = jsonList(name, 'include', f.include).map(String);
+      const exclude = jsonList(name, 'exclude', f.exclude).map(String);
+      return (c) => {
+        const names = new Set(c.specs.map((s) => s.name));
+        return include.every((s) => names.has(s)) && !exclude.some((s) => names.has(s));
+      };
+    }
+    case 'structure_family': {
+      const value = f.value ?? '';
+      return (c) => c.family === value;
+    }
+    default:
+      // access_blob_filter belongs to access policies, which this server does not configure.
+      return null;
+  }
+}
+
+/**
+ * Decode `filter[NAME][condition][FIELD]` parameters (spec catalog.md §6.3): repeated fields are zipped
+ * into one query each; unknown names are ignored, as Tiled does.
+ */
+export function parseFilters(query: Query): ParsedFilters {
+  const grouped = new Map<string, Map<string, string[]>>();
+  for (const [param, value] of Object.entries(query)) {
+    const match = FILTER_PARAM.exec(param);
+    if (!match || value === undefined) continue;
+    const [, name, field] = match;
+    if (!QUERY_FIELDS[name]) continue;
+    if (!QUERY_FIELDS[name].includes(field)) {
+      throw new BadRequestError(`Unknown field '${field}' for filter '${name}'; expected ${QUERY_FIELDS[name].join(', ')}`);
+    }
+    const fields = grouped.get(name) ?? new Map<string, string[]>();
+    fields.set(field, Array.isArray(value) ? value : [value]);
+    grouped.set(name, fields);
+  }
+  const predicates: Predicate[] = [];
+  const lookups: string[] = [];
+  for (const [name, fields] of grouped) {
+    const counts = new Set([...fields.values()].map((v) => v.length));
+    if (counts.size > 1) throw new BadRequestError(`filter[${name}] has a different number of values for its fields ${[...fields.keys()].join(', ')}`);
+    const optional = OPTIONAL[name] ?? [];
+    for (const required of QUERY_FIELDS[name]) {
+      if (!fields.has(required) && !optional.includes(required)) {
+        throw new BadRequestError(`filter[${name}] needs filter[${name}][condition][${required}]`);
+      }
+    }
+    const n = [...counts][0] ?? 0;
+    for (let i = 0; i < n; i++) {
+      const f: Record<string, string | undefined> = {};
+      for (const [field, values] of fields) f[field] = values[i];
+      const built = build(name, f);
+      if (typeof built === 'string') lookups.push(built);
+      else if (built) predicates.push(built);
+    }
+  }
+  return { predicates, lookups };
+}

@@ -1,0 +1,108 @@
+/**
+ * The tree adapter contract: what a tree must offer so tiled-ts can serve it.
+ * Third parties implement these interfaces (or use the builders in `tree-builders.ts`) and export
+ * the tree, or a (possibly async) function of `args` returning it, from a module named in config.
+ *
+ * Nodes are treated as immutable: the server caches encoded metadata documents per node object.
+ * A tree whose content changes must hand out a new node object (set `cacheable: false` to opt out).
+ */
+
+export type StructureFamily = 'container' | 'array' | 'table';
+
+/** A spec names a convention the node follows; clients may pick a specialised reader by it. */
+export interface Spec {
+  name: string;
+  version: string | null;
+}
+
+/** Free-form JSON metadata. `Date` values are sent as ISO-8601 strings (JSON) or Timestamps (msgpack). */
+export type Metadata = Record<string, unknown>;
+
+export type MaybePromise<T> = T | Promise<T>;
+
+interface NodeCommon {
+  readonly metadata: Metadata;
+  readonly specs?: readonly Spec[];
+  /** false: never cache documents built from this node. Default true. */
+  readonly cacheable?: boolean;
+}
+
+export interface ContainerNode extends NodeCommon {
+  readonly family: 'container';
+  /** Child keys in their natural (insertion) order; this is the default sort order. */
+  keys(): MaybePromise<readonly string[]>;
+  /** A child by key, or undefined when there is none. */
+  get(key: string): MaybePromise<TreeNode | undefined>;
+}
+
+/** Element types of arrays; all multi-byte types are little-endian. `bool` is one byte, 0 or 1. */
+export type DType =
+  | 'bool'
+  | 'int8'
+  | 'uint8'
+  | 'int16'
+  | 'uint16'
+  | 'int32'
+  | 'uint32'
+  | 'int64'
+  | 'uint64'
+  | 'float32'
+  | 'float64';
+
+export type NumericArray =
+  | Uint8Array
+  | Int8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array
+  | Float32Array
+  | Float64Array;
+
+export interface ArrayNode extends NodeCommon {
+  readonly family: 'array';
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  /** Per dimension, the lengths of its chunks; each list sums to that dimension's length. */
+  readonly chunks: readonly (readonly number[])[];
+  readonly dims?: readonly string[] | null;
+  /**
+   * The C-order values of one chunk (`block[i]` indexes `chunks[i]`), in the typed array matching
+   * `dtype` (Uint8Array for bool). Returning the same object for repeated reads lets the server
+   * reuse its ETag and compressed body.
+   */
+  readBlock(block: readonly number[]): MaybePromise<NumericArray>;
+}
+
+export type ColumnType = 'bool' | 'int32' | 'int64' | 'float32' | 'float64' | 'string';
+
+export interface TableColumn {
+  name: string;
+  type: ColumnType;
+}
+
+/** One partition: a value list per column, all of the same length. int64 columns may be BigInt64Array or numbers. */
+export type ColumnValues =
+  | readonly number[]
+  | readonly boolean[]
+  | readonly string[]
+  | Float64Array
+  | Float32Array
+  | Int32Array
+  | BigInt64Array;
+
+export type TablePartition = Record<string, ColumnValues>;
+
+export interface TableNode extends NodeCommon {
+  readonly family: 'table';
+  readonly columns: readonly TableColumn[];
+  readonly npartitions: number;
+  readPartition(index: number): MaybePromise<TablePartition>;
+}
+
+export type TreeNode = ContainerNode | ArrayNode | TableNode;
+
+/** What a tree module may export: a tree, or a function of the config's `args` returning one. */
+export type TreeFactory = (args: Record<string, unknown>) => MaybePromise<TreeNode>;
