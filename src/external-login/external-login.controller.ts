@@ -14,7 +14,7 @@ import { publicApiBase } from './public-url';
  * providers and lives in the sessions controller, which hands external providers to
  * `ExternalLoginService.pollDeviceCode`.
  */
-@Controller('auth/provider/:provider')
+@Controller('api/v1/auth/provider/:provider')
 export class ExternalLoginController {
   constructor(
     private readonly service: ExternalLoginService,

@@ -184,7 +184,7 @@ export class ExternalLoginService {
    * `POST …/token` for an external provider: the terminal polls. Tiled's answers and statuses, plus
    * RFC 8628's `slow_down` for a client that polls faster than it was told.
    */
-  pollDeviceCode(provider: string, body: unknown): TokenResponse {
+  async pollDeviceCode(provider: string, body: unknown): Promise<TokenResponse> {
     this.authenticator(provider);
     const deviceCode = (body as { device_code?: unknown } | null)?.device_code;
     if (typeof deviceCode !== 'string' || !/^[0-9a-f]{64}$/i.test(deviceCode)) throw new TiledHttpError(401, 'Invalid device code');
