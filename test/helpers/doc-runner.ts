@@ -1,0 +1,193 @@
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CliResult, runTiled, TILED_BIN } from './tiled-process';
+
+/**
+ * A throw-away client-side home: HOME, XDG dirs and TILED_CACHE_DIR point into one temp dir, so
+ * profiles and cached tokens of one test never leak into another (or into the developer's home).
+ */
+export class ClientHome {
+  readonly dir = mkdtempSync(join(tmpdir(), 'tiled-client-'));
+  /** A directory holding a `tiled` shim, so shell commands can say `tiled …` as a user would. */
+  readonly bin = join(this.dir, 'bin');
+
+  constructor() {
+    rmSync(this.bin, { recursive: true, force: true });
+    mkdirSync(this.bin, { recursive: true });
+    const shim = join(this.bin, 'tiled');
+    writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${TILED_BIN}" "$@"\n`);
+    chmodSync(shim, 0o755);
+  }
+
+  get env(): NodeJS.ProcessEnv {
+    return {
+      HOME: this.dir,
+      XDG_CONFIG_HOME: join(this.dir, 'config'),
+      XDG_CACHE_HOME: join(this.dir, 'cache'),
+      TILED_CACHE_DIR: join(this.dir, 'cache', 'tiled'),
+      TILED_PROFILES: undefined,
+      TILED_PROFILE: undefined,
+      TILED_API_KEY: undefined,
+      TILED_FORCE_PROMPT: undefined,
+      PATH: `${this.bin}:${process.env.PATH ?? ''}`,
+    };
+  }
+
+  run(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+    return runTiled(args, { input: options.input, env: { ...this.env, ...options.env } });
+  }
+
+  cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Run a shell command on a real pseudo-terminal (util-linux `script`), answering prompts as they
+ * appear: `answers` maps a prompt text to the line typed in reply. Output is what the terminal showed.
+ */
+export async function runInTerminal(
+  command: string,
+  answers: [prompt: string, reply: string][],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 30000,
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  const pending = [...answers];
+  let seen = 0;
+  const onData = (chunk: Buffer): void => {
+    output += chunk.toString();
+    const next = pending[0];
+    if (next) {
+      const at = output.indexOf(next[0], seen);
+      if (at >= 0) {
+        seen = at + next[0].length;
+        pending.shift();
+        child.stdin.write(`${next[1]}\r`);
+      }
+    }
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, output: output.replace(/\r\n/g, '\n') };
+}
+
+/** One `$ command` of a runnable doc block, with the output the page shows for it. */
+export interface DocStep {
+  command: string;
+  expected: string[];
+}
+
+/**
+ * Runnable blocks are fenced as ```console and introduced by the HTML comment `<!-- doc-test -->`
+ * on the line before, so a page can still show commands that are not meant to run.
+ */
+export function runnableBlocks(markdownPath: string): DocStep[][] {
+  const lines = readFileSync(markdownPath, 'utf8').split('\n');
+  const blocks: DocStep[][] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].trim() !== '<!-- doc-test -->') continue;
+    if (!lines[i + 1]?.startsWith('```')) throw new Error(`${markdownPath}:${i + 1}: doc-test marker not followed by a fence`);
+    const steps: DocStep[] = [];
+    for (i += 2; i < lines.length && !lines[i].startsWith('```'); i++) {
+      if (lines[i].startsWith('$ ')) steps.push({ command: lines[i].slice(2), expected: [] });
+      else if (steps.length) steps[steps.length - 1].expected.push(lines[i]);
+    }
+    blocks.push(steps);
+  }
+  return blocks;
+}
+
+const HEX72 = /\b[0-9a-f]{72}\b/g;
+const DATETIME = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\b/g;
+
+/**
+ * Keeps the correspondence between the example keys printed on a page and the real keys the
+ * test got, so later commands can use them and outputs can be compared.
+ */
+export class DocSubstitutions {
+  private readonly pairs = new Map<string, string>();
+
+  constructor(initial: Record<string, string> = {}) {
+    for (const [from, to] of Object.entries(initial)) this.pairs.set(from, to);
+  }
+
+  /** Learn doc-key → real-key pairs from an expected and an actual output. */
+  learn(expected: string, actual: string): void {
+    const docKeys = expected.match(HEX72) ?? [];
+    const realKeys = actual.match(HEX72) ?? [];
+    docKeys.forEach((docKey, i) => {
+      const real = realKeys[i];
+      if (!real) return;
+      this.pairs.set(docKey, real);
+      this.pairs.set(docKey.slice(0, 8), real.slice(0, 8));
+    });
+  }
+
+  apply(text: string): string {
+    let result = text;
+    // Longest first, so a key is replaced whole before its first eight characters are.
+    for (const [from, to] of [...this.pairs].sort((a, b) => b[0].length - a[0].length)) result = result.split(from).join(to);
+    return result;
+  }
+}
+
+/** Datetimes vary and columns realign with content: compare with both normalised. */
+export function normaliseOutput(text: string): string[] {
+  return text
+    .replace(/\r/g, '')
+    .split('\n')
+    .map((line) => line.replace(DATETIME, '<datetime>').replace(/\s+/g, ' ').trim())
+    .filter((line) => line.length > 0);
+}
+
+/**
+ * Whether `actual` shows what the page shows: the page's lines in order; a `...` line on the page
+ * stands for any number of lines (e.g. response headers that vary).
+ */
+export function outputMatches(expected: string[], actual: string[]): boolean {
+  const wanted = expected.map((line) => line.replace(/\s+/g, ' ').trim()).filter((line) => line.length > 0);
+  const gaps = wanted.includes('...');
+  let at = 0;
+  for (const line of wanted) {
+    if (line === '...') continue;
+    if (gaps) {
+      while (at < actual.length && actual[at] !== line) at++;
+      if (at === actual.length) return false;
+      at++;
+    } else {
+      if (actual[at] !== line) return false;
+      at++;
+    }
+  }
+  return gaps || at === actual.length;
+}
+
+export interface ShellResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run one page command with bash (so quoting, pipes and `VAR=value cmd` work as on the page). */
+export function runShell(command: string, env: NodeJS.ProcessEnv, input = ''): Promise<ShellResult> {
+  return new Promise((resolve) => {
+    const child = spawn('bash', ['-c', command], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdin.end(input);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
