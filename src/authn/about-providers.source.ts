@@ -1,0 +1,40 @@
+import type { AboutProvider, AboutProvidersSource } from '../about/about.providers';
+import type { AuthenticatorRegistry } from '../plugin-host/authenticator-registry';
+
+/** Python clients older than 0.1.0b17 only understand the old name of the internal mode. */
+function prefersPasswordMode(userAgent: string | undefined): boolean {
+  const match = /^python-tiled\/(\d+)\.(\d+)\.(\d+)(?:(a|b|rc)(\d+))?/.exec(userAgent ?? '');
+  if (!match) return false;
+  const [major, minor, patch] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  if (major !== 0 || minor !== 1 || patch !== 0) return major === 0 && minor < 1;
+  const stage = match[4];
+  if (stage === 'a') return true;
+  if (stage === 'b') return Number(match[5]) < 17;
+  return false;
+}
+
+/** The about document's `authentication.providers` (spec auth.md §2.1), one entry per configured provider. */
+export class RegistryAboutProviders implements AboutProvidersSource {
+  constructor(private readonly registry: AuthenticatorRegistry) {}
+
+  describe(apiBase: string, userAgent: string | undefined): AboutProvider[] {
+    return this.registry.all().map(({ provider, authenticator }) => {
+      if (authenticator.mode === 'internal') {
+        return {
+          provider,
+          mode: prefersPasswordMode(userAgent) ? 'password' : 'internal',
+          links: { auth_endpoint: `${apiBase}/auth/provider/${provider}/token` },
+          confirmation_message: authenticator.confirmationMessage ?? '',
+          extra_scopes: null,
+        };
+      }
+      return {
+        provider,
+        mode: 'external',
+        links: { auth_endpoint: `${apiBase}/auth/provider/${provider}/authorize` },
+        confirmation_message: authenticator.confirmationMessage ?? '',
+        extra_scopes: null,
+      };
+    });
+  }
+}

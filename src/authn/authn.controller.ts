@@ -1,0 +1,132 @@
+import { Body, Controller, Delete, HttpCode, Inject, Logger, Param, Post, Get, Req, Res } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ExternalLoginService } from '../external-login/external-login.service';
+import { Authenticated, CurrentAuth, Public } from '../auth/auth.decorators';
+import type { AuthContext } from '../auth/auth-context';
+import { CREDENTIAL_RESOLVER, CredentialResolver } from '../auth/credentials';
+import { TiledHttpError, UnprocessableError } from '../common/errors/tiled-http.error';
+import { API_KEY_COOKIE, appendSetCookie } from '../common/http/http-hooks';
+import { apiBase, sendDocument } from '../common/http/wire';
+import { AuthenticatorRegistry } from '../plugin-host/authenticator-registry';
+import { PrincipalsService } from '../principals/principals.service';
+import { LoginService } from './login.service';
+import { SessionsService } from './sessions.service';
+
+/** Token-issuing routes always answer plain JSON (spec auth.md §8), sent as a Buffer for the exact content type. */
+function sendJson(reply: FastifyReply, status: number, payload: unknown): FastifyReply {
+  return reply.code(status).header('content-type', 'application/json').send(Buffer.from(JSON.stringify(payload)));
+}
+
+function refreshTokenFrom(body: unknown): string {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw UnprocessableError.of(['body'], 'Input should be a valid dictionary or object to extract fields from', 'model_attributes_type', body ?? null);
+  }
+  const token = (body as Record<string, unknown>).refresh_token;
+  if (token === undefined) throw UnprocessableError.of(['body', 'refresh_token'], 'Field required', 'missing', body);
+  if (typeof token !== 'string') throw UnprocessableError.of(['body', 'refresh_token'], 'Input should be a valid string', 'string_type', token);
+  return token;
+}
+
+interface DeviceCodePoller {
+  pollDeviceCode(provider: string, body: unknown, request: FastifyRequest): Promise<unknown>;
+}
+
+@Controller('api/v1/auth')
+export class AuthnController {
+  private readonly logger = new Logger('Authn');
+
+  constructor(
+    private readonly login: LoginService,
+    private readonly sessions: SessionsService,
+    private readonly principals: PrincipalsService,
+    private readonly registry: AuthenticatorRegistry,
+    @Inject(CREDENTIAL_RESOLVER) private readonly resolver: CredentialResolver,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  /** Looked up lazily: the external-login module sits beside this one and depends on it, not the reverse. */
+  private deviceCodePoller(): DeviceCodePoller | undefined {
+    try {
+      const service = this.moduleRef.get<unknown>(ExternalLoginService, { strict: false }) as Partial<DeviceCodePoller>;
+      return typeof service.pollDeviceCode === 'function' ? (service as DeviceCodePoller) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** OAuth2 password grant (form body). Unknown or external providers are a plain 404, as in Tiled. */
+  @Public()
+  @Post('provider/:provider/token')
+  async token(@Param('provider') provider: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
+    if (!this.registry.internal(provider)) {
+      // External providers poll for device-code completion on this same path; the external-login module answers.
+      const external = this.registry.external(provider) ? this.deviceCodePoller() : undefined;
+      if (!external) throw new TiledHttpError(404, 'Not Found');
+      return sendJson(reply, 200, await external.pollDeviceCode(provider, request.body, request));
+    }
+    const form = formFields(request.body);
+    const response = await this.login.passwordLogin(provider, form, request.ip);
+    return sendJson(reply, 200, response);
+  }
+
+  @Public()
+  @Post('session/refresh')
+  async refresh(@Body() body: unknown, @Res() reply: FastifyReply): Promise<FastifyReply> {
+    return sendJson(reply, 200, await this.sessions.refresh(refreshTokenFrom(body)));
+  }
+
+  @Public()
+  @Post('session/revoke')
+  @HttpCode(204)
+  async revoke(@Body() body: unknown): Promise<void> {
+    await this.sessions.revokeByRefreshToken(refreshTokenFrom(body));
+  }
+
+  @Authenticated()
+  @Delete('session/revoke/:sessionId')
+  @HttpCode(204)
+  async revokeById(@CurrentAuth() auth: AuthContext, @Param('sessionId') sessionId: string): Promise<void> {
+    if (!auth.principal) throw new TiledHttpError(401, 'Not authenticated', { 'www-authenticate': 'Bearer' });
+    await this.sessions.revokeById(auth.principal.uuid, sessionId);
+  }
+
+  /**
+   * Tiled's logout only clears the API-key cookie; here it also revokes the session named by a refresh
+   * token in the body, or the one the Bearer access token belongs to.
+   */
+  @Public()
+  @Post('logout')
+  async logout(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
+    const body = request.body as Record<string, unknown> | undefined;
+    const refreshToken = body && typeof body === 'object' && typeof body.refresh_token === 'string' ? body.refresh_token : undefined;
+    let sessionId: string | undefined;
+    try {
+      const auth = await this.resolver.resolve(request);
+      sessionId = auth.sessionId;
+    } catch {
+      // An expired or unknown credential still gets logged out of the cookie.
+    }
+    await this.sessions.logout(refreshToken, sessionId);
+    appendSetCookie(reply, `${API_KEY_COOKIE}=""; expires=${new Date().toUTCString()}; Max-Age=0; Path=/; SameSite=lax`);
+    return sendJson(reply, 200, {});
+  }
+
+  /** Anonymous callers get 200 `null` (as Tiled), so it resolves credentials itself instead of via the guard. */
+  @Public()
+  @Get('whoami')
+  async whoami(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
+    const auth = await this.resolver.resolve(request);
+    if (!auth.principal) return sendDocument(request, reply, null, { etag: true });
+    const principal = await this.principals.findByUuid(auth.principal.uuid);
+    if (!principal) {
+      throw new TiledHttpError(401, 'Principal no longer exists.', { 'www-authenticate': 'Bearer', 'x-tiled-root': apiBase(request) });
+    }
+    return sendDocument(request, reply, await this.principals.describe(principal.id), { etag: true });
+  }
+}
+
+function formFields(body: unknown): Record<string, unknown> {
+  if (body && typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;
+  return {};
+}

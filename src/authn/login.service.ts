@@ -1,0 +1,81 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { TiledHttpError, UnprocessableError } from '../common/errors/tiled-http.error';
+import { AuthenticatorRegistry } from '../plugin-host/authenticator-registry';
+import type { AuthenticationOutcome } from '../plugins-api';
+import { LoginThrottle } from './login-throttle';
+import { SessionsService, TokenResponse } from './sessions.service';
+
+const INCORRECT = 'Incorrect username or password';
+
+
+/** Injectable wrappers so each server (and each test server) has its own counters. */
+@Injectable()
+export class AccountThrottle {
+  readonly throttle = new LoginThrottle({ freeFailures: 5, windowMs: 15 * 60_000, baseDelayMs: 1000, maxDelayMs: 5 * 60_000 });
+}
+
+@Injectable()
+export class AddressThrottle {
+  readonly throttle = new LoginThrottle({ freeFailures: 30, windowMs: 15 * 60_000, baseDelayMs: 1000, maxDelayMs: 5 * 60_000 });
+}
+
+/**
+ * The password login pipeline. The host owns it: validate the form, throttle, call the plugin, keep its
+ * three outcomes apart (authenticated / rejected / broken), then open a session.
+ */
+@Injectable()
+export class LoginService {
+  private readonly logger = new Logger('Login');
+
+  constructor(
+    private readonly registry: AuthenticatorRegistry,
+    private readonly sessions: SessionsService,
+    private readonly accounts: AccountThrottle,
+    private readonly addresses: AddressThrottle,
+  ) {}
+
+  async passwordLogin(provider: string, form: Record<string, unknown>, address: string): Promise<TokenResponse> {
+    const problems: { loc: (string | number)[]; msg: string; type: string; input?: unknown }[] = [];
+    for (const field of ['username', 'password']) {
+      if (typeof form[field] !== 'string') problems.push({ type: 'missing', loc: ['body', field], msg: 'Field required', input: null });
+    }
+    if (form.grant_type !== undefined && form.grant_type !== 'password' && form.grant_type !== '') {
+      problems.push({ type: 'string_pattern_mismatch', loc: ['body', 'grant_type'], msg: "String should match pattern '^password$'", input: form.grant_type });
+    }
+    if (problems.length) throw new UnprocessableError(problems);
+    const username = form.username as string;
+    const password = form.password as string;
+
+    const accountKey = `${provider}\u0000${username}`;
+    const wait = Math.max(this.accounts.throttle.retryAfterMs([accountKey]), this.addresses.throttle.retryAfterMs([address]));
+    if (wait > 0) {
+      this.logger.warn(`Login throttled: ${provider}:${username} from ${address}`);
+      throw new TiledHttpError(429, 'Too many failed login attempts. Try again later.', { 'retry-after': String(Math.ceil(wait / 1000)) });
+    }
+
+    const authenticator = this.registry.internal(provider);
+    if (!authenticator) throw new TiledHttpError(404, 'Not Found');
+    let outcome: AuthenticationOutcome;
+    try {
+      outcome = await authenticator.authenticate({ username, password });
+    } catch (error) {
+      // A throwing plugin is broken (e.g. its directory is down); that is never "wrong password".
+      const message = error instanceof Error ? error.message : String(error);
+      this.logger.error(`Authenticator for provider "${provider}" failed: ${message}`);
+      const unavailable = /unavailable|unreachable|timed? ?out|ECONNREFUSED|ENOTFOUND|EAI_AGAIN/i.test(message);
+      throw new TiledHttpError(
+        unavailable ? 503 : 500,
+        unavailable ? `The login provider "${provider}" is unavailable. Try again later.` : `The login provider "${provider}" failed. Ask the administrator to check the server log.`,
+      );
+    }
+    if (outcome?.kind !== 'authenticated' || !outcome.identity?.id) {
+      this.accounts.throttle.recordFailure([accountKey]);
+      this.addresses.throttle.recordFailure([address]);
+      const reason = outcome?.kind === 'rejected' && outcome.reason ? ` (${outcome.reason})` : '';
+      this.logger.warn(`Failed login: ${provider}:${username} from ${address}${reason}`);
+      throw new TiledHttpError(401, INCORRECT, { 'www-authenticate': 'Bearer' });
+    }
+    this.accounts.throttle.recordSuccess(accountKey);
+    return this.sessions.loginWithIdentity(provider, outcome.identity);
+  }
+}
