@@ -19,6 +19,7 @@ export const REVOCATION_BUS = Symbol('ApiKeyRevocationBus');
  */
 export class ApiKeyVerifierService implements ApiKeyVerifier, OnModuleInit, OnModuleDestroy {
   private readonly activity: ApiKeyActivityRecorder;
+  private started = false;
 
   constructor(
     private readonly store: ApiKeyStore,
@@ -30,6 +31,9 @@ export class ApiKeyVerifierService implements ApiKeyVerifier, OnModuleInit, OnMo
   }
 
   async onModuleInit(): Promise<void> {
+    // Nest may run the hook for the class and for its API_KEY_VERIFIER alias; one listener is enough.
+    if (this.started) return;
+    this.started = true;
     await this.bus.start({
       evict: (hashedSecret) => this.cache.evictHash(hashedSecret),
       setAvailable: (available) => this.cache.setEnabled(available),
