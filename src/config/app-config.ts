@@ -39,6 +39,8 @@ export interface AuthenticationConfig {
   session_max_age: number;
   /** Server-wide cap on `expires_in` of new API keys, in seconds; null = unlimited (beyond Tiled). */
   api_key_max_lifetime: number | null;
+  /** The server's public URL (external-login redirect URIs); unset: the address the socket is bound to. */
+  public_base_url?: string;
 }
 
 export interface DatabaseConfig {

@@ -546,6 +546,7 @@ function buildAuthentication(
     refresh_token_max_age: duration('refresh_token_max_age', 'TILED_REFRESH_TOKEN_MAX_AGE'),
     session_max_age: duration('session_max_age', 'TILED_SESSION_MAX_AGE'),
     api_key_max_lifetime: apiKeyMaxLifetime,
+    ...(typeof section.public_base_url === 'string' ? { public_base_url: section.public_base_url } : {}),
   };
 }
 

@@ -125,6 +125,13 @@ export const CONFIG_SCHEMA: JsonSchema = {
           default: null,
           description: 'Cap on the lifetime of new API keys (tiled-ts only)',
         },
+        public_base_url: {
+          type: ['string', 'null'],
+          pattern: '^https?://[^/?#]+(/[^?#]*)?$',
+          'x-expect': 'the server\'s public URL, e.g. https://tiled.example.org',
+          default: null,
+          description: 'Public URL of this server; external-login redirect URIs are built from it, never from the Host header (tiled-ts only)',
+        },
       },
     },
     database: {
