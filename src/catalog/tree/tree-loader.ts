@@ -121,6 +121,17 @@ function asContainer(dir: MountDir): ContainerNode {
  * paths under a synthetic root container. Any failure is a ConfigError, raised before the server listens.
  */
 export async function resolveTrees(config: AppConfig): Promise<TreeNode> {
+  try {
+    return await mountTrees(config);
+  } catch (error) {
+    // Nest logs a failing provider with its stack before createApp() rejects; for a configuration
+    // mistake the frames only bury the one line that says what to fix.
+    if (error instanceof ConfigError) error.stack = `${error.name}: ${error.message}`;
+    throw error;
+  }
+}
+
+async function mountTrees(config: AppConfig): Promise<TreeNode> {
   if (config.trees.length === 0) {
     const file = config.source ? ` in ${config.source}` : '';
     throw new ConfigError(`trees${file}: expected at least one tree, e.g. trees: [{path: /, tree: demo}]`);
