@@ -76,7 +76,7 @@ describe('docs/configuration.md', () => {
     expect(broken?.next?.info).toBe('text');
     const dir = mkdtempSync(join(tmpdir(), 'tiled-doc-'));
     writeFileSync(join(dir, 'config.yml'), broken!.body);
-    const result = await runTiled(['serve', 'config', 'config.yml', '--port', '0'], { cwd: dir });
+    const result = await runTiled(['serve', 'config', 'config.yml', '--port', '0'], { cwd: dir, env: { ALICE_PASSWORD: undefined } });
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(`Using configuration from config.yml\n${broken!.next!.body}`);
   });
