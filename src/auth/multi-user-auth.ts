@@ -43,7 +43,7 @@ export async function buildMultiUserAuthModule(config: AppConfig): Promise<Dynam
         // AuthnModule is global, so SessionsService is visible without importing it again.
         imports: [],
         identityLogin: SessionsService,
-        publicBaseUrl: (config.authentication as { public_base_url?: string }).public_base_url,
+        publicBaseUrl: config.authentication.public_base_url,
       }),
     ],
     exports: [AuthnModule],
