@@ -4,6 +4,7 @@ import { Context, NotAuthenticatedError, TiledClientError } from '../../client';
 import { AuthProvider, TokenResponse } from '../../client/context';
 import { ProfileError, resolveProfile } from '../../client/profiles';
 import { CliError } from '../cli-error';
+import { DeviceFlowError, loginWithDeviceFlow } from '../../external-login/device-flow.client';
 
 export interface ProfileFlags {
   profile?: string;
@@ -98,7 +99,12 @@ export async function promptLogin(context: Context, options: { provider?: string
   const answers = new Answers();
   const provider = await chooseProvider(await context.providers(), options.provider, answers);
   if (provider.mode === 'external') {
-    throw new CliError(`Provider '${provider.provider}' logs in through a browser (device code flow), which tiled-ts does not support yet.`);
+    const print = (text: string): boolean => process.stdout.write(text);
+    const tokens = await loginWithDeviceFlow(context.apiUri, provider.provider, { print: (t) => print(`${t}\nWaiting...`), poll: () => print('.') })
+      .catch((error: unknown) => { throw error instanceof DeviceFlowError ? new CliError(error.message) : error; });
+    print('\n');
+    context.setTokens(tokens);
+    return tokens;
   }
   const attempts = process.stdin.isTTY ? 3 : 1;
   for (let attempt = 1; ; attempt++) {
