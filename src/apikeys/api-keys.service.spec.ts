@@ -188,7 +188,8 @@ describe.each(testEngines())(`${ApiKeysService.name} on %s`, (engine) => {
     });
 
     it('should refuse a key once it has expired, even when cached', async () => {
-      const created = await h.sut.createForCaller(alice, { expires_in: 1, scopes: null });
+      // Two seconds: expiry has second resolution, so a one-second key may already be dead when first used.
+      const created = await h.sut.createForCaller(alice, { expires_in: 2, scopes: null });
       expect(await h.verifier.verify(created.secret)).not.toBeNull();
       await new Promise((resolve) => setTimeout(resolve, created.expiration_time!.getTime() - Date.now() + 50));
       expect(await h.verifier.verify(created.secret)).toBeNull();
@@ -243,7 +244,11 @@ describe.each(testEngines())(`${ApiKeysService.name} on %s`, (engine) => {
         const created = await local.sut.createForCaller(alice, { scopes: null });
         expect(await replica.verifier.verify(created.secret)).not.toBeNull();
         await local.sut.revokeForCaller(alice, created.first_eight);
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        // The notice travels asynchronously; the replica's cache TTL here is a minute, so only the notice can evict.
+        const deadline = Date.now() + 2000;
+        while ((await replica.verifier.verify(created.secret)) !== null && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
         expect(await replica.verifier.verify(created.secret)).toBeNull();
       } finally {
         await replica.verifier.onModuleDestroy();

@@ -169,7 +169,8 @@ describe.each(testEngines())('API keys on the server (%s)', (engine: EngineName)
     });
 
     it('should refuse a key once it has expired', async () => {
-      const response = await createKey(bearer('alice'), { expires_in: 1, scopes: ['read:metadata'], note: 'short' });
+      // Two seconds: expiry has second resolution, so a one-second key may already be dead when first used.
+      const response = await createKey(bearer('alice'), { expires_in: 2, scopes: ['read:metadata'], note: 'short' });
       const key = (await response.json()) as { secret: string; expiration_time: string };
       expect((await metadataWith(key.secret)).status).toBe(200);
       await new Promise((resolve) => setTimeout(resolve, Date.parse(key.expiration_time) - Date.now() + 200));
