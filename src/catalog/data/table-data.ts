@@ -1,4 +1,12 @@
-import { Bool, Float32, Float64, Int32, Int64, makeVector, Schema, Field, Table, tableToIPC, Utf8, vectorFromArray, DataType, Vector } from 'apache-arrow';
+import type { DataType, Schema, Vector } from 'apache-arrow';
+
+type Arrow = typeof import('apache-arrow');
+let arrowModule: Arrow | undefined;
+/** apache-arrow takes ~0.3 s to load; only servers that touch a table pay for it, and not at startup. */
+function arrow(): Arrow {
+  if (!arrowModule) arrowModule = require('apache-arrow') as Arrow;
+  return arrowModule;
+}
 import type { ColumnType, ColumnValues, TableColumn, TableNode, TablePartition } from '../tree/tree.types';
 import { pyFloat } from '../http/python-repr';
 
@@ -6,6 +14,7 @@ export const ARROW_FILE = 'application/vnd.apache.arrow.file';
 const SCHEMA_PREFIX = 'data:application/vnd.apache.arrow.file;base64,';
 
 function arrowType(type: ColumnType): DataType {
+  const { Bool, Float32, Float64, Int32, Int64, Utf8 } = arrow();
   switch (type) {
     case 'bool':
       return new Bool();
@@ -23,6 +32,7 @@ function arrowType(type: ColumnType): DataType {
 }
 
 export function arrowSchema(columns: readonly TableColumn[]): Schema {
+  const { Schema, Field } = arrow();
   return new Schema(columns.map((c) => new Field(c.name, arrowType(c.type), true)));
 }
 
@@ -31,12 +41,14 @@ export function arrowSchema(columns: readonly TableColumn[]): Schema {
  * `Schema.serialize()` gives) — the first message of an IPC stream of an empty table, without the EOS.
  */
 export function encodeArrowSchema(columns: readonly TableColumn[]): string {
+  const { Table, tableToIPC } = arrow();
   const stream = Buffer.from(tableToIPC(new Table(arrowSchema(columns)), 'stream'));
   const length = stream.readInt32LE(4);
   return SCHEMA_PREFIX + stream.subarray(0, 8 + length).toString('base64');
 }
 
 function vectorOf(values: ColumnValues, type: ColumnType): Vector {
+  const { Bool, Utf8, makeVector, vectorFromArray } = arrow();
   switch (type) {
     case 'int64':
       return makeVector(values instanceof BigInt64Array ? values : BigInt64Array.from(values as readonly number[], (v) => BigInt(Math.trunc(v))));
@@ -55,6 +67,7 @@ function vectorOf(values: ColumnValues, type: ColumnType): Vector {
 
 /** An Arrow IPC *file* (magic ARROW1), one record batch per partition: what pyarrow.ipc.open_file reads. */
 export function toArrowFile(columns: readonly TableColumn[], partitions: readonly TablePartition[]): Buffer {
+  const { Table, tableToIPC } = arrow();
   const tables = partitions.map((part) => new Table(Object.fromEntries(columns.map((c) => [c.name, vectorOf(part[c.name], c.type)]))));
   const table = tables.length ? tables[0].concat(...tables.slice(1)) : new Table(arrowSchema(columns));
   return Buffer.from(tableToIPC(table, 'file'));
