@@ -1,0 +1,134 @@
+import type { ExternalAuthenticator } from '../plugins-api';
+
+// @nestjs/common 12 is ESM, which Jest cannot require on Node 20; this unit spec exercises the service as
+// a plain class, so only the decorators and the logger are replaced. The e2e specs run the real module.
+jest.mock('@nestjs/common', () => ({
+  Inject: () => () => undefined,
+  Injectable: () => () => undefined,
+  Logger: class {
+    log(): void {}
+    warn(): void {}
+    error(): void {}
+    debug(): void {}
+  },
+}));
+import { ExternalLoginService, IdentityLogin, TokenResponse } from './external-login.service';
+import { ExternalLoginStore } from './external-login.store';
+import { normalizeUserCode } from './user-code';
+
+const API = 'http://127.0.0.1:8000/api/v1';
+const TOKENS = { access_token: 'a', refresh_token: 'r', identity: { id: 'alice', provider: 'sso' }, principal: 'p' } as const;
+
+/** Stands in for a plugin: it records what the host sent and accepts any code. The real plugin is tested against a real provider. */
+function stubAuthenticator(): ExternalAuthenticator & { states: string[] } {
+  const states: string[] = [];
+  return {
+    mode: 'external',
+    states,
+    async beginLogin({ state, redirectUri }) {
+      states.push(state);
+      return { authorizationUrl: `https://idp.example/auth?state=${state}&redirect_uri=${encodeURIComponent(redirectUri)}` };
+    },
+    async completeLogin() {
+      return { kind: 'authenticated', identity: { id: 'alice' } };
+    },
+  };
+}
+
+describe(ExternalLoginService.name, () => {
+  let sut: ExternalLoginService;
+  let authenticator: ReturnType<typeof stubAuthenticator>;
+  const identityLogin: IdentityLogin = { loginWithIdentity: async () => TOKENS as unknown as TokenResponse };
+
+  beforeEach(() => {
+    jest.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z'), doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    authenticator = stubAuthenticator();
+    sut = new ExternalLoginService({ external: (p) => (p === 'sso' ? authenticator : undefined) }, identityLogin, new ExternalLoginStore());
+  });
+  afterEach(() => jest.useRealTimers());
+
+  async function startDevice() {
+    const start = await sut.startDeviceFlow('sso', API);
+    const state = authenticator.states.at(-1)!;
+    return { start, state };
+  }
+
+  describe('submitUserCode', () => {
+    it('should refuse a user code once the pending request has expired (15 minutes)', async () => {
+      const { start, state } = await startDevice();
+      jest.setSystemTime(Date.now() + 15 * 60 * 1000 + 1);
+      const result = await sut.submitUserCode('sso', API, { code: 'c', state, user_code: start.user_code }, '10.0.0.1');
+      expect(result.kind).toBe('failure');
+      await expect(sut.pollDeviceCode('sso', { device_code: start.device_code })).rejects.toMatchObject({ status: 404 });
+    });
+
+    it('should refuse the code of another pending request', async () => {
+      const first = await startDevice();
+      const second = await startDevice();
+      const result = await sut.submitUserCode('sso', API, { code: 'c', state: first.state, user_code: second.start.user_code }, '10.0.0.1');
+      expect(result).toMatchObject({ kind: 'retry', status: 401 });
+    });
+
+    it('should stop accepting codes for a login after five wrong ones', async () => {
+      const { start, state } = await startDevice();
+      for (let i = 0; i < 4; i++) {
+        expect((await sut.submitUserCode('sso', API, { code: 'c', state, user_code: 'ZZZZZZZZ' }, '10.0.0.1')).kind).toBe('retry');
+      }
+      expect((await sut.submitUserCode('sso', API, { code: 'c', state, user_code: 'ZZZZZZZZ' }, '10.0.0.1')).kind).toBe('failure');
+      expect((await sut.submitUserCode('sso', API, { code: 'c', state, user_code: start.user_code }, '10.0.0.1')).kind).toBe('failure');
+    });
+
+    it('should rate-limit wrong codes per client address across logins', async () => {
+      for (let i = 0; i < 10; i++) {
+        const { state } = await startDevice();
+        await sut.submitUserCode('sso', API, { code: 'c', state, user_code: 'ZZZZZZZZ' }, '10.0.0.9');
+      }
+      const { start, state } = await startDevice();
+      expect(await sut.submitUserCode('sso', API, { code: 'c', state, user_code: start.user_code }, '10.0.0.9')).toMatchObject({ status: 429 });
+      jest.setSystemTime(Date.now() + 11 * 60 * 1000);
+      const fresh = await startDevice();
+      expect((await sut.submitUserCode('sso', API, { code: 'c', state: fresh.state, user_code: fresh.start.user_code }, '10.0.0.9')).kind).toBe('success');
+    });
+  });
+
+  describe('pollDeviceCode', () => {
+    it('should hand the tokens out exactly once', async () => {
+      const { start, state } = await startDevice();
+      expect((await sut.submitUserCode('sso', API, { code: 'c', state, user_code: start.user_code.toLowerCase() }, '10.0.0.1')).kind).toBe('success');
+      await expect(sut.pollDeviceCode('sso', { device_code: start.device_code })).resolves.toEqual(TOKENS);
+      await expect(sut.pollDeviceCode('sso', { device_code: start.device_code })).rejects.toMatchObject({ status: 404 });
+    });
+
+    it('should accept polls spaced by the interval without slow_down', async () => {
+      const { start } = await startDevice();
+      for (let i = 0; i < 3; i++) {
+        await expect(sut.pollDeviceCode('sso', { device_code: start.device_code })).rejects.toMatchObject({ detail: { error: 'authorization_pending' } });
+        jest.setSystemTime(Date.now() + 5000);
+      }
+    });
+  });
+
+  describe('completeBrowserLogin', () => {
+    it('should refuse a state issued for another provider or purpose', async () => {
+      const { state } = await startDevice();
+      await expect(sut.completeBrowserLogin('sso', API, { code: 'c', state })).rejects.toMatchObject({ status: 401 });
+    });
+
+    it('should refuse a state after ten minutes', async () => {
+      await sut.beginBrowserLogin('sso', API, undefined);
+      const state = authenticator.states.at(-1)!;
+      jest.setSystemTime(Date.now() + 10 * 60 * 1000 + 1);
+      await expect(sut.completeBrowserLogin('sso', API, { code: 'c', state })).rejects.toMatchObject({ status: 401 });
+    });
+  });
+});
+
+describe('normalizeUserCode', () => {
+  it('should ignore case, dashes and spaces and refuse look-alike characters', () => {
+    expect(normalizeUserCode(' abcd-efgh ')).toBe('ABCDEFGH');
+    expect(normalizeUserCode('ABCD EFGH')).toBe('ABCDEFGH');
+    expect(normalizeUserCode('ABCD-EFG0')).toBeNull();
+    expect(normalizeUserCode('ABCD-EFGI')).toBeNull();
+    expect(normalizeUserCode('ABC')).toBeNull();
+  });
+});
