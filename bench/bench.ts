@@ -225,6 +225,9 @@ function medianOf(runs: Measured[]): Measured {
 
 async function load(url: string, headers: Record<string, string>, connections: number, seconds: number): Promise<Measured> {
   const result = await autocannon({ url, headers, connections, duration: seconds, pipelining: 1 });
+  if (result.requests.total === 0) {
+    throw new Error(`no request to ${url} completed in ${seconds} s; lengthen --duration`);
+  }
   return {
     requestsPerSecond: result.requests.total / result.duration,
     p50: result.latency.p50,
