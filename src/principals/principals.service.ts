@@ -108,13 +108,15 @@ export class PrincipalsService {
 
   private async describeEntity(principal: PrincipalEntity): Promise<PrincipalJson> {
     const manager = this.dataSource.manager;
-    const [identities, roles, keys, sessions] = await Promise.all([
+    const [identities, roles, storedKeys, sessions] = await Promise.all([
       manager.getRepository(IdentityEntity).find({ where: { principalId: principal.id }, order: { timeCreated: 'ASC' } }),
       this.rolesOf(manager, principal.id),
-      // Revoked keys are kept for audit only; expired ones stay listed until a use deletes them (as Tiled).
+      // Revoked keys are kept for audit only. Unlike Tiled, expired keys vanish from lists at once too (filtered below).
       manager.getRepository(ApiKeyEntity).find({ where: { principalId: principal.id, revokedAt: IsNull() }, order: { id: 'ASC' } }),
       manager.getRepository(SessionEntity).find({ where: { principalId: principal.id }, order: { id: 'ASC' } }),
     ]);
+    const now = Date.now();
+    const keys = storedKeys.filter((key) => key.expirationTime === null || key.expirationTime.getTime() > now);
     const activity = [
       ...identities.map((i) => i.latestLogin),
       ...sessions.map((s) => s.timeLastRefreshed),

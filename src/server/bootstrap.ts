@@ -1,8 +1,10 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
+import { ConsoleLogger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import fastifyCookie from '@fastify/cookie';
+import type { FastifyReply } from 'fastify';
 import { AppModule } from '../app.module';
 import { AppConfig, isSingleUser } from '../config/app-config';
 import { installHttpHooks } from '../common/http/http-hooks';
@@ -35,16 +37,38 @@ export async function createApp(config: AppConfig, options: BootstrapOptions = {
     bodyLimit: 10 * 1024 * 1024,
     // Tiled serves `/api/v1/` and redirects `/api/v1`; answering both is simpler and what clients expect.
     routerOptions: { ignoreTrailingSlash: true },
+    // Fastify rejects a malformed URL before any route runs; answer it in Tiled's shape, not Fastify's.
+    frameworkErrors: (error: Error, _request: unknown, reply: FastifyReply) => {
+      void reply
+        .code(400)
+        .header('content-type', 'application/json')
+        .send(Buffer.from(JSON.stringify({ detail: `Malformed request: ${error.message}` })));
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot({ config, singleUserApiKey: singleUserKey?.key, multiUserAuth }),
     adapter,
-    { logger: config.server.verbose ? ['error', 'warn', 'log'] : ['error', 'warn'], abortOnError: false },
+    { logger: new StartupQuietLogger(config.server.verbose), abortOnError: false },
   );
   await app.register(fastifyCookie);
   installHttpHooks(app.getHttpAdapter().getInstance(), { accessLog: config.server.verbose });
   app.enableShutdownHooks();
   return { app, singleUserKey };
+}
+
+/**
+ * Nest's logger, minus its ExceptionHandler report of a failed startup: createApp's caller prints that
+ * failure once, as one clear line (a config error must not arrive three times with an object dump).
+ */
+class StartupQuietLogger extends ConsoleLogger {
+  constructor(verbose: boolean) {
+    super('Tiled', { logLevels: (verbose ? ['error', 'warn', 'log'] : ['error', 'warn']) as LogLevel[] });
+  }
+
+  override error(message: unknown, ...rest: unknown[]): void {
+    if (rest.includes('ExceptionHandler')) return;
+    super.error(message, ...(rest as string[]));
+  }
 }
 
 /** The banner the user guide shows; printed only for a key this process generated. */
