@@ -75,11 +75,11 @@ export function configForTree(tree: string, baseDir: string, env: NodeJS.Process
     files: [],
     merged: { trees: [{ path: '/', tree }] },
     problems: [],
-    locate: (path) => ({ file: 'command line', path }),
+    locate: (path) => (path[0] === 'trees' ? { file: 'command line', path: ['specifier'] } : { file: 'command line', path }),
     secretPointers: new Set(),
     skipPointers: new Set(),
   };
-  return buildConfig(sources, { configDir: baseDir }, env);
+  return buildConfig(sources, { configDir: baseDir, label: 'given on the command line and in TILED_* variables' }, env);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -228,6 +228,8 @@ const validateSchema = ajv.compile(CONFIG_SCHEMA);
 
 interface Origin {
   source?: string;
+  /** How to name a configuration that has no file, in the error heading. */
+  label?: string;
   configDir: string;
 }
 
@@ -264,7 +266,7 @@ function buildConfig(sources: Sources, origin: Origin, env: NodeJS.ProcessEnv): 
   const allowOrigins = listFromEnv(data.allow_origins, 'TILED_ALLOW_ORIGINS', env, problems) ?? [];
   const uvicorn = objectAt(data, 'uvicorn') ?? {};
 
-  if (problems.length > 0) throw invalid(origin.source ?? 'from the environment', problems);
+  if (problems.length > 0) throw invalid(origin.source ?? origin.label ?? 'from the environment', problems);
 
   const config: AppConfig = {
     source: origin.source,
