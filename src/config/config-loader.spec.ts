@@ -132,6 +132,12 @@ describe('loadConfig', () => {
       expect(config.allow_origins).toEqual(['https://example.org', 'cost $5']);
     });
 
+    it('should use ${VAR:-default} when the variable is unset or empty, and the variable when set', async () => {
+      const file = writeConfig(`${DEMO}allow_origins: ["\${A:-https://a.example}", "\${B:-}", "\${C:-x}"]\n`);
+      const config = await loadConfig(file, { B: 'ignored-default', C: '' });
+      expect(config.allow_origins).toEqual(['https://a.example', 'ignored-default', 'x']);
+    });
+
     it('should merge a directory: trees and allow_origins concatenated, other files ignored', async () => {
       const dir = join(FIXTURES, 'split-dir');
       const config = await loadConfig(dir, {});

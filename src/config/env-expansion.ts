@@ -16,7 +16,8 @@ export interface ExpansionResult {
 
 // `$$` is an escape for a literal `$`; `$5` is not a reference (names start with a letter or `_`).
 const REFERENCE = /\$\$|\$\{([^}]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g;
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** `NAME`, or `NAME:-default` (POSIX: the default applies when NAME is unset or empty). */
+const NAME_WITH_DEFAULT = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
 const SECRET_WORD = /pass(word|wd)?|secret|token|api_?key|private|credential/i;
 
 /** A key path or variable name that suggests its value must never be printed. */
@@ -49,12 +50,13 @@ export function expandEnvironment(input: unknown, env: NodeJS.ProcessEnv): Expan
     let fromSecret = false;
     const out = text.replace(REFERENCE, (match: string, braced: string | undefined, bare: string | undefined) => {
       if (match === '$$') return '$';
-      const name = braced ?? bare ?? '';
-      if (!NAME.test(name)) {
-        problems.push({ path, message: `"${match}" is not a valid variable reference; expected \${NAME} with letters, digits and "_" (write $$ for a literal $)` });
+      const parsed = NAME_WITH_DEFAULT.exec(braced ?? bare ?? '');
+      if (!parsed) {
+        problems.push({ path, message: `"${match}" is not a valid variable reference; expected \${NAME} or \${NAME:-default} with letters, digits and "_" (write $$ for a literal $)` });
         return match;
       }
-      const value = env[name];
+      const [, name, fallback] = parsed;
+      const value = fallback !== undefined && !env[name] ? fallback : env[name];
       if (value === undefined) {
         problems.push({ path, message: `environment variable ${name} is not set (referenced as "${match}")` });
         return match;
