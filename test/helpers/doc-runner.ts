@@ -84,22 +84,33 @@ export interface DocStep {
   expected: string[];
 }
 
+/** A fenced block the page marks as runnable; `kind` is what follows `doc-test:` (empty for console steps). */
+export interface DocBlock {
+  kind: string;
+  /** 1-based line of the marker, for failure messages. */
+  line: number;
+  body: string[];
+  steps: DocStep[];
+}
+
 /**
- * Runnable blocks are fenced as ```console and introduced by the HTML comment `<!-- doc-test -->`
- * on the line before, so a page can still show commands that are not meant to run.
+ * Runnable blocks are introduced by the HTML comment `<!-- doc-test -->` (or `<!-- doc-test: KIND -->`)
+ * on the line before their fence, so a page can still show text that is not meant to run.
  */
-export function runnableBlocks(markdownPath: string): DocStep[][] {
+export function docBlocks(markdownPath: string): DocBlock[] {
   const lines = readFileSync(markdownPath, 'utf8').split('\n');
-  const blocks: DocStep[][] = [];
+  const blocks: DocBlock[] = [];
   for (let i = 0; i < lines.length; i++) {
-    if (lines[i].trim() !== '<!-- doc-test -->') continue;
+    const marker = /^<!-- doc-test(?::\s*(\S+))? -->$/.exec(lines[i].trim());
+    if (!marker) continue;
     if (!lines[i + 1]?.startsWith('```')) throw new Error(`${markdownPath}:${i + 1}: doc-test marker not followed by a fence`);
-    const steps: DocStep[] = [];
+    const block: DocBlock = { kind: marker[1] ?? '', line: i + 1, body: [], steps: [] };
     for (i += 2; i < lines.length && !lines[i].startsWith('```'); i++) {
-      if (lines[i].startsWith('$ ')) steps.push({ command: lines[i].slice(2), expected: [] });
-      else if (steps.length) steps[steps.length - 1].expected.push(lines[i]);
+      block.body.push(lines[i]);
+      if (lines[i].startsWith('$ ')) block.steps.push({ command: lines[i].slice(2), expected: [] });
+      else if (block.steps.length) block.steps[block.steps.length - 1].expected.push(lines[i]);
     }
-    blocks.push(steps);
+    blocks.push(block);
   }
   return blocks;
 }
@@ -124,7 +135,7 @@ export class DocSubstitutions {
     const realKeys = actual.match(HEX72) ?? [];
     docKeys.forEach((docKey, i) => {
       const real = realKeys[i];
-      if (!real) return;
+      if (!real || this.pairs.has(docKey)) return;
       this.pairs.set(docKey, real);
       this.pairs.set(docKey.slice(0, 8), real.slice(0, 8));
     });
@@ -141,6 +152,8 @@ export class DocSubstitutions {
 /** Datetimes vary and columns realign with content: compare with both normalised. */
 export function normaliseOutput(text: string): string[] {
   return text
+    // Terminal control sequences (cursor moves from readline on a pty) are not part of what a reader sees.
+    .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
     .replace(/\r/g, '')
     .split('\n')
     .map((line) => line.replace(DATETIME, '<datetime>').replace(/\s+/g, ' ').trim())
@@ -148,25 +161,16 @@ export function normaliseOutput(text: string): string[] {
 }
 
 /**
- * Whether `actual` shows what the page shows: the page's lines in order; a `...` line on the page
- * stands for any number of lines (e.g. response headers that vary).
+ * Whether `actual` shows what the page shows: exactly the page's lines; or, when the page has a
+ * `...` line (standing for lines that vary, e.g. response headers), the page's first line first and
+ * every other page line somewhere.
  */
 export function outputMatches(expected: string[], actual: string[]): boolean {
   const wanted = expected.map((line) => line.replace(/\s+/g, ' ').trim()).filter((line) => line.length > 0);
-  const gaps = wanted.includes('...');
-  let at = 0;
-  for (const line of wanted) {
-    if (line === '...') continue;
-    if (gaps) {
-      while (at < actual.length && actual[at] !== line) at++;
-      if (at === actual.length) return false;
-      at++;
-    } else {
-      if (actual[at] !== line) return false;
-      at++;
-    }
-  }
-  return gaps || at === actual.length;
+  if (!wanted.includes('...')) return wanted.length === actual.length && wanted.every((line, i) => line === actual[i]);
+  // With `...` the first line (a status line, a usage line) must lead; the rest, like HTTP headers, may come in any order.
+  const lines = wanted.filter((line) => line !== '...');
+  return lines.length === 0 || (actual[0] === lines[0] && lines.every((line) => actual.includes(line)));
 }
 
 export interface ShellResult {

@@ -61,7 +61,12 @@ class Answers {
   private lines?: string[];
 
   async ask(prompt: string, hidden = false): Promise<string> {
-    if (process.stdin.isTTY) return read({ prompt, silent: hidden, output: process.stderr });
+    if (process.stdin.isTTY) {
+      const answer = await read({ prompt, silent: hidden, output: process.stderr });
+      // The Enter of a hidden answer is not echoed; end the prompt line as getpass does.
+      if (hidden) process.stderr.write('\n');
+      return answer;
+    }
     if (!this.lines) {
       let text = '';
       for await (const chunk of process.stdin) text += String(chunk);
