@@ -1,7 +1,6 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as ts from 'typescript';
 import {
   ClientHome,
   DocBlock,
@@ -9,8 +8,10 @@ import {
   DocSubstitutions,
   normaliseOutput,
   outputMatches,
+  printedLines,
   runInTerminal,
   runShell,
+  runTsExample,
 } from '../helpers/doc-runner';
 import { RunningServer, startTiled } from '../helpers/tiled-process';
 
@@ -106,28 +107,11 @@ describe('docs/api-keys.md, run as written against a live multi-user server', ()
     }
     if (block.kind === 'ts') {
       it(`TypeScript example (line ${block.line}) runs against the server as a package consumer`, async () => {
-        const consumer = mkdtempSync(join(tmpdir(), 'tiled-consumer-'));
-        try {
-          mkdirSync(join(consumer, 'node_modules'));
-          symlinkSync(ROOT, join(consumer, 'node_modules', 'tiled-ts'), 'dir');
-          const source = subs.apply(block.body.join('\n'));
-          // Imports stay at the top; the rest runs in an async function, as top-level await would.
-          const lines = source.split('\n');
-          const imports = lines.filter((line) => line.startsWith('import ')).join('\n');
-          const body = lines.filter((line) => !line.startsWith('import ')).join('\n');
-          const wrapped = `${imports}\n(async () => {\n${body}\n})().catch((e) => { console.error(String(e)); process.exit(1); });`;
-          const js = ts.transpileModule(wrapped, {
-            compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-          }).outputText;
-          writeFileSync(join(consumer, 'example.js'), js);
-          const printed = /\/\/ prints: (.*)$/m.exec(source)?.[1];
-          const result = await runShell(`cd ${consumer} && node example.js`, env);
-          expect(result.stderr).toBe('');
-          expect(result.code).toBe(0);
-          expect(result.stdout.trim()).toBe(printed);
-        } finally {
-          rmSync(consumer, { recursive: true, force: true });
-        }
+        const source = subs.apply(block.body.join('\n'));
+        const result = await runTsExample(source, env);
+        expect(result.stderr).toBe('');
+        expect(result.code).toBe(0);
+        expect(result.stdout.trim().split('\n')).toEqual(printedLines(source));
       });
     }
   }

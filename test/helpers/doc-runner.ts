@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliResult, runTiled, TILED_BIN } from './tiled-process';
@@ -194,4 +194,36 @@ export function runShell(command: string, env: NodeJS.ProcessEnv, input = ''): P
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/**
+ * Run a TypeScript example from a page as a package consumer would: `import … from 'tiled-ts'`
+ * resolves to this checkout's build. Imports stay on top; the rest runs inside an async function,
+ * as top-level await would. Returns what it printed.
+ */
+export async function runTsExample(source: string, env: NodeJS.ProcessEnv): Promise<ShellResult> {
+  // Loaded lazily: only the doc tests need the compiler.
+  const ts = await import('typescript');
+  const root = join(__dirname, '..', '..');
+  const consumer = mkdtempSync(join(tmpdir(), 'tiled-consumer-'));
+  try {
+    mkdirSync(join(consumer, 'node_modules'));
+    symlinkSync(root, join(consumer, 'node_modules', 'tiled-ts'), 'dir');
+    const lines = source.split('\n');
+    const imports = lines.filter((line) => line.startsWith('import ')).join('\n');
+    const body = lines.filter((line) => !line.startsWith('import ')).join('\n');
+    const wrapped = `${imports}\n(async () => {\n${body}\n})().catch((e) => { console.error(String(e)); process.exit(1); });`;
+    const js = ts.transpileModule(wrapped, {
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+    }).outputText;
+    writeFileSync(join(consumer, 'example.js'), js);
+    return await runShell(`cd '${consumer}' && node example.js`, env);
+  } finally {
+    rmSync(consumer, { recursive: true, force: true });
+  }
+}
+
+/** The `// prints: …` comments of an example, in order: what it must print, one line each. */
+export function printedLines(source: string): string[] {
+  return [...source.matchAll(/\/\/ prints: (.*)$/gm)].map((match) => match[1]);
 }
