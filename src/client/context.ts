@@ -138,6 +138,7 @@ export class Context {
   private readonly tokenCache?: TokenCache;
   private aboutDocument?: AboutDocument;
   private readonly extraHeaders: Record<string, string>;
+  private refreshing?: Promise<void>;
 
   constructor(uri: string, options: ContextOptions = {}) {
     const parsed = parseTiledUri(uri);
@@ -220,6 +221,13 @@ export class Context {
    * is saved at once; the cache is re-read first because another process may have rotated it.
    */
   async refresh(): Promise<void> {
+    // Concurrent requests that all hit an expired token must share one refresh: the server rotates
+    // refresh tokens and treats a reused one as theft, ending the session.
+    this.refreshing ??= this.doRefresh().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async doRefresh(): Promise<void> {
     const links = (await this.about()).authentication.links;
     if (this.tokenCache) {
       const cached = this.tokenCache.read();
@@ -315,10 +323,12 @@ export class Context {
   async request(method: string, url: string, options: RequestOptions = {}): Promise<Response> {
     const authenticate = options.authenticate !== false;
     if (authenticate && this.apiKey === undefined && !this.tokens.access_token && this.tokens.refresh_token) await this.refresh();
+    const sentWith = this.tokens.access_token;
     let response = await this.send(method, url, options);
     if (response.status === 401 && authenticate && this.apiKey === undefined && this.tokens.refresh_token) {
       await response.arrayBuffer();
-      await this.refresh();
+      // Another request may have refreshed meanwhile; only refresh if we still hold the token that failed.
+      if (this.tokens.access_token === sentWith) await this.refresh();
       response = await this.send(method, url, options);
     }
     if (!response.ok) throw this.errorFrom(response, await this.decode(response).catch(() => undefined));

@@ -202,3 +202,31 @@ describe('tiled CLI login, whoami, admin against a multi-user server', () => {
     expect(result.stderr).toContain("'not-a-uuid' is not a principal UUID");
   });
 });
+
+describe('concurrent requests after the access token expired', () => {
+  let server: RunningServer;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tiled-client-concurrent-'));
+    writeFileSync(join(dir, 'config.yml'), CONFIG);
+    server = await startTiled(['serve', 'config', 'config.yml', '--verbose'], { cwd: dir });
+  });
+  afterAll(async () => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('share one refresh, so the rotated refresh token is never reused and the session survives', async () => {
+    const context = await Context.connect(server.url, { rememberMe: false });
+    await context.login('alice', 'secret1');
+    await sleep(2500);
+    const refreshesBefore = server.output().split('/auth/session/refresh').length;
+    const results = await Promise.all(Array.from({ length: 5 }, () => context.whoami()));
+    expect(results.map((principal) => principal?.identities[0].id)).toEqual(Array(5).fill('alice'));
+    // The server's access log shows one refresh request, not one per waiting request.
+    expect(server.output().split('/auth/session/refresh').length - refreshesBefore).toBe(1);
+    await sleep(2500);
+    expect((await context.whoami())?.identities[0].id).toBe('alice');
+  });
+});
