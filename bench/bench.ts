@@ -1,6 +1,6 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { AddressInfo, createServer } from 'node:net';
 import { cpus, totalmem, tmpdir } from 'node:os';
@@ -60,6 +60,11 @@ export function benchCases(): BenchCase[] {
 
 interface Measured {
   requestsPerSecond: number;
+  /**
+   * Server CPU time (user + system) per request, from /proc: unlike requests/s it barely moves when
+   * other processes compete for the cores, so it is the number to compare between runs.
+   */
+  cpuMicros?: number;
   p50: number;
   p99: number;
   failures: number;
@@ -217,28 +222,55 @@ function median(values: number[]): number {
 function medianOf(runs: Measured[]): Measured {
   return {
     requestsPerSecond: median(runs.map((r) => r.requestsPerSecond)),
+    cpuMicros: runs.every((r) => r.cpuMicros !== undefined) ? median(runs.map((r) => r.cpuMicros as number)) : undefined,
     p50: median(runs.map((r) => r.p50)),
     p99: median(runs.map((r) => r.p99)),
     failures: runs.reduce((sum, r) => sum + r.failures, 0),
   };
 }
 
-async function load(url: string, headers: Record<string, string>, connections: number, seconds: number): Promise<Measured> {
+const CLOCK_TICKS_PER_SECOND = clockTicks();
+
+function clockTicks(): number {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+}
+
+/** utime + stime of a process in clock ticks (Linux); undefined elsewhere. */
+function cpuTicks(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return undefined;
+  }
+}
+
+async function load(url: string, headers: Record<string, string>, connections: number, seconds: number, pid?: number): Promise<Measured> {
+  const before = cpuTicks(pid);
   const result = await autocannon({ url, headers, connections, duration: seconds, pipelining: 1 });
+  const after = cpuTicks(pid);
   if (result.requests.total === 0) {
     throw new Error(`no request to ${url} completed in ${seconds} s; lengthen --duration`);
   }
   return {
     requestsPerSecond: result.requests.total / result.duration,
+    cpuMicros: before !== undefined && after !== undefined ? ((after - before) * 1e6) / CLOCK_TICKS_PER_SECOND / result.requests.total : undefined,
     p50: result.latency.p50,
     p99: result.latency.p99,
     failures: result.non2xx + result.errors + result.timeouts,
   };
 }
 
-async function measure(url: string, headers: Record<string, string>, options: BenchOptions): Promise<Measured> {
+async function measure(url: string, headers: Record<string, string>, options: BenchOptions, pid: number | undefined): Promise<Measured> {
   if (options.warmup > 0) await load(url, headers, options.connections, options.warmup);
-  return load(url, headers, options.connections, options.duration);
+  return load(url, headers, options.connections, options.duration, pid);
 }
 
 /** Headers that describe the connection rather than the response; node:http sets its own. */
@@ -271,15 +303,21 @@ function formatBytes(bytes: number | undefined): string {
   return `${bytes} B`;
 }
 
+function cpu(measured: Measured): string {
+  return measured.cpuMicros === undefined ? '–' : measured.cpuMicros.toFixed(0);
+}
+
 function resultRows(results: CaseResult[]): string[][] {
   return results.map((r) => {
-    if (!r.tiled || !r.bare) return [r.case.name, formatBytes(r.bytes), '–', '–', '–', '–', '–', 'skipped'];
+    if (!r.tiled || !r.bare) return [r.case.name, formatBytes(r.bytes), '–', '–', '–', '–', '–', '–', '–', 'skipped'];
     return [
       r.case.name,
       formatBytes(r.bytes),
       r.tiled.requestsPerSecond.toFixed(0),
       r.bare.requestsPerSecond.toFixed(0),
       `${((r.tiled.requestsPerSecond / r.bare.requestsPerSecond) * 100).toFixed(0)} %`,
+      cpu(r.tiled),
+      cpu(r.bare),
       `${r.tiled.p50} / ${r.tiled.p99}`,
       `${r.bare.p50} / ${r.bare.p99}`,
       r.tiled.failures + r.bare.failures === 0 ? 'ok' : `${r.tiled.failures + r.bare.failures} failed`,
@@ -339,8 +377,8 @@ async function run(options: BenchOptions): Promise<number> {
     const bare: Measured[] = [];
     const tiled: Measured[] = [];
     for (let round = 0; round < options.rounds; round++) {
-      bare.push(await measure(`${bareBase}${result.case.url}`, auth, options));
-      tiled.push(await measure(`${tiledBase}${result.case.url}`, auth, options));
+      bare.push(await measure(`${bareBase}${result.case.url}`, auth, options, bareStart.child.pid));
+      tiled.push(await measure(`${tiledBase}${result.case.url}`, auth, options, server.pid));
     }
     result.bare = medianOf(bare);
     result.tiled = medianOf(tiled);
@@ -350,9 +388,9 @@ async function run(options: BenchOptions): Promise<number> {
 
   const machine = `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`;
   const table = alignedTable(
-    ['Case', 'Body', 'tiled-ts req/s', 'bare req/s', 'ratio', 'tiled p50 / p99 ms', 'bare p50 / p99 ms', 'errors'],
+    ['Case', 'Body', 'tiled-ts req/s', 'bare req/s', 'ratio', 'tiled CPU µs/req', 'bare CPU µs/req', 'tiled p50 / p99 ms', 'bare p50 / p99 ms', 'errors'],
     resultRows(results),
-    [false, true, true, true, true, true, true, false],
+    [false, true, true, true, true, true, true, true, true, false],
   );
   const skipped = results.filter((r) => r.skipped).map((r) => `Skipped ${r.case.name}: ${r.skipped}\n`).join('');
   const startLine = `First 200 after process start: tiled-ts median ${median(startTimes).toFixed(0)} ms (runs: ${startTimes.map((t) => t.toFixed(0)).join(', ')}); bare node:http ${bareStart.ms.toFixed(0)} ms`;

@@ -25,6 +25,8 @@ declare module 'fastify' {
  * Done as raw Fastify hooks because it must also cover 404s and other responses Nest never sees.
  */
 export function installHttpHooks(fastify: FastifyInstance, options: HttpHookOptions): void {
+  // Replaces the adapter's per-request randomBytes(8) with the same format drawn from the pool.
+  fastify.setGenReqId(requestId);
   fastify.addHook('onRequest', (request, reply, done) => {
     request.tiledStart = process.hrtime.bigint();
     reply.header('x-tiled-request-id', String(request.id));
@@ -56,25 +58,34 @@ export function installHttpHooks(fastify: FastifyInstance, options: HttpHookOpti
   });
 }
 
-const CSRF_TOKEN_BYTES = 32;
-const TOKENS_PER_REFILL = 128;
-let tokenPool = Buffer.alloc(0);
-let tokenOffset = 0;
-
 /**
- * A fresh 32-byte CSPRNG token. Every response to a cookie-less client carries one, and a
- * `randomBytes` call per response was the largest single cost of a small authenticated request;
- * drawing from a pooled buffer (each byte used once, the pool replaced when spent) keeps the same
- * unpredictability at a fraction of the cost, as Node's own `randomUUID` cache does.
+ * Request ids and CSRF tokens come from pooled CSPRNG bytes: one `randomBytes` call per few kilobytes
+ * instead of one per response, which was the largest single CPU cost of a small authenticated request
+ * (docs/benchmarks.md). Each byte is handed out once and the pool is replaced when spent, so the values
+ * are exactly as unpredictable; Node's own `randomUUID` caches entropy the same way.
  */
-export function csrfToken(): string {
-  if (tokenOffset + CSRF_TOKEN_BYTES > tokenPool.length) {
-    tokenPool = randomBytes(CSRF_TOKEN_BYTES * TOKENS_PER_REFILL);
-    tokenOffset = 0;
+const POOL_BYTES = 8192;
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+
+function takeRandom(bytes: number, encoding: 'hex' | 'base64url'): string {
+  if (poolOffset + bytes > pool.length) {
+    pool = randomBytes(POOL_BYTES);
+    poolOffset = 0;
   }
-  const token = tokenPool.toString('base64url', tokenOffset, tokenOffset + CSRF_TOKEN_BYTES);
-  tokenOffset += CSRF_TOKEN_BYTES;
-  return token;
+  const value = pool.toString(encoding, poolOffset, poolOffset + bytes);
+  poolOffset += bytes;
+  return value;
+}
+
+/** A fresh 32-byte token for the `tiled_csrf` cookie. */
+export function csrfToken(): string {
+  return takeRandom(32, 'base64url');
+}
+
+/** A request id: 16 hex characters (8 random bytes), as the access log and `x-tiled-request-id` show it. */
+export function requestId(): string {
+  return takeRandom(8, 'hex');
 }
 
 /** Remember an API key given in `?api_key=` as a cookie, so a browser keeps working after the first link. */
