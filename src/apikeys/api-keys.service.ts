@@ -5,7 +5,7 @@ import { pyList } from '../common/errors/tiled-http.error';
 import type { AppConfig } from '../config/app-config';
 import type { ApiKeyEntity } from '../database/entities';
 import { CreateApiKeyDto } from './dto/create-api-key.dto';
-import type { ApiKeyResponseDto, ApiKeyWithSecretResponseDto } from './dto/api-key-response.dto';
+import { ApiKeyResponseDto, ApiKeyWithSecretResponseDto, toApiKeyResponse } from './dto/api-key-response.dto';
 import { resolveRequestedScopes } from './api-key-scopes';
 import { generateSecret, hashPresentedSecret } from './api-key-secret';
 import type { KeyLogger } from './api-key-logger';
@@ -58,7 +58,7 @@ export class ApiKeysService {
     const row = entry && hashed ? await this.store.findByHash(hashed) : null;
     // Re-checked on the fresh row: a revoke may have landed between the lookup and this read.
     if (!row || row.revokedAt !== null) throw new TiledHttpError(401, 'Invalid API key');
-    return toResponse(row);
+    return toApiKeyResponse(row);
   }
 
   /** `DELETE /auth/apikey?first_eight=`: revoke one of the caller's own keys. */
@@ -115,7 +115,7 @@ export class ApiKeysService {
         principalId: owner.id,
         timeCreated: now,
       });
-      if (row) return { ...toResponse(row), secret };
+      if (row) return { ...toApiKeyResponse(row), secret };
     }
     throw new TiledHttpError(503, 'Could not allocate a unique API key; try again');
   }
@@ -179,17 +179,6 @@ export class ApiKeysService {
     if (!owner) throw new TiledHttpError(401, 'Principal no longer exists.');
     return owner;
   }
-}
-
-function toResponse(row: ApiKeyEntity): ApiKeyResponseDto {
-  return {
-    first_eight: row.firstEight,
-    expiration_time: row.expirationTime,
-    note: row.note,
-    scopes: row.scopes,
-    access_tags: row.accessTags,
-    latest_activity: row.latestActivity,
-  };
 }
 
 /** `first_eight` is required; longer input (a whole key) is cut to its first eight characters, as Tiled does. */

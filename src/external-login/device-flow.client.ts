@@ -4,6 +4,8 @@
  * server as well as to this one (which may also answer `slow_down`).
  */
 
+import type { DeviceFlowStart } from './external-login.service';
+
 /** What a successful login returns (Tiled's token response, spec auth.md §7.3). */
 export interface DeviceFlowTokens {
   access_token: string;
@@ -33,22 +35,13 @@ export class DeviceFlowError extends Error {
   }
 }
 
-interface StartBody {
-  authorization_uri: string;
-  verification_uri: string;
-  interval: number;
-  device_code: string;
-  expires_in: number;
-  user_code: string;
-}
-
 export async function loginWithDeviceFlow(apiBase: string, provider: string, options: DeviceFlowOptions): Promise<DeviceFlowTokens> {
   const fetchImpl = options.fetch ?? fetch;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const startUrl = `${apiBase.replace(/\/+$/, '')}/auth/provider/${encodeURIComponent(provider)}/authorize`;
   const startResponse = await fetchImpl(startUrl, { method: 'POST', headers: { accept: 'application/json' } });
   if (!startResponse.ok) throw new DeviceFlowError(`Could not start the login with "${provider}": ${await describeFailure(startResponse)}`);
-  const start = (await startResponse.json()) as StartBody;
+  const start = (await startResponse.json()) as DeviceFlowStart;
   const minutes = Math.round(Number(start.expires_in) / 60);
   options.print(`You have ${minutes} minutes to visit this URL\n\n${start.authorization_uri}\n\nand enter the code:\n\n${start.user_code}\n`);
 

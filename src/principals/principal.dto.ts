@@ -1,12 +1,4 @@
-/** Tiled's `APIKey` (spec auth.md §5.3) without the secret. */
-export interface ApiKeyJson {
-  first_eight: string;
-  expiration_time: Date | null;
-  note: string | null;
-  scopes: string[];
-  access_tags: string[] | null;
-  latest_activity: Date | null;
-}
+import type { ApiKeyResponseDto } from '../apikeys/dto/api-key-response.dto';
 
 /** Tiled's `Principal` (spec auth.md §8.3); dates are rendered by `sendDocument` (ISO in JSON, timestamps in msgpack). */
 export interface PrincipalJson {
@@ -15,7 +7,7 @@ export interface PrincipalJson {
   type: 'user' | 'service';
   identities: { id: string; provider: string; latest_login: Date | null }[];
   roles: { name: string; scopes: string[] }[];
-  api_keys: ApiKeyJson[];
+  api_keys: ApiKeyResponseDto[];
   sessions: { uuid: string; expiration_time: Date; revoked: boolean; state: Record<string, unknown> }[];
   latest_activity: Date | null;
 }

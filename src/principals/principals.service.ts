@@ -5,9 +5,10 @@ import { DataSource, EntityManager, IsNull } from 'typeorm';
 import type { PrincipalRef } from '../auth/auth-context';
 import { NotFoundError, UnprocessableError } from '../common/errors/tiled-http.error';
 import { ApiKeyEntity, IdentityEntity, PrincipalEntity, RoleEntity, SessionEntity } from '../database/entities';
-import type { ApiKeyJson, PrincipalJson } from './principal.dto';
+import type { PrincipalJson } from './principal.dto';
+import { toApiKeyResponse } from '../apikeys/dto/api-key-response.dto';
 
-export type { ApiKeyJson, PrincipalJson } from './principal.dto';
+export type { PrincipalJson } from './principal.dto';
 
 /** `1c2d…` (32 hex) or hyphenated → lower-case hyphenated; null when it is not a UUID at all. */
 export function normalizeUuid(value: string): string | null {
@@ -127,7 +128,7 @@ export class PrincipalsService {
       type: principal.type,
       identities: identities.map((i) => ({ id: i.id, provider: i.provider, latest_login: i.latestLogin })),
       roles: roles.map((r) => ({ name: r.name, scopes: r.scopes })),
-      api_keys: keys.map(apiKeyJson),
+      api_keys: keys.map(toApiKeyResponse),
       sessions: sessions.map((s) => ({ uuid: s.uuid, expiration_time: s.expirationTime, revoked: s.revoked, state: s.state ?? {} })),
       latest_activity: activity.length ? new Date(Math.max(...activity.map((d) => d.getTime()))) : null,
     };
@@ -159,14 +160,3 @@ export class PrincipalsService {
   }
 }
 
-/** One rendering of an API key for every route that lists keys. */
-export function apiKeyJson(key: ApiKeyEntity): ApiKeyJson {
-  return {
-    first_eight: key.firstEight,
-    expiration_time: key.expirationTime,
-    note: key.note,
-    scopes: key.scopes,
-    access_tags: key.accessTags,
-    latest_activity: key.latestActivity,
-  };
-}

@@ -1,3 +1,5 @@
+import type { ApiKeyEntity } from '../../database/entities';
+
 /** Tiled's `APIKey` (spec auth.md §5.3). Key order matters to nobody but is kept as Tiled sends it. */
 export interface ApiKeyResponseDto {
   first_eight: string;
@@ -12,4 +14,16 @@ export interface ApiKeyResponseDto {
 export interface ApiKeyWithSecretResponseDto extends ApiKeyResponseDto {
   /** The key itself, shown this once and never again (only its hash is stored). */
   secret: string;
+}
+
+/** The one rendering of a stored key (never its secret), for key routes, whoami and principal listings. */
+export function toApiKeyResponse(row: ApiKeyEntity): ApiKeyResponseDto {
+  return {
+    first_eight: row.firstEight,
+    expiration_time: row.expirationTime,
+    note: row.note,
+    scopes: row.scopes,
+    access_tags: row.accessTags,
+    latest_activity: row.latestActivity,
+  };
 }
