@@ -47,7 +47,9 @@ describe('tiled login on a terminal', () => {
         ['Choose an authentication provider', '1'],
         ['Username:', 'alice'],
         ['Password:', 'wrong-one'],
-        ['Retry', 'alice'],
+        // Answer the second prompt itself, not the retry message: typed ahead of the prompt, the
+        // terminal would echo the name on a line of its own.
+        ['Username:', 'alice'],
         ['Password:', 'secret1'],
       ],
       home.env,
