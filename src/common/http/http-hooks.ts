@@ -52,10 +52,13 @@ export function installHttpHooks(fastify: FastifyInstance, options: HttpHookOpti
     done(null, payload);
   });
 
-  fastify.addHook('onResponse', (request, reply, done) => {
-    logAccess(options, request, reply.statusCode);
-    done();
-  });
+  // Without the access log there is nothing to do after the response; no hook keeps the hot path shorter.
+  if (options.accessLog) {
+    fastify.addHook('onResponse', (request, reply, done) => {
+      logAccess(options, request, reply.statusCode);
+      done();
+    });
+  }
 }
 
 /**
