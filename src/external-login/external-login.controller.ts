@@ -38,7 +38,7 @@ export class ExternalLoginController {
   @Public()
   @Get('code')
   async code(@Param('provider') provider: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const result = await this.service.completeBrowserLogin(provider, this.base(request), stringQuery(request));
+    const result = await this.service.completeBrowserLogin(provider, stringQuery(request));
     if (result.kind === 'redirect') {
       void reply.code(302).header('location', result.location).header('cache-control', 'no-store').send();
       return;
@@ -59,7 +59,7 @@ export class ExternalLoginController {
   @Get('device_code')
   async deviceCodeForm(@Param('provider') provider: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const query = stringQuery(request);
-    const problem = this.service.checkDeviceLanding(provider, query);
+    const problem = await this.service.checkDeviceLanding(provider, query);
     if (problem) {
       sendHtml(reply, problem.status, failurePage(problem.message));
       return;
@@ -72,7 +72,7 @@ export class ExternalLoginController {
   @Post('device_code')
   async submitDeviceCode(@Param('provider') provider: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const form = { ...stringQuery(request), ...stringRecord(request.body) };
-    const result = await this.service.submitUserCode(provider, this.base(request), form, request.ip);
+    const result = await this.service.submitUserCode(provider, form, request.ip);
     if (result.kind === 'success') sendHtml(reply, 200, successPage(result.interval));
     else if (result.kind === 'retry') sendHtml(reply, result.status, userCodeForm({ action: formAction(request), code: form.code ?? '', state: form.state ?? '', message: result.message }));
     else sendHtml(reply, result.status, failurePage(result.message));

@@ -12,8 +12,11 @@ jest.mock('@nestjs/common', () => ({
     debug(): void {}
   },
 }));
+import type { DataSource } from 'typeorm';
+import { createTestDatabase, testEngines, TestDatabase } from '../../test/helpers/postgres';
+import { openDatabase } from '../database/data-source';
 import { ExternalLoginService, IdentityLogin, TokenResponse } from './external-login.service';
-import { ExternalLoginStore } from './external-login.store';
+import { ExternalLoginStore, sha256Hex } from './external-login.store';
 import { normalizeUserCode } from './user-code';
 
 const API = 'http://127.0.0.1:8000/api/v1';
@@ -35,17 +38,44 @@ function stubAuthenticator(): ExternalAuthenticator & { states: string[] } {
   };
 }
 
-describe(ExternalLoginService.name, () => {
+// Only the clock is faked: the database drivers keep their real timers.
+const REAL_TIMERS = ['nextTick', 'setImmediate', 'queueMicrotask', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'hrtime', 'performance'] as const;
+
+describe.each(testEngines())(`${ExternalLoginService.name} on %s`, (engine) => {
   let sut: ExternalLoginService;
   let authenticator: ReturnType<typeof stubAuthenticator>;
-  const identityLogin: IdentityLogin = { loginWithIdentity: async () => TOKENS as unknown as TokenResponse };
+  let db: TestDatabase;
+  let dataSource: DataSource;
+  let logins: { provider: string; id: string; state?: Record<string, unknown> }[];
+  const identityLogin: IdentityLogin = {
+    loginWithIdentity: async (provider, identity) => {
+      logins.push({ provider, ...identity });
+      return TOKENS as unknown as TokenResponse;
+    },
+  };
 
-  beforeEach(() => {
-    jest.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z'), doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+  beforeAll(async () => {
+    db = await createTestDatabase(engine);
+    dataSource = await openDatabase(db.uri, { initIfNotExists: true });
+  });
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await db?.drop();
+  });
+
+  beforeEach(async () => {
+    jest.useFakeTimers({ now: new Date('2026-01-01T00:00:00Z'), doNotFake: [...REAL_TIMERS] });
+    for (const table of ['external_login_requests', 'device_login_requests', 'user_code_failures']) await dataSource.query(`DELETE FROM ${table}`);
+    logins = [];
     authenticator = stubAuthenticator();
-    sut = new ExternalLoginService({ external: (p) => (p === 'sso' ? authenticator : undefined) }, identityLogin, new ExternalLoginStore());
+    sut = newService();
   });
   afterEach(() => jest.useRealTimers());
+
+  /** Another replica: its own service and store objects, the same database. */
+  function newService(): ExternalLoginService {
+    return new ExternalLoginService({ external: (p) => (p === 'sso' ? authenticator : undefined) }, identityLogin, new ExternalLoginStore(dataSource));
+  }
 
   async function startDevice() {
     const start = await sut.startDeviceFlow('sso', API);
@@ -57,7 +87,7 @@ describe(ExternalLoginService.name, () => {
     it('should refuse a user code once the pending request has expired (15 minutes)', async () => {
       const { start, state } = await startDevice();
       jest.setSystemTime(Date.now() + 15 * 60 * 1000 + 1);
-      const result = await sut.submitUserCode('sso', API, { code: 'c', state, user_code: start.user_code }, '10.0.0.1');
+      const result = await sut.submitUserCode('sso', { code: 'c', state, user_code: start.user_code }, '10.0.0.1');
       expect(result.kind).toBe('failure');
       await expect(sut.pollDeviceCode('sso', { device_code: start.device_code })).rejects.toMatchObject({ status: 404 });
     });
@@ -65,36 +95,36 @@ describe(ExternalLoginService.name, () => {
     it('should refuse the code of another pending request', async () => {
       const first = await startDevice();
       const second = await startDevice();
-      const result = await sut.submitUserCode('sso', API, { code: 'c', state: first.state, user_code: second.start.user_code }, '10.0.0.1');
+      const result = await sut.submitUserCode('sso', { code: 'c', state: first.state, user_code: second.start.user_code }, '10.0.0.1');
       expect(result).toMatchObject({ kind: 'retry', status: 401 });
     });
 
     it('should stop accepting codes for a login after five wrong ones', async () => {
       const { start, state } = await startDevice();
       for (let i = 0; i < 4; i++) {
-        expect((await sut.submitUserCode('sso', API, { code: 'c', state, user_code: 'ZZZZZZZZ' }, '10.0.0.1')).kind).toBe('retry');
+        expect((await sut.submitUserCode('sso', { code: 'c', state, user_code: 'ZZZZZZZZ' }, '10.0.0.1')).kind).toBe('retry');
       }
-      expect((await sut.submitUserCode('sso', API, { code: 'c', state, user_code: 'ZZZZZZZZ' }, '10.0.0.1')).kind).toBe('failure');
-      expect((await sut.submitUserCode('sso', API, { code: 'c', state, user_code: start.user_code }, '10.0.0.1')).kind).toBe('failure');
+      expect((await sut.submitUserCode('sso', { code: 'c', state, user_code: 'ZZZZZZZZ' }, '10.0.0.1')).kind).toBe('failure');
+      expect((await sut.submitUserCode('sso', { code: 'c', state, user_code: start.user_code }, '10.0.0.1')).kind).toBe('failure');
     });
 
     it('should rate-limit wrong codes per client address across logins', async () => {
       for (let i = 0; i < 10; i++) {
         const { state } = await startDevice();
-        await sut.submitUserCode('sso', API, { code: 'c', state, user_code: 'ZZZZZZZZ' }, '10.0.0.9');
+        await sut.submitUserCode('sso', { code: 'c', state, user_code: 'ZZZZZZZZ' }, '10.0.0.9');
       }
       const { start, state } = await startDevice();
-      expect(await sut.submitUserCode('sso', API, { code: 'c', state, user_code: start.user_code }, '10.0.0.9')).toMatchObject({ status: 429 });
+      expect(await sut.submitUserCode('sso', { code: 'c', state, user_code: start.user_code }, '10.0.0.9')).toMatchObject({ status: 429 });
       jest.setSystemTime(Date.now() + 11 * 60 * 1000);
       const fresh = await startDevice();
-      expect((await sut.submitUserCode('sso', API, { code: 'c', state: fresh.state, user_code: fresh.start.user_code }, '10.0.0.9')).kind).toBe('success');
+      expect((await sut.submitUserCode('sso', { code: 'c', state: fresh.state, user_code: fresh.start.user_code }, '10.0.0.9')).kind).toBe('success');
     });
   });
 
   describe('pollDeviceCode', () => {
     it('should hand the tokens out exactly once', async () => {
       const { start, state } = await startDevice();
-      expect((await sut.submitUserCode('sso', API, { code: 'c', state, user_code: start.user_code.toLowerCase() }, '10.0.0.1')).kind).toBe('success');
+      expect((await sut.submitUserCode('sso', { code: 'c', state, user_code: start.user_code.toLowerCase() }, '10.0.0.1')).kind).toBe('success');
       await expect(sut.pollDeviceCode('sso', { device_code: start.device_code })).resolves.toEqual(TOKENS);
       await expect(sut.pollDeviceCode('sso', { device_code: start.device_code })).rejects.toMatchObject({ status: 404 });
     });
@@ -108,17 +138,64 @@ describe(ExternalLoginService.name, () => {
     });
   });
 
+  describe('across replicas sharing the database', () => {
+    it('should accept a callback on another replica, and only once when two replicas race for it', async () => {
+      const location = await sut.beginBrowserLogin('sso', API, 'app-state');
+      const state = authenticator.states.at(-1)!;
+      expect(new URL(location).searchParams.get('redirect_uri')).toBe(`${API}/auth/provider/sso/code`);
+      const results = await Promise.allSettled([newService().completeBrowserLogin('sso', { code: 'c', state }), newService().completeBrowserLogin('sso', { code: 'c', state })]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toEqual([{ status: 'fulfilled', value: { kind: 'tokens', tokens: TOKENS } }]);
+      expect(results.filter((r) => r.status === 'rejected')).toEqual([{ status: 'rejected', reason: expect.objectContaining({ status: 401 }) }]);
+      expect(logins).toHaveLength(1);
+    });
+
+    it('should complete a device login started on one replica in the browser on another and open one session for two racing polls', async () => {
+      const { start, state } = await startDevice();
+      const replicaB = newService();
+      expect((await replicaB.submitUserCode('sso', { code: 'c', state, user_code: start.user_code }, '10.0.0.1')).kind).toBe('success');
+      expect(logins).toHaveLength(0);
+      const polls = await Promise.allSettled([sut.pollDeviceCode('sso', { device_code: start.device_code }), replicaB.pollDeviceCode('sso', { device_code: start.device_code })]);
+      expect(polls.filter((r) => r.status === 'fulfilled')).toEqual([{ status: 'fulfilled', value: TOKENS }]);
+      expect(polls.filter((r) => r.status === 'rejected')).toEqual([{ status: 'rejected', reason: expect.objectContaining({ status: 404 }) }]);
+      expect(logins).toEqual([{ provider: 'sso', id: 'alice' }]);
+    });
+
+    it('should count wrong codes per login and per address whichever replica serves the form', async () => {
+      const { state } = await startDevice();
+      for (let i = 0; i < 4; i++) {
+        expect((await newService().submitUserCode('sso', { code: 'c', state, user_code: 'ZZZZZZZZ' }, '10.0.0.5')).kind).toBe('retry');
+      }
+      expect((await newService().submitUserCode('sso', { code: 'c', state, user_code: 'ZZZZZZZZ' }, '10.0.0.5')).kind).toBe('failure');
+      for (let i = 0; i < 5; i++) {
+        const next = await startDevice();
+        await newService().submitUserCode('sso', { code: 'c', state: next.state, user_code: 'ZZZZZZZZ' }, '10.0.0.5');
+      }
+      const last = await startDevice();
+      expect(await newService().submitUserCode('sso', { code: 'c', state: last.state, user_code: last.start.user_code }, '10.0.0.5')).toMatchObject({ status: 429 });
+    });
+
+    it('should keep the state, the device code and the user code out of the database', async () => {
+      const { start, state } = await startDevice();
+      const dump = JSON.stringify([
+        await dataSource.query('SELECT * FROM external_login_requests'),
+        await dataSource.query('SELECT * FROM device_login_requests'),
+      ]);
+      expect(dump).toContain(sha256Hex(start.device_code));
+      for (const secret of [state, start.device_code, start.user_code, start.user_code.replace('-', '')]) expect(dump).not.toContain(secret);
+    });
+  });
+
   describe('completeBrowserLogin', () => {
     it('should refuse a state issued for another provider or purpose', async () => {
       const { state } = await startDevice();
-      await expect(sut.completeBrowserLogin('sso', API, { code: 'c', state })).rejects.toMatchObject({ status: 401 });
+      await expect(sut.completeBrowserLogin('sso', { code: 'c', state })).rejects.toMatchObject({ status: 401 });
     });
 
     it('should refuse a state after ten minutes', async () => {
       await sut.beginBrowserLogin('sso', API, undefined);
       const state = authenticator.states.at(-1)!;
       jest.setSystemTime(Date.now() + 10 * 60 * 1000 + 1);
-      await expect(sut.completeBrowserLogin('sso', API, { code: 'c', state })).rejects.toMatchObject({ status: 401 });
+      await expect(sut.completeBrowserLogin('sso', { code: 'c', state })).rejects.toMatchObject({ status: 401 });
     });
   });
 });

@@ -33,7 +33,6 @@ const SLOW_DOWN_STEP_MS = 5000;
 /** Wrong user codes tolerated per browser login and per client address within the window. */
 const MAX_ATTEMPTS_PER_LOGIN = 5;
 const MAX_FAILURES_PER_ADDRESS = 10;
-const FAILURE_WINDOW_MS = 10 * 60 * 1000;
 
 /** Tiled's device-flow start body (spec auth.md §8.1), with our user-code alphabet. */
 export interface DeviceFlowStart {
@@ -55,13 +54,14 @@ export type DeviceFormResult =
   | { kind: 'failure'; status: number; message: string };
 
 const INVALID_USER_CODE = 'Invalid user code. It may have been mistyped, or the pending request may have expired.';
+const LINK_EXPIRED = 'This login link is invalid or has expired. Start again with `tiled login`.';
+const NO_SUCH_DEVICE_CODE = 'No such device_code. The pending request may have expired.';
 const THIRD_PARTY_FAILED =
   'User code was correct but authentication with third party failed. Ask administrator to see logs for details.';
 
 @Injectable()
 export class ExternalLoginService {
   private readonly logger = new Logger(ExternalLoginService.name);
-  private readonly failuresByAddress = new Map<string, number[]>();
 
   constructor(
     @Inject(EXTERNAL_AUTHENTICATORS) private readonly authenticators: ExternalAuthenticators,
@@ -83,19 +83,20 @@ export class ExternalLoginService {
   /** `GET …/authorize`: where to send the browser. */
   async beginBrowserLogin(provider: string, apiBase: string, clientState: string | undefined): Promise<string> {
     const authenticator = this.authenticator(provider);
-    const { state } = this.newLogin(provider, 'browser', { clientState });
-    return this.authorizationUrl(authenticator, provider, state, `${apiBase}/auth/provider/${provider}/code`);
+    const redirectUri = `${apiBase}/auth/provider/${provider}/code`;
+    const { state, login } = await this.newLogin(provider, 'browser', redirectUri, { clientState });
+    return this.authorizationUrl(authenticator, provider, state, login);
   }
 
   /** `GET …/code`: the provider sent the browser back. */
-  async completeBrowserLogin(provider: string, apiBase: string, query: Record<string, string>): Promise<CallbackResult> {
+  async completeBrowserLogin(provider: string, query: Record<string, string>): Promise<CallbackResult> {
     const authenticator = this.authenticator(provider);
-    const login = query.state ? this.store.takeLogin(query.state, Date.now()) : undefined;
+    const login = query.state ? await this.store.takeLogin(query.state, Date.now()) : undefined;
     if (!login || login.provider !== provider || login.purpose !== 'browser') {
       this.logger.warn(`Login via "${provider}" refused: unknown, expired or reused state`);
       return this.failure(authenticator);
     }
-    const identity = await this.complete(authenticator, provider, login, query, `${apiBase}/auth/provider/${provider}/code`);
+    const identity = await this.complete(authenticator, provider, login, query);
     if (!identity) return this.failure(authenticator);
     const tokens = await this.identityLogin.loginWithIdentity(provider, identity);
     if (!authenticator.redirectOnSuccess) return { kind: 'tokens', tokens };
@@ -115,17 +116,25 @@ export class ExternalLoginService {
   /** `POST …/authorize`: start the device flow. */
   async startDeviceFlow(provider: string, apiBase: string): Promise<DeviceFlowStart> {
     const authenticator = this.authenticator(provider);
-    if (!this.store.hasRoom()) throw new TiledHttpError(503, 'Too many logins in progress; try again in a few minutes');
+    const now = Date.now();
+    if (!(await this.store.hasRoom(now))) throw new TiledHttpError(503, 'Too many logins in progress; try again in a few minutes');
     const deviceCode = randomBytes(32).toString('hex');
     let userCode = generateUserCode();
-    const expiresAt = Date.now() + DEVICE_TTL_MS;
+    const expiresAt = now + DEVICE_TTL_MS;
     // ~2^39 codes: a collision with a live one is astronomically rare, but a retry costs nothing.
-    for (let attempt = 0; !this.store.saveDevice(deviceCode, userCode, { provider, expiresAt, intervalMs: POLL_INTERVAL_S * 1000 }); attempt++) {
+    for (let attempt = 0; !(await this.store.saveDevice(deviceCode, userCode, { provider, expiresAt, intervalMs: POLL_INTERVAL_S * 1000 }, now)); attempt++) {
       if (attempt >= 3) throw new TiledHttpError(503, 'Could not allocate a user code; try again');
       userCode = generateUserCode();
     }
-    const { state } = this.newLogin(provider, 'device', { deviceCodeHash: sha256Hex(deviceCode), expiresAt });
-    const authorizationUri = await this.authorizationUrl(authenticator, provider, state, `${apiBase}/auth/provider/${provider}/device_code`);
+    const redirectUri = `${apiBase}/auth/provider/${provider}/device_code`;
+    const { state, login } = await this.newLogin(provider, 'device', redirectUri, { deviceCodeHash: sha256Hex(deviceCode), expiresAt });
+    let authorizationUri: string;
+    try {
+      authorizationUri = await this.authorizationUrl(authenticator, provider, state, login);
+    } catch (error) {
+      await this.store.deleteDevice(sha256Hex(deviceCode));
+      throw error;
+    }
     return {
       authorization_uri: authorizationUri,
       verification_uri: `${apiBase}/auth/provider/${provider}/token`,
@@ -137,46 +146,49 @@ export class ExternalLoginService {
   }
 
   /** `GET …/device_code`: is this a live device-flow login (else the form is pointless)? */
-  checkDeviceLanding(provider: string, query: Record<string, string>): { status: number; message: string } | undefined {
+  async checkDeviceLanding(provider: string, query: Record<string, string>): Promise<{ status: number; message: string } | undefined> {
     this.authenticator(provider);
-    const login = query.state ? this.store.peekLogin(query.state, Date.now()) : undefined;
+    const login = query.state ? await this.store.peekLogin(query.state, Date.now()) : undefined;
     if (query.error) return { status: 401, message: THIRD_PARTY_FAILED };
     if (!login || login.provider !== provider || login.purpose !== 'device' || !query.code) {
-      return { status: 400, message: 'This login link is invalid or has expired. Start again with `tiled login`.' };
+      return { status: 400, message: LINK_EXPIRED };
     }
     return undefined;
   }
 
   /** `POST …/device_code`: the user typed the code shown in their terminal. */
-  async submitUserCode(provider: string, apiBase: string, form: Record<string, string>, address: string): Promise<DeviceFormResult> {
+  async submitUserCode(provider: string, form: Record<string, string>, address: string): Promise<DeviceFormResult> {
     const authenticator = this.authenticator(provider);
     const now = Date.now();
-    if (this.tooManyFailures(address, now)) {
+    if ((await this.store.recentFailures(address, now)) >= MAX_FAILURES_PER_ADDRESS) {
       this.logger.warn(`Device-code form for "${provider}": too many wrong codes from ${address}`);
       return { kind: 'failure', status: 429, message: 'Too many wrong codes. Wait a few minutes and start again.' };
     }
-    const login = form.state ? this.store.peekLogin(form.state, now) : undefined;
+    const login = form.state ? await this.store.peekLogin(form.state, now) : undefined;
     if (!login || login.provider !== provider || login.purpose !== 'device' || !form.code) {
-      return { kind: 'failure', status: 400, message: 'This login link is invalid or has expired. Start again with `tiled login`.' };
+      return { kind: 'failure', status: 400, message: LINK_EXPIRED };
     }
     const userCode = normalizeUserCode(form.user_code ?? '');
-    const deviceHash = userCode ? this.store.deviceHashForUserCode(userCode) : undefined;
-    const device = deviceHash ? this.store.device(deviceHash, now) : undefined;
+    const deviceHash = userCode ? await this.store.deviceHashForUserCode(userCode) : undefined;
+    const device = deviceHash ? await this.store.device(deviceHash, now) : undefined;
     // The code must belong to the very request whose link the user followed, so a code read over
     // someone's shoulder cannot be completed with another login.
-    if (!device || deviceHash !== login.deviceCodeHash || device.tokens) {
-      this.recordFailure(address, now);
-      login.failedAttempts += 1;
-      if (login.failedAttempts >= MAX_ATTEMPTS_PER_LOGIN) {
-        this.store.dropLogin(form.state);
+    if (!device || !deviceHash || deviceHash !== login.deviceCodeHash || device.identity) {
+      await this.store.recordFailure(address, now);
+      const failedAttempts = await this.store.recordWrongCode(form.state);
+      if (failedAttempts === undefined || failedAttempts >= MAX_ATTEMPTS_PER_LOGIN) {
+        await this.store.dropLogin(form.state);
         return { kind: 'failure', status: 401, message: 'Too many wrong codes. Start again with `tiled login`.' };
       }
       return { kind: 'retry', status: 401, message: INVALID_USER_CODE };
     }
-    this.store.takeLogin(form.state, now);
-    const identity = await this.complete(authenticator, provider, login, { code: form.code, state: form.state }, `${apiBase}/auth/provider/${provider}/device_code`);
+    // A double submit (possibly to two replicas) must not use the authorization code twice.
+    if (!(await this.store.takeLogin(form.state, now))) return { kind: 'failure', status: 400, message: LINK_EXPIRED };
+    const identity = await this.complete(authenticator, provider, login, { code: form.code, state: form.state });
     if (!identity) return { kind: 'failure', status: 401, message: THIRD_PARTY_FAILED };
-    device.tokens = await this.identityLogin.loginWithIdentity(provider, identity);
+    if (!(await this.store.completeDevice(deviceHash, { id: identity.id, state: identity.state }, Date.now()))) {
+      return { kind: 'failure', status: 400, message: LINK_EXPIRED };
+    }
     return { kind: 'success', interval: Math.ceil(device.intervalMs / 1000) };
   }
 
@@ -190,51 +202,54 @@ export class ExternalLoginService {
     if (typeof deviceCode !== 'string' || !/^[0-9a-f]{64}$/i.test(deviceCode)) throw new TiledHttpError(401, 'Invalid device code');
     const now = Date.now();
     const hash = sha256Hex(deviceCode.toLowerCase());
-    const device = this.store.device(hash, now);
-    if (!device || device.provider !== provider) {
-      throw new TiledHttpError(404, 'No such device_code. The pending request may have expired.');
-    }
-    if (device.tokens) {
-      this.store.deleteDevice(hash);
-      return device.tokens;
+    const device = await this.store.device(hash, now);
+    if (!device || device.provider !== provider) throw new TiledHttpError(404, NO_SUCH_DEVICE_CODE);
+    if (device.identity) {
+      // Two polls with one device code (e.g. on two replicas): the one that claims the row gets the session.
+      if (!(await this.store.claimCompletedDevice(hash))) throw new TiledHttpError(404, NO_SUCH_DEVICE_CODE);
+      return this.identityLogin.loginWithIdentity(provider, { id: device.identity.id, ...(device.identity.state ? { state: device.identity.state } : {}) });
     }
     const previous = device.lastPolledAt;
-    device.lastPolledAt = now;
     if (previous !== undefined && now - previous < device.intervalMs) {
-      device.intervalMs += SLOW_DOWN_STEP_MS;
-      throw new TiledHttpError(400, { error: 'slow_down', interval: device.intervalMs / 1000 });
+      const intervalMs = device.intervalMs + SLOW_DOWN_STEP_MS;
+      await this.store.recordPoll(hash, now, intervalMs);
+      throw new TiledHttpError(400, { error: 'slow_down', interval: intervalMs / 1000 });
     }
+    await this.store.recordPoll(hash, now, device.intervalMs);
     throw new TiledHttpError(400, { error: 'authorization_pending' });
   }
 
-  private newLogin(
+  private async newLogin(
     provider: string,
     purpose: PendingLogin['purpose'],
+    redirectUri: string,
     extra: { clientState?: string; deviceCodeHash?: string; expiresAt?: number },
-  ): { state: string } {
-    if (!this.store.hasRoom()) throw new TiledHttpError(503, 'Too many logins in progress; try again in a few minutes');
+  ): Promise<{ state: string; login: PendingLogin }> {
+    const now = Date.now();
+    if (!(await this.store.hasRoom(now))) throw new TiledHttpError(503, 'Too many logins in progress; try again in a few minutes');
     const state = randomBytes(32).toString('base64url');
-    this.store.saveLogin(state, {
+    const login: PendingLogin = {
       provider,
       purpose,
       codeVerifier: randomBytes(32).toString('base64url'),
       nonce: randomBytes(16).toString('base64url'),
+      redirectUri,
       clientState: extra.clientState,
       deviceCodeHash: extra.deviceCodeHash,
       failedAttempts: 0,
-      expiresAt: extra.expiresAt ?? Date.now() + LOGIN_TTL_MS,
-    });
-    return { state };
+      expiresAt: extra.expiresAt ?? now + LOGIN_TTL_MS,
+    };
+    await this.store.saveLogin(state, login, now);
+    return { state, login };
   }
 
-  private async authorizationUrl(authenticator: ExternalAuthenticator, provider: string, state: string, redirectUri: string): Promise<string> {
-    const login = this.store.peekLogin(state, Date.now())!;
+  private async authorizationUrl(authenticator: ExternalAuthenticator, provider: string, state: string, login: PendingLogin): Promise<string> {
     const codeChallenge = createHash('sha256').update(login.codeVerifier).digest('base64url');
     try {
-      const { authorizationUrl } = await authenticator.beginLogin({ redirectUri, state, codeChallenge, nonce: login.nonce });
+      const { authorizationUrl } = await authenticator.beginLogin({ redirectUri: login.redirectUri, state, codeChallenge, nonce: login.nonce });
       return authorizationUrl;
     } catch (error) {
-      this.store.dropLogin(state);
+      await this.store.dropLogin(state);
       throw this.unavailable(provider, error);
     }
   }
@@ -245,11 +260,10 @@ export class ExternalLoginService {
     provider: string,
     login: PendingLogin,
     query: Record<string, string>,
-    redirectUri: string,
   ): Promise<Identity | undefined> {
     let result;
     try {
-      result = await authenticator.completeLogin({ query, redirectUri, codeVerifier: login.codeVerifier, nonce: login.nonce });
+      result = await authenticator.completeLogin({ query, redirectUri: login.redirectUri, codeVerifier: login.codeVerifier, nonce: login.nonce });
     } catch (error) {
       throw this.unavailable(provider, error);
     }
@@ -273,17 +287,5 @@ export class ExternalLoginService {
     const message = error instanceof Error ? error.message : String(error);
     this.logger.error(`Authentication provider "${provider}" failed: ${message}`);
     return new TiledHttpError(503, `Authentication provider "${provider}" is unavailable. Try again later or ask the administrator to check the server log.`);
-  }
-
-  private tooManyFailures(address: string, now: number): boolean {
-    const recent = (this.failuresByAddress.get(address) ?? []).filter((t) => now - t < FAILURE_WINDOW_MS);
-    this.failuresByAddress.set(address, recent);
-    return recent.length >= MAX_FAILURES_PER_ADDRESS;
-  }
-
-  private recordFailure(address: string, now: number): void {
-    const recent = this.failuresByAddress.get(address) ?? [];
-    recent.push(now);
-    this.failuresByAddress.set(address, recent);
   }
 }

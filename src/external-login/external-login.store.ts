@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import {
+  CompletedDeviceIdentity,
+  DeviceLoginRequestEntity,
+  ExternalLoginRequestEntity,
+  UserCodeFailureEntity,
+} from '../database/entities/external-login.entities';
 
 /** The part of Tiled's token response (spec auth.md §7.3) this module reads; the whole body is passed on. */
 export interface TokenResponse {
@@ -15,6 +22,8 @@ export interface PendingLogin {
   purpose: 'browser' | 'device';
   codeVerifier: string;
   nonce: string;
+  /** The redirect URI sent to the provider; the token request repeats it, whichever replica makes it. */
+  redirectUri: string;
   /** The `?state=` the caller of `/authorize` gave, handed back with `redirect_on_success`. */
   clientState?: string;
   /** Device flow: the pending device request this browser login completes. */
@@ -26,95 +35,220 @@ export interface PendingLogin {
 
 export interface PendingDevice {
   provider: string;
-  userCodeHash: string;
   intervalMs: number;
   expiresAt: number;
   lastPolledAt?: number;
-  /** Set once the user finished in the browser; handed out to exactly one poll. */
-  tokens?: TokenResponse;
+  /** Set once the user finished in the browser; turned into a session by exactly one poll. */
+  identity?: CompletedDeviceIdentity;
 }
 
-/** Bounded so a flood of `/authorize` calls cannot exhaust memory; beyond it new logins get a 503. */
+export type { CompletedDeviceIdentity };
+
+/** Bounded so a flood of `/authorize` calls cannot fill the database; beyond it new logins get a 503. */
 const MAX_ENTRIES = 20000;
+/** Wrong user codes are counted per client address over this window. */
+export const FAILURE_WINDOW_MS = 10 * 60 * 1000;
+/** Expired rows are deleted at most this often per process (every replica sweeps; the DELETE is idempotent). */
+const SWEEP_EVERY_MS = 60 * 1000;
 
 export function sha256Hex(value: string): string {
   return createHash('sha256').update(value).digest('hex');
 }
 
 /**
- * Short-lived external-login state, keyed by SHA-256 of the secret the client holds (state, device code,
- * user code), so a dump of the store cannot be replayed. Entries are single use and expire.
+ * Short-lived external-login state in the authentication database, so every replica behind a load
+ * balancer sees the same logins. Keyed by SHA-256 of the secret the client holds (state, device code,
+ * user code), so a database dump cannot be replayed. Everything single use is consumed with a
+ * conditional DELETE/UPDATE whose affected-row count decides the one winner across replicas.
  *
- * Kept in process memory: everything here lives for minutes and a restart only means "log in again".
- * A deployment with several server processes needs sticky routing for `/auth/provider/*` (see docs/oauth.md).
+ * Times are the application clock (epoch ms), as everywhere else in the authentication database.
  */
 @Injectable()
 export class ExternalLoginStore {
-  private readonly logins = new Map<string, PendingLogin>();
-  private readonly devices = new Map<string, PendingDevice>();
-  private readonly deviceByUserCode = new Map<string, string>();
+  private lastSweep = 0;
 
-  hasRoom(): boolean {
-    this.sweep(Date.now());
-    return this.logins.size < MAX_ENTRIES && this.devices.size < MAX_ENTRIES;
+  constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
+
+  async hasRoom(now: number): Promise<boolean> {
+    await this.sweep(now);
+    const [logins, devices] = await Promise.all([
+      this.logins().createQueryBuilder('r').where('r.expiration_time > :now', { now }).getCount(),
+      this.devices().createQueryBuilder('r').where('r.expiration_time > :now', { now }).getCount(),
+    ]);
+    return logins < MAX_ENTRIES && devices < MAX_ENTRIES;
   }
 
-  saveLogin(state: string, login: PendingLogin): void {
-    this.logins.set(sha256Hex(state), login);
+  async saveLogin(state: string, login: PendingLogin, now: number): Promise<void> {
+    await this.logins().insert({
+      hashedState: sha256Hex(state),
+      provider: login.provider,
+      purpose: login.purpose,
+      codeVerifier: login.codeVerifier,
+      nonce: login.nonce,
+      redirectUri: login.redirectUri,
+      clientState: login.clientState ?? null,
+      hashedDeviceCode: login.deviceCodeHash ?? null,
+      failedAttempts: login.failedAttempts,
+      expirationTime: new Date(login.expiresAt),
+      timeCreated: new Date(now),
+    });
   }
 
   /** The login for this state, if it is live; it stays stored (the device form may need a second try). */
-  peekLogin(state: string, now: number): PendingLogin | undefined {
-    const login = this.logins.get(sha256Hex(state));
-    if (!login || login.expiresAt <= now) return undefined;
-    return login;
+  async peekLogin(state: string, now: number): Promise<PendingLogin | undefined> {
+    const row = await this.logins().findOneBy({ hashedState: sha256Hex(state) });
+    if (!row || row.expirationTime.getTime() <= now) return undefined;
+    return toLogin(row);
   }
 
-  /** Single use: a state is consumed the first time it is presented with a code. */
-  takeLogin(state: string, now: number): PendingLogin | undefined {
-    const key = sha256Hex(state);
-    const login = this.logins.get(key);
-    this.logins.delete(key);
-    if (!login || login.expiresAt <= now) return undefined;
-    return login;
+  /**
+   * Single use: a state is consumed the first time it is presented with a code. Of two replicas
+   * presented the same state at once, only the one whose DELETE removed the row gets the login.
+   */
+  async takeLogin(state: string, now: number): Promise<PendingLogin | undefined> {
+    const hashedState = sha256Hex(state);
+    const row = await this.logins().findOneBy({ hashedState });
+    if (!row) return undefined;
+    const deleted = await this.logins().createQueryBuilder().delete().where('hashed_state = :hashedState', { hashedState }).execute();
+    if (deleted.affected !== 1 || row.expirationTime.getTime() <= now) return undefined;
+    return toLogin(row);
   }
 
-  dropLogin(state: string): void {
-    this.logins.delete(sha256Hex(state));
+  /** Counts one wrong user code against the login; the new count, or undefined if the login is gone. */
+  async recordWrongCode(state: string): Promise<number | undefined> {
+    const hashedState = sha256Hex(state);
+    await this.logins()
+      .createQueryBuilder()
+      .update(ExternalLoginRequestEntity)
+      .set({ failedAttempts: () => 'failed_attempts + 1' })
+      .where('hashed_state = :hashedState', { hashedState })
+      .execute();
+    const row = await this.logins().findOneBy({ hashedState });
+    return row?.failedAttempts;
+  }
+
+  async dropLogin(state: string): Promise<void> {
+    await this.logins().delete({ hashedState: sha256Hex(state) });
   }
 
   /** False when the user code collides with a live one (the caller draws another). */
-  saveDevice(deviceCode: string, userCode: string, device: Omit<PendingDevice, 'userCodeHash'>): boolean {
-    const userCodeHash = sha256Hex(userCode);
-    if (this.deviceByUserCode.has(userCodeHash)) return false;
-    const deviceCodeHash = sha256Hex(deviceCode);
-    this.devices.set(deviceCodeHash, { ...device, userCodeHash });
-    this.deviceByUserCode.set(userCodeHash, deviceCodeHash);
-    return true;
+  async saveDevice(deviceCode: string, userCode: string, device: Omit<PendingDevice, 'identity' | 'lastPolledAt'>, now: number): Promise<boolean> {
+    const hashedUserCode = sha256Hex(userCode);
+    // An expired request may still hold this user code until the next sweep; it must not block a new one.
+    await this.devices().createQueryBuilder().delete().where('hashed_user_code = :hashedUserCode AND expiration_time <= :now', { hashedUserCode, now }).execute();
+    try {
+      await this.devices().insert({
+        hashedDeviceCode: sha256Hex(deviceCode),
+        hashedUserCode,
+        provider: device.provider,
+        intervalMs: device.intervalMs,
+        lastPolledAt: null,
+        identity: null,
+        expirationTime: new Date(device.expiresAt),
+        timeCreated: new Date(now),
+      });
+      return true;
+    } catch (error) {
+      // The unique index on the user code is the arbiter between replicas; any other failure is real.
+      if (await this.devices().existsBy({ hashedUserCode })) return false;
+      throw error;
+    }
   }
 
-  device(deviceCodeHash: string, now: number): PendingDevice | undefined {
-    const device = this.devices.get(deviceCodeHash);
-    if (!device) return undefined;
-    if (device.expiresAt <= now) {
-      this.deleteDevice(deviceCodeHash);
+  async device(deviceCodeHash: string, now: number): Promise<PendingDevice | undefined> {
+    const row = await this.devices().findOneBy({ hashedDeviceCode: deviceCodeHash });
+    if (!row) return undefined;
+    if (row.expirationTime.getTime() <= now) {
+      await this.deleteDevice(deviceCodeHash);
       return undefined;
     }
-    return device;
+    return {
+      provider: row.provider,
+      intervalMs: row.intervalMs,
+      expiresAt: row.expirationTime.getTime(),
+      lastPolledAt: row.lastPolledAt?.getTime(),
+      identity: row.identity ?? undefined,
+    };
   }
 
-  deviceHashForUserCode(userCode: string): string | undefined {
-    return this.deviceByUserCode.get(sha256Hex(userCode));
+  async deviceHashForUserCode(userCode: string): Promise<string | undefined> {
+    const row = await this.devices().findOne({ where: { hashedUserCode: sha256Hex(userCode) }, select: { hashedDeviceCode: true } });
+    return row?.hashedDeviceCode;
   }
 
-  deleteDevice(deviceCodeHash: string): void {
-    const device = this.devices.get(deviceCodeHash);
-    if (device) this.deviceByUserCode.delete(device.userCodeHash);
-    this.devices.delete(deviceCodeHash);
+  /** Records the identity the provider vouched for; false if the request expired or was completed already. */
+  async completeDevice(deviceCodeHash: string, identity: CompletedDeviceIdentity, now: number): Promise<boolean> {
+    const result = await this.devices()
+      .createQueryBuilder()
+      .update(DeviceLoginRequestEntity)
+      // Serialised here, as the JSON column's transformer would: TypeORM's partial-update type cannot express a JSON object.
+      .set({ identity: () => ':identity' })
+      .where('hashed_device_code = :deviceCodeHash AND identity IS NULL AND expiration_time > :now', { deviceCodeHash, now, identity: JSON.stringify(identity) })
+      .execute();
+    return result.affected === 1;
   }
 
-  private sweep(now: number): void {
-    for (const [key, login] of this.logins) if (login.expiresAt <= now) this.logins.delete(key);
-    for (const [key, device] of this.devices) if (device.expiresAt <= now) this.deleteDevice(key);
+  /** The one poll whose DELETE removes a completed request may open the session; every other gets false. */
+  async claimCompletedDevice(deviceCodeHash: string): Promise<boolean> {
+    const result = await this.devices()
+      .createQueryBuilder()
+      .delete()
+      .where('hashed_device_code = :deviceCodeHash AND identity IS NOT NULL', { deviceCodeHash })
+      .execute();
+    return result.affected === 1;
   }
+
+  async recordPoll(deviceCodeHash: string, polledAt: number, intervalMs: number): Promise<void> {
+    await this.devices().update({ hashedDeviceCode: deviceCodeHash }, { lastPolledAt: new Date(polledAt), intervalMs });
+  }
+
+  async deleteDevice(deviceCodeHash: string): Promise<void> {
+    await this.devices().delete({ hashedDeviceCode: deviceCodeHash });
+  }
+
+  /** Wrong user codes from this address within the window, counted over every replica. */
+  async recentFailures(address: string, now: number): Promise<number> {
+    return this.failures()
+      .createQueryBuilder('f')
+      .where('f.address = :address AND f.time_created > :since', { address, since: now - FAILURE_WINDOW_MS })
+      .getCount();
+  }
+
+  async recordFailure(address: string, now: number): Promise<void> {
+    await this.failures().insert({ address, timeCreated: new Date(now) });
+  }
+
+  private async sweep(now: number): Promise<void> {
+    if (now - this.lastSweep < SWEEP_EVERY_MS && now >= this.lastSweep) return;
+    this.lastSweep = now;
+    await this.logins().createQueryBuilder().delete().where('expiration_time <= :now', { now }).execute();
+    await this.devices().createQueryBuilder().delete().where('expiration_time <= :now', { now }).execute();
+    await this.failures().createQueryBuilder().delete().where('time_created <= :since', { since: now - FAILURE_WINDOW_MS }).execute();
+  }
+
+  private logins() {
+    return this.dataSource.getRepository(ExternalLoginRequestEntity);
+  }
+
+  private devices() {
+    return this.dataSource.getRepository(DeviceLoginRequestEntity);
+  }
+
+  private failures() {
+    return this.dataSource.getRepository(UserCodeFailureEntity);
+  }
+}
+
+function toLogin(row: ExternalLoginRequestEntity): PendingLogin {
+  return {
+    provider: row.provider,
+    purpose: row.purpose === 'device' ? 'device' : 'browser',
+    codeVerifier: row.codeVerifier,
+    nonce: row.nonce,
+    redirectUri: row.redirectUri,
+    clientState: row.clientState ?? undefined,
+    deviceCodeHash: row.hashedDeviceCode ?? undefined,
+    failedAttempts: row.failedAttempts,
+    expiresAt: row.expirationTime.getTime(),
+  };
 }
