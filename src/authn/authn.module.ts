@@ -1,14 +1,21 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Logger, Module } from '@nestjs/common';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
 import { ABOUT_PROVIDERS } from '../about/about.providers';
 import { CREDENTIAL_RESOLVER } from '../auth/credentials';
 import { AuthenticatorRegistry } from '../plugin-host/authenticator-registry';
 import { PrincipalsModule } from '../principals/principals.module';
+import { PrincipalsService } from '../principals/principals.service';
+import { LocalRevocationBus, PostgresRevocationBus, RevocationBus } from '../apikeys/api-key-revocation-bus';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ApiKeysModule } from '../apikeys/api-keys.module';
 import { RegistryAboutProviders } from './about-providers.source';
 import { AuthnController } from './authn.controller';
 import { AccountThrottle, AddressThrottle, LoginService } from './login.service';
 import { MultiUserCredentialResolver } from './multi-user.resolver';
 import { RevokedSessions } from './revoked-sessions';
+import { SessionAccessService } from './session-access';
+import { SessionHousekeeping } from './session-housekeeping';
 import { SessionsService, TOKEN_SERVICE } from './sessions.service';
 import { TokenService } from './token.service';
 
@@ -25,6 +32,21 @@ export class AuthnModule {
         { provide: AuthenticatorRegistry, useValue: registry },
         { provide: TOKEN_SERVICE, useValue: tokens },
         RevokedSessions,
+        {
+          provide: SessionAccessService,
+          useFactory: (dataSource: DataSource, principals: PrincipalsService, revoked: RevokedSessions, config: AppConfig) => {
+            const logger = new Logger('Sessions');
+            // Same bus class (and channel) as API-key revocations; its own listening connection.
+            const bus: RevocationBus = dataSource.options.type === 'postgres' ? new PostgresRevocationBus(dataSource, logger) : new LocalRevocationBus();
+            return new SessionAccessService(dataSource, principals, revoked, bus, logger, config.authentication.access_token_max_age * 1000);
+          },
+          inject: [getDataSourceToken(), PrincipalsService, RevokedSessions, APP_CONFIG],
+        },
+        {
+          provide: SessionHousekeeping,
+          useFactory: (dataSource: DataSource) => new SessionHousekeeping(dataSource, new Logger('Housekeeping')),
+          inject: [getDataSourceToken()],
+        },
         SessionsService,
         LoginService,
         AccountThrottle,

@@ -6,15 +6,14 @@ import { PUBLIC_SCOPES } from '../auth/scopes';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { TiledHttpError } from '../common/errors/tiled-http.error';
 import { apiBase } from '../common/http/wire';
-import { normalizeUuid } from '../principals/principals.service';
 import { TOKEN_SERVICE } from './sessions.service';
+import { SessionAccessService } from './session-access';
 import { TokenService } from './token.service';
-import { RevokedSessions } from './revoked-sessions';
 
 /**
  * Multi-user credentials, in Tiled's order: an API key (query, header, cookie) wins, then a Bearer access
- * token, else anonymous. Access tokens are checked without touching the database (claims only, as Tiled),
- * except for sessions this process has revoked.
+ * token, else anonymous. Unlike Tiled, an access token's `scp` claim is not trusted: its scopes are the principal's
+ * current role scopes, and a revoked session's tokens stop at once (both through SessionAccessService's cache).
  */
 @Injectable()
 export class MultiUserCredentialResolver implements CredentialResolver {
@@ -23,7 +22,7 @@ export class MultiUserCredentialResolver implements CredentialResolver {
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(TOKEN_SERVICE) private readonly tokens: TokenService,
-    private readonly revoked: RevokedSessions,
+    private readonly sessions: SessionAccessService,
     @Optional() @Inject(API_KEY_VERIFIER) private readonly apiKeys: ApiKeyVerifier | null,
   ) {
     this.anonymous = config.authentication.allow_anonymous_access
@@ -53,16 +52,11 @@ export class MultiUserCredentialResolver implements CredentialResolver {
       throw new TiledHttpError(401, 'Could not validate credentials', { 'www-authenticate': 'Bearer' });
     }
     const claims = verified.claims;
-    if (claims.sid && this.revoked.has(claims.sid)) {
+    const access = typeof claims.sid === 'string' ? await this.sessions.check(claims.sid, claims.sub) : null;
+    if (access?.ok) return access.context;
+    if (access?.reason === 'revoked') {
       throw new TiledHttpError(401, 'Session has been revoked. Please re-authenticate.', { 'www-authenticate': 'Bearer' });
     }
-    const uuid = normalizeUuid(claims.sub);
-    if (!uuid) throw new TiledHttpError(401, 'Could not validate credentials', { 'www-authenticate': 'Bearer' });
-    return {
-      principal: { uuid, type: claims.sub_typ, identities: claims.ids.map((i) => ({ id: i.id, provider: i.idp })) },
-      scopes: new Set(claims.scp),
-      via: 'access-token',
-      sessionId: claims.sid,
-    };
+    throw new TiledHttpError(401, 'Could not validate credentials', { 'www-authenticate': 'Bearer' });
   }
 }

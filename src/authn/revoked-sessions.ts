@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 
 /**
- * Sessions revoked by this process, so their still-unexpired access tokens stop working at once
- * (Tiled lets them live until `exp`). Entries drop out once every access token of the session has expired.
- * Per process: another replica learns of a revocation only when the access token expires.
+ * Sessions known to be revoked (by this process, by a NOTIFY from another, or seen in the database), so their
+ * still-unexpired access tokens are refused without a lookup (Tiled lets them live until `exp`).
+ * Entries drop out once every access token of the session has expired.
  */
 @Injectable()
 export class RevokedSessions {

@@ -8,7 +8,7 @@ import { SessionEntity } from '../database/entities';
 import type { Identity } from '../plugins-api';
 import { normalizeUuid, PrincipalsService } from '../principals/principals.service';
 import { AccessClaims, TokenService } from './token.service';
-import { RevokedSessions } from './revoked-sessions';
+import { SessionAccessService } from './session-access';
 
 export const TOKEN_SERVICE = Symbol('TokenService');
 
@@ -43,7 +43,7 @@ export class SessionsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(TOKEN_SERVICE) private readonly tokens: TokenService,
     private readonly principals: PrincipalsService,
-    private readonly revoked: RevokedSessions,
+    private readonly access: SessionAccessService,
   ) {}
 
   /**
@@ -164,8 +164,8 @@ export class SessionsService {
 
   private async revokeSession(session: SessionEntity): Promise<void> {
     await this.dataSource.getRepository(SessionEntity).update({ id: session.id }, { revoked: true, refreshTokenId: null, previousRefreshTokenId: null });
-    // Access tokens minted before now are dead within one access-token lifetime; remember it that long.
-    this.revoked.add(hex(session.uuid), Date.now() + this.config.authentication.access_token_max_age * 1000);
+    // Its access tokens stop now, here and (on PostgreSQL) in every other process, not at their `exp`.
+    await this.access.announceRevocation(hex(session.uuid));
   }
 
   private async mintPair(session: SessionEntity, jti: string): Promise<RefreshResponse> {
@@ -181,6 +181,7 @@ export class SessionsService {
     const claims: AccessClaims = {
       sub: hex(principal.uuid),
       sub_typ: principal.type,
+      // Written for Tiled clients that read it; this server itself re-reads role scopes on every request.
       scp: [...(await this.principals.scopesOf(principal.id))],
       state: session.state ?? {},
       ids: ref.identities.map((i) => ({ id: i.id, idp: i.provider })),

@@ -1,0 +1,114 @@
+import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import type { AuthContext } from '../auth/auth-context';
+import { ApiKeyCache, CachedKey, DEFAULT_CACHE_OPTIONS } from '../apikeys/api-key-cache';
+import type { KeyLogger } from '../apikeys/api-key-logger';
+import type { RevocationBus } from '../apikeys/api-key-revocation-bus';
+import { SessionEntity } from '../database/entities';
+import { normalizeUuid, PrincipalsService } from '../principals/principals.service';
+import { RevokedSessions } from './revoked-sessions';
+
+/**
+ * Prefix of session revocations on the API keys' revocation channel. API-key payloads are 64 hex digits, so
+ * the two never collide; each listener ignores (or harmlessly fails to find) the other's messages.
+ */
+export const SESSION_REVOCATION_PREFIX = 'session:';
+
+export type SessionAccess = { ok: true; context: AuthContext } | { ok: false; reason: 'revoked' | 'invalid' };
+
+/**
+ * What a Bearer access token may do right now: its session must still be live, and its scopes are the
+ * principal's current role scopes, not the `scp` frozen into the token when it was minted.
+ *
+ * Hot path without a database round trip: lookups are cached per session for the API-key cache's TTL (2 s),
+ * with the same cache class and generation rule (a lookup racing an eviction is not stored). Revocation by
+ * this process evicts before the revoke returns; other processes hear of it on the API keys' PostgreSQL
+ * LISTEN/NOTIFY channel (the same bus class, one more listening connection) or, on SQLite, within the TTL.
+ * Role changes (made in the database; there is no HTTP API for them, as in Tiled) take effect within the TTL.
+ */
+export class SessionAccessService implements OnModuleInit, OnModuleDestroy {
+  private started = false;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly principals: PrincipalsService,
+    private readonly revoked: RevokedSessions,
+    private readonly bus: RevocationBus,
+    private readonly logger: KeyLogger,
+    /** How long a revoked session is remembered locally: its last access token is dead by then. */
+    private readonly accessTokenMaxAgeMs: number,
+    private readonly cache: ApiKeyCache = new ApiKeyCache(DEFAULT_CACHE_OPTIONS),
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.bus.start({
+      evict: (payload) => {
+        if (payload.startsWith(SESSION_REVOCATION_PREFIX)) this.forget(payload.slice(SESSION_REVOCATION_PREFIX.length));
+      },
+      setAvailable: (available) => this.cache.setEnabled(available),
+    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.bus.stop();
+  }
+
+  /** `sessionHex` and `subjectHex` are the token's `sid` and `sub` claims (32 hex each). */
+  async check(sessionHex: string, subjectHex: string): Promise<SessionAccess> {
+    if (this.revoked.has(sessionHex)) return { ok: false, reason: 'revoked' };
+    const now = Date.now();
+    const cached = this.cache.get(sessionHex, now);
+    if (cached) return this.matching(cached, subjectHex);
+
+    const generation = this.cache.generation;
+    const uuid = normalizeUuid(sessionHex);
+    if (!uuid) return { ok: false, reason: 'invalid' };
+    const session = await this.dataSource.getRepository(SessionEntity).findOneBy({ uuid });
+    // A deleted session (housekeeping removes expired ones) is as dead as a revoked one.
+    if (!session || session.revoked || session.expirationTime.getTime() <= Date.now()) {
+      if (session?.revoked) this.revoked.add(sessionHex, Date.now() + this.accessTokenMaxAgeMs);
+      return { ok: false, reason: 'revoked' };
+    }
+    const [ref, scopes] = await Promise.all([this.principals.refOf(session.principalId), this.principals.scopesOf(session.principalId)]);
+    if (!ref) return { ok: false, reason: 'revoked' };
+    const context = Object.freeze({
+      principal: Object.freeze(ref),
+      scopes,
+      via: 'access-token',
+      sessionId: sessionHex,
+    }) as AuthContext;
+    const entry: CachedKey = {
+      keyId: session.id,
+      principalId: session.principalId,
+      expiresAt: session.expirationTime.getTime(),
+      context,
+      loadedAt: Date.now(),
+    };
+    this.cache.store(sessionHex, entry, generation);
+    return this.matching(entry, subjectHex);
+  }
+
+  /** Called after the session row is marked revoked: this process stops its tokens now, the others on NOTIFY. */
+  async announceRevocation(sessionHex: string): Promise<void> {
+    this.forget(sessionHex);
+    try {
+      await this.bus.publish(`${SESSION_REVOCATION_PREFIX}${sessionHex}`);
+    } catch (error) {
+      this.logger.error(`Could not announce a session revocation to other processes: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private forget(sessionHex: string): void {
+    this.revoked.add(sessionHex, Date.now() + this.accessTokenMaxAgeMs);
+    this.cache.evictHash(sessionHex);
+  }
+
+  /** A token whose `sub` is not the session's principal was not minted by us for this session. */
+  private matching(entry: CachedKey, subjectHex: string): SessionAccess {
+    const principal = entry.context.principal;
+    if (!principal || principal.uuid.replace(/-/g, '') !== subjectHex.toLowerCase()) return { ok: false, reason: 'invalid' };
+    return { ok: true, context: entry.context };
+  }
+}
