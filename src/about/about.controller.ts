@@ -6,6 +6,8 @@ import { apiBase, sendDocument } from '../common/http/wire';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { FORMATS, FORMAT_ALIASES, QUERY_NAMES, TILED_API_VERSION, TILED_COMPAT_VERSION, TILED_TS_VERSION } from './about.constants';
 
+const HEALTHZ_BODY = Buffer.from(JSON.stringify({ status: 'ready' }));
+
 @Controller()
 export class AboutController {
   constructor(
@@ -15,8 +17,9 @@ export class AboutController {
 
   @Public()
   @Get('healthz')
-  healthz(): { status: string } {
-    return { status: 'ready' };
+  healthz(@Res() reply: FastifyReply): FastifyReply {
+    // A Buffer body keeps the content type exactly application/json (Tiled's), without "; charset=utf-8".
+    return reply.header('content-type', 'application/json').send(HEALTHZ_BODY);
   }
 
   /** Tiled's about document (spec auth.md §2): every top-level key is required by the Python client. */

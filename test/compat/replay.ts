@@ -128,6 +128,10 @@ export class Replayer {
     const capturedCsrf = csrfCookie(exchange.response.headers);
     const ourCsrf = csrfCookie(answer.headers);
     if (capturedCsrf && ourCsrf) this.learn(capturedCsrf, ourCsrf);
+    // Conditional requests (If-None-Match) name an ETag the captured server made.
+    const capturedEtag = header(exchange.response.headers, 'etag');
+    const ourEtag = header(answer.headers, 'etag');
+    if (capturedEtag && ourEtag) this.learn(capturedEtag, ourEtag);
     const captured = capturedDocument(exchange.response.body);
     const ours = ourDocument(answer);
     if (captured !== undefined && ours !== undefined) this.learnValues(captured, ours);
@@ -213,7 +217,9 @@ export function send(origin: string, method: string, target: string, headers: He
   const flat: string[] = ['Host', url.host];
   for (const [name, value] of headers) flat.push(name, value);
   const payload = body === undefined ? undefined : Buffer.from(body, 'utf8');
-  if (payload) flat.push('Content-Length', String(payload.length));
+  // curl sends a bodiless POST with no length at all; node would switch to chunked encoding, which
+  // Fastify reads as a body without a content type (415). An explicit zero length is the same request.
+  flat.push('Content-Length', String(payload?.length ?? 0));
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: url.hostname, port: url.port, method, path: target, headers: flat }, (res) => {
       const chunks: Buffer[] = [];
