@@ -41,6 +41,8 @@ export interface ReplayOptions {
 export class Replayer {
   readonly map = new Map<string, string>();
   private readonly ourTokens = new Map<string, { access_token: string; refresh_token: string }>();
+  /** Our newest refresh token: a captured one we never saw minted stands for it (the client refreshes its own session). */
+  private latestRefresh?: string;
 
   constructor(
     readonly origin: string,
@@ -68,6 +70,7 @@ export class Replayer {
     if (response.status !== 200) throw new Error(`login of ${username} failed: ${response.status} ${await response.text()}`);
     const tokens = (await response.json()) as { access_token: string; refresh_token: string };
     this.ourTokens.set(username, tokens);
+    this.latestRefresh = tokens.refresh_token;
     return tokens;
   }
 
@@ -82,6 +85,7 @@ export class Replayer {
     } catch {
       return undefined;
     }
+    if (claims.type === 'refresh') return this.latestRefresh;
     const ids = claims.ids as { id: string }[] | undefined;
     if (claims.type !== 'access' || !ids?.[0] || this.options.users?.[ids[0].id] === undefined) return undefined;
     const ours = (await this.tokensFor(ids[0].id)).access_token;
@@ -134,7 +138,12 @@ export class Replayer {
     if (capturedEtag && ourEtag) this.learn(capturedEtag, ourEtag);
     const captured = capturedDocument(exchange.response.body);
     const ours = ourDocument(answer);
+    if (isObject(ours) && typeof ours.refresh_token === 'string') this.latestRefresh = ours.refresh_token;
     if (captured !== undefined && ours !== undefined) this.learnValues(captured, ours);
+    // A truncated msgpack preview still starts with first_eight (str8 key, then an 8-byte str) in a key-creation answer.
+    const body = exchange.response.body;
+    const firstEight = body.kind === 'bytes' ? /ab66697273745f6569676874a8((?:[0-9a-f]{2}){8})/.exec(body.prefix.toString('hex')) : null;
+    if (firstEight && isObject(ours) && typeof ours.first_eight === 'string') this.learn(Buffer.from(firstEight[1], 'hex').toString('latin1'), ours.first_eight);
   }
 
   private learnValues(captured: unknown, ours: unknown, key = ''): void {
