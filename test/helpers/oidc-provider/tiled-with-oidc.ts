@@ -20,7 +20,10 @@ export async function freePort(): Promise<number> {
 
 export interface OidcSetup {
   provider: RunningOidcProvider;
+  /** The first replica; its address is `public_base_url`, i.e. what the provider redirects browsers to. */
   server: RunningServer;
+  /** Every replica (one unless `replicas` was asked for), all sharing one authentication database. */
+  servers: RunningServer[];
   /** The port of a provider that is never started (for "provider down"). */
   deadPort: number;
   stop(): Promise<void>;
@@ -34,8 +37,11 @@ export interface OidcSetup {
  *   down      — a discovery URL where nothing listens
  *   toy       — an internal dictionary provider (alice / secret1), admin via tiled_admins is oidc:bob
  * Tiled's port is chosen first so the redirect URIs can be registered with the provider up front.
+ *
+ * `replicas: n` starts n processes with the same config (so the same public_base_url, the first one's
+ * address, as behind a load balancer) and the same database, `databaseUri` or a fresh SQLite file.
  */
-export async function startTiledWithOidc(): Promise<OidcSetup> {
+export async function startTiledWithOidc(options: { replicas?: number; databaseUri?: string } = {}): Promise<OidcSetup> {
   const port = await freePort();
   const deadPort = await freePort();
   const base = `http://127.0.0.1:${port}/api/v1/auth/provider`;
@@ -91,25 +97,25 @@ authentication:
     - provider: oidc
       id: bob
 database:
-  uri: sqlite:///${join(dir, 'auth.db')}
+  uri: ${JSON.stringify(options.databaseUri ?? `sqlite:///${join(dir, 'auth.db')}`)}
   init_if_not_exists: true
 `;
   const file = join(dir, 'config.yml');
   writeFileSync(file, config);
-  let server: RunningServer;
-  try {
-    server = await startTiled(['serve', 'config', file, '--port', String(port)], { env: { OIDC_CLIENT_SECRET: CLIENT_SECRET } });
-  } catch (error) {
+  const servers: RunningServer[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const running of servers) await running.stop();
     await provider.stop();
+  };
+  try {
+    // One after the other: the first one initialises the database.
+    for (let i = 0; i < (options.replicas ?? 1); i++) {
+      const replicaPort = i === 0 ? port : await freePort();
+      servers.push(await startTiled(['serve', 'config', file, '--port', String(replicaPort)], { env: { OIDC_CLIENT_SECRET: CLIENT_SECRET } }));
+    }
+  } catch (error) {
+    await stopAll();
     throw error;
   }
-  return {
-    provider,
-    server,
-    deadPort,
-    async stop() {
-      await server.stop();
-      await provider.stop();
-    },
-  };
+  return { provider, server: servers[0], servers, deadPort, stop: stopAll };
 }
