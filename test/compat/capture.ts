@@ -138,7 +138,9 @@ function parseCurlFile(file: string, text: string): Exchange[] {
     const bodyAt = lines.findIndex((l) => l.startsWith('--- body:'));
     if (!command || requestLines.length === 0 || responseLines.length === 0 || bodyAt < 0) continue;
     const marker = lines[bodyAt];
-    const rest = lines.slice(bodyAt + 1);
+    // The last section of a file may be followed by the server's log (`----- log after requests …`).
+    const logAt = lines.findIndex((l, i) => i > bodyAt && l.startsWith('----- '));
+    const rest = lines.slice(bodyAt + 1, logAt < 0 ? undefined : logAt);
     let body: CapturedBody;
     const length = Number(/(\d+) bytes/.exec(marker)?.[1] ?? 0);
     if (marker.includes('(empty)')) body = { kind: 'empty' };
@@ -160,8 +162,8 @@ function parsePreview(line: string): CapturedBody {
   if (value === '(empty)') return { kind: 'empty' };
   const binary = /^<(\d+) bytes binary> ?([0-9a-f]*)/.exec(value);
   if (binary) return { kind: 'bytes', prefix: Buffer.from(binary[2], 'hex'), length: Number(binary[1]) };
-  const truncated = value.endsWith('...');
-  return { kind: 'text', text: truncated ? value.slice(0, -3) : value, complete: !truncated };
+  const truncated = /\.\.\.( \[\d+ bytes total\])?$/.exec(value);
+  return { kind: 'text', text: truncated ? value.slice(0, truncated.index) : value, complete: !truncated };
 }
 
 /** A proxy-style capture (30, 32): `----- #N` blocks of `>` request, `>> body`, `<` response, `<< body`. */

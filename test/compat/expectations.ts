@@ -143,3 +143,13 @@ export const SINGLE_USER_KNOWN_DIFFERENCES: Record<string, KnownDifference> = {
   '21-single-user-fixed-key.txt metadata/ no key': NOT_AUTHENTICATED,
   '21-single-user-fixed-key.txt array/full no key': NOT_AUTHENTICATED,
 };
+
+/** Keyed by `<file> <title>` (`#N`) or by title for both Python-client sessions. */
+export const PYTHON_CLIENT_KNOWN_DIFFERENCES: Record<string, KnownDifference> = {
+  '#1': {
+    status: 404,
+    detail: 'Not Found',
+    reason: 'GET / comes from the driving script (User-Agent python-httpx, not python-tiled); tiled-ts has no HTML page at the root',
+  },
+  '#2': ABOUT,
+};
