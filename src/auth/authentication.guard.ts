@@ -30,8 +30,11 @@ interface RouteRule {
 @Injectable()
 export class AuthenticationGuard implements CanActivate {
   private readonly logger = new Logger('Auth');
-  /** Keyed by handler function: decorators cannot change after bootstrap. */
-  private readonly rules = new WeakMap<object, RouteRule>();
+  /**
+   * Keyed by controller class, then handler: decorators cannot change after bootstrap. Both keys are
+   * needed because one inherited handler can serve two controllers with different class-level scopes.
+   */
+  private readonly rules = new WeakMap<object, WeakMap<object, RouteRule>>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -88,9 +91,15 @@ export class AuthenticationGuard implements CanActivate {
 
   private ruleFor(context: ExecutionContext): RouteRule {
     const handler = context.getHandler();
-    let rule = this.rules.get(handler);
+    const controller = context.getClass();
+    let byHandler = this.rules.get(controller);
+    if (!byHandler) {
+      byHandler = new WeakMap();
+      this.rules.set(controller, byHandler);
+    }
+    let rule = byHandler.get(handler);
     if (rule) return rule;
-    const targets = [handler, context.getClass()];
+    const targets = [handler, controller];
     const required = this.reflector.getAllAndOverride(Scopes, targets);
     rule = {
       isPublic: this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets) === true,
@@ -98,7 +107,7 @@ export class AuthenticationGuard implements CanActivate {
       authenticatedOnly: this.reflector.getAllAndOverride<boolean>(AUTHENTICATED_ONLY, targets) === true,
       challenge: required?.length ? `Bearer scope="${required.join(' ')}"` : 'Bearer',
     };
-    this.rules.set(handler, rule);
+    byHandler.set(handler, rule);
     return rule;
   }
 }

@@ -51,3 +51,14 @@ describe('CSRF cookie tokens', () => {
     expect(new Set(tokens).size).toBe(tokens.length);
   });
 });
+
+describe('the guard’s cache of route declarations', () => {
+  it('keeps apart two controllers that share an inherited handler but declare different scopes', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { join } = await import('node:path');
+    const result = spawnSync(process.execPath, [join(__dirname, 'fixtures', 'inherited-handler-app.js')], { encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    // A read:data caller: the read route stays open, the write route must not inherit its cached rule.
+    expect(JSON.parse(result.stdout)).toEqual({ '/readable/shared': [200, 200], '/writable/shared': [401] });
+  });
+});
