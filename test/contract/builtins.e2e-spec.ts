@@ -1,9 +1,8 @@
 import { join } from 'node:path';
 import { runAuthenticatorContract } from './authenticator.contract';
 
-/** The authenticator contract against every built-in internal authenticator and the documented example plugin. */
+/** The authenticator contract against every built-in internal authenticator (the documented example: static-users.e2e-spec.ts). */
 const DIST_PLUGINS = join(__dirname, '..', '..', 'dist', 'plugins');
-const STATIC_USERS = join(__dirname, '..', 'fixtures', 'plugins', 'static-users', 'index.js');
 
 runAuthenticatorContract({
   name: 'dictionary (built-in)',
@@ -29,19 +28,4 @@ runAuthenticatorContract({
   // Dummy lets every non-empty username in with any password; an empty one is its only rejection.
   alsoRejected: [{ username: '', password: 'x' }],
   invalidArgs: [{ args: { confirmation_message: 5 }, error: /authentication\.providers\[0\]\.args\.confirmation_message: must be string/ }],
-});
-
-runAuthenticatorContract({
-  name: 'static-users (the minimal example of docs/plugins/authoring.md)',
-  authenticator: `${STATIC_USERS}:StaticUsersAuthenticator`,
-  module: STATIC_USERS,
-  exportName: 'StaticUsersAuthenticator',
-  args: { users: { dana: 'pw-dana' } },
-  valid: { username: 'dana', password: 'pw-dana' },
-  wrongPassword: { username: 'dana', password: 'pw-nope' },
-  unknownUser: { username: 'erin', password: 'pw-dana' },
-  invalidArgs: [
-    { args: { users: { dana: 5 }, extra: 1 }, error: /authentication\.providers\[0\]\.args: unknown key "extra"/ },
-    { args: {}, error: /authentication\.providers\[0\]\.args: missing required key "users"/ },
-  ],
 });
