@@ -1,4 +1,4 @@
-import type { KeyLogger } from './api-key-logger';
+import type { PlainLogger } from '../common/logging/plain-logger';
 
 /** At most one `latest_activity` write per key per interval, so a busy key does not turn reads into writes. */
 export const ACTIVITY_INTERVAL_MS = 60_000;
@@ -9,7 +9,7 @@ export class ApiKeyActivityRecorder {
 
   constructor(
     private readonly write: (keyId: number, at: Date) => Promise<void>,
-    private readonly logger: KeyLogger,
+    private readonly logger: PlainLogger,
     private readonly intervalMs = ACTIVITY_INTERVAL_MS,
   ) {}
 

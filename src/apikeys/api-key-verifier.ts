@@ -3,9 +3,9 @@ import type { AuthContext } from '../auth/auth-context';
 import type { ApiKeyVerifier } from '../auth/credentials';
 import type { ApiKeyEntity } from '../database/entities';
 import { ApiKeyActivityRecorder } from './api-key-activity';
-import type { KeyLogger } from './api-key-logger';
-import { ApiKeyCache, CachedKey } from './api-key-cache';
-import { RevocationBus } from './api-key-revocation-bus';
+import type { PlainLogger } from '../common/logging/plain-logger';
+import { CredentialCache, CachedCredential } from '../common/revocation/credential-cache';
+import { RevocationBus } from '../common/revocation/revocation-bus';
 import { effectiveKeyScopes } from './api-key-scopes';
 import { hashPresentedSecret } from './api-key-secret';
 import { ApiKeyStore, toOwner } from './api-key.store';
@@ -23,9 +23,9 @@ export class ApiKeyVerifierService implements ApiKeyVerifier, OnModuleInit, OnMo
 
   constructor(
     private readonly store: ApiKeyStore,
-    private readonly cache: ApiKeyCache,
+    private readonly cache: CredentialCache,
     private readonly bus: RevocationBus,
-    private readonly logger: KeyLogger,
+    private readonly logger: PlainLogger,
   ) {
     this.activity = new ApiKeyActivityRecorder((keyId, at) => this.store.recordActivity(keyId, at), logger);
   }
@@ -52,7 +52,7 @@ export class ApiKeyVerifierService implements ApiKeyVerifier, OnModuleInit, OnMo
   }
 
   /** Same checks as `verify`, without counting as activity (Tiled does not for `GET /auth/apikey`). */
-  async lookup(secret: string): Promise<CachedKey | null> {
+  async lookup(secret: string): Promise<CachedCredential | null> {
     const hashedSecret = hashPresentedSecret(secret);
     if (!hashedSecret) return null;
     const now = Date.now();
@@ -81,7 +81,7 @@ export class ApiKeyVerifierService implements ApiKeyVerifier, OnModuleInit, OnMo
     this.cache.evictPrincipal(principalId);
   }
 
-  private entryFor(row: ApiKeyEntity, hashedSecret: string, now: number): CachedKey | null {
+  private entryFor(row: ApiKeyEntity, hashedSecret: string, now: number): CachedCredential | null {
     if (row.revokedAt !== null) return null;
     const expiresAt = row.expirationTime ? row.expirationTime.getTime() : null;
     if (expiresAt !== null && expiresAt <= now) return null;

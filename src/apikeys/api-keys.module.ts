@@ -4,8 +4,8 @@ import type { DataSource } from 'typeorm';
 import { API_KEY_VERIFIER } from '../auth/credentials';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { PrincipalsModule } from '../principals/principals.module';
-import { ApiKeyCache, DEFAULT_CACHE_OPTIONS } from './api-key-cache';
-import { LocalRevocationBus, PostgresRevocationBus, RevocationBus } from './api-key-revocation-bus';
+import { CredentialCache, DEFAULT_CACHE_OPTIONS } from '../common/revocation/credential-cache';
+import { LocalRevocationBus, PostgresRevocationBus, RevocationBus } from '../common/revocation/revocation-bus';
 import { ApiKeyVerifierService, REVOCATION_BUS } from './api-key-verifier';
 import { ApiKeyStore } from './api-key.store';
 import { ApiKeysController } from './api-keys.controller';
@@ -24,7 +24,7 @@ import { PrincipalsAdminService } from './principals-admin.service';
   controllers: [ApiKeysController, PrincipalsAdminController],
   providers: [
     { provide: ApiKeyStore, useFactory: (dataSource: DataSource) => new ApiKeyStore(dataSource), inject: [getDataSourceToken()] },
-    { provide: ApiKeyCache, useFactory: () => new ApiKeyCache(DEFAULT_CACHE_OPTIONS) },
+    { provide: CredentialCache, useFactory: () => new CredentialCache(DEFAULT_CACHE_OPTIONS) },
     {
       provide: REVOCATION_BUS,
       useFactory: (dataSource: DataSource): RevocationBus =>
@@ -35,9 +35,9 @@ import { PrincipalsAdminService } from './principals-admin.service';
     },
     {
       provide: ApiKeyVerifierService,
-      useFactory: (store: ApiKeyStore, cache: ApiKeyCache, bus: RevocationBus) =>
+      useFactory: (store: ApiKeyStore, cache: CredentialCache, bus: RevocationBus) =>
         new ApiKeyVerifierService(store, cache, bus, new Logger('ApiKeys')),
-      inject: [ApiKeyStore, ApiKeyCache, REVOCATION_BUS],
+      inject: [ApiKeyStore, CredentialCache, REVOCATION_BUS],
     },
     { provide: API_KEY_VERIFIER, useExisting: ApiKeyVerifierService },
     {

@@ -6,10 +6,10 @@ import { TiledHttpError } from '../common/errors/tiled-http.error';
 import { AppConfig, DEFAULT_AUTHENTICATION, DEFAULT_SERVER } from '../config/app-config';
 import { openDatabase } from '../database/data-source';
 import { ApiKeyEntity } from '../database/entities';
-import type { KeyLogger } from './api-key-logger';
+import type { PlainLogger } from '../common/logging/plain-logger';
 import { IdentityEntity, PrincipalEntity, RoleEntity } from '../database/entities';
-import { ApiKeyCache } from './api-key-cache';
-import { LocalRevocationBus, PostgresRevocationBus, RevocationBus } from './api-key-revocation-bus';
+import { CredentialCache } from '../common/revocation/credential-cache';
+import { LocalRevocationBus, PostgresRevocationBus, RevocationBus } from '../common/revocation/revocation-bus';
 import { ApiKeyVerifierService } from './api-key-verifier';
 import { ApiKeyStore } from './api-key.store';
 import { ApiKeysService } from './api-keys.service';
@@ -29,7 +29,7 @@ interface Harness {
   sut: ApiKeysService;
 }
 
-const quiet: KeyLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
+const quiet: PlainLogger = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** Principals made directly in the database (the principals module needs Nest, which Jest cannot load). */
 async function makeUser(dataSource: DataSource, id: string, roleNames: string[] = ['user']): Promise<AuthContext> {
@@ -47,7 +47,7 @@ async function makeUser(dataSource: DataSource, id: string, roleNames: string[] 
 
 async function harness(dataSource: DataSource, config: AppConfig, bus: RevocationBus = new LocalRevocationBus()): Promise<Harness> {
   const store = new ApiKeyStore(dataSource);
-  const verifier = new ApiKeyVerifierService(store, new ApiKeyCache({ ttlMs: 60_000, maxEntries: 100 }), bus, quiet);
+  const verifier = new ApiKeyVerifierService(store, new CredentialCache({ ttlMs: 60_000, maxEntries: 100 }), bus, quiet);
   await verifier.onModuleInit();
   return { store, verifier, sut: new ApiKeysService(store, verifier, config, quiet) };
 }

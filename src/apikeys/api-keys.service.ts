@@ -8,7 +8,7 @@ import { CreateApiKeyDto } from './dto/create-api-key.dto';
 import { ApiKeyResponseDto, ApiKeyWithSecretResponseDto, toApiKeyResponse } from './dto/api-key-response.dto';
 import { resolveRequestedScopes } from './api-key-scopes';
 import { generateSecret, hashPresentedSecret } from './api-key-secret';
-import type { KeyLogger } from './api-key-logger';
+import type { PlainLogger } from '../common/logging/plain-logger';
 import { ApiKeyVerifierService } from './api-key-verifier';
 import { ApiKeyStore, KeyOwner } from './api-key.store';
 
@@ -30,7 +30,7 @@ export class ApiKeysService {
     private readonly store: ApiKeyStore,
     private readonly verifier: ApiKeyVerifierService,
     private readonly config: AppConfig,
-    private readonly logger: KeyLogger,
+    private readonly logger: PlainLogger,
   ) {}
 
   /** `POST /auth/apikey`: a key for the caller. */

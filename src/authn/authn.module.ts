@@ -6,7 +6,7 @@ import { CREDENTIAL_RESOLVER } from '../auth/credentials';
 import { AuthenticatorRegistry } from '../plugin-host/authenticator-registry';
 import { PrincipalsModule } from '../principals/principals.module';
 import { PrincipalsService } from '../principals/principals.service';
-import { LocalRevocationBus, PostgresRevocationBus, RevocationBus } from '../apikeys/api-key-revocation-bus';
+import { LocalRevocationBus, PostgresRevocationBus, RevocationBus } from '../common/revocation/revocation-bus';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ApiKeysModule } from '../apikeys/api-keys.module';
 import { RegistryAboutProviders } from './about-providers.source';

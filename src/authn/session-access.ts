@@ -1,9 +1,9 @@
 import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { AuthContext } from '../auth/auth-context';
-import { ApiKeyCache, CachedKey, DEFAULT_CACHE_OPTIONS } from '../apikeys/api-key-cache';
-import type { KeyLogger } from '../apikeys/api-key-logger';
-import type { RevocationBus } from '../apikeys/api-key-revocation-bus';
+import { CredentialCache, CachedCredential, DEFAULT_CACHE_OPTIONS } from '../common/revocation/credential-cache';
+import type { PlainLogger } from '../common/logging/plain-logger';
+import type { RevocationBus } from '../common/revocation/revocation-bus';
 import { SessionEntity } from '../database/entities';
 import { normalizeUuid, PrincipalsService } from '../principals/principals.service';
 import { RevokedSessions } from './revoked-sessions';
@@ -34,10 +34,10 @@ export class SessionAccessService implements OnModuleInit, OnModuleDestroy {
     private readonly principals: PrincipalsService,
     private readonly revoked: RevokedSessions,
     private readonly bus: RevocationBus,
-    private readonly logger: KeyLogger,
+    private readonly logger: PlainLogger,
     /** How long a revoked session is remembered locally: its last access token is dead by then. */
     private readonly accessTokenMaxAgeMs: number,
-    private readonly cache: ApiKeyCache = new ApiKeyCache(DEFAULT_CACHE_OPTIONS),
+    private readonly cache: CredentialCache = new CredentialCache(DEFAULT_CACHE_OPTIONS),
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -79,7 +79,7 @@ export class SessionAccessService implements OnModuleInit, OnModuleDestroy {
       via: 'access-token',
       sessionId: sessionHex,
     }) as AuthContext;
-    const entry: CachedKey = {
+    const entry: CachedCredential = {
       keyId: session.id,
       principalId: session.principalId,
       expiresAt: session.expirationTime.getTime(),
@@ -106,7 +106,7 @@ export class SessionAccessService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** A token whose `sub` is not the session's principal was not minted by us for this session. */
-  private matching(entry: CachedKey, subjectHex: string): SessionAccess {
+  private matching(entry: CachedCredential, subjectHex: string): SessionAccess {
     const principal = entry.context.principal;
     if (!principal || principal.uuid.replace(/-/g, '') !== subjectHex.toLowerCase()) return { ok: false, reason: 'invalid' };
     return { ok: true, context: entry.context };

@@ -1,6 +1,6 @@
 import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import type { KeyLogger } from '../apikeys/api-key-logger';
+import type { PlainLogger } from '../common/logging/plain-logger';
 import { PendingSessionEntity, SessionEntity } from '../database/entities';
 
 export const DEFAULT_HOUSEKEEPING_INTERVAL_MS = 600_000;
@@ -21,7 +21,7 @@ export class SessionHousekeeping implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly logger: KeyLogger,
+    private readonly logger: PlainLogger,
     private readonly intervalMs: number = DEFAULT_HOUSEKEEPING_INTERVAL_MS,
     private readonly clock: () => Date = () => new Date(),
   ) {}

@@ -1,9 +1,12 @@
 import { Client, ClientConfig } from 'pg';
 import type { DataSource } from 'typeorm';
-import type { KeyLogger } from './api-key-logger';
+import type { PlainLogger } from '../logging/plain-logger';
 
-/** PostgreSQL channel on which every replica announces revoked keys (payload: hex hash of the secret). */
-export const REVOCATION_CHANNEL = 'tiled_apikeys';
+/**
+ * PostgreSQL channel on which every replica announces revoked credentials. Payloads: the hex SHA-256 of an
+ * API key's secret (64 hex), or `session:<32-hex sid>` for a revoked login session.
+ */
+export const REVOCATION_CHANNEL = 'tiled_revocations';
 
 export interface RevocationListener {
   evict(hashedSecret: string): void;
@@ -11,14 +14,14 @@ export interface RevocationListener {
   setAvailable(available: boolean): void;
 }
 
-/** Tells the other server processes sharing the database that a key was revoked. */
+/** Tells the other server processes sharing the database that a credential (API key or session) was revoked. */
 export interface RevocationBus {
   start(listener: RevocationListener): Promise<void>;
   publish(hashedSecret: string): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** SQLite: no way to notify other processes; the cache TTL bounds how long they may trust a revoked key. */
+/** SQLite: no way to notify other processes; the cache TTL bounds how long they may trust a revoked credential. */
 export class LocalRevocationBus implements RevocationBus {
   async start(): Promise<void> {}
   async publish(): Promise<void> {}
@@ -38,7 +41,7 @@ export class PostgresRevocationBus implements RevocationBus {
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly logger: KeyLogger,
+    private readonly logger: PlainLogger,
   ) {}
 
   async start(listener: RevocationListener): Promise<void> {
@@ -71,7 +74,7 @@ export class PostgresRevocationBus implements RevocationBus {
       if (this.client === client) this.client = undefined;
       client.end().catch(() => undefined);
       if (this.stopped) return;
-      this.logger.warn(`Revocation channel lost (${error?.message ?? 'connection ended'}); API-key cache off until it is back`);
+      this.logger.warn(`Revocation channel lost (${error?.message ?? 'connection ended'}); credential caches off until it is back`);
       this.retryTimer = setTimeout(() => void this.connect(), this.retryMs);
       this.retryMs = Math.min(this.retryMs * 2, 30000);
     };
@@ -101,7 +104,7 @@ export class PostgresRevocationBus implements RevocationBus {
     const pool = (this.dataSource.driver as unknown as { master?: { options?: ClientConfig } }).master;
     if (pool?.options) {
       const { connectionString, host, port, user, password, database, ssl } = pool.options;
-      return { connectionString, host, port, user, password, database, ssl, application_name: 'tiled-apikeys-listener' };
+      return { connectionString, host, port, user, password, database, ssl, application_name: 'tiled-revocations-listener' };
     }
     const options = this.dataSource.options as { url?: string; host?: string; port?: number; username?: string; database?: string };
     return { connectionString: options.url, host: options.host, port: options.port, user: options.username, database: options.database };

@@ -1,7 +1,7 @@
-import type { AuthContext } from '../auth/auth-context';
+import type { AuthContext } from '../../auth/auth-context';
 
-/** What one successful database lookup of a key established; enough to answer later requests alone. */
-export interface CachedKey {
+/** What one successful database lookup of a credential (API key or session) established; enough to answer later requests alone. */
+export interface CachedCredential {
   keyId: number;
   principalId: number;
   /** Epoch ms, or null for a key that never expires. Checked on every request, cached or not. */
@@ -12,7 +12,7 @@ export interface CachedKey {
   loadedAt: number;
 }
 
-export interface ApiKeyCacheOptions {
+export interface CredentialCacheOptions {
   /**
    * How long an entry is trusted before the database is asked again. Revocations by this process and
    * (on PostgreSQL) by other processes evict at once; the TTL bounds everything else: revocations by a
@@ -23,20 +23,20 @@ export interface ApiKeyCacheOptions {
   maxEntries: number;
 }
 
-export const DEFAULT_CACHE_OPTIONS: ApiKeyCacheOptions = { ttlMs: 2000, maxEntries: 10000 };
+export const DEFAULT_CACHE_OPTIONS: CredentialCacheOptions = { ttlMs: 2000, maxEntries: 10000 };
 
 /**
- * In-process cache of key lookups keyed by the hex SHA-256 of the secret.
- * Correctness rule: a revoked key must never be served. Every eviction bumps `generation`; a lookup that
+ * In-process cache of credential lookups (API keys by the hex SHA-256 of the secret, sessions by id).
+ * Correctness rule: a revoked credential must never be served. Every eviction bumps `generation`; a lookup that
  * started before an eviction must not store its (possibly stale) result, see `store`.
  */
-export class ApiKeyCache {
-  private readonly entries = new Map<string, CachedKey>();
+export class CredentialCache {
+  private readonly entries = new Map<string, CachedCredential>();
   private generationCounter = 0;
   /** False while cross-process eviction is unavailable (e.g. the LISTEN connection is down). */
   private enabled = true;
 
-  constructor(private readonly options: ApiKeyCacheOptions = DEFAULT_CACHE_OPTIONS) {}
+  constructor(private readonly options: CredentialCacheOptions = DEFAULT_CACHE_OPTIONS) {}
 
   get generation(): number {
     return this.generationCounter;
@@ -47,7 +47,7 @@ export class ApiKeyCache {
   }
 
   /** A usable entry, or undefined when absent, stale or past its key's expiry (then it is dropped). */
-  get(hashedSecret: string, now: number): CachedKey | undefined {
+  get(hashedSecret: string, now: number): CachedCredential | undefined {
     const entry = this.entries.get(hashedSecret);
     if (!entry) return undefined;
     if (now - entry.loadedAt >= this.options.ttlMs || (entry.expiresAt !== null && entry.expiresAt <= now)) {
@@ -58,7 +58,7 @@ export class ApiKeyCache {
   }
 
   /** Store a lookup that started at `generationAtStart`; refused if anything was evicted meanwhile. */
-  store(hashedSecret: string, entry: CachedKey, generationAtStart: number): void {
+  store(hashedSecret: string, entry: CachedCredential, generationAtStart: number): void {
     if (!this.enabled || generationAtStart !== this.generationCounter) return;
     if (this.entries.size >= this.options.maxEntries) {
       const oldest = this.entries.keys().next();

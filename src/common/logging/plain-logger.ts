@@ -1,8 +1,8 @@
 /**
  * The slice of Nest's Logger these classes use. They take it as a parameter (the module passes
- * `new Logger(...)`) so the key rules load without Nest, which Jest cannot import (ESM-only packages).
+ * `new Logger(...)`) so rule classes load without Nest, which Jest cannot import (ESM-only packages).
  */
-export interface KeyLogger {
+export interface PlainLogger {
   log(message: string): void;
   warn(message: string): void;
   error(message: string): void;

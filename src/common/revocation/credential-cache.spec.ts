@@ -1,7 +1,7 @@
 import type { AuthContext } from '../auth/auth-context';
-import { ApiKeyCache, CachedKey } from './api-key-cache';
+import { CredentialCache, CachedCredential } from './credential-cache';
 
-const entry = (keyId: number, loadedAt: number, expiresAt: number | null = null): CachedKey => ({
+const entry = (keyId: number, loadedAt: number, expiresAt: number | null = null): CachedCredential => ({
   keyId,
   principalId: 1,
   expiresAt,
@@ -9,10 +9,10 @@ const entry = (keyId: number, loadedAt: number, expiresAt: number | null = null)
   context: { principal: null, scopes: new Set(), via: 'apikey' } as AuthContext,
 });
 
-describe(ApiKeyCache.name, () => {
-  let sut: ApiKeyCache;
+describe(CredentialCache.name, () => {
+  let sut: CredentialCache;
   beforeEach(() => {
-    sut = new ApiKeyCache({ ttlMs: 1000, maxEntries: 2 });
+    sut = new CredentialCache({ ttlMs: 1000, maxEntries: 2 });
   });
 
   it('should not store a lookup that raced with an eviction', () => {
