@@ -176,7 +176,9 @@ export class ExternalLoginService {
     if (!device || !deviceHash || deviceHash !== login.deviceCodeHash || device.identity) {
       await this.store.recordFailure(address, now);
       const failedAttempts = await this.store.recordWrongCode(form.state);
-      if (failedAttempts === undefined || failedAttempts >= MAX_ATTEMPTS_PER_LOGIN) {
+      // Gone meanwhile: expired, ended by wrong codes, or used by a concurrent submission on another replica.
+      if (failedAttempts === undefined) return { kind: 'failure', status: 400, message: LINK_EXPIRED };
+      if (failedAttempts >= MAX_ATTEMPTS_PER_LOGIN) {
         await this.store.dropLogin(form.state);
         return { kind: 'failure', status: 401, message: 'Too many wrong codes. Start again with `tiled login`.' };
       }
