@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
 import { ConsoleLogger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -9,7 +8,6 @@ import { AppModule } from '../app.module';
 import { AppConfig, isSingleUser } from '../config/app-config';
 import { installHttpHooks } from '../common/http/http-hooks';
 import { resolveSingleUserKey, SingleUserKey } from '../auth/single-user-key';
-import { buildMultiUserAuthModule } from '../auth/multi-user-auth';
 
 export interface BootstrapOptions {
   /** `--api-key` from the command line. */
@@ -29,10 +27,12 @@ export async function createApp(config: AppConfig, options: BootstrapOptions = {
   const singleUserKey = isSingleUser(config)
     ? resolveSingleUserKey(options.apiKey, config.authentication.single_user_api_key, env)
     : undefined;
-  const multiUserAuth = isSingleUser(config) ? undefined : await buildMultiUserAuthModule(config);
+  // Loaded only when needed: the database, plugin host and token modules are most of a cold start.
+  const multiUserAuth = isSingleUser(config)
+    ? undefined
+    : await (await import('../auth/multi-user-auth')).buildMultiUserAuthModule(config);
 
   const adapter = new FastifyAdapter({
-    genReqId: () => randomBytes(8).toString('hex'),
     logger: false,
     bodyLimit: 10 * 1024 * 1024,
     // Tiled serves `/api/v1/` and redirects `/api/v1`; answering both is simpler and what clients expect.
