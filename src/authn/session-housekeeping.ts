@@ -1,18 +1,18 @@
 import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { PlainLogger } from '../common/logging/plain-logger';
-import { PendingSessionEntity, SessionEntity } from '../database/entities';
+import { SessionEntity } from '../database/entities';
 
 export const DEFAULT_HOUSEKEEPING_INTERVAL_MS = 600_000;
 
 export interface HousekeepingResult {
   sessions: number;
-  pendingSessions: number;
 }
 
 /**
- * Deletes sessions and pending (device-code) sessions past their expiration, every `intervalMs`.
- * API-key rows are never deleted here: revoked and expired keys stay for audit (STYLE §8).
+ * Deletes sessions past their expiration, every `intervalMs`. API-key rows are never deleted here:
+ * revoked and expired keys stay for audit (STYLE §8). Pending external logins are swept by their own
+ * store (src/external-login), which knows their lifetimes.
  * The timer is unref'd so it never keeps a finishing process (a CLI command, a test) alive.
  */
 export class SessionHousekeeping implements OnModuleInit, OnModuleDestroy {
@@ -60,9 +60,7 @@ export class SessionHousekeeping implements OnModuleInit, OnModuleDestroy {
   private async sweepLogged(): Promise<void> {
     try {
       const result = await this.sweep();
-      if (result.sessions > 0 || result.pendingSessions > 0) {
-        this.logger.log(`Housekeeping: deleted ${result.sessions} expired session(s) and ${result.pendingSessions} expired pending session(s)`);
-      }
+      if (result.sessions > 0) this.logger.log(`Housekeeping: deleted ${result.sessions} expired session(s)`);
     } catch (error) {
       // A failed sweep (database briefly away) is retried at the next tick; it must not crash the server.
       this.logger.warn(`Housekeeping failed, will retry: ${error instanceof Error ? error.message : String(error)}`);
@@ -71,17 +69,12 @@ export class SessionHousekeeping implements OnModuleInit, OnModuleDestroy {
 
   private async deleteExpired(): Promise<HousekeepingResult> {
     const now = this.clock().getTime();
-    return this.dataSource.transaction(async (manager) => {
-      const deleteWhere = (entity: typeof SessionEntity | typeof PendingSessionEntity, condition: string) =>
-        manager.createQueryBuilder().delete().from(entity).where(condition, { now }).execute();
-      // Pending sessions first, including any that point at a session about to go: SQLite only cascades
-      // with foreign_keys on, and PostgreSQL would refuse the session delete without the cascade.
-      const pending = await deleteWhere(
-        PendingSessionEntity,
-        'expiration_time <= :now OR session_id IN (SELECT id FROM sessions WHERE expiration_time <= :now)',
-      );
-      const sessions = await deleteWhere(SessionEntity, 'expiration_time <= :now');
-      return { sessions: sessions.affected ?? 0, pendingSessions: pending.affected ?? 0 };
-    });
+    const deleted = await this.dataSource
+      .createQueryBuilder()
+      .delete()
+      .from(SessionEntity)
+      .where('expiration_time <= :now', { now })
+      .execute();
+    return { sessions: deleted.affected ?? 0 };
   }
 }

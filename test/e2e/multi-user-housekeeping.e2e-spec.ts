@@ -6,12 +6,12 @@ import type { DataSource } from 'typeorm';
 import { SessionHousekeeping } from '../../src/authn/session-housekeeping';
 import { initializeDatabase } from '../../src/database/admin-database';
 import { connect } from '../../src/database/data-source';
-import { ApiKeyEntity, PendingSessionEntity, PrincipalEntity, SessionEntity } from '../../src/database/entities';
+import { ApiKeyEntity, PrincipalEntity, SessionEntity } from '../../src/database/entities';
 import { createTestDatabase, EngineName, testEngines, TestDatabase } from '../helpers/postgres';
 
 /**
- * Housekeeping against real databases (SQLite file and, when configured, PostgreSQL): expired sessions and
- * expired pending sessions go, live ones and every API-key row stay. The server runs it every 600 s; the
+ * Housekeeping against real databases (SQLite file and, when configured, PostgreSQL): expired sessions go,
+ * live (and revoked but unexpired) ones and every API-key row stay. The server runs it every 600 s; the
  * interval is a constructor argument, so this test runs it every 100 ms.
  */
 const HOUR = 3600_000;
@@ -71,20 +71,6 @@ describe.each(testEngines())('SessionHousekeeping (%s)', (engine: EngineName) =>
     });
   }
 
-  async function addPending(expiresInMs: number, sessionId: number | null = null): Promise<string> {
-    const code = randomUUID().replace(/-/g, '').padEnd(64, '0');
-    await dataSource.getRepository(PendingSessionEntity).insert({
-      hashedDeviceCode: code,
-      hashedUserCode: code.split('').reverse().join(''),
-      provider: 'sso',
-      expirationTime: new Date(Date.now() + expiresInMs),
-      lastPolledAt: null,
-      sessionId,
-      timeCreated: new Date(),
-    });
-    return code;
-  }
-
   async function addKey(expiresInMs: number | null, revokedAt: Date | null): Promise<number> {
     const key = await dataSource.getRepository(ApiKeyEntity).save({
       firstEight: randomUUID().slice(0, 8),
@@ -101,13 +87,10 @@ describe.each(testEngines())('SessionHousekeeping (%s)', (engine: EngineName) =>
     return key.id;
   }
 
-  it('should delete only expired sessions and pending sessions on its timer, log the counts, and keep every API key', async () => {
+  it('should delete only expired sessions on its timer, log the counts, and keep every API key', async () => {
     const expired = await addSession(-HOUR);
     const live = await addSession(HOUR);
     const revokedLive = await addSession(HOUR, true);
-    const expiredPending = await addPending(-1000);
-    const livePending = await addPending(15 * 60_000);
-    const pendingOfExpired = await addPending(15 * 60_000, expired.id);
     const keys = [await addKey(-365 * 24 * HOUR, null), await addKey(null, new Date(Date.now() - 365 * 24 * HOUR)), await addKey(HOUR, null)];
 
     const logger = new CapturingLogger();
@@ -118,15 +101,11 @@ describe.each(testEngines())('SessionHousekeeping (%s)', (engine: EngineName) =>
     } finally {
       await housekeeping.onModuleDestroy();
     }
-    expect(logger.lines).toEqual(['Housekeeping: deleted 1 expired session(s) and 2 expired pending session(s)']);
+    expect(logger.lines).toEqual(['Housekeeping: deleted 1 expired session(s)']);
 
     const sessionIds = (await dataSource.getRepository(SessionEntity).find()).map((s) => s.id);
     expect(sessionIds).not.toContain(expired.id);
     expect(sessionIds).toEqual(expect.arrayContaining([live.id, revokedLive.id]));
-    const pending = (await dataSource.getRepository(PendingSessionEntity).find()).map((p) => p.hashedDeviceCode);
-    expect(pending).toContain(livePending);
-    expect(pending).not.toContain(expiredPending);
-    expect(pending).not.toContain(pendingOfExpired);
     const keyIds = (await dataSource.getRepository(ApiKeyEntity).find()).map((k) => k.id);
     expect(keyIds).toEqual(expect.arrayContaining(keys));
   });
@@ -141,7 +120,7 @@ describe.each(testEngines())('SessionHousekeeping (%s)', (engine: EngineName) =>
 
     await addSession(-HOUR);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(await housekeeping.sweep()).toEqual({ sessions: 1, pendingSessions: 0 });
+    expect(await housekeeping.sweep()).toEqual({ sessions: 1 });
     expect(logger.lines).toEqual([]);
   });
 });

@@ -13,8 +13,8 @@ export interface CompletedDeviceIdentity {
  *
  * Completion stores the identity the provider vouched for, not tokens: the poll that claims the row
  * (a conditional DELETE, so exactly one poll wins) opens the session then, and no refresh token ever
- * sits in the database. (Tiled's `pending_sessions` table is kept for its schema but not used: it has
- * no room for the growing `slow_down` interval.)
+ * sits in the database. (This replaces Tiled's `pending_sessions` table, which has no room for the
+ * growing `slow_down` interval and ties a pending login to a session before the user has finished.)
  */
 @Entity({ name: 'device_login_requests' })
 export class DeviceLoginRequestEntity {

@@ -150,31 +150,6 @@ export class InitialSchema1760000000000 implements MigrationInterface {
         foreignKeys: [principalFk()],
       }),
     );
-    await q.createTable(
-      new Table({
-        name: 'pending_sessions',
-        columns: [
-          { name: 'hashed_device_code', type: 'varchar', length: '64', isPrimary: true },
-          { name: 'hashed_user_code', type: 'varchar', length: '64', isNullable: false },
-          { name: 'provider', type: 'varchar', length: '255', isNullable: false },
-          { name: 'expiration_time', type: 'bigint', isNullable: false },
-          { name: 'last_polled_at', type: 'bigint', isNullable: true },
-          { name: 'session_id', type: 'integer', isNullable: true },
-          timeCreated,
-        ],
-        indices: [
-          new TableIndex({ name: 'ix_pending_sessions_hashed_user_code', columnNames: ['hashed_user_code'], isUnique: true }),
-        ],
-        foreignKeys: [
-          new TableForeignKey({
-            columnNames: ['session_id'],
-            referencedTableName: 'sessions',
-            referencedColumnNames: ['id'],
-            onDelete: 'CASCADE',
-          }),
-        ],
-      }),
-    );
     const now = Date.now();
     const placeholders = postgres ? '$1, $2, $3, $4' : '?, ?, ?, ?';
     for (const role of DEFAULT_ROLES) {
@@ -188,7 +163,7 @@ export class InitialSchema1760000000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const table of ['pending_sessions', 'sessions', 'api_keys', 'identities', 'principal_role_association', 'roles', 'principals']) {
+    for (const table of ['sessions', 'api_keys', 'identities', 'principal_role_association', 'roles', 'principals']) {
       await q.dropTable(table);
     }
   }
