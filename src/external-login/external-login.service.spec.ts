@@ -15,7 +15,8 @@ jest.mock('@nestjs/common', () => ({
 import type { DataSource } from 'typeorm';
 import { createTestDatabase, testEngines, TestDatabase } from '../../test/helpers/postgres';
 import { openDatabase } from '../database/data-source';
-import { ExternalLoginService, IdentityLogin, TokenResponse } from './external-login.service';
+import { ExternalLoginService, IdentityLogin } from './external-login.service';
+import type { TokenResponse } from './external-login.store';
 import { ExternalLoginStore, sha256Hex } from './external-login.store';
 import { normalizeUserCode } from './user-code';
 

@@ -26,7 +26,7 @@ describe('external login in a real browser (Chromium) against a real OpenID prov
   });
 
   it('lists the external providers in the about document', async () => {
-    const about = await (await fetch(`${setup.server.api}/`)).json();
+    const about = (await (await fetch(`${setup.server.api}/`)).json()) as { authentication: { providers: unknown[] } };
     expect(about.authentication.providers).toEqual(
       expect.arrayContaining([
         {
@@ -57,7 +57,7 @@ describe('external login in a real browser (Chromium) against a real OpenID prov
 
     const whoami = await fetch(`${setup.server.api}/auth/whoami`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
     expect(whoami.status).toBe(200);
-    const principal = await whoami.json();
+    const principal = (await whoami.json()) as { identities: unknown[]; roles: { name: string }[] };
     expect(principal.identities).toEqual([expect.objectContaining({ id: 'alice', provider: 'oidc' })]);
     expect(principal.roles.map((r: { name: string }) => r.name)).toEqual(['user']);
   });
@@ -75,7 +75,7 @@ describe('external login in a real browser (Chromium) against a real OpenID prov
     }
     expect(logins[0].principal).toBe(logins[1].principal);
     const whoami = await fetch(`${setup.server.api}/auth/whoami`, { headers: { authorization: `Bearer ${logins[1].access_token}` } });
-    const principal = await whoami.json();
+    const principal = (await whoami.json()) as { roles: { name: string }[] };
     expect(principal.roles.map((r: { name: string }) => r.name).sort()).toEqual(['admin', 'user']);
   });
 

@@ -2,6 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../helpers/browser';
 import { OidcSetup, startTiledWithOidc } from '../helpers/oidc-provider/tiled-with-oidc';
 import { DeviceFlowTokens, loginWithDeviceFlow } from '../../src/external-login/device-flow.client';
+import type { DeviceFlowStart } from '../../src/external-login/external-login.service';
 
 async function signIn(page: Page, login: string): Promise<void> {
   await page.waitForSelector('input[name="login"]');
@@ -35,7 +36,7 @@ describe('device-code login (tiled login with an external provider) against a re
     const response = await fetch(`${setup.server.api}/auth/provider/oidc/authorize`, { method: 'POST' });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/json');
-    const body = await response.json();
+    const body = (await response.json()) as DeviceFlowStart;
     expect(Object.keys(body).sort()).toEqual(['authorization_uri', 'device_code', 'expires_in', 'interval', 'user_code', 'verification_uri']);
     expect(body.user_code).toMatch(/^[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{4}$/);
     expect(body.device_code).toMatch(/^[0-9a-f]{64}$/);
@@ -55,7 +56,7 @@ describe('device-code login (tiled login with an external provider) against a re
     const login: Promise<DeviceFlowTokens> = loginWithDeviceFlow(setup.server.api, 'oidc', {
       fetch: async (input, init) => {
         const response = await fetch(input, init);
-        if (String(input).endsWith('/authorize')) deviceCode = (await response.clone().json()).device_code;
+        if (String(input).endsWith('/authorize')) deviceCode = ((await response.clone().json()) as DeviceFlowStart).device_code;
         return response;
       },
       print: (text) => {
@@ -91,7 +92,7 @@ describe('device-code login (tiled login with an external provider) against a re
     expect(tokens).toMatchObject({ token_type: 'bearer', identity: { id: 'alice', provider: 'oidc' } });
     const whoami = await fetch(`${setup.server.api}/auth/whoami`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
     expect(whoami.status).toBe(200);
-    expect((await whoami.json()).identities).toEqual([expect.objectContaining({ id: 'alice', provider: 'oidc' })]);
+    expect(((await whoami.json()) as { identities: unknown[] }).identities).toEqual([expect.objectContaining({ id: 'alice', provider: 'oidc' })]);
 
     // Single use: the device code is gone once its tokens were handed out.
     const replay = await fetch(`${setup.server.api}/auth/provider/oidc/token`, {
@@ -120,7 +121,7 @@ describe('device-code login (tiled login with an external provider) against a re
     });
 
     it('answers authorization_pending, then slow_down to a client that polls faster than the interval', async () => {
-      const start = await (await fetch(`${setup.server.api}/auth/provider/oidc/authorize`, { method: 'POST' })).json();
+      const start = (await (await fetch(`${setup.server.api}/auth/provider/oidc/authorize`, { method: 'POST' })).json()) as DeviceFlowStart;
       const first = await poll(start.device_code);
       expect(first.status).toBe(400);
       expect(await first.json()).toEqual({ detail: { error: 'authorization_pending' } });

@@ -84,7 +84,7 @@ describe('external login failures (real OpenID provider)', () => {
     await setup.provider.stop();
     const response = await fetch(callback, { redirect: 'manual' });
     expect(response.status).toBe(503);
-    const body = await response.json();
+    const body = (await response.json()) as { detail: string };
     expect(body.detail).toContain('Authentication provider "oidc" is unavailable');
     expect(body).not.toHaveProperty('access_token');
     expect(setup.server.output()).toMatch(/Authentication provider "oidc" failed: The token endpoint could not be used/);

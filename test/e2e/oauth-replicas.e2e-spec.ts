@@ -5,6 +5,7 @@ import { signInAtProvider } from '../helpers/oidc-provider/login-driver';
 import { OidcSetup, startTiledWithOidc } from '../helpers/oidc-provider/tiled-with-oidc';
 import { createTestDatabase, testEngines, TestDatabase } from '../helpers/postgres';
 import type { RunningServer } from '../helpers/tiled-process';
+import type { DeviceFlowStart } from '../../src/external-login/external-login.service';
 
 /**
  * Two tiled-ts processes behind one public address (the first one's, as a load balancer would present
@@ -57,7 +58,7 @@ describe.each(testEngines())('external login served by two replicas sharing one 
 
     const response = await fetch(onReplica(callback, b), { redirect: 'manual' });
     expect(response.status).toBe(200);
-    const tokens = await response.json();
+    const tokens = (await response.json()) as DeviceFlowTokens;
     expect(tokens).toMatchObject({ token_type: 'bearer', identity: { id: 'alice', provider: 'oidc' } });
     const whoami = await fetch(`${a.api}/auth/whoami`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
     expect(whoami.status).toBe(200);
@@ -76,7 +77,7 @@ describe.each(testEngines())('external login served by two replicas sharing one 
     const login: Promise<DeviceFlowTokens> = loginWithDeviceFlow(a.api, 'oidc', {
       fetch: async (input, init) => {
         const answer = await fetch(input, init);
-        if (String(input).endsWith('/authorize')) deviceCode = (await answer.clone().json()).device_code;
+        if (String(input).endsWith('/authorize')) deviceCode = ((await answer.clone().json()) as DeviceFlowStart).device_code;
         return answer;
       },
       print: (text) => {
@@ -124,7 +125,7 @@ describe.each(testEngines())('external login served by two replicas sharing one 
   }, 60000);
 
   it('device login: polling A and then B too fast is slow_down, because the last poll time is shared', async () => {
-    const start = await (await fetch(`${a.api}/auth/provider/oidc/authorize`, { method: 'POST' })).json();
+    const start = (await (await fetch(`${a.api}/auth/provider/oidc/authorize`, { method: 'POST' })).json()) as DeviceFlowStart;
     const first = await poll(a, start.device_code);
     expect(await first.json()).toEqual({ detail: { error: 'authorization_pending' } });
     const second = await poll(b, start.device_code);
@@ -135,7 +136,7 @@ describe.each(testEngines())('external login served by two replicas sharing one 
   it('keeps only hashes of states, device codes and user codes in the database', async () => {
     const browserStart = await fetch(`${a.api}/auth/provider/oidc/authorize`, { redirect: 'manual' });
     const state = new URL(browserStart.headers.get('location')!).searchParams.get('state')!;
-    const device = await (await fetch(`${b.api}/auth/provider/oidc/authorize`, { method: 'POST' })).json();
+    const device = (await (await fetch(`${b.api}/auth/provider/oidc/authorize`, { method: 'POST' })).json()) as DeviceFlowStart;
     const deviceState = new URL(device.authorization_uri).searchParams.get('state')!;
     const rows = JSON.stringify([
       await inspect.query('SELECT * FROM external_login_requests'),
@@ -156,7 +157,7 @@ describe.each(testEngines())('external login served by two replicas sharing one 
     for (const replica of [a, b]) {
       const browser = await fetch(`${replica.api}/auth/provider/down/authorize`, { redirect: 'manual' });
       expect(browser.status).toBe(503);
-      expect((await browser.json()).detail).toContain('Authentication provider "down" is unavailable');
+      expect(((await browser.json()) as { detail: string }).detail).toContain('Authentication provider "down" is unavailable');
       const deviceStart = await fetch(`${replica.api}/auth/provider/down/authorize`, { method: 'POST' });
       expect(deviceStart.status).toBe(503);
     }

@@ -1,4 +1,4 @@
-import type { AuthContext } from '../auth/auth-context';
+import type { AuthContext } from '../../auth/auth-context';
 import { CredentialCache, CachedCredential } from './credential-cache';
 
 const entry = (keyId: number, loadedAt: number, expiresAt: number | null = null): CachedCredential => ({
