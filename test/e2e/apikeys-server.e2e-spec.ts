@@ -2,22 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode as msgpackDecode } from '@msgpack/msgpack';
-import { Client } from 'pg';
-import { createTestDatabase, EngineName, testEngines, TestDatabase } from '../helpers/postgres';
+import { createTestDatabase, EngineName, runSql, testEngines, TestDatabase } from '../helpers/postgres';
 import { RunningServer, startTiled } from '../helpers/tiled-process';
 
 /**
  * API keys over real HTTP against the real CLI (`tiled serve config`), on SQLite and, when
  * TILED_TEST_POSTGRES_URI is set, PostgreSQL. Logins use the dictionary provider `toy`.
  */
-/** better-sqlite3 ships no types; this is the little of it the test uses. */
-interface SqliteHandle {
-  prepare(statement: string): { run(...params: unknown[]): unknown };
-  close(): void;
-}
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const Database = require('better-sqlite3') as new (file: string) => SqliteHandle;
-
 const PASSWORDS = { alice: 'alice-pw', bob: 'bob-pw', admin: 'admin-pw' } as const;
 type User = keyof typeof PASSWORDS;
 
@@ -46,26 +37,6 @@ function writeConfig(dir: string, databaseUri: string): string {
     ].join('\n'),
   );
   return file;
-}
-
-/** Run one statement against the test database from outside the server, as an operator would. */
-async function sql(db: TestDatabase, statement: string, params: (string | number)[] = []): Promise<void> {
-  if (db.engine === 'sqlite') {
-    const handle = new Database(db.uri.slice('sqlite:///'.length));
-    try {
-      handle.prepare(statement.replace(/\$\d+/g, '?')).run(...params);
-    } finally {
-      handle.close();
-    }
-    return;
-  }
-  const client = new Client({ connectionString: db.uri });
-  await client.connect();
-  try {
-    await client.query(statement, params);
-  } finally {
-    await client.end();
-  }
 }
 
 describe.each(testEngines())('API keys on the server (%s)', (engine: EngineName) => {
@@ -297,7 +268,7 @@ describe.each(testEngines())('API keys on the server (%s)', (engine: EngineName)
       expect((await fetch(api('/auth/principal'), { headers: apikey(key.secret) })).status).toBe(401);
 
       // Roles have no HTTP API (as in Tiled); an operator changes them in the database.
-      await sql(
+      await runSql(
         db,
         `INSERT INTO principal_role_association (principal_id, role_id)
          SELECT p.id, r.id FROM principals p, roles r WHERE p.uuid = $1 AND r.name = 'admin'`,
@@ -307,7 +278,7 @@ describe.each(testEngines())('API keys on the server (%s)', (engine: EngineName)
       await new Promise((resolve) => setTimeout(resolve, 2200));
       expect((await fetch(api('/auth/principal'), { headers: apikey(key.secret) })).status).toBe(200);
 
-      await sql(
+      await runSql(
         db,
         `DELETE FROM principal_role_association WHERE principal_id = (SELECT id FROM principals WHERE uuid = $1)
          AND role_id = (SELECT id FROM roles WHERE name = 'admin')`,

@@ -1,8 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
-import { createTestDatabase, EngineName, testEngines, TestDatabase } from '../helpers/postgres';
+import { createTestDatabase, EngineName, runSql, testEngines, TestDatabase } from '../helpers/postgres';
 import { RunningServer, startTiled } from '../helpers/tiled-process';
 
 /**
@@ -10,13 +9,6 @@ import { RunningServer, startTiled } from '../helpers/tiled-process';
  * database (not the `scp` frozen at login), and a revoked session's tokens stop at once — in the process that
  * revoked it and, through PostgreSQL NOTIFY, in another process sharing the database (on SQLite: within 2 s).
  */
-interface SqliteHandle {
-  prepare(statement: string): { run(...params: unknown[]): unknown };
-  close(): void;
-}
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const Database = require('better-sqlite3') as new (file: string) => SqliteHandle;
-
 /** The cache lifetime of principal→scopes and session lookups is 2 s; this is a little more. */
 const CACHE_TTL_PLUS_MS = 2300;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -50,26 +42,6 @@ function writeConfig(dir: string, databaseUri: string): string {
     ].join('\n'),
   );
   return file;
-}
-
-/** One statement against the database from outside the server, as an operator changing roles would. */
-async function sql(db: TestDatabase, statement: string, params: string[]): Promise<void> {
-  if (db.engine === 'sqlite') {
-    const handle = new Database(db.uri.slice('sqlite:///'.length));
-    try {
-      handle.prepare(statement.replace(/\$\d+/g, '?')).run(...params);
-    } finally {
-      handle.close();
-    }
-    return;
-  }
-  const client = new Client({ connectionString: db.uri });
-  await client.connect();
-  try {
-    await client.query(statement, params);
-  } finally {
-    await client.end();
-  }
 }
 
 const GRANT_ADMIN = `INSERT INTO principal_role_association (principal_id, role_id)
@@ -120,7 +92,7 @@ describe.each(testEngines())('Bearer access tokens follow roles and revocations 
       expect(before.status).toBe(401);
       expect(((await before.json()) as { detail: string }).detail).toMatch(/^Not enough permissions/);
 
-      await sql(db, GRANT_ADMIN, [hyphenated(tokens.principal)]);
+      await runSql(db, GRANT_ADMIN, [hyphenated(tokens.principal)]);
       await sleep(CACHE_TTL_PLUS_MS);
       // Same token, minted while alice was a plain user: its `scp` says so, the server no longer cares.
       const claims = JSON.parse(Buffer.from(tokens.access_token.split('.')[1], 'base64url').toString()) as { scp: string[] };
@@ -128,7 +100,7 @@ describe.each(testEngines())('Bearer access tokens follow roles and revocations 
       expect((await get(first, '/auth/principal', tokens.access_token)).status).toBe(200);
       expect((await get(second, '/auth/principal', tokens.access_token)).status).toBe(200);
 
-      await sql(db, REVOKE_ADMIN, [hyphenated(tokens.principal)]);
+      await runSql(db, REVOKE_ADMIN, [hyphenated(tokens.principal)]);
       await sleep(CACHE_TTL_PLUS_MS);
       expect((await get(first, '/auth/principal', tokens.access_token)).status).toBe(401);
       expect((await get(first, '/metadata/', tokens.access_token)).status).toBe(200);
@@ -186,7 +158,7 @@ describe.each(testEngines())('Bearer access tokens follow roles and revocations 
     it('should refuse a token whose session row was deleted (housekeeping, or an operator)', async () => {
       const tokens = await login(first, 'bob');
       const sid = (JSON.parse(Buffer.from(tokens.access_token.split('.')[1], 'base64url').toString()) as { sid: string }).sid;
-      await sql(db, 'DELETE FROM sessions WHERE uuid = $1', [hyphenated(sid)]);
+      await runSql(db, 'DELETE FROM sessions WHERE uuid = $1', [hyphenated(sid)]);
       await sleep(CACHE_TTL_PLUS_MS);
       expect((await get(first, '/metadata/', tokens.access_token)).status).toBe(401);
     });

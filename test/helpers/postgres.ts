@@ -60,3 +60,34 @@ async function withClient<T>(uri: string, work: (client: Client) => Promise<T>):
     await client.end();
   }
 }
+
+/** better-sqlite3 ships no types; this is the little of it `runSql` uses. */
+interface SqliteHandle {
+  prepare(statement: string): { run(...params: unknown[]): unknown };
+  close(): void;
+}
+
+/**
+ * Run one statement against a test database from outside the server, as an operator would (granting a
+ * role, expiring a key). Write it with PostgreSQL's `$1` placeholders; they become `?` on SQLite.
+ */
+export async function runSql(db: TestDatabase, statement: string, params: (string | number)[] = []): Promise<void> {
+  if (db.engine === 'sqlite') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const Database = require('better-sqlite3') as new (file: string) => SqliteHandle;
+    const handle = new Database(db.uri.slice('sqlite:///'.length));
+    try {
+      handle.prepare(statement.replace(/\$\d+/g, '?')).run(...params);
+    } finally {
+      handle.close();
+    }
+    return;
+  }
+  const client = new Client({ connectionString: db.uri });
+  await client.connect();
+  try {
+    await client.query(statement, params);
+  } finally {
+    await client.end();
+  }
+}
