@@ -1,16 +1,6 @@
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser } from '../helpers/browser';
+import type { Browser } from 'playwright-core';
+import { launchBrowser, signInAtProviderPage } from '../helpers/browser';
 import { OidcSetup, startTiledWithOidc } from '../helpers/oidc-provider/tiled-with-oidc';
-
-/** The provider's dev sign-in page, then its consent page ("Continue"). */
-async function signIn(page: Page, login: string): Promise<void> {
-  await page.waitForSelector('input[name="login"]');
-  await page.fill('input[name="login"]', login);
-  await page.fill('input[name="password"]', 'any password');
-  await page.click('button[type="submit"]');
-  await page.waitForSelector('button[type="submit"]');
-  await page.click('button[type="submit"]');
-}
 
 describe('external login in a real browser (Chromium) against a real OpenID provider', () => {
   let setup: OidcSetup;
@@ -46,7 +36,7 @@ describe('external login in a real browser (Chromium) against a real OpenID prov
     const codeResponse = page.waitForResponse((r) => r.url().includes('/auth/provider/oidc/code'));
     await page.goto(`${setup.server.api}/auth/provider/oidc/authorize`);
     expect(page.url().startsWith(setup.provider.issuer)).toBe(true);
-    await signIn(page, 'alice');
+    await signInAtProviderPage(page, 'alice');
     const response = await codeResponse;
     expect(response.status()).toBe(200);
     expect(response.headers()['content-type']).toBe('application/json');
@@ -69,7 +59,7 @@ describe('external login in a real browser (Chromium) against a real OpenID prov
       const page = await context.newPage();
       const codeResponse = page.waitForResponse((r) => r.url().includes('/auth/provider/oidc/code'));
       await page.goto(`${setup.server.api}/auth/provider/oidc/authorize`);
-      await signIn(page, who);
+      await signInAtProviderPage(page, who);
       logins.push(await (await codeResponse).json());
       await context.close();
     }
@@ -83,7 +73,7 @@ describe('external login in a real browser (Chromium) against a real OpenID prov
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${setup.server.api}/auth/provider/redirect/authorize?state=from-the-app`);
-    await signIn(page, 'alice');
+    await signInAtProviderPage(page, 'alice');
     await page.waitForURL(/\/healthz\?/);
     const landed = new URL(page.url());
     expect(landed.searchParams.get('landed')).toBe('ok');
@@ -102,7 +92,7 @@ describe('external login in a real browser (Chromium) against a real OpenID prov
     const page = await context.newPage();
     const codeResponse = page.waitForResponse((r) => r.url().includes('/auth/provider/wrongaud/code'));
     await page.goto(`${setup.server.api}/auth/provider/wrongaud/authorize`);
-    await signIn(page, 'alice');
+    await signInAtProviderPage(page, 'alice');
     const response = await codeResponse;
     expect(response.status()).toBe(401);
     expect(await response.json()).toEqual({ detail: 'Authentication failure' });

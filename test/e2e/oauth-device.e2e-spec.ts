@@ -1,17 +1,8 @@
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser } from '../helpers/browser';
+import type { Browser } from 'playwright-core';
+import { launchBrowser, signInAtProviderPage } from '../helpers/browser';
 import { OidcSetup, startTiledWithOidc } from '../helpers/oidc-provider/tiled-with-oidc';
 import { DeviceFlowTokens, loginWithDeviceFlow } from '../../src/external-login/device-flow.client';
 import type { DeviceFlowStart } from '../../src/external-login/external-login.service';
-
-async function signIn(page: Page, login: string): Promise<void> {
-  await page.waitForSelector('input[name="login"]');
-  await page.fill('input[name="login"]', login);
-  await page.fill('input[name="password"]', 'any password');
-  await page.click('button[type="submit"]');
-  await page.waitForSelector('button[type="submit"]');
-  await page.click('button[type="submit"]');
-}
 
 function instructions(text: string): { url: string; userCode: string } {
   const match = /visit this URL\n\n(\S+)\n\nand enter the code:\n\n(\S+)/.exec(text);
@@ -72,7 +63,7 @@ describe('device-code login (tiled login with an external provider) against a re
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(url);
-    await signIn(page, 'alice');
+    await signInAtProviderPage(page, 'alice');
     await page.waitForSelector('input[name="user_code"]');
     expect(page.url()).toContain('/auth/provider/oidc/device_code?');
 

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { Browser, chromium } from 'playwright-core';
+import { Browser, chromium, Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -21,4 +21,14 @@ export async function launchBrowser(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/** Sign in at the test OpenID provider's dev sign-in page, then accept its consent page ("Continue"). */
+export async function signInAtProviderPage(page: Page, login: string): Promise<void> {
+  await page.waitForSelector('input[name="login"]');
+  await page.fill('input[name="login"]', login);
+  await page.fill('input[name="password"]', 'any password');
+  await page.click('button[type="submit"]');
+  await page.waitForSelector('button[type="submit"]');
+  await page.click('button[type="submit"]');
 }
