@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, HttpCode, Inject, Logger, Param, Post, Get, Req, Res } from '@nestjs/common';
+import { Controller, Delete, HttpCode, Inject, Logger, Param, Post, Get, Req, Res } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ExternalLoginService } from '../external-login/external-login.service';
@@ -16,6 +16,18 @@ import { SessionsService } from './sessions.service';
 /** Token-issuing routes always answer plain JSON (spec auth.md §8), sent as a Buffer for the exact content type. */
 function sendJson(reply: FastifyReply, status: number, payload: unknown): FastifyReply {
   return reply.code(status).header('content-type', 'application/json').send(Buffer.from(JSON.stringify(payload)));
+}
+
+/** A form-encoded body, as FastAPI sees it where it expects JSON: a string, not an object. */
+function asJsonBody(request: FastifyRequest): unknown {
+  const body = request.body;
+  if (!isFormEncoded(request) || !body || typeof body !== 'object') return body;
+  return new URLSearchParams(body as Record<string, string>).toString();
+}
+
+function isFormEncoded(request: FastifyRequest): boolean {
+  const type = String(request.headers['content-type'] ?? '').toLowerCase();
+  return type.startsWith('application/x-www-form-urlencoded') || type.startsWith('multipart/form-data');
 }
 
 function refreshTokenFrom(body: unknown): string {
@@ -65,22 +77,23 @@ export class AuthnController {
       if (!external) throw new TiledHttpError(404, 'Not Found');
       return sendJson(reply, 200, await external.pollDeviceCode(provider, request.body, request));
     }
-    const form = formFields(request.body);
+    // OAuth2's password grant is a form; Tiled reads no fields from a JSON body (422, both fields missing).
+    const form = isFormEncoded(request) ? formFields(request.body) : {};
     const response = await this.login.passwordLogin(provider, form, request.ip);
     return sendJson(reply, 200, response);
   }
 
   @Public()
   @Post('session/refresh')
-  async refresh(@Body() body: unknown, @Res() reply: FastifyReply): Promise<FastifyReply> {
-    return sendJson(reply, 200, await this.sessions.refresh(refreshTokenFrom(body)));
+  async refresh(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
+    return sendJson(reply, 200, await this.sessions.refresh(refreshTokenFrom(asJsonBody(request))));
   }
 
   @Public()
   @Post('session/revoke')
   @HttpCode(204)
-  async revoke(@Body() body: unknown): Promise<void> {
-    await this.sessions.revokeByRefreshToken(refreshTokenFrom(body));
+  async revoke(@Req() request: FastifyRequest): Promise<void> {
+    await this.sessions.revokeByRefreshToken(refreshTokenFrom(asJsonBody(request)));
   }
 
   @Authenticated()
@@ -110,6 +123,13 @@ export class AuthnController {
     await this.sessions.logout(refreshToken, sessionId);
     appendSetCookie(reply, `${API_KEY_COOKIE}=""; expires=${new Date().toUTCString()}; Max-Age=0; Path=/; SameSite=lax`);
     return sendJson(reply, 200, {});
+  }
+
+  /** Starlette answers a known path with the wrong method 405 and the methods it takes, not 404. */
+  @Public()
+  @Get(['provider/:provider/token', 'session/refresh', 'session/revoke', 'logout'])
+  wrongMethod(): never {
+    throw new TiledHttpError(405, 'Method Not Allowed', { allow: 'POST' });
   }
 
   /** Anonymous callers get 200 `null` (as Tiled), so it resolves credentials itself instead of via the guard. */

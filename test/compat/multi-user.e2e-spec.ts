@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import { RunningServer, startTiled } from '../helpers/tiled-process';
 import { loadCapture } from './capture';
 import { compareExchange } from './compare';
-import { KNOWN_DIFFERENCES, MULTI_USER_FILES, PAUSE_BEFORE, TOY_USERS } from './expectations';
+import { FORGET_AFTER, KNOWN_DIFFERENCES, MULTI_USER_FILES, PAUSE_BEFORE, SESSIONS_BEFORE, TOY_USERS } from './expectations';
 import { Replayer } from './replay';
 
 const CONFIG = join(__dirname, 'fixtures', 'reference-server.yml');
 
 /**
- * The curl captures 01–13 were recorded in one session against one server (a key made in 04 is
+ * The curl captures 01–13 (all of them) were recorded in one session against one server (a key made in 04 is
  * used in 05–13), so they replay in order against one tiled-ts with an equivalent config.
  */
 describe('replay of the captured multi-user exchanges (01–13) against tiled-ts', () => {
@@ -36,7 +36,11 @@ describe('replay of the captured multi-user exchanges (01–13) against tiled-ts
         it(`${exchange.title}: ${exchange.request.method} ${exchange.request.target.slice(0, 80)}`, async () => {
           const pause = PAUSE_BEFORE[exchange.title];
           if (pause) await new Promise((resolve) => setTimeout(resolve, pause));
+          const session = SESSIONS_BEFORE[exchange.title];
+          if (session) await replayer.learnSession(session.capturedSid, session.user);
           const answer = await replayer.replay(exchange);
+          const forget = FORGET_AFTER[exchange.title];
+          if (forget) replayer.forget(forget);
           expect(compareExchange(exchange, answer, replayer, KNOWN_DIFFERENCES[`${file} ${exchange.title}`])).toEqual([]);
         });
       }

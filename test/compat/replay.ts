@@ -53,6 +53,8 @@ export class Replayer {
   learn(captured: string, ours: string): void {
     if (captured === ours || captured.length < 4) return;
     this.map.set(captured, ours);
+    // Tiled accepts a uuid with or without dashes in paths; the captures use both spellings.
+    if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(captured)) this.map.set(captured.replace(/-/g, ''), ours.replace(/-/g, ''));
     if (/^[0-9a-f]{72}$/.test(captured) && /^[0-9a-f]{72}$/.test(ours)) this.map.set(captured.slice(0, 8), ours.slice(0, 8));
   }
 
@@ -60,6 +62,36 @@ export class Replayer {
   async tokensFor(username: string): Promise<{ access_token: string; refresh_token: string }> {
     const known = this.ourTokens.get(username);
     if (known) return known;
+    const tokens = await this.login(username);
+    this.ourTokens.set(username, tokens);
+    this.latestRefresh = tokens.refresh_token;
+    return tokens;
+  }
+
+  /**
+   * A session the recording learned outside the capture (a path names its id): ours is a fresh
+   * login of the same user, separate from the one whose tokens stand for the user's captured ones.
+   */
+  async learnSession(capturedSid: string, username: string): Promise<void> {
+    const sid = decodeJwt((await this.login(username)).refresh_token).sid;
+    if (typeof sid === 'string') this.learn(capturedSid, sid);
+  }
+
+  /**
+   * Our session for this user was revoked (Tiled's access tokens outlive that, ours do not): later
+   * captured tokens of the user stand for a new login instead.
+   */
+  forget(username: string): void {
+    this.ourTokens.delete(username);
+    for (const [captured, ours] of this.map) {
+      if (!/^eyJ/.test(ours)) continue;
+      const claims = decodeJwt(ours);
+      const ids = claims.ids as { id: string }[] | undefined;
+      if (claims.type === 'access' && ids?.[0]?.id === username) this.map.delete(captured);
+    }
+  }
+
+  private async login(username: string): Promise<{ access_token: string; refresh_token: string }> {
     const password = this.options.users?.[username];
     if (password === undefined) throw new Error(`no password for captured user ${username}`);
     const response = await fetch(`${this.origin}/api/v1/auth/provider/toy/token`, {
@@ -68,10 +100,7 @@ export class Replayer {
       body: new URLSearchParams({ username, password }).toString(),
     });
     if (response.status !== 200) throw new Error(`login of ${username} failed: ${response.status} ${await response.text()}`);
-    const tokens = (await response.json()) as { access_token: string; refresh_token: string };
-    this.ourTokens.set(username, tokens);
-    this.latestRefresh = tokens.refresh_token;
-    return tokens;
+    return (await response.json()) as { access_token: string; refresh_token: string };
   }
 
   /**
