@@ -204,6 +204,8 @@ export const SINGLE_USER_KNOWN_DIFFERENCES: Record<string, KnownDifference> = {
   '20-single-user-pyobject.txt array/full no key': NOT_AUTHENTICATED,
   '21-single-user-fixed-key.txt metadata/ no key': NOT_AUTHENTICATED,
   '21-single-user-fixed-key.txt array/full no key': NOT_AUTHENTICATED,
+  '23-single-user-generated-minimal.txt metadata/ no key': NOT_AUTHENTICATED,
+  '23-single-user-generated-minimal.txt array/full no key': NOT_AUTHENTICATED,
 };
 
 /** Keyed by `<file> <title>` (`#N`) or by title for both Python-client sessions. */
