@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { RunningServer, startTiled } from '../helpers/tiled-process';
-import { loadCapture } from './capture';
+import { header, loadCapture } from './capture';
 import { compareExchange } from './compare';
 import { SINGLE_USER_KNOWN_DIFFERENCES } from './expectations';
 import { Replayer } from './replay';
@@ -8,23 +8,30 @@ import { Replayer } from './replay';
 const TREE = `${join(__dirname, 'fixtures', 'reference-tree.js')}:tree`;
 const GENERATED_MINIMAL = `${join(__dirname, 'fixtures', 'generated-minimal.js')}:tree`;
 
-/** 20–22 were recorded against `tiled serve pyobject ref_tree:tree` with these flags, 23 against Tiled's generated_minimal example. */
-const RUNS: { file: string; args: string[]; key?: string; tree?: string }[] = [
+/**
+ * 20–22 were recorded against `tiled serve pyobject ref_tree:tree` with these flags, 23 against
+ * Tiled's generated_minimal example, 24-serve-demo against `tiled serve demo`.
+ */
+const RUNS: { file: string; args: string[]; key?: string; tree?: string; command?: string[] }[] = [
   { file: '20-single-user-pyobject.txt', args: [] },
   { file: '21-single-user-fixed-key.txt', args: ['--api-key', 'secret'], key: 'secret' },
   { file: '22-single-user-public.txt', args: ['--public'] },
   { file: '23-single-user-generated-minimal.txt', args: [], tree: GENERATED_MINIMAL },
+  // Tiled's `serve demo` is public by default; ours needs the flag (docs/compatibility.md).
+  { file: '24-serve-demo.txt', args: ['--public'], command: ['serve', 'demo'] },
 ];
 
-describe.each(RUNS)('replay of $file against tiled-ts serve module', ({ file, args, key, tree }) => {
+describe.each(RUNS)('replay of $file against tiled-ts serve module', ({ file, args, key, tree, command }) => {
   let server: RunningServer;
   let replayer: Replayer;
   const exchanges = loadCapture(file);
 
   beforeAll(async () => {
-    server = await startTiled(['serve', 'module', tree ?? TREE, ...args], { env: { TILED_SINGLE_USER_API_KEY: undefined } });
+    server = await startTiled([...(command ?? ['serve', 'module', tree ?? TREE]), ...args], { env: { TILED_SINGLE_USER_API_KEY: undefined } });
     replayer = new Replayer(server.url, { capturedOrigins: ['http://127.0.0.1:8001'] });
-    const capturedKey = exchanges.map((e) => /api_key=([0-9a-f]{64})/.exec(e.request.target)?.[1]).find(Boolean);
+    const capturedKey = exchanges
+      .map((e) => /api_key=([0-9a-f]{64})/.exec(e.request.target)?.[1] ?? /^Apikey ([0-9a-f]{64})$/.exec(header(e.request.headers, 'authorization') ?? '')?.[1])
+      .find(Boolean);
     const ours = key ?? server.printedKey;
     if (capturedKey && ours) replayer.learn(capturedKey, ours);
   });
