@@ -169,7 +169,7 @@ function parsePreview(line: string): CapturedBody {
 /** A proxy-style capture (30, 32): `----- #N` blocks of `>` request, `>> body`, `<` response, `<< body`. */
 function parseProxyFile(file: string, text: string): Exchange[] {
   const exchanges: Exchange[] = [];
-  const start = text.indexOf('########## HTTP exchanges');
+  const start = Math.max(0, text.indexOf('########## HTTP exchanges'));
   for (const block of text.slice(start).split(/^----- /m).slice(1)) {
     const lines = block.split('\n');
     const title = lines[0].trim();
@@ -191,7 +191,8 @@ function parseProxyFile(file: string, text: string): Exchange[] {
 
 export function loadCapture(file: string): Exchange[] {
   const text = readFileSync(join(CAPTURES, file), 'utf8');
-  return text.includes('########## HTTP exchanges') ? parseProxyFile(file, text) : parseCurlFile(file, text);
+  // 32 has no section banners: it is nothing but proxy blocks.
+  return /^----- #\d+$/m.test(text) ? parseProxyFile(file, text) : parseCurlFile(file, text);
 }
 
 /** The client's printed session (the part of a 30-* file before the HTTP exchanges). */
