@@ -13,11 +13,11 @@ const HOW_TO_GENERATE =
 export class SingleUserKeyError extends Error {}
 
 /**
- * Precedence as in Tiled: --api-key, then config `single_user_api_key`, then TILED_SINGLE_USER_API_KEY,
- * then 32 random bytes in hex, generated once per process.
+ * Precedence as in Tiled: --api-key, then the configured key (the config loader has already folded
+ * TILED_SINGLE_USER_API_KEY into it), then 32 random bytes in hex, generated once per process.
  */
-export function resolveSingleUserKey(fromCli: string | undefined, fromConfig: string | undefined, env: NodeJS.ProcessEnv): SingleUserKey {
-  const given = fromCli ?? fromConfig ?? env.TILED_SINGLE_USER_API_KEY;
+export function resolveSingleUserKey(fromCli: string | undefined, fromConfig: string | undefined): SingleUserKey {
+  const given = fromCli ?? fromConfig;
   if (given === undefined) return { key: randomBytes(32).toString('hex'), generated: true, warnings: [] };
   if (given === '') {
     throw new SingleUserKeyError(

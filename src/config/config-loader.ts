@@ -27,16 +27,6 @@ export class ConfigError extends Error {
   }
 }
 
-/** The configuration `tiled serve demo` uses: the built-in demo tree at the root, single-user. */
-export function demoConfig(): AppConfig {
-  return {
-    trees: [{ path: '/', tree: 'demo', baseDir: process.cwd() }],
-    authentication: { ...DEFAULT_AUTHENTICATION },
-    allow_origins: [],
-    server: { ...DEFAULT_SERVER },
-  };
-}
-
 /** `tiled serve config` without an argument: TILED_CONFIG, else ./config.yml (as Tiled). */
 export function defaultConfigPath(env: NodeJS.ProcessEnv = process.env): string {
   return env.TILED_CONFIG || 'config.yml';

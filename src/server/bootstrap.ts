@@ -12,7 +12,6 @@ import { resolveSingleUserKey, SingleUserKey } from '../auth/single-user-key';
 export interface BootstrapOptions {
   /** `--api-key` from the command line. */
   apiKey?: string;
-  env?: NodeJS.ProcessEnv;
 }
 
 export interface BuiltApp {
@@ -23,9 +22,8 @@ export interface BuiltApp {
 
 /** Build the application exactly as `tiled serve` runs it; e2e tests use this same function. */
 export async function createApp(config: AppConfig, options: BootstrapOptions = {}): Promise<BuiltApp> {
-  const env = options.env ?? process.env;
   const singleUserKey = isSingleUser(config)
-    ? resolveSingleUserKey(options.apiKey, config.authentication.single_user_api_key, env)
+    ? resolveSingleUserKey(options.apiKey, config.authentication.single_user_api_key)
     : undefined;
   // Loaded only when needed: the database, plugin host and token modules are most of a cold start.
   const multiUserAuth = isSingleUser(config)

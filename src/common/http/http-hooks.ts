@@ -1,6 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { apiBase } from './wire';
 import { redactUrl } from '../errors/tiled-exception.filter';
 
 export const CSRF_COOKIE = 'tiled_csrf';
@@ -100,10 +99,6 @@ export function rememberApiKeyCookie(request: FastifyRequest, reply: FastifyRepl
 /** Fastify appends repeated set-cookie headers rather than replacing them. */
 export function appendSetCookie(reply: FastifyReply, cookie: string): void {
   reply.header('set-cookie', cookie);
-}
-
-export function setXTiledRoot(request: FastifyRequest, reply: FastifyReply): void {
-  reply.header('x-tiled-root', apiBase(request));
 }
 
 function csrfFailure(request: FastifyRequest): string | undefined {

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { demoConfig, loadConfig } from '../../config/config-loader';
+import { configForTree, loadConfig } from '../../config/config-loader';
 import { createApp } from '../../server/bootstrap';
 import { fastifyRoutes, formatRoute, nestRoutes, routeTable } from './route-table';
 
@@ -16,7 +16,7 @@ import { fastifyRoutes, formatRoute, nestRoutes, routeTable } from './route-tabl
 async function main(argv: string[]): Promise<void> {
   const json = argv.includes('--json');
   const source = argv.find((arg) => !arg.startsWith('--')) ?? 'demo';
-  const config = source === 'demo' ? demoConfig() : await loadConfig(source);
+  const config = source === 'demo' ? configForTree('demo', process.cwd()) : await loadConfig(source);
   // Startup logging (plugins, database warnings) goes to stdout; keep stdout for the table alone.
   const stdoutWrite = process.stdout.write;
   process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
