@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import { checkConfig, defaultConfigPath } from '../../config/config-loader';
-import { initializeDatabase, upgradeDatabase } from '../../database/admin-database';
 import { CliError } from '../cli-error';
 import { addCreateKeyOptions, CreateKeyFlags, keyOptionsFrom, printKeys, printSecret } from './api-key.command';
 import { authenticatedContext, ProfileFlags, profileOption } from './login.command';
@@ -24,9 +23,11 @@ function checkUuid(uuid: string): string {
   return uuid;
 }
 
-async function databaseStep(step: (uri: string) => Promise<string>, uri: string): Promise<void> {
+async function databaseStep(step: 'initializeDatabase' | 'upgradeDatabase', uri: string): Promise<void> {
   try {
-    process.stderr.write(`${await step(uri)}\n`);
+    // TypeORM and the drivers are loaded only by these two commands, not by every `tiled` invocation.
+    const database = await import('../../database/admin-database');
+    process.stderr.write(`${await database[step](uri)}\n`);
   } catch (error) {
     throw new CliError(error instanceof Error ? error.message : String(error));
   }
@@ -46,14 +47,14 @@ export function registerAdminCommands(program: Command): void {
     .description('Create the tables of a new authentication database and seed the default roles.')
     .argument('<database_uri>', 'e.g. sqlite:///path/to/auth.db or postgresql://user@host/db')
     .helpOption('-h, --help', 'Show this message and exit')
-    .action((uri: string) => databaseStep(initializeDatabase, uri));
+    .action((uri: string) => databaseStep('initializeDatabase', uri));
 
   admin
     .command('upgrade-database')
     .description('Apply pending migrations to an authentication database.')
     .argument('<database_uri>', 'e.g. sqlite:///path/to/auth.db or postgresql://user@host/db')
     .helpOption('-h, --help', 'Show this message and exit')
-    .action((uri: string) => databaseStep(upgradeDatabase, uri));
+    .action((uri: string) => databaseStep('upgradeDatabase', uri));
 
   admin
     .command('check-config')

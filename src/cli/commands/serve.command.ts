@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
 import { AppConfig } from '../../config/app-config';
 import { ConfigError, configForTree, defaultConfigPath, loadConfig } from '../../config/config-loader';
-import { connectBanner, createApp } from '../../server/bootstrap';
 import { SingleUserKeyError } from '../../auth/single-user-key';
 import { CliError } from '../cli-error';
 
@@ -81,6 +80,8 @@ async function loadOrExit(path: string): Promise<AppConfig> {
 
 /** Apply the CLI flags over the config, build the app exactly as tests do, listen, print the connect URL. */
 export async function runServer(base: AppConfig, flags: ServeFlags): Promise<void> {
+  // The server stack (Nest, Fastify) is loaded only by `serve`: client commands start without it.
+  const { connectBanner, createApp } = await import('../../server/bootstrap');
   const config: AppConfig = {
     ...base,
     authentication: {
