@@ -96,7 +96,7 @@ describe('external login in a real browser (Chromium) against a real OpenID prov
     const response = await codeResponse;
     expect(response.status()).toBe(401);
     expect(await response.json()).toEqual({ detail: 'Authentication failure' });
-    expect(setup.server.output()).toMatch(/Login via "wrongaud" rejected: ID token rejected: .*aud/);
+    await setup.server.waitForOutput(/Login via "wrongaud" rejected: ID token rejected: .*aud/);
     await context.close();
   });
 });

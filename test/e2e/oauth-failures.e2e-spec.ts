@@ -50,7 +50,7 @@ describe('external login failures (real OpenID provider)', () => {
       const response = await fetch(callback, { redirect: 'manual' });
       expect(response.status).toBe(401);
       expect(await response.json()).toEqual({ detail: 'Authentication failure' });
-      expect(setup.server.output()).toMatch(/Login via "oidc" rejected: ID token rejected: signature verification failed/);
+      await setup.server.waitForOutput(/Login via "oidc" rejected: ID token rejected: signature verification failed/);
     } finally {
       await setup.provider.tamper('none');
     }
@@ -73,7 +73,7 @@ describe('external login failures (real OpenID provider)', () => {
     });
     const device = await fetch(`${setup.server.api}/auth/provider/down/authorize`, { method: 'POST' });
     expect(device.status).toBe(503);
-    expect(setup.server.output()).toContain(
+    await setup.server.waitForOutput(
       `Authentication provider "down" failed: Cannot reach the OpenID discovery document http://127.0.0.1:${setup.deadPort}/.well-known/openid-configuration`,
     );
   });
@@ -87,7 +87,7 @@ describe('external login failures (real OpenID provider)', () => {
     const body = (await response.json()) as { detail: string };
     expect(body.detail).toContain('Authentication provider "oidc" is unavailable');
     expect(body).not.toHaveProperty('access_token');
-    expect(setup.server.output()).toMatch(/Authentication provider "oidc" failed: The token endpoint could not be used/);
+    await setup.server.waitForOutput(/Authentication provider "oidc" failed: The token endpoint could not be used/);
   });
 });
 

@@ -162,6 +162,6 @@ describe.each(testEngines())('external login served by two replicas sharing one 
       expect(deviceStart.status).toBe(503);
     }
     expect(await count()).toBe(0);
-    expect(b.output()).toContain('Authentication provider "down" failed: Cannot reach the OpenID discovery document');
+    await b.waitForOutput('Authentication provider "down" failed: Cannot reach the OpenID discovery document');
   });
 });

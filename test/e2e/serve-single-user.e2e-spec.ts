@@ -162,7 +162,7 @@ describe('serve flags', () => {
   it('--verbose logs each request and redacts an API key given in the URL', async () => {
     await withServer(['serve', 'config', SINGLE_USER, '--verbose'], {}, async (server) => {
       expect(await status(`${server.api}/metadata/?api_key=${server.printedKey}`)).toBe(200);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await server.waitForOutput(/GET \/api\/v1\/metadata\/\?api_key=\S* HTTP\/1\.1" 200/);
       const log = server.output().slice(server.output().indexOf('running on'));
       expect(log).toMatch(/\[[0-9a-f]{16}\] 127\.0\.0\.1:\d+ \(\S+\) - "GET \/api\/v1\/metadata\/\?api_key=\[redacted\] HTTP\/1\.1" 200/);
       expect(log).not.toContain(server.printedKey);

@@ -14,6 +14,8 @@ export interface RunningServer {
   process: ChildProcess;
   /** Everything the server wrote to stdout and stderr so far. */
   output(): string;
+  /** Resolve once the output matches: log lines reach the pipe after the response they describe. */
+  waitForOutput(expected: RegExp | string, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -62,6 +64,14 @@ export async function startTiled(args: string[], options: StartOptions = {}): Pr
     printedKey,
     process: child,
     output: () => output,
+    waitForOutput: async (expected, timeoutMs = 5000) => {
+      const deadline = Date.now() + timeoutMs;
+      const seen = (): boolean => (typeof expected === 'string' ? output.includes(expected) : expected.test(output));
+      while (!seen()) {
+        if (Date.now() > deadline) throw new Error(`the output never showed ${String(expected)}:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
