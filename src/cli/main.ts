@@ -4,6 +4,7 @@ import { registerProfileCommands } from './commands/profile.command';
 import { registerLoginCommands } from './commands/login.command';
 import { registerApiKeyCommands } from './commands/api-key.command';
 import { registerAdminCommands } from './commands/admin.command';
+import { registerTreeCommand } from './commands/tree.command';
 import { CliError } from './cli-error';
 import { TILED_TS_VERSION } from '../about/about.constants';
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerProfileCommands(program);
   registerLoginCommands(program);
   registerApiKeyCommands(program);
+  registerTreeCommand(program);
   registerAdminCommands(program);
   return program;
 }

@@ -19,19 +19,22 @@ function interactive(): boolean {
   return Boolean(process.stdin.isTTY) || ['1', 'true', 'yes'].includes((process.env.TILED_FORCE_PROMPT ?? '').toLowerCase());
 }
 
-/** A context for the profile's server, without credentials beyond what the environment gives. */
-export async function contextForProfile(flags: ProfileFlags): Promise<Context> {
-  let uri: string | undefined;
-  let headers: Record<string, string> | undefined;
+/** The server URI (possibly with a node path) and extra headers of the profile the flags select. */
+export function profileTarget(flags: ProfileFlags): { uri: string; headers?: Record<string, string> } {
   try {
     const entry = resolveProfile(flags.profile);
-    uri = entry.profile.uri;
-    headers = entry.profile.headers;
+    const uri = entry.profile.uri;
     if (!uri) throw new CliError(`Profile '${entry.name}' uses 'direct', which the tiled CLI does not support; give it a 'uri'.`);
+    return { uri, headers: entry.profile.headers };
   } catch (error) {
     if (error instanceof ProfileError) throw new CliError(error.message);
     throw error;
   }
+}
+
+/** A context for the profile's server, without credentials beyond what the environment gives. */
+export async function contextForProfile(flags: ProfileFlags): Promise<Context> {
+  const { uri, headers } = profileTarget(flags);
   return Context.connect(uri, { headers });
 }
 
