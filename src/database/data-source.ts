@@ -4,7 +4,7 @@ import { DataSource, MigrationInterface } from 'typeorm';
 import { AUTH_ENTITIES } from './entities';
 import { dataSourceOptions, parseDatabaseUri, ParsedDatabaseUri, redactDatabaseUri } from './database-uri';
 
-type MigrationClass = new () => MigrationInterface;
+export type MigrationClass = new () => MigrationInterface;
 
 /**
  * Every migration in src/database/migrations/, in file-name order. Other features add a file there and
@@ -37,10 +37,13 @@ export class DatabaseOpenError extends Error {
 }
 
 /** A connected but not yet schema-checked data source for `uri`. */
-export async function connect(uri: string, options: { poolSize?: number; cwd?: string } = {}): Promise<{ dataSource: DataSource; parsed: ParsedDatabaseUri }> {
+export async function connect(
+  uri: string,
+  options: { poolSize?: number; cwd?: string; migrations?: MigrationClass[] } = {},
+): Promise<{ dataSource: DataSource; parsed: ParsedDatabaseUri }> {
   const parsed = parseDatabaseUri(uri, options.cwd);
   const dataSource = new DataSource(
-    dataSourceOptions(parsed, { entities: AUTH_ENTITIES, migrations: loadMigrations(), poolSize: options.poolSize }),
+    dataSourceOptions(parsed, { entities: AUTH_ENTITIES, migrations: options.migrations ?? loadMigrations(), poolSize: options.poolSize }),
   );
   try {
     await dataSource.initialize();

@@ -48,6 +48,24 @@ describe('tiled profile', () => {
     expect((await home.run(['profile', 'show', 'x'])).stdout).toContain('uri: http://b:2');
   });
 
+  it('edit opens the profile file in $EDITOR, waits, and then checks what was saved', async () => {
+    await home.run(['profile', 'create', 'http://a:1', '--name', 'lab']);
+    const file = join(home.dir, 'config', 'tiled', 'profiles', 'lab.yml');
+    const editor = (script: string) => ({ env: { VISUAL: undefined, EDITOR: script } });
+
+    const edited = await home.run(['profile', 'edit', 'lab'], editor(`sed -i 's#http://a:1#https://tiled.example.org#'`));
+    expect([edited.stderr, edited.code]).toEqual(['', 0]);
+    expect((await home.run(['profile', 'show', 'lab'])).stdout).toContain('uri: https://tiled.example.org');
+
+    const broken = await home.run(['profile', 'edit', 'lab'], editor(`sh -c 'echo "lab: [unclosed" > "$0"'`));
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain(`Error: ${file} no longer loads:`);
+    expect(broken.stderr).not.toMatch(/\n\s+at /);
+
+    const failing = await home.run(['profile', 'edit', 'nope'], editor('true'));
+    expect(failing.stderr).toContain("The profile 'nope' could not be found.");
+  });
+
   it('switches, reports and clears the default; delete clears it too', async () => {
     await home.run(['profile', 'create', 'http://a:1', '--name', 'one']);
     await home.run(['profile', 'create', 'http://b:2', '--name', 'two', '--no-set-default']);

@@ -23,11 +23,12 @@ function checkUuid(uuid: string): string {
   return uuid;
 }
 
-async function databaseStep(step: 'initializeDatabase' | 'upgradeDatabase', uri: string): Promise<void> {
+type DatabaseAdmin = typeof import('../../database/admin-database');
+
+async function databaseStep(step: (database: DatabaseAdmin) => Promise<string>): Promise<void> {
   try {
-    // TypeORM and the drivers are loaded only by these two commands, not by every `tiled` invocation.
-    const database = await import('../../database/admin-database');
-    process.stderr.write(`${await database[step](uri)}\n`);
+    // TypeORM and the drivers are loaded only by the database commands, not by every `tiled` invocation.
+    process.stderr.write(`${await step(await import('../../database/admin-database'))}\n`);
   } catch (error) {
     throw new CliError(error instanceof Error ? error.message : String(error));
   }
@@ -47,14 +48,23 @@ export function registerAdminCommands(program: Command): void {
     .description('Create the tables of a new authentication database and seed the default roles.')
     .argument('<database_uri>', 'e.g. sqlite:///path/to/auth.db or postgresql://user@host/db')
     .helpOption('-h, --help', 'Show this message and exit')
-    .action((uri: string) => databaseStep('initializeDatabase', uri));
+    .action((uri: string) => databaseStep((database) => database.initializeDatabase(uri)));
 
   admin
     .command('upgrade-database')
-    .description('Apply pending migrations to an authentication database.')
+    .description('Apply pending migrations to an authentication database (back it up first).')
     .argument('<database_uri>', 'e.g. sqlite:///path/to/auth.db or postgresql://user@host/db')
+    .argument('[revision]', 'Stop after this migration (name or timestamp); default: the newest')
     .helpOption('-h, --help', 'Show this message and exit')
-    .action((uri: string) => databaseStep('upgradeDatabase', uri));
+    .action((uri: string, revision: string | undefined) => databaseStep((database) => database.upgradeDatabase(uri, revision)));
+
+  admin
+    .command('downgrade-database')
+    .description('Undo migrations of an authentication database down to a revision, to run an older tiled-ts (back it up first).')
+    .argument('<database_uri>', 'e.g. sqlite:///path/to/auth.db or postgresql://user@host/db')
+    .argument('<revision>', "Keep migrations up to this one (name or timestamp); 'base' undoes them all")
+    .helpOption('-h, --help', 'Show this message and exit')
+    .action((uri: string, revision: string) => databaseStep((database) => database.downgradeDatabase(uri, revision)));
 
   admin
     .command('check-config')

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { Command } from 'commander';
 import {
   clearDefaultProfile,
@@ -75,6 +76,23 @@ export function registerProfileCommands(program: Command): void {
     });
 
   profile
+    .command('edit')
+    .description('Open a profile\'s file in $VISUAL or $EDITOR (else the desktop\'s opener), then check it.')
+    .argument('<name>', 'Profile name')
+    .helpOption('-h, --help', 'Show this message and exit')
+    .action((name: string) => {
+      const entry = loadProfiles().get(name);
+      if (!entry) throw unknownProfile(name);
+      openInEditor(entry.source);
+      const problems: string[] = [];
+      const after = loadProfiles((message) => {
+        if (message.includes(entry.source)) problems.push(message);
+      });
+      if (problems.length) throw new CliError(`${entry.source} no longer loads:\n${problems.join('\n')}`);
+      if (!after.has(name)) process.stderr.write(`Note: ${entry.source} no longer defines a profile named '${name}'.\n`);
+    });
+
+  profile
     .command('delete')
     .description('Delete a profile (and clear the default if it was this one).')
     .argument('<name>', 'Profile name')
@@ -121,4 +139,24 @@ export function registerProfileCommands(program: Command): void {
     .action(() => {
       for (const dir of profileSearchPath()) process.stdout.write(`${dir}\n`);
     });
+}
+
+/**
+ * Wait for the user's editor when one is configured (run through the shell, as git does, so that
+ * `EDITOR="code --wait"` works); otherwise hand the file to the desktop, as Tiled does, without waiting.
+ */
+function openInEditor(file: string): void {
+  const editor = process.env.VISUAL || process.env.EDITOR;
+  if (editor) {
+    const result = spawnSync('/bin/sh', ['-c', `${editor} "$1"`, 'editor', file], { stdio: 'inherit' });
+    if (result.error || result.status !== 0) {
+      throw new CliError(`The editor (${editor}) failed${result.status !== null ? ` with exit code ${result.status}` : ''}; ${file} is unchanged unless it saved.`);
+    }
+    return;
+  }
+  const opener = process.platform === 'darwin' ? 'open' : 'xdg-open';
+  const result = spawnSync(opener, [file], { stdio: 'ignore' });
+  if (result.error || result.status !== 0) {
+    throw new CliError(`Could not open ${file} with ${opener}. Set EDITOR (e.g. EDITOR=nano) or edit the file directly.`);
+  }
 }
