@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { NotFoundError, TiledHttpError } from '../common/errors/tiled-http.error';
 import { etagOf, toJson, toMsgpack } from '../common/http/wire';
 import { Candidate, dig, parseFilters } from './query/filters';
+import { MetadataSelector, parseSelectMetadata } from './query/select-metadata';
 import { applySort, parseSort } from './query/sorting';
 import { Encoded } from './http/send';
 import { Query, all, boolParam, intParam } from './http/query-params';
@@ -24,6 +25,13 @@ const CACHE_ENTRIES_PER_NODE = 256;
 
 interface ChildEntry extends Candidate {
   node: TreeNode;
+}
+
+/** How /metadata and /search render each resource, from their shared query parameters. */
+interface RenderOptions {
+  fields: ReadonlySet<string> | null;
+  omitLinks: boolean;
+  selectMetadata: MetadataSelector | null;
 }
 
 const FAMILY_REPR: Readonly<Record<string, string>> = {
@@ -153,14 +161,14 @@ export class CatalogService {
   }
 
   /** One resource as Tiled's `construct_resource` builds it (spec catalog.md §3, observed field quirks). */
-  async resource(node: TreeNode, path: string[], base: string, fields: ReadonlySet<string> | null, omitLinks: boolean): Promise<Record<string, unknown>> {
+  async resource(node: TreeNode, path: string[], base: string, { fields, omitLinks, selectMetadata }: RenderOptions): Promise<Record<string, unknown>> {
     const keysOnly = fields !== null && fields.size === 1 && fields.has('');
     const want = (f: string): boolean => !keysOnly && (fields === null || fields.has(f));
     const attributes = {
       ancestors: path.slice(0, -1),
       structure_family: want('structure_family') || (!keysOnly && node.family === 'container') ? node.family : null,
       specs: want('specs') ? (node.specs ?? []) : null,
-      metadata: want('metadata') ? (node.metadata ?? {}) : null,
+      metadata: want('metadata') ? this.metadataOf(node, selectMetadata) : null,
       structure: want('structure') ? await this.structureOf(node) : null,
       access_blob: null,
       sorting: want('sorting') && node.family === 'container' ? DEFAULT_SORTING : null,
@@ -169,6 +177,11 @@ export class CatalogService {
     let links: Record<string, string> | null = null;
     if (!omitLinks) links = keysOnly ? { self: `${base}/metadata/${path.join('/')}` } : this.links(node, path, base);
     return { id: path.length ? path[path.length - 1] : '', attributes, links, meta: null };
+  }
+
+  private metadataOf(node: TreeNode, selectMetadata: MetadataSelector | null): unknown {
+    const metadata = node.metadata ?? {};
+    return selectMetadata ? selectMetadata(metadata) : metadata;
   }
 
   /** Cached, encoded documents per node object: the hot path answers from here without rebuilding. */
@@ -213,8 +226,9 @@ export class CatalogService {
     boolParam(query, 'include_data_sources');
     intParam(query, 'max_depth', { ge: 0, le: 5 });
     const rootPath = boolParam(query, 'root_path');
+    const render: RenderOptions = { fields, omitLinks, selectMetadata: parseSelectMetadata(query) };
     return this.cachedDocument(located.node, `${located.path.join('/')}|${base}|${cacheKey}`, msgpack, async () => ({
-      data: await this.resource(located.node, located.path, base, fields, omitLinks),
+      data: await this.resource(located.node, located.path, base, render),
       error: null,
       links: null,
       meta: rootPath ? { root_path: '/' } : {},
@@ -235,6 +249,8 @@ export class CatalogService {
     const limit = intParam(query, 'page[limit]', { ge: 0, le: 300 }) ?? 100;
     const sorting = parseSort(all(query, 'sort'));
     const filters = parseFilters(query);
+    // Tiled's 400 for a bad expression comes from the handler, after every other parameter was validated.
+    const render: RenderOptions = { fields, omitLinks, selectMetadata: parseSelectMetadata(query) };
     return this.cachedDocument(container, `s|${located.path.join('/')}|${base}|${cacheKey}`, msgpack, async () => {
       let matches: Candidate[] = (await this.childEntries(container)).filter((c) => filters.predicates.every((p) => p(c)));
       if (filters.lookups.length) {
@@ -247,7 +263,7 @@ export class CatalogService {
       const countOnly = fields !== null && fields.size === 1 && fields.has('count');
       const page = countOnly ? [] : (matches.slice(offset, offset + limit) as ChildEntry[]);
       const data = [];
-      for (const entry of page) data.push(await this.resource(entry.node, [...located.path, entry.key], base, fields, omitLinks));
+      for (const entry of page) data.push(await this.resource(entry.node, [...located.path, entry.key], base, render));
       const self = offset === 0 ? `${base}/search/${p}?page[limit]=${limit}` : `${base}/search/${p}?page[offset]=${offset}&page[limit]=${limit}`;
       return {
         data,
