@@ -7,6 +7,7 @@ import type { FastifyReply } from 'fastify';
 import { AppModule } from '../app.module';
 import { AppConfig, isSingleUser } from '../config/app-config';
 import { installHttpHooks } from '../common/http/http-hooks';
+import { corsOptions } from '../common/http/cors';
 import { resolveSingleUserKey, SingleUserKey } from '../auth/single-user-key';
 
 export interface BootstrapOptions {
@@ -48,6 +49,8 @@ export async function createApp(config: AppConfig, options: BootstrapOptions = {
     adapter,
     { logger: new StartupQuietLogger(config.server.verbose), abortOnError: false },
   );
+  // Without listed origins nothing is added: no hook on the hot path, and a preflight finds no route.
+  if (config.allow_origins.length) app.enableCors(corsOptions(config.allow_origins));
   await app.register(fastifyCookie);
   installHttpHooks(app.getHttpAdapter().getInstance(), { accessLog: config.server.verbose });
   app.enableShutdownHooks();
