@@ -58,6 +58,8 @@ export interface ServerConfig {
   port: number;
   /** Print one access-log line per request. */
   verbose: boolean;
+  /** Begin access-log lines with the time (`--log-timestamps`). */
+  logTimestamps?: boolean;
 }
 
 export interface AppConfig {

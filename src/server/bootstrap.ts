@@ -52,7 +52,7 @@ export async function createApp(config: AppConfig, options: BootstrapOptions = {
   // Without listed origins nothing is added: no hook on the hot path, and a preflight finds no route.
   if (config.allow_origins.length) app.enableCors(corsOptions(config.allow_origins));
   await app.register(fastifyCookie);
-  installHttpHooks(app.getHttpAdapter().getInstance(), { accessLog: config.server.verbose });
+  installHttpHooks(app.getHttpAdapter().getInstance(), { accessLog: config.server.verbose, timestamps: config.server.logTimestamps });
   app.enableShutdownHooks();
   return { app, singleUserKey };
 }

@@ -3,6 +3,7 @@ import { AppConfig } from '../../config/app-config';
 import { ConfigError, configForTree, defaultConfigPath, loadConfig } from '../../config/config-loader';
 import { SingleUserKeyError } from '../../auth/single-user-key';
 import { CliError } from '../cli-error';
+import { scalabilityProblems } from '../../config/scalability';
 
 interface ServeFlags {
   host?: string;
@@ -10,6 +11,8 @@ interface ServeFlags {
   public?: boolean;
   apiKey?: string;
   verbose?: boolean;
+  scalable?: boolean;
+  logTimestamps?: boolean;
 }
 
 function parsePort(value: string): number {
@@ -25,6 +28,8 @@ function addServeFlags(command: Command): Command {
     .option('--public', 'Turn on public mode: anonymous callers may read metadata and data')
     .addOption(new Option('--api-key <key>', 'Set the single-user API key (else TILED_SINGLE_USER_API_KEY, else a random one)'))
     .option('-v, --verbose', 'Log every request (API keys in URLs are redacted)')
+    .option('--scalable', 'Refuse to start unless the configuration works for several replicas (fixed keys, PostgreSQL)')
+    .option('--log-timestamps', 'Begin each access-log line with its UTC time (with --verbose)')
     .helpOption('-h, --help', 'Show this message and exit');
 }
 
@@ -92,8 +97,15 @@ export async function runServer(base: AppConfig, flags: ServeFlags): Promise<voi
       host: flags.host ?? base.server.host,
       port: flags.port ?? base.server.port,
       verbose: flags.verbose ?? base.server.verbose,
+      logTimestamps: flags.logTimestamps ?? false,
     },
   };
+  if (flags.scalable) {
+    const problems = scalabilityProblems(config, flags.apiKey);
+    if (problems.length) {
+      throw new CliError(`--scalable: this configuration cannot run as several replicas:\n  - ${problems.join('\n  - ')}`, 2);
+    }
+  }
   let built;
   try {
     built = await createApp(config, { apiKey: flags.apiKey });

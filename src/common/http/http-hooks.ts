@@ -10,6 +10,8 @@ const COOKIE_ATTRIBUTES = 'HttpOnly; Path=/; SameSite=lax';
 export interface HttpHookOptions {
   /** Print one access-log line per request to stderr (keys and secrets in URLs redacted). */
   accessLog: boolean;
+  /** Begin each access-log line with its UTC time. */
+  timestamps?: boolean;
 }
 
 declare module 'fastify' {
@@ -125,6 +127,6 @@ function logAccess(options: HttpHookOptions, request: FastifyRequest, status: nu
   if (!options.accessLog) return;
   const who = (request as unknown as { tiledWho?: string }).tiledWho ?? 'anon';
   process.stderr.write(
-    `[${String(request.id)}] ${request.ip}:${request.socket.remotePort ?? '-'} (${who}) - "${request.method} ${redactUrl(request.url)} HTTP/${request.raw.httpVersion}" ${status}\n`,
+    `${options.timestamps ? `${new Date().toISOString()} ` : ''}[${String(request.id)}] ${request.ip}:${request.socket.remotePort ?? '-'} (${who}) - "${request.method} ${redactUrl(request.url)} HTTP/${request.raw.httpVersion}" ${status}\n`,
   );
 }
