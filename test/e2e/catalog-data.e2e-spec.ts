@@ -1,7 +1,7 @@
 import { tableFromIPC } from 'apache-arrow';
 import { gunzipSync } from 'node:zlib';
 import { request as httpRequest } from 'node:http';
-import { RunningServer, startTiled } from '../helpers/tiled-process';
+import { useDemoServer } from '../helpers/tiled-process';
 
 /** What the demo tree generates, recomputed here so the test does not trust the server. */
 const small = Float64Array.from({ length: 100 }, (_, i) => i * 0.25);
@@ -21,22 +21,15 @@ function rawGet(url: string, headers: Record<string, string>): Promise<{ status:
 }
 
 describe('catalog data routes (tiled serve demo)', () => {
-  let server: RunningServer;
-  let auth: Record<string, string>;
+  const demo = useDemoServer();
 
-  beforeAll(async () => {
-    server = await startTiled(['serve', 'demo'], { env: { TILED_SINGLE_USER_API_KEY: undefined } });
-    auth = { authorization: `Apikey ${server.printedKey}` };
-  });
-  afterAll(async () => server.stop());
-
-  const get = (path: string, headers: Record<string, string> = {}): Promise<Response> => fetch(`${server.api}${path}`, { headers: { ...auth, ...headers } });
+  const get = (path: string, headers: Record<string, string> = {}): Promise<Response> => demo.get(path, headers);
 
   describe('GET /array/full and /array/block', () => {
     it('refuses a request without credentials, naming read:data', async () => {
-      const response = await fetch(`${server.api}/array/full/small`);
+      const response = await fetch(`${demo.server.api}/array/full/small`);
       expect(response.status).toBe(401);
-      expect(response.headers.get('x-tiled-root')).toBe(server.api);
+      expect(response.headers.get('x-tiled-root')).toBe(demo.server.api);
     });
 
     it('sends the generated values byte-exact as octet-stream, also by default', async () => {
@@ -132,13 +125,13 @@ describe('catalog data routes (tiled serve demo)', () => {
     });
 
     it('gzips bodies of 1000 bytes or more only when asked, and not the 800-byte block', async () => {
-      const plain = await rawGet(`${server.api}/array/full/medium`, { ...auth, accept: 'application/octet-stream' });
+      const plain = await rawGet(`${demo.server.api}/array/full/medium`, { ...demo.auth, accept: 'application/octet-stream' });
       expect(plain.headers['content-encoding']).toBeUndefined();
-      const zipped = await rawGet(`${server.api}/array/full/medium`, { ...auth, accept: 'application/octet-stream', 'accept-encoding': 'gzip' });
+      const zipped = await rawGet(`${demo.server.api}/array/full/medium`, { ...demo.auth, accept: 'application/octet-stream', 'accept-encoding': 'gzip' });
       expect(zipped.headers['content-encoding']).toBe('gzip');
       expect(String(zipped.headers.vary)).toContain('Accept-Encoding');
       expect(gunzipSync(zipped.body)).toEqual(Buffer.from(medium.buffer));
-      const tiny = await rawGet(`${server.api}/array/full/small`, { ...auth, accept: 'application/octet-stream', 'accept-encoding': 'gzip' });
+      const tiny = await rawGet(`${demo.server.api}/array/full/small`, { ...demo.auth, accept: 'application/octet-stream', 'accept-encoding': 'gzip' });
       expect(tiny.headers['content-encoding']).toBeUndefined();
       expect(tiny.body.length).toBe(800);
     });

@@ -1,17 +1,10 @@
-import { RunningServer, startTiled } from '../helpers/tiled-process';
+import { useDemoServer } from '../helpers/tiled-process';
 
 describe('catalog errors: 4xx with a useful detail, never 500 (tiled serve demo)', () => {
-  let server: RunningServer;
-  let auth: Record<string, string>;
-
-  beforeAll(async () => {
-    server = await startTiled(['serve', 'demo'], { env: { TILED_SINGLE_USER_API_KEY: undefined } });
-    auth = { authorization: `Apikey ${server.printedKey}` };
-  });
-  afterAll(async () => server.stop());
+  const demo = useDemoServer();
 
   const expectError = async (path: string, status: number, detail: unknown, headers: Record<string, string> = {}): Promise<void> => {
-    const response = await fetch(`${server.api}${path}`, { headers: { ...auth, ...headers } });
+    const response = await fetch(`${demo.server.api}${path}`, { headers: { ...demo.auth, ...headers } });
     expect({ path, status: response.status }).toEqual({ path, status });
     expect(response.headers.get('content-type')).toBe('application/json');
     const body = (await response.json()) as { detail: unknown };
@@ -131,7 +124,7 @@ describe('catalog errors: 4xx with a useful detail, never 500 (tiled serve demo)
         // A malformed escape in the path itself is refused by Fastify's router before any route runs
         // (FST_ERR_BAD_URL); mapping that is the HTTP layer's job, not the catalog's.
         if (path === '/metadata/%E0%A4%A') continue;
-        const response = await fetch(`${server.api}${path}`, { headers: { ...auth, accept: 'application/json' } });
+        const response = await fetch(`${demo.server.api}${path}`, { headers: { ...demo.auth, accept: 'application/json' } });
         expect({ path: path.slice(0, 120), status: response.status < 500 }).toEqual({ path: path.slice(0, 120), status: true });
         if (response.status >= 400) {
           const body = (await response.json()) as { detail?: unknown };

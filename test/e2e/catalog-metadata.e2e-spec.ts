@@ -1,5 +1,5 @@
 import { decode } from '@msgpack/msgpack';
-import { RunningServer, startTiled } from '../helpers/tiled-process';
+import { useDemoServer } from '../helpers/tiled-process';
 
 interface Resource {
   id: string;
@@ -13,16 +13,9 @@ interface SearchDocument {
 }
 
 describe('catalog metadata, search and distinct (tiled serve demo)', () => {
-  let server: RunningServer;
-  let auth: Record<string, string>;
+  const demo = useDemoServer();
 
-  beforeAll(async () => {
-    server = await startTiled(['serve', 'demo'], { env: { TILED_SINGLE_USER_API_KEY: undefined } });
-    auth = { authorization: `Apikey ${server.printedKey}` };
-  });
-  afterAll(async () => server.stop());
-
-  const get = (path: string, headers: Record<string, string> = {}): Promise<Response> => fetch(`${server.api}${path}`, { headers: { ...auth, ...headers } });
+  const get = (path: string, headers: Record<string, string> = {}): Promise<Response> => demo.get(path, headers);
   const search = async (path: string): Promise<SearchDocument> => (await (await get(path)).json()) as SearchDocument;
 
   describe('GET /metadata', () => {
@@ -42,7 +35,7 @@ describe('catalog metadata, search and distinct (tiled serve demo)', () => {
             sorting: [{ key: '_', direction: 1 }],
             data_sources: null,
           },
-          links: { self: `${server.api}/metadata/`, search: `${server.api}/search/`, full: `${server.api}/container/full/` },
+          links: { self: `${demo.server.api}/metadata/`, search: `${demo.server.api}/search/`, full: `${demo.server.api}/container/full/` },
           meta: null,
         },
         error: null,
@@ -61,9 +54,9 @@ describe('catalog metadata, search and distinct (tiled serve demo)', () => {
         resizable: false,
       });
       expect(body.data.links).toEqual({
-        self: `${server.api}/metadata/small`,
-        full: `${server.api}/array/full/small`,
-        block: `${server.api}/array/block/small?block={0},{1}`,
+        self: `${demo.server.api}/metadata/small`,
+        full: `${demo.server.api}/array/full/small`,
+        block: `${demo.server.api}/array/block/small?block={0},{1}`,
       });
     });
 
@@ -96,10 +89,10 @@ describe('catalog metadata, search and distinct (tiled serve demo)', () => {
   describe('GET /search', () => {
     it('visits every child of a 200-child container exactly once following links.next', async () => {
       const seen: string[] = [];
-      let url: string | null = `${server.api}/search/many?page[limit]=37`;
+      let url: string | null = `${demo.server.api}/search/many?page[limit]=37`;
       let pages = 0;
       while (url) {
-        const doc = (await (await fetch(url, { headers: auth })).json()) as SearchDocument;
+        const doc = (await (await fetch(url, { headers: demo.auth })).json()) as SearchDocument;
         expect(doc.meta.count).toBe(200);
         seen.push(...doc.data.map((d) => d.id));
         url = doc.links.next;
@@ -114,19 +107,19 @@ describe('catalog metadata, search and distinct (tiled serve demo)', () => {
       const doc = await search('/search/?page[offset]=1&page[limit]=2');
       expect(doc.data.map((d) => d.id)).toEqual(['medium', 'ints']);
       expect(doc.links).toEqual({
-        self: `${server.api}/search/?page[offset]=1&page[limit]=2`,
-        first: `${server.api}/search/?page[limit]=2`,
-        next: `${server.api}/search/?page[offset]=3&page[limit]=2`,
+        self: `${demo.server.api}/search/?page[offset]=1&page[limit]=2`,
+        first: `${demo.server.api}/search/?page[limit]=2`,
+        next: `${demo.server.api}/search/?page[offset]=3&page[limit]=2`,
       });
       const empty = await search('/search/?page[limit]=0');
       expect(empty.data).toEqual([]);
-      expect(empty.links.next).toBe(`${server.api}/search/?page[offset]=0&page[limit]=0`);
+      expect(empty.links.next).toBe(`${demo.server.api}/search/?page[offset]=0&page[limit]=0`);
     });
 
     it('returns keys only for fields= and only metadata for fields=metadata', async () => {
       const keys = await search('/search/?page[limit]=1&fields=');
       expect(keys.data[0].attributes).toEqual({ ancestors: [], structure_family: null, specs: null, metadata: null, structure: null, access_blob: null, sorting: null, data_sources: null });
-      expect(keys.data[0].links).toEqual({ self: `${server.api}/metadata/small` });
+      expect(keys.data[0].links).toEqual({ self: `${demo.server.api}/metadata/small` });
       const meta = await search('/search/?fields=metadata&page[limit]=5');
       expect(meta.data[0].attributes.metadata).toEqual({ units: 'counts', kind: 'small' });
       expect(meta.data[0].attributes.structure).toBeNull();

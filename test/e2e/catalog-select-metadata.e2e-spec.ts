@@ -1,5 +1,5 @@
 import { decode } from '@msgpack/msgpack';
-import { RunningServer, startTiled } from '../helpers/tiled-process';
+import { useDemoServer } from '../helpers/tiled-process';
 
 interface Resource {
   id: string;
@@ -10,16 +10,9 @@ interface Resource {
 const MALFORMED = "Malformed 'select_metadata' parameter raised JMESPathError: ";
 
 describe('select_metadata on /metadata and /search (tiled serve demo)', () => {
-  let server: RunningServer;
-  let auth: Record<string, string>;
+  const demo = useDemoServer();
 
-  beforeAll(async () => {
-    server = await startTiled(['serve', 'demo'], { env: { TILED_SINGLE_USER_API_KEY: undefined } });
-    auth = { authorization: `Apikey ${server.printedKey}` };
-  });
-  afterAll(async () => server.stop());
-
-  const get = (path: string, headers: Record<string, string> = {}): Promise<Response> => fetch(`${server.api}${path}`, { headers: { ...auth, ...headers } });
+  const get = (path: string, headers: Record<string, string> = {}): Promise<Response> => demo.get(path, headers);
   const select = (expression: string): string => `select_metadata=${encodeURIComponent(expression)}`;
   const resource = async (path: string): Promise<Resource> => ((await (await get(path)).json()) as { data: Resource }).data;
   const page = async (path: string): Promise<Resource[]> => ((await (await get(path)).json()) as { data: Resource[] }).data;

@@ -106,3 +106,38 @@ export async function runTiled(args: string[], options: StartOptions & { input?:
   clearTimeout(timer);
   return { code, stdout, stderr };
 }
+
+export interface DemoServer {
+  readonly server: RunningServer;
+  /** The `Authorization: Apikey …` header of the printed key. */
+  readonly auth: Record<string, string>;
+  /** GET `path` under /api/v1 with the printed key (and any extra headers). */
+  get(path: string, headers?: Record<string, string>): Promise<Response>;
+}
+
+/**
+ * A `tiled serve demo` with a generated key, started before the enclosing describe block's tests and
+ * stopped after them. Read its fields inside tests, not at describe time.
+ */
+export function useDemoServer(): DemoServer {
+  let server: RunningServer | undefined;
+  beforeAll(async () => {
+    server = await startTiled(['serve', 'demo'], { env: { TILED_SINGLE_USER_API_KEY: undefined } });
+  });
+  afterAll(async () => server?.stop());
+  const started = (): RunningServer => {
+    if (!server) throw new Error('the demo server is not running: use it inside a test');
+    return server;
+  };
+  return {
+    get server() {
+      return started();
+    },
+    get auth() {
+      return { authorization: `Apikey ${started().printedKey}` };
+    },
+    get(path, headers = {}) {
+      return fetch(`${started().api}${path}`, { headers: { authorization: `Apikey ${started().printedKey}`, ...headers } });
+    },
+  };
+}
