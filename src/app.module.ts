@@ -7,7 +7,8 @@ import { CredentialsStrategy } from './auth/credentials.strategy';
 import { SingleUserAuthModule } from './auth/single-user-auth.module';
 import { CatalogModule } from './catalog/catalog.module';
 import { TiledExceptionFilter } from './common/errors/tiled-exception.filter';
-import { APP_CONFIG, AppConfig, isSingleUser } from './config/app-config';
+import { APP_CONFIG, AppConfig, isSingleUser, metricsEnabled } from './config/app-config';
+import { MetricsModule } from './metrics/metrics.module';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -27,7 +28,12 @@ export class AppModule {
       : requireModule(options.multiUserAuth);
     return {
       module: AppModule,
-      imports: [PassportModule, authModule, CatalogModule.forRoot(config)],
+      imports: [
+        PassportModule,
+        authModule,
+        CatalogModule.forRoot(config),
+        ...(metricsEnabled(config) ? [MetricsModule.forRoot(config)] : []),
+      ],
       controllers: [AboutController],
       providers: [
         { provide: APP_CONFIG, useValue: config },

@@ -62,6 +62,11 @@ export interface ServerConfig {
   logTimestamps?: boolean;
 }
 
+export interface MetricsConfig {
+  /** Serve `GET /api/v1/metrics` and record request metrics (Tiled's default: on). */
+  prometheus: boolean;
+}
+
 export interface AppConfig {
   /** The file or directory the configuration came from, if any (for messages). */
   source?: string;
@@ -71,6 +76,8 @@ export interface AppConfig {
   database?: DatabaseConfig;
   allow_origins: string[];
   server: ServerConfig;
+  /** Absent: Tiled's default, metrics on. Read it through metricsEnabled(). */
+  metrics?: MetricsConfig;
   /** Directory the configuration came from; relative specifiers resolve against it. */
   configDir?: string;
   /** Accepted-but-ignored Tiled keys and similar notes; `tiled serve` prints them as warnings at startup. */
@@ -93,4 +100,10 @@ export const DEFAULT_SERVER: ServerConfig = { host: '127.0.0.1', port: 8000, ver
 
 export function isSingleUser(config: AppConfig): boolean {
   return config.authentication.providers.length === 0;
+}
+
+export const DEFAULT_METRICS: MetricsConfig = { prometheus: true };
+
+export function metricsEnabled(config: AppConfig): boolean {
+  return (config.metrics ?? DEFAULT_METRICS).prometheus;
 }

@@ -55,6 +55,18 @@ describe('loadConfig', () => {
       expect(problems).toEqual([expect.stringMatching(/authentication\.providers\[0\]\.provider: expected a name made of letters, digits/)]);
     });
 
+    it('should refuse an unknown metrics key and a metrics value that is not true or false, naming the key path', async () => {
+      expect(await problemsOf(writeConfig(`${DEMO}metrics: {prometheus: maybe, grafana: true}\n`))).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/config\.yml: metrics\.prometheus: expected true or false, got the string "maybe"$/),
+          expect.stringMatching(/config\.yml: metrics\.grafana: unknown key; expected one of: prometheus$/),
+        ]),
+      );
+      expect(await problemsOf(writeConfig(`${DEMO}metrics: true\n`))).toEqual([
+        expect.stringMatching(/config\.yml: metrics: expected a mapping or null, got the value true$/),
+      ]);
+    });
+
     it('should refuse duplicate provider names', async () => {
       const file = writeConfig(
         `${DEMO}authentication:\n  providers:\n    - {provider: toy, authenticator: dictionary}\n    - {provider: toy, authenticator: dictionary}\n`,
@@ -202,14 +214,22 @@ describe('loadConfig', () => {
     });
 
     it('should accept ignored Tiled keys with a warning', async () => {
-      const config = await loadConfig(writeConfig(`${DEMO}metrics: {prometheus: true}\nuvicorn: {workers: 4}\n`), {});
+      const config = await loadConfig(writeConfig(`${DEMO}webhooks: {secret_keys: [x]}\nuvicorn: {workers: 4}\n`), {});
       expect(config.warnings).toHaveLength(2);
       expect(config.warnings).toEqual(
         expect.arrayContaining([
           expect.stringMatching(/config\.yml: uvicorn\.workers is ignored/),
-          expect.stringMatching(/config\.yml: metrics is ignored: Prometheus metrics is not implemented by tiled-ts/),
+          expect.stringMatching(/config\.yml: webhooks is ignored: Webhooks is not implemented by tiled-ts/),
         ]),
       );
+    });
+
+    it('should turn Prometheus metrics on by default, as Tiled, and off with metrics.prometheus: false, without a warning', async () => {
+      expect((await loadConfig(writeConfig(DEMO), {})).metrics).toEqual({ prometheus: true });
+      expect((await loadConfig(writeConfig(`${DEMO}metrics: {prometheus: true}\n`), {})).metrics).toEqual({ prometheus: true });
+      const off = await loadConfig(writeConfig(`${DEMO}metrics:\n  prometheus: false\n`), {});
+      expect(off.metrics).toEqual({ prometheus: false });
+      expect(off.warnings).toEqual([]);
     });
 
     it('should return a frozen configuration', async () => {

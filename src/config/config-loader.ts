@@ -7,6 +7,7 @@ import {
   AuthenticationConfig,
   DatabaseConfig,
   DEFAULT_AUTHENTICATION,
+  DEFAULT_METRICS,
   DEFAULT_SERVER,
   ProviderConfig,
   TreeMountConfig,
@@ -255,6 +256,7 @@ function buildConfig(sources: Sources, origin: Origin, env: NodeJS.ProcessEnv): 
   const database = buildDatabase(data, env, problems);
   const allowOrigins = listFromEnv(data.allow_origins, 'TILED_ALLOW_ORIGINS', env, problems) ?? [];
   const uvicorn = objectAt(data, 'uvicorn') ?? {};
+  const metrics = objectAt(data, 'metrics') ?? {};
 
   if (problems.length > 0) throw invalid(origin.source ?? origin.label ?? 'from the environment', problems);
 
@@ -270,6 +272,7 @@ function buildConfig(sources: Sources, origin: Origin, env: NodeJS.ProcessEnv): 
       port: typeof uvicorn.port === 'number' ? uvicorn.port : DEFAULT_SERVER.port,
       verbose: false,
     },
+    metrics: { prometheus: typeof metrics.prometheus === 'boolean' ? metrics.prometheus : DEFAULT_METRICS.prometheus },
     warnings,
   };
   return deepFreeze(config);

@@ -179,7 +179,19 @@ export const CONFIG_SCHEMA: JsonSchema = {
     catalog: unsupported('A Tiled SQL catalog; use `trees` instead'),
     access_control: unsupported('Access policies; data is visible to anyone holding read scopes'),
     routers: unsupported('Custom FastAPI routers'),
-    metrics: ignored('Prometheus metrics'),
+    metrics: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      description: 'Prometheus metrics',
+      properties: {
+        prometheus: {
+          type: ['boolean', 'null'],
+          'x-expect': 'true or false',
+          default: true,
+          description: 'Serve `GET /api/v1/metrics` (scope `metrics`) and record every request for it',
+        },
+      },
+    },
     specs: ignored('Declared structure specs'),
     reject_undeclared_specs: ignored('Reject undeclared specs on upload'),
     media_types: ignored('Extra serializers'),

@@ -5,10 +5,12 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import fastifyCookie from '@fastify/cookie';
 import type { FastifyReply } from 'fastify';
 import { AppModule } from '../app.module';
-import { AppConfig, isSingleUser } from '../config/app-config';
+import { AppConfig, isSingleUser, metricsEnabled } from '../config/app-config';
 import { installHttpHooks } from '../common/http/http-hooks';
 import { corsOptions } from '../common/http/cors';
 import { resolveSingleUserKey, SingleUserKey } from '../auth/single-user-key';
+import { HttpMetrics } from '../metrics/http-metrics';
+import { installMetricsHook } from '../metrics/metrics.hook';
 
 export interface BootstrapOptions {
   /** `--api-key` from the command line. */
@@ -53,6 +55,7 @@ export async function createApp(config: AppConfig, options: BootstrapOptions = {
   if (config.allow_origins.length) app.enableCors(corsOptions(config.allow_origins));
   await app.register(fastifyCookie);
   installHttpHooks(app.getHttpAdapter().getInstance(), { accessLog: config.server.verbose, timestamps: config.server.logTimestamps });
+  if (metricsEnabled(config)) installMetricsHook(app.getHttpAdapter().getInstance(), app.get(HttpMetrics), isSingleUser(config));
   app.enableShutdownHooks();
   return { app, singleUserKey };
 }

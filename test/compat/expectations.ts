@@ -190,7 +190,7 @@ export const KNOWN_DIFFERENCES: Record<string, KnownDifference> = {
     ignore: /^(x-tiled-root|www-authenticate)/,
     reason: 'the reference config lists no allow_origins; tiled-ts then installs no CORS hook, so a preflight finds no route (404) where Tiled answers 400 "Disallowed CORS origin": the browser refuses either way',
   },
-  '12-device-code-authorize.txt GET /api/v1/metrics': NOT_PROVIDED('Prometheus metrics endpoint'),
+  '12-device-code-authorize.txt GET /api/v1/metrics': NOT_AUTHENTICATED,
   '13-csrf-cookies.txt GET with tiled_api_key cookie (safe method, no CSRF needed)': WHOAMI_LISTS,
   '13-csrf-cookies.txt POST with cookies + matching ?csrf= query parameter': {
     status: 200,
