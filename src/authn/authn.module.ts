@@ -11,7 +11,9 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ApiKeysModule } from '../apikeys/api-keys.module';
 import { RegistryAboutProviders } from './about-providers.source';
 import { AuthnController } from './authn.controller';
-import { AccountThrottle, AddressThrottle, LoginService } from './login.service';
+import { LoginThrottle } from './login-throttle';
+import { LoginThrottleStore } from './login-throttle.store';
+import { LoginService } from './login.service';
 import { MultiUserCredentialResolver } from './multi-user.resolver';
 import { RevokedSessions } from './revoked-sessions';
 import { SessionAccessService } from './session-access';
@@ -49,8 +51,11 @@ export class AuthnModule {
         },
         SessionsService,
         LoginService,
-        AccountThrottle,
-        AddressThrottle,
+        {
+          provide: LoginThrottle,
+          useFactory: (dataSource: DataSource) => new LoginThrottle(new LoginThrottleStore(dataSource)),
+          inject: [getDataSourceToken()],
+        },
         { provide: CREDENTIAL_RESOLVER, useClass: MultiUserCredentialResolver },
         { provide: ABOUT_PROVIDERS, useValue: new RegistryAboutProviders(registry) },
       ],

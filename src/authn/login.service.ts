@@ -7,18 +7,6 @@ import { SessionsService, TokenResponse } from './sessions.service';
 
 const INCORRECT = 'Incorrect username or password';
 
-
-/** Injectable wrappers so each server (and each test server) has its own counters. */
-@Injectable()
-export class AccountThrottle {
-  readonly throttle = new LoginThrottle({ freeFailures: 5, windowMs: 15 * 60_000, baseDelayMs: 1000, maxDelayMs: 5 * 60_000 });
-}
-
-@Injectable()
-export class AddressThrottle {
-  readonly throttle = new LoginThrottle({ freeFailures: 30, windowMs: 15 * 60_000, baseDelayMs: 1000, maxDelayMs: 5 * 60_000 });
-}
-
 /**
  * The password login pipeline. The host owns it: validate the form, throttle, call the plugin, keep its
  * three outcomes apart (authenticated / rejected / broken), then open a session.
@@ -30,8 +18,7 @@ export class LoginService {
   constructor(
     private readonly registry: AuthenticatorRegistry,
     private readonly sessions: SessionsService,
-    private readonly accounts: AccountThrottle,
-    private readonly addresses: AddressThrottle,
+    private readonly throttle: LoginThrottle,
   ) {}
 
   async passwordLogin(provider: string, form: Record<string, unknown>, address: string): Promise<TokenResponse> {
@@ -46,15 +33,15 @@ export class LoginService {
     const username = form.username as string;
     const password = form.password as string;
 
-    const accountKey = `${provider}\u0000${username}`;
-    const wait = Math.max(this.accounts.throttle.retryAfterMs([accountKey]), this.addresses.throttle.retryAfterMs([address]));
-    if (wait > 0) {
+    const authenticator = this.registry.internal(provider);
+    // Before the throttle: a provider that does not exist is no login attempt, and counts for nothing.
+    if (!authenticator) throw new TiledHttpError(404, 'Not Found');
+    const admission = await this.throttle.admit(provider, username, address);
+    if (!admission.allowed) {
       this.logger.warn(`Login throttled: ${provider}:${username} from ${address}`);
-      throw new TiledHttpError(429, 'Too many failed login attempts. Try again later.', { 'retry-after': String(Math.ceil(wait / 1000)) });
+      throw new TiledHttpError(429, 'Too many failed login attempts. Try again later.', { 'retry-after': String(Math.ceil(admission.retryAfterMs / 1000)) });
     }
 
-    const authenticator = this.registry.internal(provider);
-    if (!authenticator) throw new TiledHttpError(404, 'Not Found');
     let outcome: AuthenticationOutcome;
     try {
       outcome = await authenticator.authenticate({ username, password });
@@ -62,6 +49,7 @@ export class LoginService {
       // A throwing plugin is broken (e.g. its directory is down); that is never "wrong password".
       const message = error instanceof Error ? error.message : String(error);
       this.logger.error(`Authenticator for provider "${provider}" failed: ${message}`);
+      await this.throttle.withdraw(admission.attempt);
       const unavailable = /unavailable|unreachable|timed? ?out|ECONNREFUSED|ENOTFOUND|EAI_AGAIN/i.test(message);
       throw new TiledHttpError(
         unavailable ? 503 : 500,
@@ -69,13 +57,11 @@ export class LoginService {
       );
     }
     if (outcome?.kind !== 'authenticated' || !outcome.identity?.id) {
-      this.accounts.throttle.recordFailure([accountKey]);
-      this.addresses.throttle.recordFailure([address]);
       const reason = outcome?.kind === 'rejected' && outcome.reason ? ` (${outcome.reason})` : '';
       this.logger.warn(`Failed login: ${provider}:${username} from ${address}${reason}`);
       throw new TiledHttpError(401, INCORRECT, { 'www-authenticate': 'Bearer' });
     }
-    this.accounts.throttle.recordSuccess(accountKey);
+    await this.throttle.succeeded(admission.attempt);
     return this.sessions.loginWithIdentity(provider, outcome.identity);
   }
 }

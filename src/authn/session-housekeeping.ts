@@ -2,17 +2,21 @@ import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import type { PlainLogger } from '../common/logging/plain-logger';
 import { SessionEntity } from '../database/entities';
+import { deleteForgottenCounters } from './login-throttle.store';
 
 export const DEFAULT_HOUSEKEEPING_INTERVAL_MS = 600_000;
 
 export interface HousekeepingResult {
   sessions: number;
+  /** Login-throttle counters whose window has passed and whose wait has ended. */
+  loginFailures: number;
 }
 
 /**
- * Deletes sessions past their expiration, every `intervalMs`. API-key rows are never deleted here:
- * revoked and expired keys stay for audit (STYLE §8). Pending external logins are swept by their own
- * store (src/external-login), which knows their lifetimes.
+ * Deletes sessions past their expiration and login-throttle counters that count for nothing any more,
+ * every `intervalMs`. API-key rows are never deleted here: revoked and expired keys stay for audit
+ * (STYLE §8). Pending external logins are swept by their own store (src/external-login), which knows
+ * their lifetimes.
  * The timer is unref'd so it never keeps a finishing process (a CLI command, a test) alive.
  */
 export class SessionHousekeeping implements OnModuleInit, OnModuleDestroy {
@@ -60,7 +64,9 @@ export class SessionHousekeeping implements OnModuleInit, OnModuleDestroy {
   private async sweepLogged(): Promise<void> {
     try {
       const result = await this.sweep();
-      if (result.sessions > 0) this.logger.log(`Housekeeping: deleted ${result.sessions} expired session(s)`);
+      if (result.sessions > 0 || result.loginFailures > 0) {
+        this.logger.log(`Housekeeping: deleted ${result.sessions} expired session(s) and ${result.loginFailures} stale login-failure counter(s)`);
+      }
     } catch (error) {
       // A failed sweep (database briefly away) is retried at the next tick; it must not crash the server.
       this.logger.warn(`Housekeeping failed, will retry: ${error instanceof Error ? error.message : String(error)}`);
@@ -75,6 +81,6 @@ export class SessionHousekeeping implements OnModuleInit, OnModuleDestroy {
       .from(SessionEntity)
       .where('expiration_time <= :now', { now })
       .execute();
-    return { sessions: deleted.affected ?? 0 };
+    return { sessions: deleted.affected ?? 0, loginFailures: await deleteForgottenCounters(this.dataSource, now) };
   }
 }

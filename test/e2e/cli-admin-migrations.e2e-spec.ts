@@ -5,7 +5,8 @@ import { ClientHome } from '../helpers/doc-runner';
 import { createTestDatabase, EngineName, TestDatabase, testEngines } from '../helpers/postgres';
 import { runTiled, startTiled } from '../helpers/tiled-process';
 
-const NEWEST = 'ExternalLoginState1795760000000';
+const NEWEST = 'LoginThrottle1795790000000';
+const SECOND = 'ExternalLoginState1795760000000';
 const FIRST = 'InitialSchema1760000000000';
 
 describe.each(testEngines())('tiled admin upgrade-database / downgrade-database (%s)', (engine: EngineName) => {
@@ -46,10 +47,10 @@ describe.each(testEngines())('tiled admin upgrade-database / downgrade-database 
   it('steps down one migration and back up; the server refuses the older schema and names the fix', async () => {
     expect((await admin('initialize-database', db.uri)).code).toBe(0);
 
-    const down = await admin('downgrade-database', db.uri, FIRST);
-    expect([down.stderr, down.code]).toEqual([expect.stringContaining(`downgraded to ${FIRST} (undid ${NEWEST})`), 0]);
-    const again = await admin('downgrade-database', db.uri, '1760000000000');
-    expect([again.stderr, again.code]).toEqual([expect.stringContaining('is already at 1760000000000'), 0]);
+    const down = await admin('downgrade-database', db.uri, SECOND);
+    expect([down.stderr, down.code]).toEqual([expect.stringContaining(`downgraded to ${SECOND} (undid ${NEWEST})`), 0]);
+    const again = await admin('downgrade-database', db.uri, '1795760000000');
+    expect([again.stderr, again.code]).toEqual([expect.stringContaining('is already at 1795760000000'), 0]);
 
     const refused = await runTiled(['serve', 'config', serverConfig(), '--port', '0'], { timeoutMs: 20000 });
     expect(refused.code).not.toBe(0);
@@ -71,12 +72,13 @@ describe.each(testEngines())('tiled admin upgrade-database / downgrade-database 
 
   it('upgrades only as far as a given revision, and to base and back leaves a database initialize-database accepts', async () => {
     expect((await admin('initialize-database', db.uri)).code).toBe(0);
-    expect((await admin('downgrade-database', db.uri, 'base')).stderr).toContain(`downgraded to base (undid ${NEWEST}, ${FIRST})`);
+    expect((await admin('downgrade-database', db.uri, 'base')).stderr).toContain(`downgraded to base (undid ${NEWEST}, ${SECOND}, ${FIRST})`);
     const partial = await admin('initialize-database', db.uri);
     expect([partial.stderr, partial.code]).toEqual([expect.stringContaining('initialised.'), 0]);
     expect((await admin('downgrade-database', db.uri, FIRST)).code).toBe(0);
     const toFirst = await admin('upgrade-database', db.uri, FIRST);
     expect(toFirst.stderr).toContain(`is already at or past ${FIRST}`);
+    expect((await admin('upgrade-database', db.uri, SECOND)).stderr).toContain(`upgraded (${SECOND})`);
     const rest = await admin('upgrade-database', db.uri, NEWEST);
     expect(rest.stderr).toContain(`upgraded (${NEWEST})`);
   });
@@ -84,7 +86,7 @@ describe.each(testEngines())('tiled admin upgrade-database / downgrade-database 
   it('names the known revisions when given an unknown one, and refuses an uninitialised database', async () => {
     const unknown = await admin('downgrade-database', db.uri, 'nope');
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toBe(`Error: Unknown revision 'nope'. Known revisions, oldest first: base, ${FIRST}, ${NEWEST}\n`);
+    expect(unknown.stderr).toBe(`Error: Unknown revision 'nope'. Known revisions, oldest first: base, ${FIRST}, ${SECOND}, ${NEWEST}\n`);
     const empty = await admin('downgrade-database', db.uri, 'base');
     expect(empty.code).toBe(1);
     expect(empty.stderr).toMatch(/has not been initialised; there is nothing to downgrade/);

@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { DataSource } from 'typeorm';
+import { ACCOUNT_POLICY, accountKey, ADDRESS_POLICY, LoginThrottle } from '../../src/authn/login-throttle';
+import { LoginThrottleStore } from '../../src/authn/login-throttle.store';
 import { SessionHousekeeping } from '../../src/authn/session-housekeeping';
 import { initializeDatabase } from '../../src/database/admin-database';
 import { connect } from '../../src/database/data-source';
@@ -10,11 +12,13 @@ import { ApiKeyEntity, PrincipalEntity, SessionEntity } from '../../src/database
 import { createTestDatabase, EngineName, testEngines, TestDatabase } from '../helpers/postgres';
 
 /**
- * Housekeeping against real databases (SQLite file and, when configured, PostgreSQL): expired sessions go,
- * live (and revoked but unexpired) ones and every API-key row stay. The server runs it every 600 s; the
- * interval is a constructor argument, so this test runs it every 100 ms.
+ * Housekeeping against real databases (SQLite file and, when configured, PostgreSQL): expired sessions and
+ * login-throttle counters that count for nothing go, live (and revoked but unexpired) sessions, live
+ * counters and every API-key row stay. The server runs it every 600 s; the interval is a constructor
+ * argument, so this test runs it every 100 ms.
  */
-const HOUR = 3600_000;
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 
 class CapturingLogger {
   readonly lines: string[] = [];
@@ -101,7 +105,7 @@ describe.each(testEngines())('SessionHousekeeping (%s)', (engine: EngineName) =>
     } finally {
       await housekeeping.onModuleDestroy();
     }
-    expect(logger.lines).toEqual(['Housekeeping: deleted 1 expired session(s)']);
+    expect(logger.lines).toEqual(['Housekeeping: deleted 1 expired session(s) and 0 stale login-failure counter(s)']);
 
     const sessionIds = (await dataSource.getRepository(SessionEntity).find()).map((s) => s.id);
     expect(sessionIds).not.toContain(expired.id);
@@ -120,8 +124,33 @@ describe.each(testEngines())('SessionHousekeeping (%s)', (engine: EngineName) =>
 
     await addSession(-HOUR);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(await housekeeping.sweep()).toEqual({ sessions: 1 });
+    expect(await housekeeping.sweep()).toEqual({ sessions: 1, loginFailures: 0 });
     expect(logger.lines).toEqual([]);
+  });
+
+  it('should forget login-throttle counters once their window has passed and their wait has ended, and only those', async () => {
+    const sweepAt = Date.now();
+    const attemptsAt = (at: number) => new LoginThrottle(new LoginThrottleStore(dataSource), undefined, () => at);
+    // 20 minutes before the sweep: the 15-minute window has passed; 5 failures (the free allowance) started a 1 s wait.
+    for (let i = 0; i < 5; i++) await attemptsAt(sweepAt - 20 * MINUTE).admit('toy', 'mallory', '192.0.2.1');
+    // 10 minutes before: still in its window.
+    await attemptsAt(sweepAt - 10 * MINUTE).admit('toy', 'alice', '192.0.2.2');
+    // As long ago, but under a policy whose first wait is an hour, so that wait is still running.
+    const hourLong = { account: { ...ACCOUNT_POLICY, baseDelayMs: HOUR, maxDelayMs: HOUR }, address: ADDRESS_POLICY };
+    const waiting = new LoginThrottle(new LoginThrottleStore(dataSource), hourLong, () => sweepAt - 20 * MINUTE);
+    for (let i = 0; i < 5; i++) await waiting.admit('toy', 'bob', '192.0.2.3');
+
+    const logger = new CapturingLogger();
+    const housekeeping = new SessionHousekeeping(dataSource, logger, 100, () => new Date(sweepAt));
+    housekeeping.start();
+    try {
+      await waitFor(() => logger.lines.length > 0);
+    } finally {
+      await housekeeping.onModuleDestroy();
+    }
+    expect(logger.lines).toEqual(['Housekeeping: deleted 0 expired session(s) and 3 stale login-failure counter(s)']);
+    const left = ((await dataSource.query('SELECT "key" FROM login_failures')) as { key: string }[]).map((row) => row.key).sort();
+    expect(left).toEqual([accountKey('toy', 'alice'), accountKey('toy', 'bob'), 'address:192.0.2.2'].sort());
   });
 });
 

@@ -1,11 +1,12 @@
 import { ApiKeyEntity } from './api-key.entity';
 import { IdentityEntity } from './identity.entity';
+import { LoginFailureEntity } from './login-failure.entity';
 import { PrincipalEntity } from './principal.entity';
 import { RoleEntity } from './role.entity';
 import { SessionEntity } from './session.entity';
 import { EXTERNAL_LOGIN_ENTITIES } from './external-login.entities';
 
-export { ApiKeyEntity, IdentityEntity, PrincipalEntity, RoleEntity, SessionEntity };
+export { ApiKeyEntity, IdentityEntity, LoginFailureEntity, PrincipalEntity, RoleEntity, SessionEntity };
 export type { PrincipalType } from './principal.entity';
 
-export const AUTH_ENTITIES = [PrincipalEntity, RoleEntity, IdentityEntity, ApiKeyEntity, SessionEntity, ...EXTERNAL_LOGIN_ENTITIES];
+export const AUTH_ENTITIES = [PrincipalEntity, RoleEntity, IdentityEntity, ApiKeyEntity, SessionEntity, LoginFailureEntity, ...EXTERNAL_LOGIN_ENTITIES];
