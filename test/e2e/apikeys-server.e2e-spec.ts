@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode as msgpackDecode } from '@msgpack/msgpack';
 import { createTestDatabase, EngineName, runSql, testEngines, TestDatabase } from '../helpers/postgres';
 import { RunningServer, startTiled } from '../helpers/tiled-process';
+import { writeToyConfig } from '../helpers/toy-config';
 
 /**
  * API keys over real HTTP against the real CLI (`tiled serve config`), on SQLite and, when
@@ -11,33 +12,6 @@ import { RunningServer, startTiled } from '../helpers/tiled-process';
  */
 const PASSWORDS = { alice: 'alice-pw', bob: 'bob-pw', admin: 'admin-pw' } as const;
 type User = keyof typeof PASSWORDS;
-
-function writeConfig(dir: string, databaseUri: string): string {
-  const file = join(dir, 'config.yml');
-  writeFileSync(
-    file,
-    [
-      'trees:',
-      '  - path: /',
-      '    tree: demo',
-      'authentication:',
-      '  providers:',
-      '    - provider: toy',
-      '      authenticator: dictionary',
-      '      args:',
-      '        users_to_passwords:',
-      ...Object.entries(PASSWORDS).map(([user, password]) => `          ${user}: ${password}`),
-      '  tiled_admins:',
-      '    - {provider: toy, id: admin}',
-      '  secret_keys: ["apikeys-e2e-signing-key"]',
-      'database:',
-      `  uri: "${databaseUri}"`,
-      '  init_if_not_exists: true',
-      '',
-    ].join('\n'),
-  );
-  return file;
-}
 
 describe.each(testEngines())('API keys on the server (%s)', (engine: EngineName) => {
   let db: TestDatabase;
@@ -74,7 +48,7 @@ describe.each(testEngines())('API keys on the server (%s)', (engine: EngineName)
   beforeAll(async () => {
     db = await createTestDatabase(engine);
     dir = mkdtempSync(join(tmpdir(), 'tiled-apikeys-'));
-    server = await startTiled(['serve', 'config', writeConfig(dir, db.uri)]);
+    server = await startTiled(['serve', 'config', writeToyConfig(dir, { users: PASSWORDS, admins: ['admin'], secretKeys: ['apikeys-e2e-signing-key'], databaseUri: db.uri })]);
     for (const user of Object.keys(PASSWORDS) as User[]) tokens[user] = await login(user);
   });
 

@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientHome } from '../helpers/doc-runner';
 import { createTestDatabase, EngineName, TestDatabase, testEngines } from '../helpers/postgres';
 import { runTiled, startTiled } from '../helpers/tiled-process';
+import { writeToyConfig } from '../helpers/toy-config';
 
 const NEWEST = 'LoginThrottle1795790000000';
 const SECOND = 'ExternalLoginState1795760000000';
@@ -28,20 +29,7 @@ describe.each(testEngines())('tiled admin upgrade-database / downgrade-database 
 
   /** A server on this database with init_if_not_exists off, so it must take the schema as it finds it. */
   function serverConfig(): string {
-    const file = join(dir, 'config.yml');
-    writeFileSync(
-      file,
-      [
-        'authentication:',
-        '  providers:',
-        '    - {provider: toy, authenticator: dictionary, args: {users_to_passwords: {alice: secret1}}}',
-        '  secret_keys: [migrations-test-secret]',
-        `database: {uri: "${db.uri}"}`,
-        'trees: [{path: /, tree: demo}]',
-        '',
-      ].join('\n'),
-    );
-    return file;
+    return writeToyConfig(dir, { users: { alice: 'secret1' }, secretKeys: ['migrations-test-secret'], databaseUri: db.uri, initIfNotExists: false });
   }
 
   it('steps down one migration and back up; the server refuses the older schema and names the fix', async () => {

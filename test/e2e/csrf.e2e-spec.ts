@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunningServer, startTiled } from '../helpers/tiled-process';
+import { writeToyConfig } from '../helpers/toy-config';
 
 /**
  * The double-submit CSRF defence (spec auth.md §3.4, reference 13-csrf-cookies): a browser holding the
@@ -27,18 +28,7 @@ describe('CSRF protection of cookie-authenticated writes', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tiled-csrf-'));
-    const config = join(dir, 'config.yml');
-    writeFileSync(
-      config,
-      [
-        'trees: [{path: /, tree: demo}]',
-        'authentication:',
-        '  providers:',
-        '    - {provider: toy, authenticator: dictionary, args: {users_to_passwords: {alice: secret1}}}',
-        `database: {uri: "sqlite:///${join(dir, 'auth.db')}", init_if_not_exists: true}`,
-        '',
-      ].join('\n'),
-    );
+    const config = writeToyConfig(dir, { users: { alice: 'secret1' }, databaseUri: `sqlite:///${join(dir, 'auth.db')}` });
     server = await startTiled(['serve', 'config', config]);
     const login = await fetch(`${server.api}/auth/provider/toy/token`, {
       method: 'POST',

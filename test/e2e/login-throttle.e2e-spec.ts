@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, testEngines, TestDatabase } from '../helpers/postgres';
 import { RunningServer, startTiled } from '../helpers/tiled-process';
+import { writeToyConfig } from '../helpers/toy-config';
 
 /** The default policy's free allowance per account (docs/authentication.md, "Brute-force protection"). */
 const FREE_FAILURES = 5;
@@ -35,19 +36,7 @@ describe.each(testEngines())('password-login throttling shared by two replicas o
   beforeAll(async () => {
     db = await createTestDatabase(engine);
     dir = mkdtempSync(join(tmpdir(), 'tiled-throttle-'));
-    const config = join(dir, 'config.yml');
-    writeFileSync(
-      config,
-      [
-        'authentication:',
-        '  providers:',
-        '    - {provider: toy, authenticator: dictionary, args: {users_to_passwords: {alice: secret1, bob: secret2, cara: secret3}}}',
-        '  secret_keys: [throttle-e2e-secret]',
-        `database: {uri: "${db.uri}", init_if_not_exists: true}`,
-        'trees: [{path: /, tree: demo}]',
-        '',
-      ].join('\n'),
-    );
+    const config = writeToyConfig(dir, { users: { alice: 'secret1', bob: 'secret2', cara: 'secret3' }, secretKeys: ['throttle-e2e-secret'], databaseUri: db.uri });
     // One after the other: the first one initialises the database.
     a = await startTiled(['serve', 'config', config]);
     b = await startTiled(['serve', 'config', config]);

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, EngineName, runSql, testEngines, TestDatabase } from '../helpers/postgres';
 import { RunningServer, startTiled } from '../helpers/tiled-process';
+import { writeToyConfig } from '../helpers/toy-config';
 
 /**
  * Bearer access tokens over real HTTP against the real CLI: their scopes follow the principal's roles in the
@@ -17,31 +18,6 @@ interface Tokens {
   access_token: string;
   refresh_token: string;
   principal: string;
-}
-
-function writeConfig(dir: string, databaseUri: string): string {
-  const file = join(dir, 'config.yml');
-  writeFileSync(
-    file,
-    [
-      'trees:',
-      '  - path: /',
-      '    tree: demo',
-      'authentication:',
-      '  providers:',
-      '    - provider: toy',
-      '      authenticator: dictionary',
-      '      args:',
-      '        users_to_passwords: {alice: alice-pw, bob: bob-pw}',
-      // Both servers must verify each other's tokens.
-      '  secret_keys: ["scopes-e2e-signing-key"]',
-      'database:',
-      `  uri: "${databaseUri}"`,
-      '  init_if_not_exists: true',
-      '',
-    ].join('\n'),
-  );
-  return file;
 }
 
 const GRANT_ADMIN = `INSERT INTO principal_role_association (principal_id, role_id)
@@ -73,7 +49,8 @@ describe.each(testEngines())('Bearer access tokens follow roles and revocations 
   beforeAll(async () => {
     db = await createTestDatabase(engine);
     dir = mkdtempSync(join(tmpdir(), 'tiled-scopes-'));
-    const config = writeConfig(dir, db.uri);
+    // Both servers must verify each other's tokens.
+    const config = writeToyConfig(dir, { users: { alice: 'alice-pw', bob: 'bob-pw' }, secretKeys: ['scopes-e2e-signing-key'], databaseUri: db.uri });
     first = await startTiled(['serve', 'config', config]);
     second = await startTiled(['serve', 'config', config]);
   });
