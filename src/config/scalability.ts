@@ -1,3 +1,4 @@
+import { parseDatabaseUri } from '../database/database-uri';
 import { AppConfig, isSingleUser } from './app-config';
 
 /**
@@ -23,10 +24,20 @@ export function scalabilityProblems(config: AppConfig, apiKeyFlag: string | unde
   }
   if (!database) {
     problems.push('there is no database section: each replica would keep logins and API keys in its own in-memory database; set database.uri to postgresql://…');
-  } else if (!/^postgres(ql)?:\/\//.test(database.uri)) {
+  } else if (!isPostgres(database.uri)) {
     problems.push(
       'database.uri is not PostgreSQL: replicas cannot share an SQLite file across hosts, and a revoked key or session reaches the other processes at once only through PostgreSQL notifications; use postgresql://…',
     );
   }
   return problems;
+}
+
+/** Tiled's spellings with a driver (`postgresql+asyncpg://`) are PostgreSQL too. */
+function isPostgres(uri: string): boolean {
+  try {
+    return parseDatabaseUri(uri).engine === 'postgres';
+  } catch {
+    // A malformed URI is reported, with its fix, when the server opens the database.
+    return true;
+  }
 }
