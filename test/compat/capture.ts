@@ -102,27 +102,25 @@ function parseHexDump(lines: string[]): Buffer {
   return Buffer.from(hex, 'hex');
 }
 
-function parseRequestLines(lines: string[]): Omit<CapturedRequest, 'body'> {
-  const [method, target] = lines[0].split(' ');
-  const headers: Header[] = lines
-    .slice(1)
+/** `name: value` lines of a request or response head; anything else (blank, prose) is skipped. */
+function parseHeaderLines(lines: string[]): Header[] {
+  return lines
     .filter((l) => l.includes(':'))
     .map((l) => {
       const at = l.indexOf(':');
       return [l.slice(0, at), l.slice(at + 1).trim()];
     });
+}
+
+function parseRequestLines(lines: string[]): Omit<CapturedRequest, 'body'> {
+  const [method, target] = lines[0].split(' ');
+  const headers = parseHeaderLines(lines.slice(1));
   return { method, target, headers };
 }
 
 function parseResponseLines(lines: string[]): Omit<CapturedResponse, 'body'> {
   const status = Number(lines[0].split(' ')[1]);
-  const headers: Header[] = lines
-    .slice(1)
-    .filter((l) => l.includes(':'))
-    .map((l) => {
-      const at = l.indexOf(':');
-      return [l.slice(0, at), l.slice(at + 1).trim()];
-    });
+  const headers = parseHeaderLines(lines.slice(1));
   return { status, headers };
 }
 

@@ -1,18 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, TestDatabase, testEngines } from '../helpers/postgres';
 import { runTiled, startTiled } from '../helpers/tiled-process';
+import { writeToyConfig } from '../helpers/toy-config';
 
-const PROVIDERS = '  providers:\n    - {provider: toy, authenticator: dictionary, args: {users_to_passwords: {alice: secret1}}}\n';
+const USERS = { alice: 'secret1' };
 
 describe('tiled serve --scalable', () => {
   let dir: string;
-  const config = (name: string, text: string): string => {
-    const file = join(dir, name);
-    writeFileSync(file, `trees: [{path: /, tree: demo}]\n${text}`);
-    return file;
-  };
   // No single-user key or secret keys may leak in from the developer's environment.
   const env = { TILED_SINGLE_USER_API_KEY: undefined, TILED_SECRET_KEYS: undefined };
 
@@ -36,13 +32,13 @@ describe('tiled serve --scalable', () => {
   });
 
   it('lists every problem of a multi-user configuration at once: no secret keys, an SQLite or missing database', async () => {
-    const transient = await runTiled(['serve', 'config', config('transient.yml', `authentication:\n${PROVIDERS}`), '--scalable', '--port', '0'], { env });
+    const transient = await runTiled(['serve', 'config', writeToyConfig(dir, { users: USERS }, 'transient.yml'), '--scalable', '--port', '0'], { env });
     expect(transient.code).toBe(2);
     expect(transient.stderr).toContain('authentication.secret_keys (or TILED_SECRET_KEYS) is not set');
     expect(transient.stderr).toContain('there is no database section');
 
     const sqlite = await runTiled(
-      ['serve', 'config', config('sqlite.yml', `authentication:\n${PROVIDERS}  secret_keys: [k1]\ndatabase: {uri: "sqlite:///${join(dir, 'auth.db')}", init_if_not_exists: true}\n`), '--scalable', '--port', '0'],
+      ['serve', 'config', writeToyConfig(dir, { users: USERS, secretKeys: ['k1'], databaseUri: `sqlite:///${join(dir, 'auth.db')}` }, 'sqlite.yml'), '--scalable', '--port', '0'],
       { env },
     );
     expect(sqlite.code).toBe(2);
@@ -54,7 +50,7 @@ describe('tiled serve --scalable', () => {
   postgres('starts a multi-user server on PostgreSQL with fixed secret keys', async () => {
     const db: TestDatabase = await createTestDatabase('postgres');
     try {
-      const file = config('postgres.yml', `authentication:\n${PROVIDERS}  secret_keys: ["\${SCALABLE_SECRET}"]\ndatabase: {uri: "${db.uri}", init_if_not_exists: true}\n`);
+      const file = writeToyConfig(dir, { users: USERS, secretKeys: ['${SCALABLE_SECRET}'], databaseUri: db.uri }, 'postgres.yml');
       const server = await startTiled(['serve', 'config', file, '--scalable'], { env: { ...env, SCALABLE_SECRET: 'replicas-share-this' } });
       try {
         const login = await fetch(`${server.api}/auth/provider/toy/token`, { method: 'POST', body: new URLSearchParams({ username: 'alice', password: 'secret1' }) });
