@@ -13,7 +13,7 @@ const ROOT = join(__dirname, '..', '..');
 const NOT_OURS = new Set(['package-lock.json']);
 
 /** Without git (an unpacked tarball), the same set: everything but what .gitignore keeps out. */
-const UNTRACKED_DIRS = new Set(['.git', 'node_modules', 'dist', 'coverage', '.cache', '.tiled']);
+const UNTRACKED = new Set(['.git', 'node_modules', 'dist', 'coverage', '.cache', '.tiled']);
 
 function repositoryFiles(): string[] {
   try {
@@ -24,9 +24,10 @@ function repositoryFiles(): string[] {
     const files: string[] = [];
     const walk = (dir: string): void => {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
-        if (entry.isDirectory()) {
-          if (!UNTRACKED_DIRS.has(entry.name)) walk(join(dir, entry.name));
-        } else if (entry.isFile()) files.push(relative(ROOT, join(dir, entry.name)));
+        // A worktree's `.git` is a file naming where the repository lives: not ours either.
+        if (UNTRACKED.has(entry.name)) continue;
+        if (entry.isDirectory()) walk(join(dir, entry.name));
+        else if (entry.isFile()) files.push(relative(ROOT, join(dir, entry.name)));
       }
     };
     walk(ROOT);
