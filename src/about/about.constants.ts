@@ -19,7 +19,7 @@ function ownVersion(): string {
 
 export const TILED_TS_VERSION = ownVersion();
 
-/** Query names in Tiled's registration order (spec auth.md §2). */
+/** Query names in Tiled's registration order (as test/compat/fixtures/tiled-0.2.16/01-about.txt lists them). */
 export const QUERY_NAMES = [
   'fulltext', 'lookup', 'keys_filter', 'regex', 'eq', 'noteq', 'comparison', 'contains', 'in', 'notin',
   'keypresent', 'like', 'specs', 'access_blob_filter', 'structure_family',

@@ -22,7 +22,7 @@ export class AboutController {
     return reply.header('content-type', 'application/json').send(HEALTHZ_BODY);
   }
 
-  /** Tiled's about document (spec auth.md §2): every top-level key is required by the Python client. */
+  /** Tiled's about document (captured in 01-about.txt): every top-level key is required by the Python client. */
   @Public()
   @Get('api/v1/')
   about(@Req() request: FastifyRequest, @Res() reply: FastifyReply): FastifyReply {

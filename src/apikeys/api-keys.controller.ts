@@ -6,7 +6,7 @@ import { presentedApiKey } from '../auth/credentials';
 import { sendDocument } from '../common/http/wire';
 import { ApiKeysService } from './api-keys.service';
 
-/** The caller's own keys (spec auth.md §8.2). */
+/** The caller's own keys (docs/api-keys-server.md). */
 @Controller('api/v1/auth')
 export class ApiKeysController {
   constructor(private readonly apiKeys: ApiKeysService) {}

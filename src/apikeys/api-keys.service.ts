@@ -24,7 +24,7 @@ interface CreateRequest {
   callingKeyScopes?: ReadonlySet<string>;
 }
 
-/** The key rules (spec auth.md §5): who may mint what, for how long, and revocation. */
+/** The key rules (docs/api-keys-server.md): who may mint what, for how long, and revocation. */
 export class ApiKeysService {
   constructor(
     private readonly store: ApiKeyStore,

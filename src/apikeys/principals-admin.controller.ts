@@ -7,7 +7,7 @@ import { firstQueryValue } from './api-keys.controller';
 import { ApiKeysService } from './api-keys.service';
 import { PrincipalsAdminService } from './principals-admin.service';
 
-/** Administration of principals and of keys on someone's behalf (spec auth.md §8.2). */
+/** Administration of principals and of keys on someone's behalf (docs/http-api.md). */
 @Controller('api/v1/auth/principal')
 export class PrincipalsAdminController {
   constructor(

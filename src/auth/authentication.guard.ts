@@ -21,7 +21,7 @@ interface RouteRule {
 /**
  * The global guard: deny by default. A route is reachable only if it is `@Public()`, `@Authenticated()`
  * or declares its `@Scopes(...)`; the caller must hold every listed scope.
- * Insufficient scope is 401, not 403: Tiled's client treats 401 as "log in again" (spec auth.md §6.3).
+ * Insufficient scope is 401, not 403: Tiled's client treats 401 as "log in again" (captured in 06-scoped-and-expired-keys.txt).
  *
  * It calls the passport strategy's `validate` directly rather than through `AuthGuard`: the strategy
  * is the same object either way, but passport's per-request middleware closures cost about a fifth of

@@ -14,7 +14,7 @@ const MALFORMED_AUTHORIZATION =
   "Authorization header must include the authorization type followed by a space and then the secret, as in 'Bearer SECRET' or 'Apikey SECRET'. ";
 
 /**
- * Tiled's order (spec auth.md §3.1): `?api_key=`, then `Authorization: Apikey …`, then the cookie.
+ * Tiled 0.2.16's order: `?api_key=`, then `Authorization: Apikey …`, then the cookie.
  * A Bearer header is not an API key; any other scheme is a 400.
  */
 export function presentedApiKey(request: FastifyRequest): PresentedApiKey | undefined {

@@ -13,7 +13,7 @@ function prefersPasswordMode(userAgent: string | undefined): boolean {
   return false;
 }
 
-/** The about document's `authentication.providers` (spec auth.md §2.1), one entry per configured provider. */
+/** The about document's `authentication.providers` (as 01-about.txt shows it), one entry per configured provider. */
 export class RegistryAboutProviders implements AboutProvidersSource {
   constructor(private readonly registry: AuthenticatorRegistry) {}
 

@@ -13,7 +13,7 @@ import { PrincipalsService } from '../principals/principals.service';
 import { LoginService } from './login.service';
 import { SessionsService } from './sessions.service';
 
-/** Token-issuing routes always answer plain JSON (spec auth.md §8), sent as a Buffer for the exact content type. */
+/** Token-issuing routes always answer plain JSON (as Tiled 0.2.16 does), sent as a Buffer for the exact content type. */
 function sendJson(reply: FastifyReply, status: number, payload: unknown): FastifyReply {
   return reply.code(status).header('content-type', 'application/json').send(Buffer.from(JSON.stringify(payload)));
 }

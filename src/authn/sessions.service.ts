@@ -12,7 +12,7 @@ import { SessionAccessService } from './session-access';
 
 export const TOKEN_SERVICE = Symbol('TokenService');
 
-/** Tiled's token response (spec auth.md §7.3); the password route and external logins return the same body. */
+/** Tiled's token response (captured in 02-login-token.txt); the password route and external logins return the same body. */
 export interface TokenResponse {
   access_token: string;
   expires_in: number;

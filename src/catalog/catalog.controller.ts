@@ -22,7 +22,7 @@ function rawQuery(request: FastifyRequest): string {
   return at < 0 ? '' : request.url.slice(at + 1);
 }
 
-/** Every catalog read route of Tiled 0.2.16 (spec catalog.md §1–7); scopes as in its route table. */
+/** Every catalog read route of Tiled 0.2.16 (docs/catalog.md); scopes as in its route table. */
 @Controller('api/v1')
 export class CatalogController {
   constructor(

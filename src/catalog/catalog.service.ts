@@ -160,7 +160,7 @@ export class CatalogService {
     }
   }
 
-  /** One resource as Tiled's `construct_resource` builds it (spec catalog.md §3, observed field quirks). */
+  /** One resource as Tiled's `construct_resource` builds it (as 09-search.txt shows it, field quirks included). */
   async resource(node: TreeNode, path: string[], base: string, { fields, omitLinks, selectMetadata }: RenderOptions): Promise<Record<string, unknown>> {
     const keysOnly = fields !== null && fields.size === 1 && fields.has('');
     const want = (f: string): boolean => !keysOnly && (fields === null || fields.has(f));

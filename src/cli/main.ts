@@ -25,7 +25,20 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * A reader that stops early (`tiled tree | head`) closes the pipe: the output is no longer wanted, so
+ * the command ends there, quietly and successfully, instead of dying on an unhandled EPIPE.
+ */
+function endQuietlyWhenOutputCloses(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
+}
+
 export async function main(argv: string[]): Promise<void> {
+  endQuietlyWhenOutputCloses(process.stdout);
+  endQuietlyWhenOutputCloses(process.stderr);
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

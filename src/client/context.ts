@@ -7,7 +7,7 @@ const MSGPACK = 'application/x-msgpack';
 const JSON_TYPE = 'application/json';
 const USER_AGENT = 'tiled-ts-client/0.1.0';
 
-/** An authentication provider as the about document describes it (spec auth.md §2.1). */
+/** An authentication provider as the about document describes it (see 01-about.txt). */
 export interface AuthProvider {
   provider: string;
   mode: 'internal' | 'external' | 'password';
@@ -408,7 +408,7 @@ function redactApiKey(url: URL): string {
   return copy.toString();
 }
 
-/** Tiled's client always sends all four keys, in this order (spec cli.md §3.1). */
+/** Tiled's client always sends all four keys, in this order (see 32-cli-http-via-proxy.txt). */
 function apiKeyBody(options: CreateApiKeyOptions): Record<string, unknown> {
   const expires = options.expiresIn === undefined || options.expiresIn === null ? null : parseTimeString(options.expiresIn);
   return {

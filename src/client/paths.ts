@@ -8,7 +8,7 @@ function userDirs(): { config: string; cache: string } {
 }
 
 /**
- * Tiled's profile search path (spec cli.md §1.1), lowest precedence first, duplicates removed.
+ * Tiled 0.2.16's profile search path, lowest precedence first, duplicates removed.
  * `TILED_PROFILES_DIR` is accepted as a synonym of Tiled's `TILED_PROFILES`.
  */
 export function profileSearchPath(env: NodeJS.ProcessEnv = process.env): string[] {

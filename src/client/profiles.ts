@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import * as yaml from 'js-yaml';
 import { defaultProfileFile, profileSearchPath, userProfileDir } from './paths';
 
-/** The client-side profile content (spec cli.md §1.1); only `uri` and `verify` are used by tiled-ts. */
+/** The client-side profile content, as Tiled 0.2.16 writes it; only `uri` and `verify` are used by tiled-ts. */
 export interface Profile {
   uri?: string;
   direct?: unknown;

@@ -1,6 +1,6 @@
 /**
  * Search filters, encoded as Tiled's `filter[NAME][condition][FIELD]=…` parameters
- * (spec catalog.md §6.3). Values the server parses as JSON are JSON-encoded here.
+ * (docs/catalog.md). Values the server parses as JSON are JSON-encoded here.
  */
 export interface Query {
   name: string;

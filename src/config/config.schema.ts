@@ -1,5 +1,5 @@
 /**
- * JSON Schema of the YAML service configuration (Tiled 0.2.16 spelling, spec config.md §2–§4).
+ * JSON Schema of the YAML service configuration (Tiled 0.2.16 spelling, docs/configuration.md).
  *
  * Annotations beyond JSON Schema, read by the loader and by the docs test:
  * - `x-expect`: how an error message describes a valid value when the keyword alone would be cryptic;
@@ -209,5 +209,5 @@ export const CONFIG_SCHEMA: JsonSchema = {
   },
 };
 
-/** Keys whose lists are concatenated when a directory of files is merged (spec config.md §1). */
+/** Keys whose lists are concatenated when a directory of files is merged, as Tiled 0.2.16 does. */
 export const CONCATENATED_KEYS: ReadonlySet<string> = new Set(['trees', 'specs', 'allow_origins']);

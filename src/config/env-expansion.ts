@@ -1,4 +1,4 @@
-/** `${NAME}` / `$NAME` expansion in YAML string values (spec config.md §1 step 3, stricter on unset variables). */
+/** `${NAME}` / `$NAME` expansion in YAML string values, as Tiled 0.2.16 does but stricter on unset variables. */
 
 export type KeyPath = (string | number)[];
 

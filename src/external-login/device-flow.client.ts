@@ -6,7 +6,7 @@
 
 import type { DeviceFlowStart } from './external-login.service';
 
-/** What a successful login returns (Tiled's token response, spec auth.md §7.3). */
+/** What a successful login returns (Tiled's token response). */
 export interface DeviceFlowTokens {
   access_token: string;
   refresh_token: string;

@@ -8,7 +8,7 @@ import { EXTERNAL_LOGIN_OPTIONS, ExternalLoginOptions, ExternalLoginService } fr
 import { publicApiBase } from './public-url';
 
 /**
- * Tiled's external-provider routes (spec auth.md §8.1). Every route is @Public(): they are how a caller
+ * Tiled's external-provider routes (docs/oauth.md §3). Every route is @Public(): they are how a caller
  * without credentials obtains some, and each one checks its own proof instead (the `state` the server
  * issued, the user code, the device code). The polling route `POST …/token` is shared with internal
  * providers and lives in the sessions controller, which hands external providers to
@@ -102,7 +102,7 @@ function stringRecord(value: unknown): Record<string, string> {
   return out;
 }
 
-/** Token-issuing routes answer plain JSON whatever the Accept header (spec auth.md §8); a Buffer avoids "; charset". */
+/** Token-issuing routes answer plain JSON whatever the Accept header, as in Tiled 0.2.16; a Buffer avoids "; charset". */
 function sendJson(reply: FastifyReply, status: number, payload: unknown): void {
   void reply.code(status).header('content-type', 'application/json').header('cache-control', 'no-store').send(Buffer.from(toJson(payload)));
 }

@@ -34,7 +34,7 @@ const SLOW_DOWN_STEP_MS = 5000;
 const MAX_ATTEMPTS_PER_LOGIN = 5;
 const MAX_FAILURES_PER_ADDRESS = 10;
 
-/** Tiled's device-flow start body (spec auth.md §8.1), with our user-code alphabet. */
+/** Tiled's device-flow start body (docs/oauth.md §3), with our user-code alphabet. */
 export interface DeviceFlowStart {
   authorization_uri: string;
   verification_uri: string;

@@ -8,7 +8,7 @@ import {
   UserCodeFailureEntity,
 } from '../database/entities/external-login.entities';
 
-/** The part of Tiled's token response (spec auth.md §7.3) this module reads; the whole body is passed on. */
+/** The part of Tiled's token response this module reads; the whole body is passed on. */
 export interface TokenResponse {
   access_token: string;
   refresh_token: string;

@@ -1,6 +1,6 @@
 import type { ApiKeyResponseDto } from '../apikeys/dto/api-key-response.dto';
 
-/** Tiled's `Principal` (spec auth.md §8.3); dates are rendered by `sendDocument` (ISO in JSON, timestamps in msgpack). */
+/** Tiled's `Principal` (captured in 08-admin-principals.txt); dates are rendered by `sendDocument` (ISO in JSON, timestamps in msgpack). */
 export interface PrincipalJson {
   /** Hyphenated UUID. */
   uuid: string;

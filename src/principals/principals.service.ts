@@ -100,7 +100,7 @@ export class PrincipalsService {
     return Promise.all(principals.map((p) => this.describeEntity(p)));
   }
 
-  /** Tiled's Principal JSON (spec auth.md §8.3). Throws NotFound when the principal is gone. */
+  /** Tiled's Principal JSON (as 08-admin-principals.txt shows it). Throws NotFound when the principal is gone. */
   async describe(principalId: number): Promise<PrincipalJson> {
     const principal = await this.findById(principalId);
     if (!principal) throw new NotFoundError('Principal no longer exists.');

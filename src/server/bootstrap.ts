@@ -63,10 +63,19 @@ export async function createApp(config: AppConfig, options: BootstrapOptions = {
 /**
  * Nest's logger, minus its ExceptionHandler report of a failed startup: createApp's caller prints that
  * failure once, as one clear line (a config error must not arrive three times with an object dump).
+ * Under --verbose it also drops Nest's wiring chatter (a line per module and per route: docs/http-api.md
+ * lists the routes), which buried the startup lines an operator reads.
  */
 class StartupQuietLogger extends ConsoleLogger {
+  private static readonly WIRING = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer']);
+
   constructor(verbose: boolean) {
     super('Tiled', { logLevels: (verbose ? ['error', 'warn', 'log'] : ['error', 'warn']) as LogLevel[] });
+  }
+
+  override log(message: unknown, ...rest: unknown[]): void {
+    if (StartupQuietLogger.WIRING.has(rest[rest.length - 1] as string)) return;
+    super.log(message, ...(rest as string[]));
   }
 
   override error(message: unknown, ...rest: unknown[]): void {

@@ -1,8 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Where the exchanges recorded from a real Tiled 0.2.16 live (read-only, shared by the team). */
-export const CAPTURES = process.env.TILED_COMPAT_CAPTURES ?? '/work/shared/reference/tiled-0.2.16';
+/** The exchanges recorded from a real Tiled 0.2.16 (see its README.md): data, kept byte for byte as recorded. */
+export const CAPTURES = join(__dirname, 'fixtures', 'tiled-0.2.16');
+
+/** The text of one capture file, e.g. `04-apikeys.txt`. */
+export function captureText(file: string): string {
+  return readFileSync(join(CAPTURES, file), 'utf8');
+}
 
 export type Header = [name: string, value: string];
 
@@ -188,13 +193,13 @@ function parseProxyFile(file: string, text: string): Exchange[] {
 }
 
 export function loadCapture(file: string): Exchange[] {
-  const text = readFileSync(join(CAPTURES, file), 'utf8');
+  const text = captureText(file);
   // 32 has no section banners: it is nothing but proxy blocks.
   return /^----- #\d+$/m.test(text) ? parseProxyFile(file, text) : parseCurlFile(file, text);
 }
 
 /** The client's printed session (the part of a 30-* file before the HTTP exchanges). */
 export function clientTranscript(file: string): string {
-  const text = readFileSync(join(CAPTURES, file), 'utf8');
+  const text = captureText(file);
   return text.slice(0, text.indexOf('########## HTTP exchanges'));
 }

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunningServer, startTiled } from '../helpers/tiled-process';
-import { CAPTURES, header, loadCapture } from './capture';
+import { captureText, header, loadCapture } from './capture';
 import { compareExchange } from './compare';
 import { CLI_KEYS_MADE_OUTSIDE, cliHttpKnownDifference, TOY_USERS } from './expectations';
 import { Replayer } from './replay';
@@ -44,7 +44,7 @@ describe(`replay of ${FILE} (the Tiled CLI's HTTP)`, () => {
   }
 
   it('was parsed into every recorded exchange', () => {
-    const blocks = readFileSync(join(CAPTURES, FILE), 'utf8').match(/^----- #\d+$/gm) ?? [];
+    const blocks = captureText(FILE).match(/^----- #\d+$/gm) ?? [];
     expect(blocks.length).toBeGreaterThan(70);
     expect(exchanges.length).toBe(blocks.length);
   });

@@ -1,17 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientHome } from '../helpers/doc-runner';
 import { CliResult, RunningServer, startTiled } from '../helpers/tiled-process';
-import { CAPTURES } from './capture';
+import { captureText } from './capture';
 
 const FILE = '31-cli-session.txt';
 const CONFIG = join(__dirname, 'fixtures', 'reference-server.yml');
 
 /** What the real CLI printed for one command of 31-cli-session (stdout and stderr interleaved), and its exit code. */
 function recorded(command: string): { output: string; exit: number } {
-  const text = readFileSync(join(CAPTURES, FILE), 'utf8');
+  const text = captureText(FILE);
   const at = text.indexOf(`$ ${command}\n`);
   if (at < 0) throw new Error(`no "${command}" in ${FILE}`);
   const block = text.slice(at + command.length + 3);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunningServer, startTiled } from '../helpers/tiled-process';
-import { clientTranscript, loadCapture } from './capture';
+import { captureText, clientTranscript, loadCapture } from './capture';
 import { compareExchange } from './compare';
 import { PYTHON_CLIENT_KNOWN_DIFFERENCES, TOY_USERS } from './expectations';
 import { Replayer } from './replay';
@@ -43,7 +43,7 @@ describe.each(['30-python-client-apikey.txt', '30-python-client-password.txt'])(
   });
 
   it('was parsed into the whole session', () => {
-    expect(exchanges.length).toBe(Number(/----- #(\d+)\n(?![\s\S]*----- #)/.exec(require('node:fs').readFileSync(join(require('./capture').CAPTURES, file), 'utf8'))?.[1]));
+    expect(exchanges.length).toBe(Number(/----- #(\d+)\n(?![\s\S]*----- #)/.exec(captureText(file))?.[1]));
   });
 
   for (const exchange of exchanges) {

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { ClientHome } from '../helpers/doc-runner';
 import { RunningServer, startTiled } from '../helpers/tiled-process';
 
@@ -56,5 +58,13 @@ describe('tiled tree against the demo tree', () => {
     expect(anonymous.code).toBe(1);
     expect(anonymous.stderr).toMatch(/^Error: .*Not authenticated/);
     expect(anonymous.stderr).not.toMatch(/at .*\.js:\d+/);
+  });
+
+  it('stops quietly, with status 0, when its reader closes the pipe early (tiled tree | head -n 1)', async () => {
+    // `head` exits after one line while the tree is still being fetched: every later write hits a closed pipe.
+    const { stdout } = await promisify(execFile)('bash', ['-c', 'tiled tree 1000 2>"$HOME/tree.err" | head -n 1; echo "tiled exited ${PIPESTATUS[0]}"; cat "$HOME/tree.err"'], {
+      env: { ...process.env, ...home.env, ...asUser.env },
+    });
+    expect(stdout).toBe('├── small\ntiled exited 0\n');
   });
 });

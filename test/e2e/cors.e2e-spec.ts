@@ -3,14 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { launchBrowser } from '../helpers/browser';
+import { SuiteBrowser } from '../helpers/browser';
 import { RunningServer, startTiled } from '../helpers/tiled-process';
 
 const KEY = 'CorsTestKey0123456789abcdef';
 
 /** What a script on another origin sees when it calls the API with an Apikey header (which needs a preflight). */
-async function fetchFromPage(browser: Browser, pageUrl: string, apiUrl: string): Promise<{ status?: number; body?: unknown; etag?: string | null; error?: string }> {
+async function fetchFromPage(browser: SuiteBrowser, pageUrl: string, apiUrl: string): Promise<{ status?: number; body?: unknown; etag?: string | null; error?: string }> {
   const page = await browser.newPage();
   try {
     await page.goto(pageUrl);
@@ -35,7 +34,7 @@ describe('allow_origins: CORS for browser apps on other origins', () => {
   let pagePort: number;
   let dir: string;
   let server: RunningServer;
-  let browser: Browser;
+  const browser = new SuiteBrowser();
 
   beforeAll(async () => {
     pages = createServer((_request, response) => response.end('<!doctype html><title>app</title>'));
@@ -45,16 +44,15 @@ describe('allow_origins: CORS for browser apps on other origins', () => {
     const config = join(dir, 'config.yml');
     writeFileSync(config, `trees: [{path: /, tree: demo}]\nallow_origins: ["http://127.0.0.1:${pagePort}"]\n`);
     server = await startTiled(['serve', 'config', config, '--api-key', KEY]);
-    browser = await launchBrowser();
   });
   afterAll(async () => {
-    await browser?.close();
+    await browser.close();
     await server?.stop();
     await new Promise((resolve) => pages.close(resolve));
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('lets a listed origin read metadata with an API key, headers included', async () => {
+  browser.it('lets a listed origin read metadata with an API key, headers included', async () => {
     const result = await fetchFromPage(browser, `http://127.0.0.1:${pagePort}/`, `${server.api}/metadata/small`);
     expect(result.error).toBeUndefined();
     expect(result.status).toBe(200);
@@ -62,7 +60,7 @@ describe('allow_origins: CORS for browser apps on other origins', () => {
     expect(result.etag).toMatch(/^[0-9a-f]{32}$/);
   });
 
-  it('blocks an origin that is not listed (localhost is another origin than 127.0.0.1)', async () => {
+  browser.it('blocks an origin that is not listed (localhost is another origin than 127.0.0.1)', async () => {
     const result = await fetchFromPage(browser, `http://localhost:${pagePort}/`, `${server.api}/metadata/small`);
     expect(result.error).toMatch(/Failed to fetch/);
   });

@@ -5,9 +5,9 @@ import { RunningServer, startTiled } from '../helpers/tiled-process';
 import { writeToyConfig } from '../helpers/toy-config';
 
 /**
- * The double-submit CSRF defence (spec auth.md §3.4, reference 13-csrf-cookies): a browser holding the
- * tiled_api_key cookie must not be made to write by another site. Only cookie-authenticated unsafe
- * requests are checked; header and bearer credentials cannot be forged cross-site.
+ * The double-submit CSRF defence, as Tiled 0.2.16 does it (test/compat/fixtures/tiled-0.2.16/13-csrf-cookies.txt):
+ * a browser holding the tiled_api_key cookie must not be made to write by another site. Only
+ * cookie-authenticated unsafe requests are checked; header and bearer credentials cannot be forged cross-site.
  */
 describe('CSRF protection of cookie-authenticated writes', () => {
   let dir: string;

@@ -1,17 +1,15 @@
-import type { Browser } from 'playwright-core';
-import { launchBrowser, signInAtProviderPage } from '../helpers/browser';
+import { signInAtProviderPage, SuiteBrowser } from '../helpers/browser';
 import { OidcSetup, startTiledWithOidc } from '../helpers/oidc-provider/tiled-with-oidc';
 
 describe('external login in a real browser (Chromium) against a real OpenID provider', () => {
   let setup: OidcSetup;
-  let browser: Browser;
+  const browser = new SuiteBrowser();
 
   beforeAll(async () => {
     setup = await startTiledWithOidc();
-    browser = await launchBrowser();
   }, 60000);
   afterAll(async () => {
-    await browser?.close();
+    await browser.close();
     await setup?.stop();
   });
 
@@ -30,7 +28,7 @@ describe('external login in a real browser (Chromium) against a real OpenID prov
     );
   });
 
-  it('GET /authorize → provider sign-in → /code answers tokens that work for whoami', async () => {
+  browser.it('GET /authorize → provider sign-in → /code answers tokens that work for whoami', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     const codeResponse = page.waitForResponse((r) => r.url().includes('/auth/provider/oidc/code'));
@@ -52,7 +50,7 @@ describe('external login in a real browser (Chromium) against a real OpenID prov
     expect(principal.roles.map((r: { name: string }) => r.name)).toEqual(['user']);
   });
 
-  it('a second login by the same person reuses their principal; tiled_admins applies to external ids', async () => {
+  browser.it('a second login by the same person reuses their principal; tiled_admins applies to external ids', async () => {
     const logins: Record<string, unknown>[] = [];
     for (const who of ['bob', 'bob']) {
       const context = await browser.newContext();
@@ -69,7 +67,7 @@ describe('external login in a real browser (Chromium) against a real OpenID prov
     expect(principal.roles.map((r: { name: string }) => r.name).sort()).toEqual(['admin', 'user']);
   });
 
-  it('with redirect_on_success, lands there with the tokens and the caller\'s state', async () => {
+  browser.it('with redirect_on_success, lands there with the tokens and the caller\'s state', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${setup.server.api}/auth/provider/redirect/authorize?state=from-the-app`);
@@ -87,7 +85,7 @@ describe('external login in a real browser (Chromium) against a real OpenID prov
     await context.close();
   });
 
-  it('an ID token for another audience is refused (401) and logged, never a login', async () => {
+  browser.it('an ID token for another audience is refused (401) and logged, never a login', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     const codeResponse = page.waitForResponse((r) => r.url().includes('/auth/provider/wrongaud/code'));

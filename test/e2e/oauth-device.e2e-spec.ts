@@ -1,5 +1,4 @@
-import type { Browser } from 'playwright-core';
-import { launchBrowser, signInAtProviderPage } from '../helpers/browser';
+import { signInAtProviderPage, SuiteBrowser } from '../helpers/browser';
 import { OidcSetup, startTiledWithOidc } from '../helpers/oidc-provider/tiled-with-oidc';
 import { DeviceFlowTokens, loginWithDeviceFlow } from '../../src/external-login/device-flow.client';
 import type { DeviceFlowStart } from '../../src/external-login/external-login.service';
@@ -12,14 +11,13 @@ function instructions(text: string): { url: string; userCode: string } {
 
 describe('device-code login (tiled login with an external provider) against a real OpenID provider', () => {
   let setup: OidcSetup;
-  let browser: Browser;
+  const browser = new SuiteBrowser();
 
   beforeAll(async () => {
     setup = await startTiledWithOidc();
-    browser = await launchBrowser();
   }, 60000);
   afterAll(async () => {
-    await browser?.close();
+    await browser.close();
     await setup?.stop();
   });
 
@@ -38,7 +36,7 @@ describe('device-code login (tiled login with an external provider) against a re
     expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');
   });
 
-  it('the polling client gets tokens once the user signs in and types the code (any case, no dash)', async () => {
+  browser.it('the polling client gets tokens once the user signs in and types the code (any case, no dash)', async () => {
     let printed = '';
     let shown!: () => void;
     const instructionsShown = new Promise<void>((resolve) => (shown = resolve));

@@ -1,7 +1,7 @@
 import { compareOrUpdate, Mode, routeEntries, routeLines } from './route-table';
 
 /*
- * The route → scope snapshot (STYLE.md §4). Every route of the app, built by the real bootstrap, as
+ * The route → scope snapshot. Every route of the app, built by the real bootstrap, as
  * `METHOD path → scopes | public | authenticated`. A diff here is a permission change: review it as one,
  * then regenerate with `UPDATE_ROUTE_SNAPSHOT=1 npx jest test/meta/route-scopes`.
  */

@@ -20,7 +20,7 @@ export interface OAuth2Args {
   redirect_on_failure?: string | null;
 }
 
-/** Tiled's `OIDCAuthenticator` arguments (spec auth.md §10.3), so a Tiled config loads unedited. */
+/** Tiled's `OIDCAuthenticator` arguments (docs/oauth.md §2), so a Tiled config loads unedited. */
 export interface TiledOidcArgs {
   audience: string;
   client_id: string;

@@ -17,7 +17,7 @@ export const OAuth2Authenticator = definePlugin<OAuth2Args>({
   },
 });
 
-/** Tiled's `OIDCAuthenticator` with Tiled's arguments (spec auth.md §10.3). */
+/** Tiled's `OIDCAuthenticator` with Tiled's arguments (docs/oauth.md §2). */
 export const OIDCAuthenticator = definePlugin<TiledOidcArgs>({
   meta: { ...meta, name: 'oauth2 (OIDCAuthenticator)' },
   argsSchema: tiledOidcArgsSchema,

@@ -1,6 +1,6 @@
 import type { ApiKeyEntity } from '../../database/entities';
 
-/** Tiled's `APIKey` (spec auth.md §5.3). Key order matters to nobody but is kept as Tiled sends it. */
+/** Tiled's `APIKey` (as the captured 04-apikeys.txt shows it). Key order matters to nobody but is kept as Tiled sends it. */
 export interface ApiKeyResponseDto {
   first_eight: string;
   expiration_time: Date | null;

@@ -21,7 +21,7 @@ export interface Negotiated {
 }
 
 /**
- * Tiled's data negotiation (spec catalog.md §7.1): `?format=` (comma list, aliases) else Accept split
+ * Tiled 0.2.16's data negotiation: `?format=` (comma list, aliases) else Accept split
  * on ','; parameters ignored; no q-values; the first supported type wins; `*\/*` or nothing → default.
  */
 export function negotiate(request: FastifyRequest, query: Query, supported: readonly string[], fallback: string): Negotiated {

@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 const gzip = promisify(gzipCallback);
 
-/** Tiled compresses bodies of at least this many bytes (spec auth.md §9.2). */
+/** Tiled compresses bodies of at least this many bytes (as 10-arrays.txt shows). */
 export const COMPRESSION_THRESHOLD = 1000;
 
 /** An encoded response body with its ETag; `gzipped` is filled lazily and kept with the body. */

@@ -14,7 +14,7 @@ export type Predicate = (c: Candidate) => boolean;
 
 export interface ParsedFilters {
   predicates: Predicate[];
-  /** `lookup` keys, applied after the other filters by direct child lookup (spec catalog.md §6.2). */
+  /** `lookup` keys, applied after the other filters by direct child lookup, as Tiled 0.2.16 does. */
   lookups: string[];
 }
 
@@ -236,7 +236,7 @@ function build(name: string, f: Record<string, string | undefined>): Predicate |
 }
 
 /**
- * Decode `filter[NAME][condition][FIELD]` parameters (spec catalog.md §6.3): repeated fields are zipped
+ * Decode `filter[NAME][condition][FIELD]` parameters (docs/catalog.md): repeated fields are zipped
  * into one query each; unknown names are ignored, as Tiled does.
  */
 export function parseFilters(query: Query): ParsedFilters {

@@ -4,7 +4,7 @@ import { Query, one } from '../http/query-params';
 import type { Metadata } from '../tree/tree.types';
 
 /*
- * `?select_metadata=<JMESPath>` (spec catalog.md §6). The library is a port of jmespath.py, the engine
+ * `?select_metadata=<JMESPath>`, as in Tiled 0.2.16. The library is a port of jmespath.py, the engine
  * Tiled uses, so an expression means the same and fails where Tiled's fails; its errors mirror
  * jmespath.py's classes, and Tiled answers any JMESPathError with this 400.
  */

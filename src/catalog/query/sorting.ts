@@ -11,7 +11,7 @@ export interface SortKey {
 
 const KEY_PATTERN = /^[a-zA-Z0-9_.]*$/;
 
-/** `sort=key`, `sort=+key`, `sort=-key` (spec catalog.md §6.4). */
+/** `sort=key`, `sort=+key`, `sort=-key`, as Tiled 0.2.16 reads them. */
 export function parseSort(values: readonly string[]): SortKey[] {
   const out: SortKey[] = [];
   for (const raw of values) {

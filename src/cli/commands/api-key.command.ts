@@ -41,7 +41,7 @@ export function printSecret(secret: string): void {
 }
 
 /**
- * Tiled's key table (spec cli.md §3.2) with its columns, `-` placeholders and datetime format, but
+ * Tiled's key table (as 31-cli-session.txt shows it) with its columns, `-` placeholders and datetime format, but
  * aligned on every row. The Access tags column appears only when some key has tags.
  */
 export function apiKeysTable(keys: readonly ApiKeyInfo[]): string {

@@ -16,7 +16,7 @@ function unknownProfile(name: string): CliError {
   return new CliError(`The profile '${name}' could not be found. Use tiled profile list to see profile names.`);
 }
 
-/** `tiled profile …`: client-side profiles as YAML files in the user's config directory (spec cli.md §1). */
+/** `tiled profile …`: client-side profiles as YAML files in the user's config directory (docs/cli.md). */
 export function registerProfileCommands(program: Command): void {
   const profile = program
     .command('profile')

@@ -21,7 +21,7 @@ declare module 'fastify' {
 }
 
 /**
- * Wire behaviour every Tiled response shares (spec auth.md §3.4, §6.5): the double-submit CSRF cookie
+ * Wire behaviour every Tiled response shares (13-csrf-cookies.txt): the double-submit CSRF cookie
  * and its check for cookie-authenticated writes, a request id, Server-Timing, and the access log.
  * Done as raw Fastify hooks because it must also cover 404s and other responses Nest never sees.
  */

@@ -6,7 +6,7 @@ export const JSON_TYPE = 'application/json';
 export const MSGPACK_TYPE = 'application/x-msgpack';
 
 /**
- * Tiled's negotiation (spec auth.md §9.1): Accept is split on ", " and each entry compared exactly;
+ * Tiled 0.2.16's negotiation: Accept is split on ", " and each entry compared exactly;
  * the first of `*\/*`, msgpack or JSON decides; anything else falls back to JSON.
  */
 export function wantsMsgpack(accept: string | undefined): boolean {
