@@ -9,6 +9,7 @@ import { CatalogModule } from './catalog/catalog.module';
 import { TiledExceptionFilter } from './common/errors/tiled-exception.filter';
 import { APP_CONFIG, AppConfig, isSingleUser, metricsEnabled } from './config/app-config';
 import { MetricsModule } from './metrics/metrics.module';
+import { OpenApiModule } from './openapi/openapi.module';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -33,6 +34,7 @@ export class AppModule {
         authModule,
         CatalogModule.forRoot(config),
         ...(metricsEnabled(config) ? [MetricsModule.forRoot(config)] : []),
+        OpenApiModule,
       ],
       controllers: [AboutController],
       providers: [

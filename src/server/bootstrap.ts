@@ -11,6 +11,7 @@ import { corsOptions } from '../common/http/cors';
 import { resolveSingleUserKey, SingleUserKey } from '../auth/single-user-key';
 import { HttpMetrics } from '../metrics/http-metrics';
 import { installMetricsHook } from '../metrics/metrics.hook';
+import { OpenApiService } from '../openapi/openapi.service';
 
 export interface BootstrapOptions {
   /** `--api-key` from the command line. */
@@ -56,6 +57,7 @@ export async function createApp(config: AppConfig, options: BootstrapOptions = {
   await app.register(fastifyCookie);
   installHttpHooks(app.getHttpAdapter().getInstance(), { accessLog: config.server.verbose, timestamps: config.server.logTimestamps });
   if (metricsEnabled(config)) installMetricsHook(app.getHttpAdapter().getInstance(), app.get(HttpMetrics), isSingleUser(config));
+  app.get(OpenApiService).attach(app);
   app.enableShutdownHooks();
   return { app, singleUserKey };
 }
