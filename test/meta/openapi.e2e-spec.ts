@@ -1,3 +1,4 @@
+import { launchBrowser } from '../helpers/browser';
 import { RunningServer, startTiled } from '../helpers/tiled-process';
 import { Mode, MODES, routeEntries } from './route-table';
 
@@ -122,4 +123,38 @@ describe.each(Object.keys(MODES) as Mode[])('GET /openapi.json in %s mode', (mod
       expect(await response.json()).toEqual({ detail: 'Not Found' });
     }
   });
+});
+
+describe('the interactive reference in a browser', () => {
+  let server: RunningServer;
+
+  beforeAll(async () => {
+    server = await startTiled(SERVE_ARGS['multi-user']);
+  }, 30_000);
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('renders every operation of the document, loading nothing from another host', async () => {
+    const document = (await (await fetch(`${server.url}/openapi.json`)).json()) as Document;
+    const operations = Object.values(document.paths).reduce((n, item) => n + Object.keys(item).length, 0);
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      const requested: string[] = [];
+      const errors: string[] = [];
+      page.on('request', (request) => requested.push(request.url()));
+      page.on('pageerror', (error) => errors.push(String(error)));
+      await page.goto(`${server.api}/docs`);
+      await page.waitForSelector('.opblock', { timeout: 20_000 });
+      expect(await page.locator('.opblock').count()).toBe(operations);
+      expect(await page.locator('.btn.authorize').count()).toBe(1);
+      expect(requested).toContain(`${server.url}/openapi.json`);
+      expect(requested.filter((url) => !url.startsWith(`${server.url}/`))).toEqual([]);
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 });
