@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { launchBrowser } from '../helpers/browser';
 import { RunningServer, startTiled } from '../helpers/tiled-process';
 import { Mode, MODES, routeEntries } from './route-table';
@@ -158,3 +160,18 @@ describe('the interactive reference in a browser', () => {
     }
   }, 60_000);
 });
+
+describe('cold start', () => {
+  it('does not load @nestjs/swagger until the document is first asked for', () => {
+    // The built server, as `tiled serve` loads it; @nestjs/swagger alone takes a couple of hundred milliseconds.
+    const probe = [
+      "require('reflect-metadata');",
+      "require('./dist/src/server/bootstrap');",
+      "process.stdout.write(String(Object.keys(require.cache).filter((f) => f.includes('@nestjs/swagger')).length));",
+    ].join('');
+    const result = spawnSync(process.execPath, ['-e', probe], { cwd: join(__dirname, '..', '..'), encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('0');
+  });
+});
+
