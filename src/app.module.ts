@@ -6,9 +6,11 @@ import { AuthenticationGuard } from './auth/authentication.guard';
 import { CredentialsStrategy } from './auth/credentials.strategy';
 import { SingleUserAuthModule } from './auth/single-user-auth.module';
 import { CatalogModule } from './catalog/catalog.module';
+import type { TreeNode } from './catalog/tree/tree.types';
 import { TiledExceptionFilter } from './common/errors/tiled-exception.filter';
 import { APP_CONFIG, AppConfig, isSingleUser, metricsEnabled } from './config/app-config';
 import { MetricsModule } from './metrics/metrics.module';
+import { OpenApiModule } from './openapi/openapi.module';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -16,6 +18,8 @@ export interface AppModuleOptions {
   singleUserApiKey?: string;
   /** The multi-user authentication module, built by the auth layer from the config (multi-user mode only). */
   multiUserAuth?: DynamicModule;
+  /** The trees of the config, loaded by validateDeployment before the app is built. */
+  catalogRoot: TreeNode;
 }
 
 /** The only place modules are wired. Which authentication module is loaded depends on the mode. */
@@ -31,8 +35,9 @@ export class AppModule {
       imports: [
         PassportModule,
         authModule,
-        CatalogModule.forRoot(config),
+        CatalogModule.forRoot(options.catalogRoot),
         ...(metricsEnabled(config) ? [MetricsModule.forRoot(config)] : []),
+        OpenApiModule,
       ],
       controllers: [AboutController],
       providers: [

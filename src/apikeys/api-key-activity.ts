@@ -4,6 +4,44 @@ import type { PlainLogger } from '../common/logging/plain-logger';
 export const ACTIVITY_INTERVAL_MS = 60_000;
 const MAX_TRACKED = 50_000;
 
+/** Tiled stores activity with second resolution. */
+function toSecond(ms: number): Date {
+  return new Date(Math.floor(ms / 1000) * 1000);
+}
+
+/**
+ * The latest use of each key seen by this process, kept in memory. The database copy is written at most
+ * once a minute per key, so on its own it lags up to a minute behind: a client that uses a key and then
+ * lists its keys would see no activity. Listings overlay this on what the database returns.
+ */
+export class RecentKeyUse {
+  private readonly used = new Map<number, number>();
+
+  constructor(private readonly intervalMs = ACTIVITY_INTERVAL_MS) {}
+
+  note(keyId: number, now: number): void {
+    if (this.used.size >= MAX_TRACKED && !this.used.has(keyId)) this.prune(now);
+    this.used.set(keyId, now);
+  }
+
+  /** The later of the stored `latest_activity` and this process's latest use of the key. */
+  latest(keyId: number, stored: Date | null): Date | null {
+    const used = this.used.get(keyId);
+    if (used === undefined) return stored;
+    const seen = toSecond(used);
+    return stored && stored.getTime() >= seen.getTime() ? stored : seen;
+  }
+
+  /**
+   * Forgets uses older than the write interval first: a key used again at least that long after its last
+   * write is written again, so for those the database is at most one interval behind.
+   */
+  private prune(now: number): void {
+    for (const [keyId, at] of this.used) if (now - at >= this.intervalMs) this.used.delete(keyId);
+    if (this.used.size >= MAX_TRACKED) this.used.clear();
+  }
+}
+
 export class ApiKeyActivityRecorder {
   private readonly lastWritten = new Map<number, number>();
 
@@ -11,17 +49,17 @@ export class ApiKeyActivityRecorder {
     private readonly write: (keyId: number, at: Date) => Promise<void>,
     private readonly logger: PlainLogger,
     private readonly intervalMs = ACTIVITY_INTERVAL_MS,
+    readonly recent: RecentKeyUse = new RecentKeyUse(intervalMs),
   ) {}
 
   /** Fire-and-forget: the request never waits for (or fails because of) the activity write. */
   touch(keyId: number, now: number): void {
+    this.recent.note(keyId, now);
     const last = this.lastWritten.get(keyId);
     if (last !== undefined && now - last < this.intervalMs) return;
     if (this.lastWritten.size >= MAX_TRACKED) this.prune(now);
     this.lastWritten.set(keyId, now);
-    // Tiled stores activity with second resolution.
-    const at = new Date(Math.floor(now / 1000) * 1000);
-    this.write(keyId, at).catch((error: unknown) => {
+    this.write(keyId, toSecond(now)).catch((error: unknown) => {
       this.lastWritten.delete(keyId);
       this.logger.warn(`Could not record activity of API key ${keyId}: ${error instanceof Error ? error.message : String(error)}`);
     });

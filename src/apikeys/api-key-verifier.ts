@@ -2,7 +2,7 @@ import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { AuthContext } from '../auth/auth-context';
 import type { ApiKeyVerifier } from '../auth/credentials';
 import type { ApiKeyEntity } from '../database/entities';
-import { ApiKeyActivityRecorder } from './api-key-activity';
+import { ApiKeyActivityRecorder, RecentKeyUse } from './api-key-activity';
 import type { PlainLogger } from '../common/logging/plain-logger';
 import { CredentialCache, CachedCredential } from '../common/revocation/credential-cache';
 import { RevocationBus } from '../common/revocation/revocation-bus';
@@ -26,8 +26,14 @@ export class ApiKeyVerifierService implements ApiKeyVerifier, OnModuleInit, OnMo
     private readonly cache: CredentialCache,
     private readonly bus: RevocationBus,
     private readonly logger: PlainLogger,
+    recentUse?: RecentKeyUse,
   ) {
-    this.activity = new ApiKeyActivityRecorder((keyId, at) => this.store.recordActivity(keyId, at), logger);
+    this.activity = new ApiKeyActivityRecorder((keyId, at) => this.store.recordActivity(keyId, at), logger, undefined, recentUse);
+  }
+
+  /** A key's `latest_activity` as listings show it: the stored value, or this process's later use of it. */
+  latestActivity(keyId: number, stored: Date | null): Date | null {
+    return this.activity.recent.latest(keyId, stored);
   }
 
   async onModuleInit(): Promise<void> {

@@ -6,6 +6,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { PrincipalsModule } from '../principals/principals.module';
 import { CredentialCache, DEFAULT_CACHE_OPTIONS } from '../common/revocation/credential-cache';
 import { LocalRevocationBus, PostgresRevocationBus, RevocationBus } from '../common/revocation/revocation-bus';
+import { RecentKeyUse } from './api-key-activity';
 import { ApiKeyVerifierService, REVOCATION_BUS } from './api-key-verifier';
 import { ApiKeyStore } from './api-key.store';
 import { ApiKeysController } from './api-keys.controller';
@@ -35,9 +36,9 @@ import { PrincipalsAdminService } from './principals-admin.service';
     },
     {
       provide: ApiKeyVerifierService,
-      useFactory: (store: ApiKeyStore, cache: CredentialCache, bus: RevocationBus) =>
-        new ApiKeyVerifierService(store, cache, bus, new Logger('ApiKeys')),
-      inject: [ApiKeyStore, CredentialCache, REVOCATION_BUS],
+      useFactory: (store: ApiKeyStore, cache: CredentialCache, bus: RevocationBus, recentUse: RecentKeyUse) =>
+        new ApiKeyVerifierService(store, cache, bus, new Logger('ApiKeys'), recentUse),
+      inject: [ApiKeyStore, CredentialCache, REVOCATION_BUS, RecentKeyUse],
     },
     { provide: API_KEY_VERIFIER, useExisting: ApiKeyVerifierService },
     {

@@ -58,7 +58,7 @@ export class ApiKeysService {
     const row = entry && hashed ? await this.store.findByHash(hashed) : null;
     // Re-checked on the fresh row: a revoke may have landed between the lookup and this read.
     if (!row || row.revokedAt !== null) throw new TiledHttpError(401, 'Invalid API key');
-    return toApiKeyResponse(row);
+    return toApiKeyResponse({ ...row, latestActivity: this.verifier.latestActivity(row.id, row.latestActivity) });
   }
 
   /** `DELETE /auth/apikey?first_eight=`: revoke one of the caller's own keys. */

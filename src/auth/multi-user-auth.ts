@@ -5,8 +5,7 @@ import { ConfigError } from '../config/config-loader';
 import { DatabaseModule, openConfiguredDatabase } from '../database/database.module';
 import { DatabaseOpenError } from '../database/data-source';
 import { DatabaseUriError } from '../database/database-uri';
-import { loadProviders } from '../plugin-host/load-providers';
-import { PluginLoadError } from '../plugin-host/plugin-loader';
+import type { AuthenticatorRegistry } from '../plugin-host/authenticator-registry';
 import { AuthnModule } from '../authn/authn.module';
 import { SessionsService } from '../authn/sessions.service';
 import { TokenService } from '../authn/token.service';
@@ -17,12 +16,12 @@ import { ExternalLoginModule } from '../external-login/external-login.module';
 class MultiUserAuthModule {}
 
 /**
- * Build the multi-user authentication module from the config: start every authenticator plugin and
- * open (and check) the database before Nest starts, so each problem is one clear startup error (exit 2).
+ * Build the multi-user authentication module from the config and its started authenticators
+ * (validateDeployment loads them): open (and check) the database before Nest starts, so each problem is
+ * one clear startup error (exit 2).
  */
-export async function buildMultiUserAuthModule(config: AppConfig): Promise<DynamicModule> {
+export async function buildMultiUserAuthModule(config: AppConfig, registry: AuthenticatorRegistry): Promise<DynamicModule> {
   const logger = new Logger('Authentication');
-  const registry = await asConfigError(() => loadProviders(config));
   const secrets = config.authentication.secret_keys?.filter((key) => key !== '') ?? [];
   if (secrets.length === 0) {
     logger.warn(
@@ -60,7 +59,7 @@ async function asConfigError<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof PluginLoadError || error instanceof DatabaseOpenError || error instanceof DatabaseUriError) {
+    if (error instanceof DatabaseOpenError || error instanceof DatabaseUriError) {
       throw new ConfigError(error.message);
     }
     throw error;

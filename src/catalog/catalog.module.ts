@@ -1,21 +1,20 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import type { AppConfig } from '../config/app-config';
 import { CatalogDataService } from './catalog-data.service';
 import { CatalogController } from './catalog.controller';
 import { CATALOG_ROOT, CatalogService } from './catalog.service';
-import { resolveTrees } from './tree/tree-loader';
+import type { TreeNode } from './tree/tree.types';
 
 /**
- * The catalog: tree adapters and every read route. Trees are resolved in an async provider so a bad
- * `trees[].tree` fails createApp() — before the server listens — with a ConfigError.
+ * The catalog: tree adapters and every read route. The trees are resolved before the app is built
+ * (validateDeployment), so a bad `trees[].tree` is a ConfigError before anything opens or listens.
  */
 @Module({})
 export class CatalogModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(root: TreeNode): DynamicModule {
     return {
       module: CatalogModule,
       controllers: [CatalogController],
-      providers: [{ provide: CATALOG_ROOT, useFactory: () => resolveTrees(config) }, CatalogService, CatalogDataService],
+      providers: [{ provide: CATALOG_ROOT, useValue: root }, CatalogService, CatalogDataService],
       exports: [CatalogService],
     };
   }

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { checkConfig, ConfigError, configForTree, loadConfig } from './config-loader';
+import { ConfigError, configForTree, loadConfig } from './config-loader';
 import { parseDuration } from './duration';
 
 const FIXTURES = resolve(__dirname, '..', '..', 'test', 'fixtures', 'configs');
@@ -236,13 +236,6 @@ describe('loadConfig', () => {
       const config = await loadConfig(writeConfig(DEMO), {});
       expect(Object.isFrozen(config.authentication)).toBe(true);
     });
-  });
-});
-
-describe('checkConfig', () => {
-  it('should return no lines for a valid configuration and the problems for a broken one', async () => {
-    expect(await checkConfig(writeConfig(DEMO), {})).toEqual([]);
-    expect(await checkConfig(join(FIXTURES, 'unknown-key.yml'), {})).toHaveLength(1);
   });
 });
 

@@ -45,17 +45,6 @@ export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.
   return buildConfig(sources, { source: path, configDir: sources.configDir }, env);
 }
 
-/** Error lines for `tiled admin check-config`; empty when the configuration is valid. */
-export async function checkConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
-  try {
-    await loadConfig(path, env);
-    return [];
-  } catch (error) {
-    if (error instanceof ConfigError) return error.errors;
-    throw error;
-  }
-}
-
 /**
  * The configuration for serving one tree without a YAML file (`tiled serve module`, `serve demo`),
  * still honouring the TILED_* environment variables exactly as a YAML configuration would.

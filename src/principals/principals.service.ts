@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, IsNull } from 'typeorm';
 import type { PrincipalRef } from '../auth/auth-context';
@@ -7,6 +7,7 @@ import { NotFoundError, UnprocessableError } from '../common/errors/tiled-http.e
 import { ApiKeyEntity, IdentityEntity, PrincipalEntity, RoleEntity, SessionEntity } from '../database/entities';
 import type { PrincipalJson } from './principal.dto';
 import { toApiKeyResponse } from '../apikeys/dto/api-key-response.dto';
+import { RecentKeyUse } from '../apikeys/api-key-activity';
 
 export type { PrincipalJson } from './principal.dto';
 
@@ -21,7 +22,10 @@ export function normalizeUuid(value: string): string | null {
 /** Principals, their roles and identities. Scopes always come from the roles in the database, never from a cache. */
 @Injectable()
 export class PrincipalsService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Optional() private readonly recentKeyUse?: RecentKeyUse,
+  ) {}
 
   /** Union of the scopes of every role the principal holds (empty for an unknown principal). */
   async scopesOf(principalId: number): Promise<Set<string>> {
@@ -117,7 +121,7 @@ export class PrincipalsService {
       manager.getRepository(SessionEntity).find({ where: { principalId: principal.id }, order: { id: 'ASC' } }),
     ]);
     const now = Date.now();
-    const keys = storedKeys.filter((key) => key.expirationTime === null || key.expirationTime.getTime() > now);
+    const keys = this.withRecentUse(storedKeys.filter((key) => key.expirationTime === null || key.expirationTime.getTime() > now));
     const activity = [
       ...identities.map((i) => i.latestLogin),
       ...sessions.map((s) => s.timeLastRefreshed),
@@ -132,6 +136,14 @@ export class PrincipalsService {
       sessions: sessions.map((s) => ({ uuid: s.uuid, expiration_time: s.expirationTime, revoked: s.revoked, state: s.state ?? {} })),
       latest_activity: activity.length ? new Date(Math.max(...activity.map((d) => d.getTime()))) : null,
     };
+  }
+
+  /** Keys used on this process since their last (throttled) activity write show that use (docs/api-keys-server.md). */
+  private withRecentUse(keys: ApiKeyEntity[]): ApiKeyEntity[] {
+    const recent = this.recentKeyUse;
+    if (!recent) return keys;
+    for (const key of keys) key.latestActivity = recent.latest(key.id, key.latestActivity);
+    return keys;
   }
 
   private async rolesOf(manager: EntityManager, principalId: number): Promise<RoleEntity[]> {

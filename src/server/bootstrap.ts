@@ -8,9 +8,11 @@ import { AppModule } from '../app.module';
 import { AppConfig, isSingleUser, metricsEnabled } from '../config/app-config';
 import { installHttpHooks } from '../common/http/http-hooks';
 import { corsOptions } from '../common/http/cors';
-import { resolveSingleUserKey, SingleUserKey } from '../auth/single-user-key';
+import type { SingleUserKey } from '../auth/single-user-key';
+import { validateDeployment } from './validate-deployment';
 import { HttpMetrics } from '../metrics/http-metrics';
 import { installMetricsHook } from '../metrics/metrics.hook';
+import { OpenApiService } from '../openapi/openapi.service';
 
 export interface BootstrapOptions {
   /** `--api-key` from the command line. */
@@ -25,13 +27,12 @@ export interface BuiltApp {
 
 /** Build the application exactly as `tiled serve` runs it; e2e tests use this same function. */
 export async function createApp(config: AppConfig, options: BootstrapOptions = {}): Promise<BuiltApp> {
-  const singleUserKey = isSingleUser(config)
-    ? resolveSingleUserKey(options.apiKey, config.authentication.single_user_api_key)
-    : undefined;
+  // Every configuration check first (the same ones `tiled admin check-config` runs), then the database.
+  const { singleUserKey, authenticators, catalogRoot } = await validateDeployment(config, { apiKey: options.apiKey });
   // Loaded only when needed: the database, plugin host and token modules are most of a cold start.
-  const multiUserAuth = isSingleUser(config)
-    ? undefined
-    : await (await import('../auth/multi-user-auth')).buildMultiUserAuthModule(config);
+  const multiUserAuth = authenticators
+    ? await (await import('../auth/multi-user-auth')).buildMultiUserAuthModule(config, authenticators)
+    : undefined;
 
   const adapter = new FastifyAdapter({
     logger: false,
@@ -47,7 +48,7 @@ export async function createApp(config: AppConfig, options: BootstrapOptions = {
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot({ config, singleUserApiKey: singleUserKey?.key, multiUserAuth }),
+    AppModule.forRoot({ config, singleUserApiKey: singleUserKey?.key, multiUserAuth, catalogRoot }),
     adapter,
     { logger: new StartupQuietLogger(config.server.verbose), abortOnError: false },
   );
@@ -56,6 +57,7 @@ export async function createApp(config: AppConfig, options: BootstrapOptions = {
   await app.register(fastifyCookie);
   installHttpHooks(app.getHttpAdapter().getInstance(), { accessLog: config.server.verbose, timestamps: config.server.logTimestamps });
   if (metricsEnabled(config)) installMetricsHook(app.getHttpAdapter().getInstance(), app.get(HttpMetrics), isSingleUser(config));
+  app.get(OpenApiService).attach(app);
   app.enableShutdownHooks();
   return { app, singleUserKey };
 }

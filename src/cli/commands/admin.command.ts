@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { checkConfig, defaultConfigPath } from '../../config/config-loader';
+import { defaultConfigPath } from '../../config/config-loader';
 import { CliError } from '../cli-error';
 import { addCreateKeyOptions, CreateKeyFlags, keyOptionsFrom, printKeys, printSecret } from './api-key.command';
 import { authenticatedContext, ProfileFlags, profileOption } from './login.command';
@@ -68,13 +68,16 @@ export function registerAdminCommands(program: Command): void {
 
   admin
     .command('check-config')
-    .description('Validate a server configuration file (or directory) without starting a server.')
+    .description('Run the checks `serve` makes of a configuration (schema, plugins, trees, database URI) without starting a server.')
     .argument('[config_path]', 'File or directory (default: TILED_CONFIG, else ./config.yml)')
     .helpOption('-h, --help', 'Show this message and exit')
     .action(async (path: string | undefined) => {
-      const problems = await checkConfig(path ?? defaultConfigPath());
-      if (problems.length) {
-        for (const problem of problems) process.stderr.write(`${problem}\n`);
+      // The server's own checks, loaded only for this command: plugins, trees and Nest are not small.
+      const { checkDeployment } = await import('../../server/validate-deployment');
+      const { errors, warnings } = await checkDeployment(path ?? defaultConfigPath());
+      for (const warning of warnings) process.stderr.write(`WARNING: ${warning}\n`);
+      if (errors.length) {
+        for (const problem of errors) process.stderr.write(`${problem}\n`);
         process.exitCode = 1;
         return;
       }
