@@ -88,7 +88,8 @@ export class ExternalLoginStore {
       const fromAddress = await live().andWhere('r.client_address = :address', { address }).getCount();
       if (fromAddress >= caps.perAddress) {
         const oldest = await live().andWhere('r.client_address = :address', { address }).orderBy('r.expiration_time', 'ASC').getOne();
-        return { ok: false, limit: 'address', count: fromAddress, retryAfterMs: (oldest?.expirationTime.getTime() ?? now) - now };
+        // Measured from now, not from `now`: the logins counted may have started while this one waited for the lock.
+        return { ok: false, limit: 'address', count: fromAddress, retryAfterMs: (oldest?.expirationTime.getTime() ?? now) - Date.now() };
       }
       const forProvider = await live().andWhere('r.provider = :provider', { provider: login.provider }).getCount();
       if (forProvider >= caps.perProvider) return { ok: false, limit: 'provider', count: forProvider, retryAfterMs: SWEEP_EVERY_MS };
