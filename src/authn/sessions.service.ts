@@ -60,18 +60,14 @@ export class SessionsService {
     const jti = newTokenId();
     // Counted and inserted as one step, so parallel logins cannot overshoot the cap; only sessions that
     // still work count (revoked and expired ones are history, deleted by housekeeping).
-    const session = await underCapLock(this.dataSource, `sessions:${principal.id}`, async (manager) => {
+    const created = await underCapLock(this.dataSource, `sessions:${principal.id}`, async (manager) => {
       const repo = manager.getRepository(SessionEntity);
       const live = await repo
         .createQueryBuilder('s')
         .where('s.principal_id = :principalId AND s.revoked = :revoked AND s.expiration_time > :now', { principalId: principal.id, revoked: false, now: now.getTime() })
         .getCount();
-      if (live >= MAX_SESSIONS_PER_PRINCIPAL) {
-        throw new BadRequestError(
-          `This Principal already has ${live} sessions which is greater than or equal to the maximum number allowed, ${MAX_SESSIONS_PER_PRINCIPAL}. Some Sessions must be closed before creating new ones.`,
-        );
-      }
-      return repo.save(
+      if (live >= MAX_SESSIONS_PER_PRINCIPAL) return { live };
+      const session = await repo.save(
         repo.create({
           uuid: randomUUID(),
           timeLastRefreshed: null,
@@ -86,7 +82,14 @@ export class SessionsService {
           timeCreated: now,
         }),
       );
+      return { session };
     });
+    if (!created.session) {
+      throw new BadRequestError(
+        `This Principal already has ${created.live} sessions which is greater than or equal to the maximum number allowed, ${MAX_SESSIONS_PER_PRINCIPAL}. Some Sessions must be closed before creating new ones.`,
+      );
+    }
+    const { session } = created;
     this.logger.log(`Login: ${provider}:${identity.id} (session ${hex(session.uuid).slice(0, 8)}…)`);
     const pair = await this.mintPair(session, jti);
     return { ...pair, identity: { id: identity.id, provider }, principal: hex(principal.uuid) };

@@ -6,9 +6,12 @@ import type { DataSource, EntityManager } from 'typeorm';
  *
  * - PostgreSQL: one transaction that first takes a transaction-scoped advisory lock on `lockKey`, so every
  *   process sharing the database waits for the holder's commit before it counts.
- * - SQLite: TypeORM runs every query of a process on one shared connection, so the work is serialised per
- *   `lockKey` inside this process and runs in one transaction; another process writing the same file in
- *   between makes the commit fail (SQLite's single writer) rather than letting the cap be exceeded.
+ * - SQLite: TypeORM runs every query of a process on one shared connection, so all such work of the
+ *   process is serialised (one writer per file anyway) and each runs in one transaction; another process
+ *   writing the same file in between makes the commit fail (SQLite's single writer) rather than letting
+ *   the cap be exceeded. Statements of other requests that interleave on the shared connection join that
+ *   transaction, so `work` must report "no room" by its return value, never by throwing: a rollback would
+ *   undo their writes too.
  *
  * `work` counts and inserts through the manager it is given; whatever it returns is returned.
  */
@@ -19,25 +22,21 @@ export async function underCapLock<T>(dataSource: DataSource, lockKey: string, w
       return work(manager);
     });
   }
-  return serialised(dataSource, lockKey, () => dataSource.transaction(work));
+  return serialised(dataSource, () => dataSource.transaction(work));
 }
 
-/** Per data source and key, the tail of the queue of work waiting for its turn. */
-const queues = new WeakMap<DataSource, Map<string, Promise<unknown>>>();
+/** Per SQLite data source, the tail of the queue of capped inserts waiting for their turn. */
+const queues = new WeakMap<DataSource, Promise<unknown>>();
 
-function serialised<T>(dataSource: DataSource, key: string, work: () => Promise<T>): Promise<T> {
-  let byKey = queues.get(dataSource);
-  if (!byKey) queues.set(dataSource, (byKey = new Map()));
-  const previous = byKey.get(key) ?? Promise.resolve();
+function serialised<T>(dataSource: DataSource, work: () => Promise<T>): Promise<T> {
+  const previous = queues.get(dataSource) ?? Promise.resolve();
   const result = previous.then(work, work);
-  const tail = result.then(
-    () => undefined,
-    () => undefined,
+  queues.set(
+    dataSource,
+    result.then(
+      () => undefined,
+      () => undefined,
+    ),
   );
-  byKey.set(key, tail);
-  // The map only holds keys with work pending, so it cannot grow with the number of principals ever seen.
-  void tail.then(() => {
-    if (byKey.get(key) === tail) byKey.delete(key);
-  });
   return result;
 }
