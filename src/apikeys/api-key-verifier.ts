@@ -5,6 +5,7 @@ import type { ApiKeyEntity } from '../database/entities';
 import { ApiKeyActivityRecorder, RecentKeyUse } from './api-key-activity';
 import type { PlainLogger } from '../common/logging/plain-logger';
 import { CredentialCache, CachedCredential } from '../common/revocation/credential-cache';
+import { LiveCredentialProbe } from '../common/revocation/live-credential-probe';
 import { RevocationBus } from '../common/revocation/revocation-bus';
 import { effectiveKeyScopes } from './api-key-scopes';
 import { hashPresentedSecret } from './api-key-secret';
@@ -14,11 +15,14 @@ export const REVOCATION_BUS = Symbol('ApiKeyRevocationBus');
 
 /**
  * The `API_KEY_VERIFIER` of multi-user mode, on every request that presents a key.
- * Hot path: hash, cache hit, expiry check. Revocation by this process evicts before the revoke returns;
- * revocations by other processes arrive through the revocation bus (PostgreSQL) or age out with the TTL.
+ * Hot path: hash, cache hit, expiry check, and a primary-key read confirming the key is not revoked
+ * (LiveCredentialProbe), so a revoke by any process sharing the database holds from its answer on.
+ * Revocation by this process also evicts at once; other processes' revocations also arrive through the
+ * revocation bus (PostgreSQL). Role changes made in the database reach cached keys within the TTL.
  */
 export class ApiKeyVerifierService implements ApiKeyVerifier, OnModuleInit, OnModuleDestroy {
   private readonly activity: ApiKeyActivityRecorder;
+  private readonly probe: LiveCredentialProbe;
   private started = false;
 
   constructor(
@@ -29,6 +33,7 @@ export class ApiKeyVerifierService implements ApiKeyVerifier, OnModuleInit, OnMo
     recentUse?: RecentKeyUse,
   ) {
     this.activity = new ApiKeyActivityRecorder((keyId, at) => this.store.recordActivity(keyId, at), logger, undefined, recentUse);
+    this.probe = new LiveCredentialProbe(store.dataSource);
   }
 
   /** A key's `latest_activity` as listings show it: the stored value, or this process's later use of it. */
@@ -63,7 +68,11 @@ export class ApiKeyVerifierService implements ApiKeyVerifier, OnModuleInit, OnMo
     if (!hashedSecret) return null;
     const now = Date.now();
     const cached = this.cache.get(hashedSecret, now);
-    if (cached) return cached;
+    if (cached) {
+      if (await this.probe.apiKeyLive(cached.keyId)) return cached;
+      this.cache.evictHash(hashedSecret);
+      return null;
+    }
 
     const generation = this.cache.generation;
     const row = await this.store.findByHash(hashedSecret);

@@ -1,4 +1,5 @@
-import { DataSource, QueryFailedError, Repository } from 'typeorm';
+import { DataSource, EntityManager, QueryFailedError, Repository } from 'typeorm';
+import { underCapLock } from '../database/capped-insert';
 import { ApiKeyEntity, PrincipalEntity, RoleEntity } from '../database/entities';
 
 /** A principal as the key rules need it: internal id, public ref and the union of its role scopes. */
@@ -49,23 +50,37 @@ export class ApiKeyStore {
       .getOne();
   }
 
-  countActive(principalId: number, now: Date): Promise<number> {
-    return this.keys
+  countActive(principalId: number, now: Date, manager: EntityManager = this.dataSource.manager): Promise<number> {
+    return manager
+      .getRepository(ApiKeyEntity)
       .createQueryBuilder('k')
       .where('k.principal_id = :principalId AND k.revoked_at IS NULL', { principalId })
       .andWhere('(k.expiration_time IS NULL OR k.expiration_time > :now)', { now: now.getTime() })
       .getCount();
   }
 
-  /** Insert; false when `first_eight` or the hash collides with any existing row (revoked ones included). */
-  async insert(row: NewKeyRow): Promise<ApiKeyEntity | null> {
-    const entity = this.keys.create({ ...row, latestActivity: null, revokedAt: null });
-    try {
-      return await this.keys.save(entity);
-    } catch (error) {
-      if (isUniqueViolation(error)) return null;
-      throw error;
-    }
+  /**
+   * Counts the owner's working keys and inserts `draw()`'s row only while fewer than `cap` exist, as one
+   * step that concurrent requests (in any process sharing the database) cannot interleave.
+   * `draw` is called again when `first_eight` or the hash collides with any existing row (revoked ones
+   * included), at most `maxDraws` times.
+   */
+  async insertUnderCap<R extends NewKeyRow>(
+    principalId: number,
+    cap: number,
+    maxDraws: number,
+    draw: () => R,
+  ): Promise<{ kind: 'full'; active: number } | { kind: 'created'; row: ApiKeyEntity; drawn: R } | { kind: 'collisions' }> {
+    return underCapLock(this.dataSource, `api-keys:${principalId}`, async (manager) => {
+      const active = await this.countActive(principalId, new Date(), manager);
+      if (active >= cap) return { kind: 'full', active };
+      for (let attempt = 0; attempt < maxDraws; attempt++) {
+        const drawn = draw();
+        const row = await insertKey(manager, drawn);
+        if (row) return { kind: 'created', row, drawn };
+      }
+      return { kind: 'collisions' };
+    });
   }
 
   /** Marks the key revoked; the row stays for audit. Returns false if it was already revoked. */
@@ -118,6 +133,20 @@ export function toOwner(principal: PrincipalEntity): KeyOwner {
     identities: (principal.identities ?? []).map((identity) => ({ id: identity.id, provider: identity.provider })),
     roleScopes,
   };
+}
+
+/** Null on a collision; in a savepoint, so a PostgreSQL unique violation does not abort the surrounding transaction. */
+async function insertKey(manager: EntityManager, row: NewKeyRow): Promise<ApiKeyEntity | null> {
+  const { firstEight, hashedSecret, expirationTime, note, scopes, accessTags, principalId, timeCreated } = row;
+  try {
+    return await manager.transaction((savepoint) => {
+      const keys = savepoint.getRepository(ApiKeyEntity);
+      return keys.save(keys.create({ firstEight, hashedSecret, expirationTime, note, scopes, accessTags, principalId, timeCreated, latestActivity: null, revokedAt: null }));
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) return null;
+    throw error;
+  }
 }
 
 function isUniqueViolation(error: unknown): boolean {

@@ -95,29 +95,23 @@ export class ApiKeysService {
       }
     }
     const now = new Date();
-    const active = await this.store.countActive(owner.id, now);
-    if (active >= MAX_KEYS_PER_PRINCIPAL) {
+    const expirationTime = this.expirationFor(dto.expires_in, now);
+    const result = await this.store.insertUnderCap(owner.id, MAX_KEYS_PER_PRINCIPAL, MAX_DRAWS, () => ({
+      ...generateSecret(),
+      expirationTime,
+      note: dto.note,
+      scopes: [...scopes],
+      accessTags: dto.access_tags,
+      principalId: owner.id,
+      timeCreated: now,
+    }));
+    if (result.kind === 'full') {
       throw new BadRequestError(
-        `This Principal already has ${active} API keys which is greater than or equal to the maximum number allowed, ${MAX_KEYS_PER_PRINCIPAL}. Some API keys must be deleted before creating new ones.`,
+        `This Principal already has ${result.active} API keys which is greater than or equal to the maximum number allowed, ${MAX_KEYS_PER_PRINCIPAL}. Some API keys must be deleted before creating new ones.`,
       );
     }
-    const expirationTime = this.expirationFor(dto.expires_in, now);
-
-    for (let draw = 0; draw < MAX_DRAWS; draw++) {
-      const { secret, firstEight, hashedSecret } = generateSecret();
-      const row = await this.store.insert({
-        firstEight,
-        hashedSecret,
-        expirationTime,
-        note: dto.note,
-        scopes: [...scopes],
-        accessTags: dto.access_tags,
-        principalId: owner.id,
-        timeCreated: now,
-      });
-      if (row) return { ...toApiKeyResponse(row), secret };
-    }
-    throw new TiledHttpError(503, 'Could not allocate a unique API key; try again');
+    if (result.kind === 'collisions') throw new TiledHttpError(503, 'Could not allocate a unique API key; try again');
+    return { ...toApiKeyResponse(result.row), secret: result.drawn.secret };
   }
 
   /** Tiled's rule (403, same text): every requested scope must be one the owner holds, or `inherit`. */

@@ -43,6 +43,10 @@ export async function buildMultiUserAuthModule(config: AppConfig, registry: Auth
         imports: [],
         identityLogin: SessionsService,
         publicBaseUrl: config.authentication.public_base_url,
+        pendingLoginCaps: {
+          perAddress: config.authentication.pending_logins_per_address,
+          perProvider: config.authentication.pending_logins_per_provider,
+        },
       }),
     ],
     exports: [AuthnModule],

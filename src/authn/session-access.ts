@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import type { AuthContext } from '../auth/auth-context';
 import { CredentialCache, CachedCredential, DEFAULT_CACHE_OPTIONS } from '../common/revocation/credential-cache';
 import type { PlainLogger } from '../common/logging/plain-logger';
+import { LiveCredentialProbe } from '../common/revocation/live-credential-probe';
 import type { RevocationBus } from '../common/revocation/revocation-bus';
 import { SessionEntity } from '../database/entities';
 import { normalizeUuid, PrincipalsService } from '../principals/principals.service';
@@ -20,14 +21,16 @@ export type SessionAccess = { ok: true; context: AuthContext } | { ok: false; re
  * What a Bearer access token may do right now: its session must still be live, and its scopes are the
  * principal's current role scopes, not the `scp` frozen into the token when it was minted.
  *
- * Hot path without a database round trip: lookups are cached per session for the API-key cache's TTL (2 s),
- * with the same cache class and generation rule (a lookup racing an eviction is not stored). Revocation by
- * this process evicts before the revoke returns; other processes hear of it on the API keys' PostgreSQL
- * LISTEN/NOTIFY channel (the same bus class, one more listening connection) or, on SQLite, within the TTL.
+ * Hot path: lookups are cached per session for the API-key cache's TTL (2 s), with the same cache class and
+ * generation rule (a lookup racing an eviction is not stored); each cached use is confirmed by one
+ * primary-key read (LiveCredentialProbe), so a session revoked by any process sharing the database is
+ * refused from the moment the revoke answers. Revocation by this process also evicts at once, and other
+ * processes hear of it on the API keys' PostgreSQL LISTEN/NOTIFY channel (the same bus class).
  * Role changes (made in the database; there is no HTTP API for them, as in Tiled) take effect within the TTL.
  */
 export class SessionAccessService implements OnModuleInit, OnModuleDestroy {
   private started = false;
+  private readonly probe: LiveCredentialProbe;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -38,7 +41,9 @@ export class SessionAccessService implements OnModuleInit, OnModuleDestroy {
     /** How long a revoked session is remembered locally: its last access token is dead by then. */
     private readonly accessTokenMaxAgeMs: number,
     private readonly cache: CredentialCache = new CredentialCache(DEFAULT_CACHE_OPTIONS),
-  ) {}
+  ) {
+    this.probe = new LiveCredentialProbe(dataSource);
+  }
 
   async onModuleInit(): Promise<void> {
     if (this.started) return;
@@ -60,7 +65,11 @@ export class SessionAccessService implements OnModuleInit, OnModuleDestroy {
     if (this.revoked.has(sessionHex)) return { ok: false, reason: 'revoked' };
     const now = Date.now();
     const cached = this.cache.get(sessionHex, now);
-    if (cached) return this.matching(cached, subjectHex);
+    if (cached) {
+      if (await this.probe.sessionLive(cached.keyId)) return this.matching(cached, subjectHex);
+      this.forget(sessionHex);
+      return { ok: false, reason: 'revoked' };
+    }
 
     const generation = this.cache.generation;
     const uuid = normalizeUuid(sessionHex);

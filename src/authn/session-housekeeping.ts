@@ -13,7 +13,7 @@ export interface HousekeepingResult {
 }
 
 /**
- * Deletes sessions past their expiration and login-throttle counters that count for nothing any more,
+ * Deletes sessions past their expiration or revoked, and login-throttle counters that count for nothing any more,
  * every `intervalMs`. API-key rows are never deleted here: revoked and expired keys stay for audit
  * (STYLE §8). Pending external logins are swept by their own store (src/external-login), which knows
  * their lifetimes.
@@ -65,7 +65,7 @@ export class SessionHousekeeping implements OnModuleInit, OnModuleDestroy {
     try {
       const result = await this.sweep();
       if (result.sessions > 0 || result.loginFailures > 0) {
-        this.logger.log(`Housekeeping: deleted ${result.sessions} expired session(s) and ${result.loginFailures} stale login-failure counter(s)`);
+        this.logger.log(`Housekeeping: deleted ${result.sessions} expired or revoked session(s) and ${result.loginFailures} stale login-failure counter(s)`);
       }
     } catch (error) {
       // A failed sweep (database briefly away) is retried at the next tick; it must not crash the server.
@@ -79,7 +79,9 @@ export class SessionHousekeeping implements OnModuleInit, OnModuleDestroy {
       .createQueryBuilder()
       .delete()
       .from(SessionEntity)
-      .where('expiration_time <= :now', { now })
+      // A revoked session can never work again (refresh and access both refuse it, and a missing row is
+      // refused the same way), so keeping it would only let logouts pile up against the session cap.
+      .where('expiration_time <= :now OR revoked = :revoked', { now, revoked: true })
       .execute();
     return { sessions: deleted.affected ?? 0, loginFailures: await deleteForgottenCounters(this.dataSource, now) };
   }

@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { BadRequestError, NotFoundError, TiledHttpError } from '../common/errors/tiled-http.error';
+import { underCapLock } from '../database/capped-insert';
 import { SessionEntity } from '../database/entities';
 import type { Identity } from '../plugins-api';
 import { normalizeUuid, PrincipalsService } from '../principals/principals.service';
@@ -26,7 +27,8 @@ export interface TokenResponse {
 
 export type RefreshResponse = Omit<TokenResponse, 'identity' | 'principal'>;
 
-const MAX_SESSIONS_PER_PRINCIPAL = 200;
+/** Tiled's limit per principal; counts live sessions only (not revoked, not expired). */
+export const MAX_SESSIONS_PER_PRINCIPAL = 200;
 /** A refresh token replaced less than this long ago is a concurrent duplicate, not a replay. */
 export const REFRESH_REUSE_GRACE_MS = 5000;
 const SESSION_EXPIRED = 'Session has expired. Please re-authenticate.';
@@ -55,29 +57,39 @@ export class SessionsService {
     const principal = await this.principals.getOrCreateUser(provider, identity.id);
     const now = new Date();
     await this.principals.touchLogin(provider, identity.id, now);
-    const repo = this.dataSource.getRepository(SessionEntity);
-    const count = await repo.countBy({ principalId: principal.id });
-    if (count >= MAX_SESSIONS_PER_PRINCIPAL) {
+    const jti = newTokenId();
+    // Counted and inserted as one step, so parallel logins cannot overshoot the cap; only sessions that
+    // still work count (revoked and expired ones are history, deleted by housekeeping).
+    const created = await underCapLock(this.dataSource, `sessions:${principal.id}`, async (manager) => {
+      const repo = manager.getRepository(SessionEntity);
+      const live = await repo
+        .createQueryBuilder('s')
+        .where('s.principal_id = :principalId AND s.revoked = :revoked AND s.expiration_time > :now', { principalId: principal.id, revoked: false, now: now.getTime() })
+        .getCount();
+      if (live >= MAX_SESSIONS_PER_PRINCIPAL) return { live };
+      const session = await repo.save(
+        repo.create({
+          uuid: randomUUID(),
+          timeLastRefreshed: null,
+          refreshCount: 0,
+          expirationTime: new Date(now.getTime() + this.config.authentication.session_max_age * 1000),
+          principalId: principal.id,
+          revoked: false,
+          state: identity.state ?? {},
+          refreshTokenId: jti,
+          previousRefreshTokenId: null,
+          refreshTokenRotatedAt: null,
+          timeCreated: now,
+        }),
+      );
+      return { session };
+    });
+    if (!created.session) {
       throw new BadRequestError(
-        `This Principal already has ${count} sessions which is greater than or equal to the maximum number allowed, ${MAX_SESSIONS_PER_PRINCIPAL}. Some Sessions must be closed before creating new ones.`,
+        `This Principal already has ${created.live} sessions which is greater than or equal to the maximum number allowed, ${MAX_SESSIONS_PER_PRINCIPAL}. Some Sessions must be closed before creating new ones.`,
       );
     }
-    const jti = newTokenId();
-    const session = await repo.save(
-      repo.create({
-        uuid: randomUUID(),
-        timeLastRefreshed: null,
-        refreshCount: 0,
-        expirationTime: new Date(now.getTime() + this.config.authentication.session_max_age * 1000),
-        principalId: principal.id,
-        revoked: false,
-        state: identity.state ?? {},
-        refreshTokenId: jti,
-        previousRefreshTokenId: null,
-        refreshTokenRotatedAt: null,
-        timeCreated: now,
-      }),
-    );
+    const { session } = created;
     this.logger.log(`Login: ${provider}:${identity.id} (session ${hex(session.uuid).slice(0, 8)}…)`);
     const pair = await this.mintPair(session, jti);
     return { ...pair, identity: { id: identity.id, provider }, principal: hex(principal.uuid) };

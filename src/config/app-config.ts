@@ -41,6 +41,10 @@ export interface AuthenticationConfig {
   api_key_max_lifetime: number | null;
   /** The server's public URL (external-login redirect URIs); unset: the address the socket is bound to. */
   public_base_url?: string;
+  /** External logins started but not finished, at most this many per client address (IPv6: per /64). */
+  pending_logins_per_address: number;
+  /** …and at most this many per external provider, whatever the addresses. */
+  pending_logins_per_provider: number;
 }
 
 export interface DatabaseConfig {
@@ -94,6 +98,8 @@ export const DEFAULT_AUTHENTICATION: AuthenticationConfig = {
   refresh_token_max_age: 7 * 24 * 3600,
   session_max_age: 365 * 24 * 3600,
   api_key_max_lifetime: null,
+  pending_logins_per_address: 50,
+  pending_logins_per_provider: 10000,
 };
 
 export const DEFAULT_SERVER: ServerConfig = { host: '127.0.0.1', port: 8000, verbose: false };

@@ -531,7 +531,14 @@ function buildAuthentication(
     session_max_age: duration('session_max_age', 'TILED_SESSION_MAX_AGE'),
     api_key_max_lifetime: apiKeyMaxLifetime,
     ...(typeof section.public_base_url === 'string' ? { public_base_url: section.public_base_url } : {}),
+    pending_logins_per_address: positiveInteger(section.pending_logins_per_address) ?? DEFAULT_AUTHENTICATION.pending_logins_per_address,
+    pending_logins_per_provider: positiveInteger(section.pending_logins_per_provider) ?? DEFAULT_AUTHENTICATION.pending_logins_per_provider,
   };
+}
+
+/** The schema has already reported anything else at its key path. */
+function positiveInteger(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 ? value : undefined;
 }
 
 function buildDatabase(data: Record<string, unknown>, env: NodeJS.ProcessEnv, problems: string[]): DatabaseConfig | undefined {

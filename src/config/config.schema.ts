@@ -132,6 +132,18 @@ export const CONFIG_SCHEMA: JsonSchema = {
           default: null,
           description: 'Public URL of this server; external-login redirect URIs are built from it, never from the Host header (tiled-ts only)',
         },
+        pending_logins_per_address: {
+          type: ['integer', 'null'],
+          minimum: 1,
+          default: 50,
+          description: 'External logins in progress allowed per client address (IPv6: per /64); beyond it 429 (tiled-ts only)',
+        },
+        pending_logins_per_provider: {
+          type: ['integer', 'null'],
+          minimum: 1,
+          default: 10000,
+          description: 'External logins in progress allowed per external provider; beyond it 503 (tiled-ts only)',
+        },
       },
     },
     database: {

@@ -30,7 +30,7 @@ export class ExternalLoginController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const location = await this.service.beginBrowserLogin(provider, this.base(request), typeof clientState === 'string' ? clientState : undefined);
+    const location = await this.service.beginBrowserLogin(provider, this.base(request), typeof clientState === 'string' ? clientState : undefined, request.ip);
     void reply.code(307).header('location', location).header('cache-control', 'no-store').send();
   }
 
@@ -51,7 +51,7 @@ export class ExternalLoginController {
   @Post('authorize')
   @HttpCode(200)
   async startDevice(@Param('provider') provider: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    sendJson(reply, 200, await this.service.startDeviceFlow(provider, this.base(request)));
+    sendJson(reply, 200, await this.service.startDeviceFlow(provider, this.base(request), request.ip));
   }
 
   /** Public: the provider sends the user's browser here; the page only asks for the user code. */

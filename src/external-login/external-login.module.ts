@@ -41,7 +41,7 @@ export class ExternalLoginModule implements OnModuleInit {
         ExternalLoginStore,
         ExternalLoginService,
         { provide: EXTERNAL_AUTHENTICATORS, useValue: options.authenticators },
-        { provide: EXTERNAL_LOGIN_OPTIONS, useValue: { publicBaseUrl: options.publicBaseUrl } satisfies ExternalLoginOptions },
+        { provide: EXTERNAL_LOGIN_OPTIONS, useValue: { publicBaseUrl: options.publicBaseUrl, pendingLoginCaps: options.pendingLoginCaps } satisfies ExternalLoginOptions },
         { provide: IDENTITY_LOGIN, useExisting: options.identityLogin },
       ],
       exports: [ExternalLoginService],

@@ -17,7 +17,7 @@ import { createTestDatabase, testEngines, TestDatabase } from '../../test/helper
 import { openDatabase } from '../database/data-source';
 import { ExternalLoginService, IdentityLogin } from './external-login.service';
 import type { TokenResponse } from './external-login.store';
-import { ExternalLoginStore, sha256Hex } from './external-login.store';
+import { ExternalLoginStore, PendingLoginCaps, sha256Hex } from './external-login.store';
 import { normalizeUserCode } from './user-code';
 
 const API = 'http://127.0.0.1:8000/api/v1';
@@ -74,12 +74,17 @@ describe.each(testEngines())(`${ExternalLoginService.name} on %s`, (engine) => {
   afterEach(() => jest.useRealTimers());
 
   /** Another replica: its own service and store objects, the same database. */
-  function newService(): ExternalLoginService {
-    return new ExternalLoginService({ external: (p) => (p === 'sso' ? authenticator : undefined) }, identityLogin, new ExternalLoginStore(dataSource));
+  function newService(caps: PendingLoginCaps = { perAddress: 50, perProvider: 10000 }): ExternalLoginService {
+    return new ExternalLoginService(
+      { external: (p) => (p === 'sso' || p === 'other' ? authenticator : undefined) },
+      identityLogin,
+      new ExternalLoginStore(dataSource),
+      { pendingLoginCaps: caps },
+    );
   }
 
   async function startDevice() {
-    const start = await sut.startDeviceFlow('sso', API);
+    const start = await sut.startDeviceFlow('sso', API, '10.0.0.1');
     const state = authenticator.states.at(-1)!;
     return { start, state };
   }
@@ -141,7 +146,7 @@ describe.each(testEngines())(`${ExternalLoginService.name} on %s`, (engine) => {
 
   describe('across replicas sharing the database', () => {
     it('should accept a callback on another replica, and only once when two replicas race for it', async () => {
-      const location = await sut.beginBrowserLogin('sso', API, 'app-state');
+      const location = await sut.beginBrowserLogin('sso', API, 'app-state', '10.0.0.1');
       const state = authenticator.states.at(-1)!;
       expect(new URL(location).searchParams.get('redirect_uri')).toBe(`${API}/auth/provider/sso/code`);
       const results = await Promise.allSettled([newService().completeBrowserLogin('sso', { code: 'c', state }), newService().completeBrowserLogin('sso', { code: 'c', state })]);
@@ -193,10 +198,53 @@ describe.each(testEngines())(`${ExternalLoginService.name} on %s`, (engine) => {
     });
 
     it('should refuse a state after ten minutes', async () => {
-      await sut.beginBrowserLogin('sso', API, undefined);
+      await sut.beginBrowserLogin('sso', API, undefined, '10.0.0.1');
       const state = authenticator.states.at(-1)!;
       jest.setSystemTime(Date.now() + 10 * 60 * 1000 + 1);
       await expect(sut.completeBrowserLogin('sso', { code: 'c', state })).rejects.toMatchObject({ status: 401 });
+    });
+  });
+
+  describe('pending-login caps', () => {
+    it('should refuse a flooding address with 429 and Retry-After, while other addresses and finished logins go on', async () => {
+      sut = newService({ perAddress: 3, perProvider: 100 });
+      for (let i = 0; i < 3; i++) await sut.beginBrowserLogin('sso', API, undefined, '10.0.0.9');
+      const underWay = authenticator.states.at(-1)!;
+      const refused = await sut.beginBrowserLogin('sso', API, undefined, '10.0.0.9').catch((error: unknown) => error);
+      expect(refused).toMatchObject({ status: 429, detail: expect.stringMatching(/^Too many logins in progress from your address \(3\)\. Finish one, or try again in \d+ seconds\.$/) });
+      expect(Number((refused as { headers: Record<string, string> }).headers['retry-after'])).toBeGreaterThan(500);
+      // The device flow counts against the same cap.
+      await expect(sut.startDeviceFlow('sso', API, '10.0.0.9')).rejects.toMatchObject({ status: 429 });
+      // Another address (IPv6 counts per /64) still starts a login, and a login under way still completes.
+      await expect(sut.beginBrowserLogin('sso', API, undefined, '2001:db8::1')).resolves.toContain('https://idp.example/');
+      await expect(sut.completeBrowserLogin('sso', { code: 'c', state: underWay })).resolves.toMatchObject({ kind: 'tokens' });
+      // The finished login no longer counts: the flooding address has room for exactly one more.
+      await sut.beginBrowserLogin('sso', API, undefined, '10.0.0.9');
+      await expect(sut.beginBrowserLogin('sso', API, undefined, '10.0.0.9')).rejects.toMatchObject({ status: 429 });
+    });
+
+    it('should stop counting logins once they expire', async () => {
+      sut = newService({ perAddress: 2, perProvider: 100 });
+      for (let i = 0; i < 2; i++) await sut.beginBrowserLogin('sso', API, undefined, '10.0.0.9');
+      await expect(sut.beginBrowserLogin('sso', API, undefined, '10.0.0.9')).rejects.toMatchObject({ status: 429 });
+      jest.setSystemTime(Date.now() + 10 * 60 * 1000 + 1);
+      await expect(sut.beginBrowserLogin('sso', API, undefined, '10.0.0.9')).resolves.toContain('https://idp.example/');
+    });
+
+    it('should cap each provider over all addresses with 503, leaving other providers alone', async () => {
+      sut = newService({ perAddress: 100, perProvider: 3 });
+      for (let i = 0; i < 3; i++) await sut.beginBrowserLogin('sso', API, undefined, `10.0.1.${i}`);
+      await expect(sut.beginBrowserLogin('sso', API, undefined, '10.0.2.1')).rejects.toMatchObject({ status: 503, detail: 'Too many logins in progress via "sso"; try again in a few minutes' });
+      await expect(sut.beginBrowserLogin('other', API, undefined, '10.0.2.1')).resolves.toContain('https://idp.example/');
+    });
+
+    it('should never overshoot a cap under parallel requests, from one replica or two', async () => {
+      const caps = { perAddress: 10, perProvider: 1000 };
+      const replicas = [newService(caps), newService(caps)];
+      const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => replicas[i % 2].beginBrowserLogin('sso', API, undefined, '10.0.0.9')));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10);
+      expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.status)).toEqual(Array(30).fill(429));
+      expect(await dataSource.query('SELECT hashed_state FROM external_login_requests')).toHaveLength(10);
     });
   });
 });

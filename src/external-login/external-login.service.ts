@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ExternalAuthenticator, Identity } from '../plugins-api';
 import { TiledHttpError } from '../common/errors/tiled-http.error';
-import { ExternalLoginStore, PendingLogin, sha256Hex, TokenResponse } from './external-login.store';
+import { addressKey } from './address-key';
+import { ExternalLoginStore, PendingLogin, PendingLoginCaps, sha256Hex, TokenResponse } from './external-login.store';
 import { formatUserCode, generateUserCode, normalizeUserCode } from './user-code';
 
 /** Looks up started external authenticators by provider name (the plugin host's registry fits). */
@@ -20,6 +21,8 @@ export const IDENTITY_LOGIN = Symbol('IdentityLogin');
 export interface ExternalLoginOptions {
   /** `authentication.public_base_url`, e.g. https://tiled.example.org; see public-url.ts. */
   publicBaseUrl?: string;
+  /** `authentication.pending_logins_per_address` / `…_per_provider`. */
+  pendingLoginCaps: PendingLoginCaps;
 }
 export const EXTERNAL_LOGIN_OPTIONS = Symbol('ExternalLoginOptions');
 
@@ -62,11 +65,13 @@ const THIRD_PARTY_FAILED =
 @Injectable()
 export class ExternalLoginService {
   private readonly logger = new Logger(ExternalLoginService.name);
+  private lastCapWarning = -Infinity;
 
   constructor(
     @Inject(EXTERNAL_AUTHENTICATORS) private readonly authenticators: ExternalAuthenticators,
     @Inject(IDENTITY_LOGIN) private readonly identityLogin: IdentityLogin,
     private readonly store: ExternalLoginStore,
+    @Inject(EXTERNAL_LOGIN_OPTIONS) private readonly options: ExternalLoginOptions,
   ) {}
 
   /** 404 exactly like an unknown route: internal providers have no external routes (observed in Tiled). */
@@ -81,10 +86,10 @@ export class ExternalLoginService {
   }
 
   /** `GET …/authorize`: where to send the browser. */
-  async beginBrowserLogin(provider: string, apiBase: string, clientState: string | undefined): Promise<string> {
+  async beginBrowserLogin(provider: string, apiBase: string, clientState: string | undefined, clientAddress: string): Promise<string> {
     const authenticator = this.authenticator(provider);
     const redirectUri = `${apiBase}/auth/provider/${provider}/code`;
-    const { state, login } = await this.newLogin(provider, 'browser', redirectUri, { clientState });
+    const { state, login } = await this.newLogin(provider, 'browser', redirectUri, clientAddress, { clientState });
     return this.authorizationUrl(authenticator, provider, state, login);
   }
 
@@ -114,20 +119,23 @@ export class ExternalLoginService {
   }
 
   /** `POST …/authorize`: start the device flow. */
-  async startDeviceFlow(provider: string, apiBase: string): Promise<DeviceFlowStart> {
+  async startDeviceFlow(provider: string, apiBase: string, clientAddress: string): Promise<DeviceFlowStart> {
     const authenticator = this.authenticator(provider);
     const now = Date.now();
-    if (!(await this.store.hasRoom(now))) throw new TiledHttpError(503, 'Too many logins in progress; try again in a few minutes');
     const deviceCode = randomBytes(32).toString('hex');
-    let userCode = generateUserCode();
     const expiresAt = now + DEVICE_TTL_MS;
+    const redirectUri = `${apiBase}/auth/provider/${provider}/device_code`;
+    // The login row first: it carries the caps, and so bounds the device rows too (one per login).
+    const { state, login } = await this.newLogin(provider, 'device', redirectUri, clientAddress, { deviceCodeHash: sha256Hex(deviceCode), expiresAt });
+    let userCode = generateUserCode();
     // ~2^39 codes: a collision with a live one is astronomically rare, but a retry costs nothing.
     for (let attempt = 0; !(await this.store.saveDevice(deviceCode, userCode, { provider, expiresAt, intervalMs: POLL_INTERVAL_S * 1000 }, now)); attempt++) {
-      if (attempt >= 3) throw new TiledHttpError(503, 'Could not allocate a user code; try again');
+      if (attempt >= 3) {
+        await this.store.dropLogin(state);
+        throw new TiledHttpError(503, 'Could not allocate a user code; try again');
+      }
       userCode = generateUserCode();
     }
-    const redirectUri = `${apiBase}/auth/provider/${provider}/device_code`;
-    const { state, login } = await this.newLogin(provider, 'device', redirectUri, { deviceCodeHash: sha256Hex(deviceCode), expiresAt });
     let authorizationUri: string;
     try {
       authorizationUri = await this.authorizationUrl(authenticator, provider, state, login);
@@ -225,10 +233,10 @@ export class ExternalLoginService {
     provider: string,
     purpose: PendingLogin['purpose'],
     redirectUri: string,
+    clientAddress: string,
     extra: { clientState?: string; deviceCodeHash?: string; expiresAt?: number },
   ): Promise<{ state: string; login: PendingLogin }> {
     const now = Date.now();
-    if (!(await this.store.hasRoom(now))) throw new TiledHttpError(503, 'Too many logins in progress; try again in a few minutes');
     const state = randomBytes(32).toString('base64url');
     const login: PendingLogin = {
       provider,
@@ -241,7 +249,24 @@ export class ExternalLoginService {
       failedAttempts: 0,
       expiresAt: extra.expiresAt ?? now + LOGIN_TTL_MS,
     };
-    await this.store.saveLogin(state, login, now);
+    const address = addressKey(clientAddress);
+    const verdict = await this.store.saveLoginUnderCaps(state, login, address, this.options.pendingLoginCaps, now);
+    if (!verdict.ok) {
+      const retryAfter = String(Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)));
+      // Once a minute at most: a flood must not turn into a flood of log lines.
+      if (now - this.lastCapWarning >= 60_000) {
+        this.lastCapWarning = now;
+        this.logger.warn(`Login via "${provider}" refused: ${verdict.count} logins already in progress ${verdict.limit === 'address' ? `from ${address}` : 'for this provider'}`);
+      }
+      if (verdict.limit === 'address') {
+        throw new TiledHttpError(
+          429,
+          `Too many logins in progress from your address (${verdict.count}). Finish one, or try again in ${retryAfter} seconds.`,
+          { 'retry-after': retryAfter },
+        );
+      }
+      throw new TiledHttpError(503, `Too many logins in progress via "${provider}"; try again in a few minutes`, { 'retry-after': retryAfter });
+    }
     return { state, login };
   }
 

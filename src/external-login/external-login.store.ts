@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { underCapLock } from '../database/capped-insert';
 import {
   CompletedDeviceIdentity,
   DeviceLoginRequestEntity,
@@ -44,8 +45,13 @@ export interface PendingDevice {
 
 export type { CompletedDeviceIdentity };
 
-/** Bounded so a flood of `/authorize` calls cannot fill the database; beyond it new logins get a 503. */
-const MAX_ENTRIES = 20000;
+/** `authentication.pending_logins_per_address` and `…_per_provider`. */
+export interface PendingLoginCaps {
+  perAddress: number;
+  perProvider: number;
+}
+
+export type CapVerdict = { ok: true } | { ok: false; limit: 'address' | 'provider'; count: number; retryAfterMs: number };
 /** Wrong user codes are counted per client address over this window. */
 export const FAILURE_WINDOW_MS = 10 * 60 * 1000;
 /** Expired rows are deleted at most this often per process (every replica sweeps; the DELETE is idempotent). */
@@ -69,28 +75,39 @@ export class ExternalLoginStore {
 
   constructor(@Inject(DataSource) private readonly dataSource: DataSource) {}
 
-  async hasRoom(now: number): Promise<boolean> {
+  /**
+   * Stores a new pending login unless its client address or its provider already has `caps` many in
+   * progress. Counted and inserted as one step (see underCapLock), so a burst of parallel `/authorize`
+   * calls cannot overshoot either cap. Expired logins never count, whether or not swept yet.
+   */
+  async saveLoginUnderCaps(state: string, login: PendingLogin, address: string, caps: PendingLoginCaps, now: number): Promise<CapVerdict> {
     await this.sweep(now);
-    const [logins, devices] = await Promise.all([
-      this.logins().createQueryBuilder('r').where('r.expiration_time > :now', { now }).getCount(),
-      this.devices().createQueryBuilder('r').where('r.expiration_time > :now', { now }).getCount(),
-    ]);
-    return logins < MAX_ENTRIES && devices < MAX_ENTRIES;
-  }
-
-  async saveLogin(state: string, login: PendingLogin, now: number): Promise<void> {
-    await this.logins().insert({
-      hashedState: sha256Hex(state),
-      provider: login.provider,
-      purpose: login.purpose,
-      codeVerifier: login.codeVerifier,
-      nonce: login.nonce,
-      redirectUri: login.redirectUri,
-      clientState: login.clientState ?? null,
-      hashedDeviceCode: login.deviceCodeHash ?? null,
-      failedAttempts: login.failedAttempts,
-      expirationTime: new Date(login.expiresAt),
-      timeCreated: new Date(now),
+    return underCapLock(this.dataSource, 'pending-logins', async (manager) => {
+      const logins = manager.getRepository(ExternalLoginRequestEntity);
+      const live = () => logins.createQueryBuilder('r').where('r.expiration_time > :now', { now });
+      const fromAddress = await live().andWhere('r.client_address = :address', { address }).getCount();
+      if (fromAddress >= caps.perAddress) {
+        const oldest = await live().andWhere('r.client_address = :address', { address }).orderBy('r.expiration_time', 'ASC').getOne();
+        // Measured from now, not from `now`: the logins counted may have started while this one waited for the lock.
+        return { ok: false, limit: 'address', count: fromAddress, retryAfterMs: (oldest?.expirationTime.getTime() ?? now) - Date.now() };
+      }
+      const forProvider = await live().andWhere('r.provider = :provider', { provider: login.provider }).getCount();
+      if (forProvider >= caps.perProvider) return { ok: false, limit: 'provider', count: forProvider, retryAfterMs: SWEEP_EVERY_MS };
+      await logins.insert({
+        hashedState: sha256Hex(state),
+        provider: login.provider,
+        purpose: login.purpose,
+        codeVerifier: login.codeVerifier,
+        nonce: login.nonce,
+        redirectUri: login.redirectUri,
+        clientState: login.clientState ?? null,
+        hashedDeviceCode: login.deviceCodeHash ?? null,
+        clientAddress: address,
+        failedAttempts: login.failedAttempts,
+        expirationTime: new Date(login.expiresAt),
+        timeCreated: new Date(now),
+      });
+      return { ok: true };
     });
   }
 

@@ -7,6 +7,8 @@ import { TimestampColumn } from './columns';
  * callback deletes the row with a conditional DELETE, so two replicas cannot both accept one `state`.
  */
 @Entity({ name: 'external_login_requests' })
+@Index('ix_external_login_requests_address_expiration', ['clientAddress', 'expirationTime'])
+@Index('ix_external_login_requests_provider_expiration', ['provider', 'expirationTime'])
 export class ExternalLoginRequestEntity {
   /** Hex SHA-256 of the `state` sent to the provider; the state itself is never stored. */
   @PrimaryColumn({ name: 'hashed_state', type: 'varchar', length: 64 })
@@ -40,6 +42,10 @@ export class ExternalLoginRequestEntity {
   /** Device flow: the device-code request this login completes. */
   @Column({ name: 'hashed_device_code', type: 'varchar', length: 64, nullable: true })
   hashedDeviceCode!: string | null;
+
+  /** Who started the login (IPv6: the /64), for the per-address cap; empty for rows older than the column. */
+  @Column({ name: 'client_address', type: 'varchar', length: 64, default: '' })
+  clientAddress!: string;
 
   /** Wrong user codes entered against this login so far. */
   @Column({ name: 'failed_attempts', type: 'integer', default: 0 })

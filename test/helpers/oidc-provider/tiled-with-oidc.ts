@@ -41,7 +41,9 @@ export interface OidcSetup {
  * `replicas: n` starts n processes with the same config (so the same public_base_url, the first one's
  * address, as behind a load balancer) and the same database, `databaseUri` or a fresh SQLite file.
  */
-export async function startTiledWithOidc(options: { replicas?: number; databaseUri?: string } = {}): Promise<OidcSetup> {
+export async function startTiledWithOidc(
+  options: { replicas?: number; databaseUri?: string; /** More `authentication` keys, e.g. `{ pending_logins_per_address: 5 }`. */ authentication?: Record<string, number> } = {},
+): Promise<OidcSetup> {
   const port = await freePort();
   const deadPort = await freePort();
   const base = `http://127.0.0.1:${port}/api/v1/auth/provider`;
@@ -68,7 +70,9 @@ trees:
     tree: demo
 authentication:
   public_base_url: http://127.0.0.1:${port}
-  secret_keys: ["oidc-e2e-signing-key"]
+  secret_keys: ["oidc-e2e-signing-key"]${Object.entries(options.authentication ?? {})
+    .map(([key, value]) => `\n  ${key}: ${value}`)
+    .join('')}
   providers:
     - provider: oidc
       authenticator: tiled.authenticators:OIDCAuthenticator${oidcArgs('')}
