@@ -32,7 +32,9 @@ export function newLogFile(args: readonly string[]): string | undefined {
   if (!dir) return undefined;
   const spec = basename(currentTestPath() ?? 'unknown-spec').replace(/\.ts$/, '');
   const file = join(dir, `${spec}.${process.pid}.${++files}.log`);
-  appendFileSync(file, `# tiled ${args.join(' ')}\n`);
+  // The header names the command, not the key it was given (the scan would rightly flag that).
+  const shown = args.map((arg, i) => (args[i - 1] === '--api-key' ? '[redacted]' : arg));
+  appendFileSync(file, `# tiled ${shown.join(' ')}\n`);
   return file;
 }
 

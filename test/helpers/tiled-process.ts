@@ -28,10 +28,12 @@ export interface StartOptions {
 
 /**
  * Start `tiled <args>` as a real process on a free port and wait until it listens.
- * `--port 0` is added unless the args choose a port.
+ * `--port 0` is added unless the args choose a port, and `serve` gets `--verbose` (the access log).
  */
 export async function startTiled(args: string[], options: StartOptions = {}): Promise<RunningServer> {
-  const fullArgs = args.includes('--port') ? args : [...args, '--port', '0'];
+  const withPort = args.includes('--port') ? args : [...args, '--port', '0'];
+  // The access log is on for every server a spec starts, so the whole-suite log scan reads its lines too.
+  const fullArgs = withPort[0] === 'serve' && !withPort.includes('--verbose') && !withPort.includes('-v') ? [...withPort, '--verbose'] : withPort;
   const child = spawn(process.execPath, [TILED_BIN, ...fullArgs], {
     cwd: options.cwd ?? join(__dirname, '..', '..'),
     env: { ...process.env, ...options.env },
