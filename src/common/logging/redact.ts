@@ -32,7 +32,7 @@ const SECRET_PARAMETERS = new Set(
 );
 
 /** Shown in place of a secret: short, readable, and never mistaken for a value. */
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 
 /** `first_eight` identifies a key by its first eight characters; anything after them is the rest of a key. */
 const FIRST_EIGHT = normalizeName('first_eight');
