@@ -13,9 +13,12 @@ const SECRETS_FILE = 'secrets.jsonl';
 
 /**
  * Shorter values are not scanned for: fixtures use short placeholder keys (`secret`, `short1`) that
- * are ordinary words in log lines, and no credential the server mints is this short.
+ * are ordinary words in log lines, and no credential the server mints is this short. Nor are values of
+ * fewer than MIN_DISTINCT_CHARACTERS different characters: placeholder keys such as `'a'.repeat(64)`
+ * also occur as junk input in other specs, while a minted secret is random.
  */
-export const MIN_SECRET_LENGTH = 16;
+const MIN_SECRET_LENGTH = 16;
+const MIN_DISTINCT_CHARACTERS = 6;
 
 /** The names under which a secret travels in a query, a JSON body or a Location header. */
 const SECRET_FIELDS = ['api_key', 'secret', 'access_token', 'refresh_token', 'device_code', 'user_code', 'code', 'state', 'csrf'];
@@ -47,10 +50,10 @@ function currentTestPath(): string | undefined {
   return jestExpect?.getState?.().testPath;
 }
 
-/** Remember a value the server must never log. Short values are ignored (see MIN_SECRET_LENGTH). */
+/** Remember a value the server must never log. Short and repetitive values are ignored (see MIN_SECRET_LENGTH). */
 export function recordSecret(value: unknown, source: string): void {
   const dir = logDir();
-  if (!dir || typeof value !== 'string' || value.length < MIN_SECRET_LENGTH) return;
+  if (!dir || typeof value !== 'string' || value.length < MIN_SECRET_LENGTH || new Set(value).size < MIN_DISTINCT_CHARACTERS) return;
   appendFileSync(join(dir, SECRETS_FILE), `${JSON.stringify({ secret: value, source })}\n`);
 }
 
