@@ -25,4 +25,8 @@ module.exports = {
   moduleFileExtensions: ['ts', 'js', 'json'],
   testTimeout: 60000,
   maxWorkers: 1,
+  // The whole-suite log scan: a directory for every server's output, the secrets the specs saw, the scan last.
+  globalSetup: '<rootDir>/test/helpers/log-capture.global-setup.ts',
+  setupFiles: ['<rootDir>/test/helpers/record-secrets.setup.ts'],
+  testSequencer: '<rootDir>/test/helpers/log-scan.sequencer.js',
 };

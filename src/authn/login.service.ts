@@ -1,5 +1,7 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { TiledHttpError, UnprocessableError } from '../common/errors/tiled-http.error';
+import { LogPseudonyms } from '../common/logging/redact';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { AuthenticatorRegistry } from '../plugin-host/authenticator-registry';
 import type { AuthenticationOutcome } from '../plugins-api';
 import { LoginThrottle } from './login-throttle';
@@ -14,12 +16,17 @@ const INCORRECT = 'Incorrect username or password';
 @Injectable()
 export class LoginService {
   private readonly logger = new Logger('Login');
+  private readonly pseudonyms: LogPseudonyms;
 
   constructor(
     private readonly registry: AuthenticatorRegistry,
     private readonly sessions: SessionsService,
     private readonly throttle: LoginThrottle,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    // The signing key, when configured, so tags match across replicas and restarts (docs/authentication.md).
+    this.pseudonyms = new LogPseudonyms(config.authentication.secret_keys?.find((key) => key !== ''));
+  }
 
   async passwordLogin(provider: string, form: Record<string, unknown>, address: string): Promise<TokenResponse> {
     const problems: { loc: (string | number)[]; msg: string; type: string; input?: unknown }[] = [];
@@ -38,7 +45,7 @@ export class LoginService {
     if (!authenticator) throw new TiledHttpError(404, 'Not Found');
     const admission = await this.throttle.admit(provider, username, address);
     if (!admission.allowed) {
-      this.logger.warn(`Login throttled: ${provider}:${username} from ${address}`);
+      this.logger.warn(`Login throttled: ${this.account(provider, username)} from ${address}`);
       throw new TiledHttpError(429, 'Too many failed login attempts. Try again later.', { 'retry-after': String(Math.ceil(admission.retryAfterMs / 1000)) });
     }
 
@@ -58,10 +65,15 @@ export class LoginService {
     }
     if (outcome?.kind !== 'authenticated' || !outcome.identity?.id) {
       const reason = outcome?.kind === 'rejected' && outcome.reason ? ` (${outcome.reason})` : '';
-      this.logger.warn(`Failed login: ${provider}:${username} from ${address}${reason}`);
+      this.logger.warn(`Failed login: ${this.account(provider, username)} from ${address}${reason}`);
       throw new TiledHttpError(401, INCORRECT, { 'www-authenticate': 'Bearer' });
     }
     await this.throttle.succeeded(admission.attempt);
     return this.sessions.loginWithIdentity(provider, outcome.identity);
+  }
+
+  /** What was typed as the user name may be a password typed in the wrong box: only its tag is logged. */
+  private account(provider: string, username: string): string {
+    return `provider "${provider}", user #${this.pseudonyms.tag(provider, username)}`;
   }
 }

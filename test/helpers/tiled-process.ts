@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { appendLog, newLogFile, recordPrintedSecrets, recordSecret } from './log-capture';
 
 /** The built CLI, exactly as a user runs it after `npm ci`. */
 export const TILED_BIN = join(__dirname, '..', '..', 'bin', 'tiled.js');
@@ -27,18 +28,26 @@ export interface StartOptions {
 
 /**
  * Start `tiled <args>` as a real process on a free port and wait until it listens.
- * `--port 0` is added unless the args choose a port.
+ * `--port 0` is added unless the args choose a port, and `serve` gets `--verbose` (the access log).
  */
 export async function startTiled(args: string[], options: StartOptions = {}): Promise<RunningServer> {
-  const fullArgs = args.includes('--port') ? args : [...args, '--port', '0'];
+  const withPort = args.includes('--port') ? args : [...args, '--port', '0'];
+  // The access log is on for every server a spec starts, so the whole-suite log scan reads its lines too.
+  const fullArgs = withPort[0] === 'serve' && !withPort.includes('--verbose') && !withPort.includes('-v') ? [...withPort, '--verbose'] : withPort;
   const child = spawn(process.execPath, [TILED_BIN, ...fullArgs], {
     cwd: options.cwd ?? join(__dirname, '..', '..'),
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  recordGivenSecrets(fullArgs, options.env);
+  const logFile = newLogFile(fullArgs);
   let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const capture = (chunk: Buffer): void => {
+    output += chunk.toString();
+    appendLog(logFile, chunk);
+  };
+  child.stdout!.on('data', capture);
+  child.stderr!.on('data', capture);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const url = await new Promise<string>((resolve, reject) => {
@@ -58,6 +67,7 @@ export async function startTiled(args: string[], options: StartOptions = {}): Pr
     });
   });
   const printedKey = /\?api_key=([0-9a-zA-Z]+)/.exec(output)?.[1];
+  recordSecret(printedKey, 'the connect banner');
   return {
     url,
     api: `${url}/api/v1`,
@@ -96,15 +106,34 @@ export async function runTiled(args: string[], options: StartOptions & { input?:
     env: { ...process.env, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+  recordGivenSecrets(args, options.env);
+  // A command's stdout may show a secret on purpose (`api_key create`); a server's output and every stderr may not.
+  const logFile = newLogFile(args);
+  const serving = args[0] === 'serve';
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    if (serving) appendLog(logFile, chunk);
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    appendLog(logFile, chunk);
+  });
   child.stdin.end(options.input ?? '');
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30000);
   const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
   clearTimeout(timer);
+  if (!serving) recordPrintedSecrets(stdout, `stdout of tiled ${args.slice(0, 2).join(' ')}`);
   return { code, stdout, stderr };
+}
+
+/** Keys a spec hands the server on the command line or in the environment are secrets for the log scan too. */
+function recordGivenSecrets(args: readonly string[], env: NodeJS.ProcessEnv | undefined): void {
+  const flag = args.indexOf('--api-key');
+  if (flag >= 0) recordSecret(args[flag + 1], '--api-key');
+  recordSecret(env?.TILED_SINGLE_USER_API_KEY, 'TILED_SINGLE_USER_API_KEY');
+  recordSecret(env?.TILED_API_KEY, 'TILED_API_KEY');
 }
 
 export interface DemoServer {

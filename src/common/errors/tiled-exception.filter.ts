@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TiledHttpError } from './tiled-http.error';
 import { JSON_TYPE, toJson } from '../http/wire';
+import { redactUrl } from '../logging/redact';
 
 /**
  * Every error leaves as Tiled's `{"detail": …}` with `Content-Type: application/json` exactly
@@ -52,9 +53,4 @@ function nestDetail(status: number, response: string | object): unknown {
 function isFastifyClientError(e: unknown): e is { statusCode: number; message: string } {
   const code = (e as { statusCode?: unknown })?.statusCode;
   return typeof code === 'number' && code >= 400 && code < 500;
-}
-
-/** An API key in a URL must never reach a log line. */
-export function redactUrl(url: string): string {
-  return url.replace(/([?&](?:api_key|csrf|code|device_code|state|refresh_token|access_token)=)[^&#]*/gi, '$1[redacted]');
 }

@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { redactUrl } from '../errors/tiled-exception.filter';
+import { redactUrl } from '../logging/redact';
 
 export const CSRF_COOKIE = 'tiled_csrf';
 export const API_KEY_COOKIE = 'tiled_api_key';
