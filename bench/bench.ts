@@ -328,6 +328,7 @@ async function run(options: BenchOptions): Promise<number> {
   const cases = benchCases().filter((c) => !options.only || c.name.includes(options.only));
   const log = (message: string): void => void process.stderr.write(`${message}\n`);
 
+  log(`Node.js ${process.version} (${process.execPath}) runs both servers and the load generator`);
   log(`Timing ${options.starts} cold start(s) of "tiled serve demo" to the first 200…`);
   const startTimes: number[] = [];
   let server: ChildProcess | undefined;
@@ -389,7 +390,9 @@ async function run(options: BenchOptions): Promise<number> {
   await stopAll();
   rmSync(fixtureDir, { recursive: true, force: true });
 
-  const machine = `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`;
+  // Both servers run on this process's Node (process.execPath); results differ between Node lines.
+  const node = `Node.js ${process.version}`;
+  const machine = `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB`;
   const table = alignedTable(
     ['Case', 'Body', 'tiled-ts req/s', 'bare req/s', 'ratio', 'tiled CPU µs/req', 'bare CPU µs/req', 'tiled p50 / p99 ms', 'bare p50 / p99 ms', 'errors'],
     resultRows(results),
@@ -397,7 +400,7 @@ async function run(options: BenchOptions): Promise<number> {
   );
   const skipped = results.filter((r) => r.skipped).map((r) => `Skipped ${r.case.name}: ${r.skipped}\n`).join('');
   const startLine = `First 200 after process start: tiled-ts median ${median(startTimes).toFixed(0)} ms (runs: ${startTimes.map((t) => t.toFixed(0)).join(', ')}); bare node:http ${bareStart.ms.toFixed(0)} ms`;
-  process.stdout.write(`\n${new Date().toISOString()} — ${machine}\n${options.connections} connections, ${options.duration} s per case and server after ${options.warmup} s warm-up, median of ${options.rounds} alternating round(s)\n\n${table}\n\n${skipped}${startLine}\n\n`);
+  process.stdout.write(`\n${new Date().toISOString()} — ${node} — ${machine}\n${options.connections} connections, ${options.duration} s per case and server after ${options.warmup} s warm-up, median of ${options.rounds} alternating round(s)\n\n${table}\n\n${skipped}${startLine}\n\n`);
 
   const metadata = results.find((r) => r.case.targeted);
   const verdicts: string[] = [];
@@ -410,7 +413,7 @@ async function run(options: BenchOptions): Promise<number> {
   process.stdout.write(`Targets:\n${verdicts.map((v) => `  ${v}`).join('\n')}\n`);
 
   if (options.json) {
-    writeFileSync(options.json, JSON.stringify({ date: new Date().toISOString(), machine, options, servers: { tiled: tiledBase, bare: bareBase }, startTimes, bareStartMs: bareStart.ms, results }, null, 2));
+    writeFileSync(options.json, JSON.stringify({ date: new Date().toISOString(), node: process.version, machine, options, servers: { tiled: tiledBase, bare: bareBase }, startTimes, bareStartMs: bareStart.ms, results }, null, 2));
   }
   // Failed requests mean the numbers measure error paths, not the cases: that run is not a result.
   const failed = results.some((r) => (r.tiled?.failures ?? 0) + (r.bare?.failures ?? 0) > 0);

@@ -23,6 +23,9 @@ describe('npm run bench', () => {
     const json = join(dir, 'result.json');
     const { code, stdout } = await runBench(['--quick', '--only', 'metadata', '--json', json]);
     expect(code).toBe(0);
+    // The report says which Node it measured, in its header and in the JSON.
+    const header = stdout.split('\n').find((line) => /^\d{4}-\d\d-\d\dT/.test(line));
+    expect(header).toContain(` — Node.js ${process.version} — `);
     const lines = stdout.split('\n').filter((line) => line.startsWith('|'));
     expect(lines[0]).toMatch(/^\| Case +\| +Body \| tiled-ts req\/s \| bare req\/s \| ratio \|/);
     expect(new Set(lines.map((line) => line.length)).size).toBe(1);
@@ -30,7 +33,8 @@ describe('npm run bench', () => {
     expect(stdout).toMatch(/First 200 after process start: tiled-ts median \d+ ms/);
     expect(stdout).toMatch(/Targets:\n {2}(MET |MISSED) metadata ≥ 50 % of bare req\/s/);
 
-    const result = JSON.parse(readFileSync(json, 'utf8')) as { servers: { tiled: string; bare: string } };
+    const result = JSON.parse(readFileSync(json, 'utf8')) as { node: string; servers: { tiled: string; bare: string } };
+    expect(result.node).toBe(process.version);
     for (const base of [result.servers.tiled, result.servers.bare]) {
       await expect(fetch(`${base}/healthz`)).rejects.toThrow();
     }
