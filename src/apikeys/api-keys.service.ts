@@ -3,7 +3,6 @@ import { INHERIT, isScope } from '../auth/scopes';
 import { BadRequestError, ForbiddenError, NotFoundError, TiledHttpError, UnprocessableError } from '../common/errors/tiled-http.error';
 import { pyList } from '../common/errors/tiled-http.error';
 import type { AppConfig } from '../config/app-config';
-import type { ApiKeyEntity } from '../database/entities';
 import { CreateApiKeyDto } from './dto/create-api-key.dto';
 import { ApiKeyResponseDto, ApiKeyWithSecretResponseDto, toApiKeyResponse } from './dto/api-key-response.dto';
 import { resolveRequestedScopes } from './api-key-scopes';

@@ -153,6 +153,7 @@ export class DocSubstitutions {
 export function normaliseOutput(text: string): string[] {
   return text
     // Terminal control sequences (cursor moves from readline on a pty) are not part of what a reader sees.
+    // eslint-disable-next-line no-control-regex -- the escape character is exactly what is stripped
     .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
     .replace(/\r/g, '')
     .split('\n')

@@ -52,7 +52,7 @@ async function withClient<T>(uri: string, work: (client: Client) => Promise<T>):
   try {
     await client.connect();
   } catch (error) {
-    throw new Error(`PostgreSQL at ${uri.replace(/:[^:@/]*@/, ':***@')} (${POSTGRES_ENV}) is not reachable: ${(error as Error).message}`);
+    throw new Error(`PostgreSQL at ${uri.replace(/:[^:@/]*@/, ':***@')} (${POSTGRES_ENV}) is not reachable: ${(error as Error).message}`, { cause: error });
   }
   try {
     return await work(client);

@@ -21,7 +21,7 @@ function table(first: string): string[][] {
   const rows: string[][] = [];
   for (const line of lines.slice(start + 2)) {
     if (!line.startsWith('|')) break;
-    rows.push(line.replace(/\\\|/g, '\u0000').split('|').slice(1, -1).map((cell) => cell.trim().replace(/\u0000/g, '|')));
+    rows.push(line.replace(/\\\|/g, '\uE000').split('|').slice(1, -1).map((cell) => cell.trim().replace(/\uE000/g, '|')));
   }
   return rows;
 }
@@ -50,7 +50,7 @@ describe('docs/deployment.md', () => {
   it('shows the engines range package.json declares, and one table row per Node line in it', () => {
     expect(DOC).toContain(`"node": "${ENGINES}"`);
     const documented = table('Node.js line')
-      .map(([line, supported]) => /^(\d+)\.(\d+) and later$/.exec(supported))
+      .map(([, supported]) => /^(\d+)\.(\d+) and later$/.exec(supported))
       .filter((match): match is RegExpExecArray => match !== null)
       .map(([, major, minor]) => `^${major}.${minor}.0`);
     expect(documented.sort()).toEqual(ENGINES.split('||').map((range) => range.trim()).sort());

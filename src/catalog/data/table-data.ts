@@ -4,6 +4,7 @@ type Arrow = typeof import('apache-arrow');
 let arrowModule: Arrow | undefined;
 /** apache-arrow takes ~0.3 s to load; only servers that touch a table pay for it, and not at startup. */
 function arrow(): Arrow {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see above
   if (!arrowModule) arrowModule = require('apache-arrow') as Arrow;
   return arrowModule;
 }
