@@ -187,6 +187,14 @@ describe.each(testEngines())(`${ApiKeysService.name} on %s`, (engine) => {
       expect(await h.verifier.verify('ab'.repeat(36))).toBeNull();
     });
 
+    it('should give a key at least the lifetime asked for, though expiry has second resolution', async () => {
+      const before = Date.now();
+      const created = await h.sut.createForCaller(alice, { expires_in: 1, scopes: null });
+      expect(created.expiration_time!.getTime()).toBeGreaterThanOrEqual(before + 1000);
+      expect(created.expiration_time!.getTime() % 1000).toBe(0);
+      expect(await h.verifier.verify(created.secret)).not.toBeNull();
+    });
+
     it('should refuse a key once it has expired, even when cached', async () => {
       // Two seconds: expiry has second resolution, so a one-second key may already be dead when first used.
       const created = await h.sut.createForCaller(alice, { expires_in: 2, scopes: null });

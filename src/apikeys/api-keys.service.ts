@@ -151,8 +151,12 @@ export class ApiKeysService {
     // With a cap, "never expires" means "lives as long as allowed"; the response shows the resulting time.
     const seconds = expiresIn ?? cap ?? null;
     if (seconds === null) return null;
-    // Tiled stores times with second resolution.
-    return new Date(Math.floor(now.getTime() / 1000) * 1000 + seconds * 1000);
+    // Tiled stores times with second resolution. Rounding up keeps every key alive for at least the
+    // seconds asked for: rounding `now` down made an `expires_in: 1` key expire at the next second
+    // boundary, sometimes before its first use.
+    const roundedUp = Math.ceil((now.getTime() + seconds * 1000) / 1000) * 1000;
+    const latestAllowed = cap === null || cap === undefined ? Infinity : Math.floor((now.getTime() + cap * 1000) / 1000) * 1000;
+    return new Date(Math.min(roundedUp, latestAllowed));
   }
 
   private async revoke(owner: KeyOwner, presented: string, prefix: string, notFound: string): Promise<void> {
