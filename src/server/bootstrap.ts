@@ -11,6 +11,7 @@ import { corsOptions } from '../common/http/cors';
 import { resolveSingleUserKey, SingleUserKey } from '../auth/single-user-key';
 import { HttpMetrics } from '../metrics/http-metrics';
 import { installMetricsHook } from '../metrics/metrics.hook';
+import { answerClientError } from './client-error';
 
 export interface BootstrapOptions {
   /** `--api-key` from the command line. */
@@ -45,6 +46,7 @@ export async function createApp(config: AppConfig, options: BootstrapOptions = {
         .header('content-type', 'application/json')
         .send(Buffer.from(JSON.stringify({ detail: `Malformed request: ${error.message}` })));
     },
+    clientErrorHandler: answerClientError,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot({ config, singleUserApiKey: singleUserKey?.key, multiUserAuth }),
