@@ -279,12 +279,21 @@ const jsonishValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 1, arbitrary: fc.array(fc.string({ maxLength: 8 }), { maxLength: 5 }) },
 );
 
-function encoded(value: string): fc.Arbitrary<string> {
-  return fc.oneof(
-    { weight: 6, arbitrary: fc.constant(encodeURIComponent(value)) },
-    { weight: 1, arbitrary: fc.constant(value.replace(/[^\x21-\x7e]|[?#&=%+]/g, (c) => encodeURIComponent(c))) },
-    { weight: 1, arbitrary: fc.constantFrom('%', '%G', '%e2%82', `${encodeURIComponent(value)}%`) },
-  );
+const BROKEN_ENCODINGS = ['%', '%G', '%e2%82'];
+
+/** Mostly percent-encoded; sometimes raw where Node's client allows it, or deliberately mis-encoded. */
+function encoded(values: fc.Arbitrary<string>): fc.Arbitrary<string> {
+  return fc.tuple(values, fc.nat(15)).map(([value, pick]) => {
+    if (pick < 12) return encodeURIComponent(value);
+    if (pick < 14) return escapeName(value);
+    if (pick === 14) return `${encodeURIComponent(value)}%`;
+    return BROKEN_ENCODINGS[value.length % BROKEN_ENCODINGS.length];
+  });
+}
+
+/** Raw, except what would end the parameter or is not allowed on the wire. */
+function escapeName(name: string): string {
+  return name.replace(/[^\x21-\x7e]|[?#&=%+]/g, (c) => encodeURIComponent(c));
 }
 
 /** A raw query value: plausible for the parameter, JSON, odd, or huge (within a URL a server must accept or refuse). */
@@ -310,40 +319,51 @@ function queryValue(name: string, known: KnownValues): fc.Arbitrary<string> {
     { weight: 1, arbitrary: fc.constantFrom('true', 'false', 'null', 'NaN', 'Infinity', '-1', '1e309', '[', '{', '"', '\\', '[]', '{}') },
     { weight: 1, arbitrary: fc.integer({ min: 1000, max: 6000 }).map((n) => 'x'.repeat(n)) },
   );
-  return raw.chain(encoded);
+  return encoded(raw);
 }
 
-function filterParams(known: KnownValues): fc.Arbitrary<[string, string][]> {
-  const name = fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...Object.keys(FILTER_FIELDS)) }, { weight: 2, arbitrary: fc.constantFrom('__proto__', 'constructor', 'toString', 'nope', '') });
-  return name.chain((filter) => {
-    const fields = Object.hasOwn(FILTER_FIELDS, filter) ? FILTER_FIELDS[filter] : ['key', 'value', '__proto__', 'constructor'];
+const FILTER_VALUE = fc.oneof(
+  { weight: 4, arbitrary: jsonishValue.map((v) => JSON.stringify(v) ?? 'null') },
+  { weight: 2, arbitrary: fc.constantFrom('"color"', '"index"', '"tags"', '["xdi"]', '"red"', '3', '"lt"', '"gt"', 'true', '"%"', '"_"', '"(a+)+$"', '"^(a|a)*$"', '"x*y*z*"') },
+  { weight: 1, arbitrary: fc.string({ maxLength: 20 }) },
+);
+
+/** `filter[NAME][condition][FIELD]=VALUE` groups: real filter names and fields, and prototype-named ones. */
+const FILTER_PARAMS: fc.Arbitrary<[string, string][]> = fc.oneof(
+  ...[...Object.keys(FILTER_FIELDS), '__proto__', 'constructor', 'toString', 'nope', ''].map((filter) => {
+    const fields = Object.hasOwn(FILTER_FIELDS, filter) ? FILTER_FIELDS[filter] : ['key', 'value'];
     const field = fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...fields) }, { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'prototype', '') });
-    const value = fc.oneof(
-      { weight: 4, arbitrary: jsonishValue.map((v) => JSON.stringify(v) ?? 'null') },
-      { weight: 2, arbitrary: fc.constantFrom('"color"', '"index"', '"tags"', '["xdi"]', '"red"', '3', '"lt"', '"gt"', 'true', '"%"', '"_"', '"(a+)+$"', '"^(a|a)*$"', '"x*y*z*"') },
-      { weight: 1, arbitrary: fc.string({ maxLength: 20 }) },
-    );
-    return fc.array(fc.tuple(field, value), { minLength: 1, maxLength: 5 }).chain((pairs) =>
-      fc.tuple(...pairs.map(([f, v]) => encoded(v).map((ev): [string, string] => [`filter[${filter}][condition][${f}]`, ev]))),
-    );
-  }).map((pairs) => pairs.map(([n, v]): [string, string] => [n.replace(/[^\x21-\x7e]|[?#&=%+]/g, (c) => encodeURIComponent(c)), v]));
+    const weight = Object.hasOwn(FILTER_FIELDS, filter) ? 4 : 1;
+    return { weight, arbitrary: fc.array(fc.tuple(field, encoded(FILTER_VALUE)).map(([f, v]): [string, string] => [escapeName(`filter[${filter}][condition][${f}]`), v]), { minLength: 1, maxLength: 5 }) };
+  }),
+);
+
+const queryValues = new Map<string, fc.Arbitrary<string>>();
+
+/** Built once per name: fast-check's generation cost is mostly building arbitraries. */
+function cachedQueryValue(name: string, known: KnownValues): fc.Arbitrary<string> {
+  let values = queryValues.get(name);
+  if (!values) {
+    values = queryValue(name, known);
+    queryValues.set(name, values);
+  }
+  return values;
 }
 
 function queryFor(template: string, known: KnownValues): fc.Arbitrary<[string, string][]> {
   const names = [...COMMON_PARAMS];
   for (const [pattern, params] of ROUTE_PARAMS) if (pattern.test(template)) names.push(...params);
-  const paramName = fc.oneof(
-    { weight: 8, arbitrary: fc.constantFrom(...names) },
-    { weight: 2, arbitrary: fc.constantFrom(...NASTY_NAMES) },
-    { weight: 1, arbitrary: fc.string({ maxLength: 10 }).map((s) => encodeURIComponent(s)) },
+  const named = (name: string): fc.Arbitrary<[string, string]> => cachedQueryValue(name, known).map((value): [string, string] => [escapeName(name), value]);
+  const pair = fc.oneof(
+    { weight: 8, arbitrary: fc.oneof(...names.map(named)) },
+    { weight: 2, arbitrary: fc.oneof(...NASTY_NAMES.map(named)) },
+    { weight: 1, arbitrary: fc.tuple(fc.string({ maxLength: 10 }), cachedQueryValue('', known)).map(([name, value]): [string, string] => [encodeURIComponent(name), value]) },
   );
-  const pair = paramName.chain((name) => queryValue(name, known).map((value): [string, string] => [name.replace(/[^\x21-\x7e]|[?#&=%+]/g, (c) => encodeURIComponent(c)), value]));
   const plain = fc.array(pair, { maxLength: 6 });
-  const repeated = pair.chain((p) => fc.integer({ min: 2, max: 50 }).map((n) => Array.from({ length: n }, () => p)));
-  const withFilters = /\/(search|distinct)/.test(template)
-    ? fc.oneof({ weight: 3, arbitrary: plain }, { weight: 3, arbitrary: fc.tuple(plain, filterParams(known)).map(([a, b]) => [...a, ...b]) }, { weight: 1, arbitrary: repeated })
+  const repeated = fc.tuple(pair, fc.integer({ min: 2, max: 50 })).map(([p, n]) => Array.from({ length: n }, () => p));
+  return /\/(search|distinct)/.test(template)
+    ? fc.oneof({ weight: 3, arbitrary: plain }, { weight: 3, arbitrary: fc.tuple(plain, FILTER_PARAMS).map(([a, b]) => [...a, ...b]) }, { weight: 1, arbitrary: repeated })
     : fc.oneof({ weight: 5, arbitrary: plain }, { weight: 1, arbitrary: repeated });
-  return withFilters;
 }
 
 function jsonNest(depth: number, open: string, close: string, leaf = '1'): string {
@@ -411,8 +431,8 @@ function bodyFor(template: string, known: KnownValues): fc.Arbitrary<FuzzBody | 
       kind: 'form',
       bytes: Buffer.from(pairs.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')),
     })),
-    fc.integer({ min: 50_000, max: 300_000 }).map((n) => ({ contentType: 'application/json', kind: `JSON string of ${n} bytes`, bytes: Buffer.from(JSON.stringify('s'.repeat(n))) })),
-    fc.integer({ min: 1000, max: 20_000 }).map((n) => ({ contentType: 'application/json', kind: `JSON list of ${n} strings`, bytes: Buffer.from(JSON.stringify(Array.from({ length: n }, (_, i) => `c${i}`))) })),
+    fc.integer({ min: 20_000, max: 200_000 }).map((n) => ({ contentType: 'application/json', kind: `JSON string of ${n} bytes`, bytes: Buffer.from(JSON.stringify('s'.repeat(n))) })),
+    fc.integer({ min: 1000, max: 10_000 }).map((n) => ({ contentType: 'application/json', kind: `JSON list of ${n} strings`, bytes: Buffer.from(JSON.stringify(Array.from({ length: n }, (_, i) => `c${i}`))) })),
   ];
   return fc.oneof(
     { weight: 3, arbitrary: fc.constant(undefined) },
@@ -455,6 +475,8 @@ function junkJwt(): fc.Arbitrary<string> {
 /** Header values Node's client will send (no CR/LF, Latin-1). */
 const headerText = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 40 });
 
+export const HEADERS: fc.Arbitrary<[string, string][]> = headersFor();
+
 function headersFor(): fc.Arbitrary<[string, string][]> {
   const extra = fc.oneof(
     fc.constantFrom(...ACCEPTS).map((v): [string, string] => ['accept', v]),
@@ -492,13 +514,14 @@ const OTHER_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD
 /** A request against one of `routes`, in one of the credential shapes the mode has. */
 export function fuzzRequest(mode: Mode, routes: RouteTemplate[], known: KnownValues): fc.Arbitrary<FuzzRequest> {
   const credentials = mode === 'single-user' ? CREDENTIALS_SINGLE : CREDENTIALS_MULTI;
-  return fc.constantFrom(...routes).chain((route) =>
+  return fc.oneof(
+    ...routes.map((route) =>
     fc
       .record({
         method: fc.oneof({ weight: 9, arbitrary: fc.constant(route.method) }, { weight: 1, arbitrary: fc.constantFrom(...OTHER_METHODS) }),
         path: pathFor(route.path, known),
         query: queryFor(route.path, known),
-        headers: headersFor(),
+        headers: HEADERS,
         credential: fc.constantFrom(...credentials),
         keyPlace: fc.constantFrom<KeyPlace>('header', 'header', 'query', 'cookie'),
         malformed: fc.constantFrom(...JUNK_AUTH),
@@ -511,5 +534,6 @@ export function fuzzRequest(mode: Mode, routes: RouteTemplate[], known: KnownVal
         if (request.credential === 'malformed') headers.push(['authorization', malformed]);
         return { route: `${route.method} ${route.path}`, ...request, headers };
       }),
+    ),
   );
 }
