@@ -2,9 +2,10 @@ import { connect } from 'node:net';
 import { useDemoServer } from '../helpers/tiled-process';
 
 /**
- * Requests Node's HTTP parser refuses before any route runs, found by the fuzz suite: they were answered
- * in Fastify's own body shape without `Connection: close` and the socket destroyed, so a keep-alive
- * client sent its next request into a dead connection.
+ * Requests refused before any route runs, found by the fuzz suite. Node's HTTP parser refusals were
+ * answered in Fastify's own body shape without `Connection: close` and the socket destroyed, so a
+ * keep-alive client sent its next request into a dead connection; a URL that is not valid
+ * percent-encoded UTF-8 was quoted whole in the error, `?api_key=` included.
  */
 
 /** Send raw requests on one connection, each once the previous one is answered; collect everything until the server closes it. */
@@ -47,8 +48,17 @@ function responses(text: string): { status: number; headers: string; body: strin
     });
 }
 
-describe('requests the HTTP parser refuses', () => {
+describe('requests refused before any route runs', () => {
   const demo = useDemoServer();
+
+  it('should answer a URL that is not valid UTF-8 with 400 without echoing the URL or its api_key', async () => {
+    for (const path of ['/api/v1/metadata/%c0%af', '/api/v1/search/%ff/x', '/api/v1/metadata/%']) {
+      const response = await fetch(`${demo.server.url}${path}?api_key=${demo.server.printedKey}`);
+      const text = await response.text();
+      expect({ path, status: response.status, body: JSON.parse(text) }).toEqual({ path, status: 400, body: { detail: 'Malformed request: the URL is not valid percent-encoded UTF-8' } });
+      expect(text).not.toContain(demo.server.printedKey);
+    }
+  });
 
   it('should answer headers that are too large with 431 in Tiled shape, and close the connection', async () => {
     const text = await exchange(demo.server.url, `GET /api/v1/metadata/?x=${'x'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);

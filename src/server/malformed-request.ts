@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { FastifyReply } from 'fastify';
 
 const ANSWERS = new Map<string, [number, string, string]>([
   ['HPE_HEADER_OVERFLOW', [431, 'Request Header Fields Too Large', 'Request line and headers are too large']],
@@ -29,4 +30,18 @@ export function answerClientError(error: Error & { code?: string; rawPacket?: un
   // Closed for good once the client has had time to read the answer, whatever it keeps sending.
   setTimeout(() => socket.destroy(), 5000).unref();
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${head ? '' : body}`);
+}
+
+const FRAMEWORK_ANSWERS = new Map<string, [number, string]>([
+  ['FST_ERR_BAD_URL', [400, 'Malformed request: the URL is not valid percent-encoded UTF-8']],
+  ['FST_ERR_MAX_PARAM_LENGTH', [414, 'Malformed request: a path segment is too long']],
+]);
+
+/**
+ * Fastify rejects a malformed URL before any route runs. Its messages quote the whole URL, query
+ * included, and a query may carry `api_key`: answer in Tiled's shape without echoing the request.
+ */
+export function answerFrameworkError(error: Error & { code?: string }, _request: unknown, reply: FastifyReply): void {
+  const [status, detail] = FRAMEWORK_ANSWERS.get(error.code ?? '') ?? [400, 'Malformed request'];
+  void reply.code(status).header('content-type', 'application/json').send(Buffer.from(JSON.stringify({ detail })));
 }
