@@ -24,12 +24,13 @@ export function answerClientError(error: Error & { code?: string; rawPacket?: un
     return;
   }
   const [status, reason, detail] = ANSWERS.get(error.code ?? '') ?? MALFORMED;
-  // The answer to a HEAD has no body, even when the rest of the request could not be parsed.
-  const body = JSON.stringify({ detail });
-  const head = Buffer.isBuffer(error.rawPacket) && error.rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ';
+  // The answer to a HEAD has no body. The packet that failed may be a later piece of the request, so the
+  // body is sent only when it shows a method that has one; closing the connection delimits the answer.
+  const start = Buffer.isBuffer(error.rawPacket) ? error.rawPacket.subarray(0, 8).toString('latin1') : '';
+  const body = /^(GET|POST|PUT|PATCH|DELETE|OPTIONS) /.test(start) ? JSON.stringify({ detail }) : '';
   // Closed for good once the client has had time to read the answer, whatever it keeps sending.
   setTimeout(() => socket.destroy(), 5000).unref();
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${head ? '' : body}`);
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
 const FRAMEWORK_ANSWERS = new Map<string, [number, string]>([

@@ -15,11 +15,41 @@ export const LIMITS = {
   abandonMs: 15_000,
 };
 
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** `constructor`, `__proto__`, `toString`…: names every plain object answers to. */
+const PROTOTYPE_NAMES = new Set([...Object.getOwnPropertyNames(Object.prototype)]);
+
 /**
- * Inputs that still fail on this branch because their fix lands with another part of issue 8; each entry
- * names the request it skips. Empty it once those fixes are merged: the suite must then pass without it.
+ * Inputs that still fail on this branch because their fix lands with another part of issue 8 (catalog
+ * input hardening). The lead empties this list once those fixes are merged: the suite must then pass
+ * without it. Each entry says what it skips and what happens without the fix.
  */
-export const KNOWN_ISSUE_8_PENDING: { reason: string; matches(request: FuzzRequest): boolean }[] = [];
+export const KNOWN_ISSUE_8_PENDING: { reason: string; matches(request: FuzzRequest): boolean }[] = [
+  {
+    reason: '`format=` naming an Object.prototype property (`constructor`, `__proto__`…) answers 500',
+    matches: (request) => request.query.some(([name, value]) => decoded(name) === 'format' && PROTOTYPE_NAMES.has(decoded(value))),
+  },
+  {
+    reason: '`filter[NAME]…` with NAME or its field an Object.prototype property on /search and /distinct answers 500',
+    matches: (request) =>
+      /\/(search|distinct)/.test(request.route) &&
+      request.query.some(([name]) => {
+        const match = /^filter\[([^\]]*)\](?:\[condition\]\[([^\]]*)\])?/.exec(decoded(name));
+        return match !== null && (PROTOTYPE_NAMES.has(match[1]) || PROTOTYPE_NAMES.has(match[2] ?? ''));
+      }),
+  },
+  {
+    reason: 'the multi-MiB demo arrays (`big`, `arrays/chunked_f32`): their JSON, CSV or text blocks the event loop for 2-8 s',
+    matches: (request) => /\/api\/v1\/(array|node|table)\//.test(request.path) && /(^|\/)(big|chunked_f32)(\/|$)/.test(request.path),
+  },
+];
 
 export interface FuzzOptions {
   cases: number;
