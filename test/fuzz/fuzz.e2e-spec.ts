@@ -28,6 +28,7 @@ const options = (mode: Mode): FuzzOptions => ({
   concurrency: integer('FUZZ_CONCURRENCY', 12),
   batch: 48,
   keepGoing: process.env.FUZZ_KEEP_GOING === '1',
+  progress: process.env.FUZZ_PROGRESS === '1',
   mode,
 });
 
