@@ -1,4 +1,5 @@
 import { Agent, request as httpRequest, IncomingHttpHeaders } from 'node:http';
+import { Worker } from 'node:worker_threads';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import * as fc from 'fast-check';
 import { fuzzRequest, FuzzRequest } from './requests';
@@ -83,8 +84,10 @@ export interface Failure {
 export interface FuzzReport {
   cases: number;
   skipped: number;
-  /** Requests retried on a new connection because the server had closed the kept-alive one. */
+  /** Requests retried on a new connection because the first one closed without an answer. */
   retried: number;
+  /** The first few of those. */
+  dropped: string[];
   failures: Failure[];
   maxResponseMs: number;
   slowestRequest: string;
@@ -156,7 +159,8 @@ export function describeRequest(request: FuzzRequest, target: FuzzTarget): strin
   return redact(lines.join('\n  '), target);
 }
 
-class ReusedConnectionError extends Error {}
+/** The connection closed or reset before an answer arrived. */
+class ConnectionDropped extends Error {}
 
 /** The last request each connection carried: a connection the server dropped is explained by its predecessor. */
 const lastOnSocket = new WeakMap<object, string>();
@@ -182,7 +186,9 @@ function send(agent: Agent, target: FuzzTarget, wire: Wire): Promise<Answer> {
     req.on('timeout', () => req.destroy(new Error(`no answer within ${LIMITS.abandonMs} ms`)));
     req.on('error', (error) => {
       const ms = Math.round(performance.now() - started);
-      reject(req.reusedSocket ? new ReusedConnectionError(`${error.message} after ${ms} ms on a reused connection whose previous request was ${previous}`) : new Error(`${error.message} after ${ms} ms`));
+      const dropped = 'code' in error && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
+      const message = `${error.message} after ${ms} ms${req.reusedSocket ? ` on a reused connection whose previous request was ${previous}` : ' on a new connection'}`;
+      reject(dropped ? new ConnectionDropped(message) : new Error(message));
     });
     req.end(wire.body);
   });
@@ -230,47 +236,75 @@ function check(request: FuzzRequest, answer: Answer, target: FuzzTarget): { prop
   return problems;
 }
 
-/** Polls `/healthz` on its own connection while the fuzzer runs; remembers the slowest answer and what was in flight then. */
+/**
+ * The poller runs in a worker thread: on the fuzzer's own event loop, generating the next batch or
+ * scanning a large body would count as the server's delay.
+ */
+const POLLER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const http = require('node:http');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+let stopped = false;
+parentPort.on('message', () => (stopped = true));
+(async () => {
+  while (!stopped) {
+    const sentAt = Date.now();
+    const started = performance.now();
+    const status = await new Promise((resolve) => {
+      const req = http.get(workerData.url + '/healthz', { agent, timeout: workerData.abandonMs }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', () => resolve(0));
+    });
+    const ms = performance.now() - started;
+    parentPort.postMessage({ sentAt, ms, status });
+    const wait = workerData.everyMs - ms;
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+  agent.destroy();
+  parentPort.postMessage('stopped');
+})();
+`;
+
+/** A fuzzed request's lifetime, to name what was in flight while `/healthz` was slow. */
+interface Interval {
+  start: number;
+  end?: number;
+  text: string;
+}
+
+/** Polls `/healthz` every 20 ms on its own connection while the fuzzer runs; remembers the slowest answer and what overlapped it. */
 class HealthzPoller {
   max = 0;
   polls = 0;
   readonly slow: string[] = [];
-  private stopped = false;
+  private readonly worker: Worker;
   private readonly done: Promise<void>;
 
-  constructor(
-    target: FuzzTarget,
-    inFlight: () => string[],
-  ) {
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    this.done = (async () => {
-      while (!this.stopped) {
-        const tick = performance.now();
-        let ms: number;
-        let status = 0;
-        const flying = inFlight();
-        try {
-          const answer = await send(agent, target, { method: 'GET', path: '/healthz', headers: {} });
-          ms = answer.ms;
-          status = answer.status;
-        } catch (error) {
-          ms = performance.now() - tick;
-          this.slow.push(`no answer after ${Math.round(ms)} ms: ${(error as Error).message}`);
+  constructor(target: FuzzTarget, intervals: Interval[]) {
+    this.worker = new Worker(POLLER, { eval: true, workerData: { url: target.server.url, everyMs: LIMITS.healthzEveryMs, abandonMs: LIMITS.abandonMs } });
+    this.done = new Promise((resolve, reject) => {
+      this.worker.on('error', reject);
+      this.worker.on('message', (message: { sentAt: number; ms: number; status: number } | 'stopped') => {
+        if (message === 'stopped') {
+          void this.worker.terminate().then(() => resolve());
+          return;
         }
+        const { sentAt, ms, status } = message;
         this.polls += 1;
         this.max = Math.max(this.max, ms);
-        if ((ms > LIMITS.healthzMs || status !== 200) && this.slow.length < 5) {
-          this.slow.push(`${Math.round(ms)} ms, status ${status}; in flight when it was sent:\n    ${flying.slice(0, 16).join('\n    ') || '(nothing)'}`);
+        if ((ms >= LIMITS.healthzMs || status !== 200) && this.slow.length < 5) {
+          const overlapping = intervals.filter((i) => i.start <= sentAt + ms && (i.end ?? Infinity) >= sentAt).map((i) => i.text);
+          this.slow.push(`${Math.round(ms)} ms, status ${status || 'none'}; requests in flight meanwhile:\n    ${overlapping.slice(0, 16).join('\n    ') || '(none)'}`);
         }
-        const wait = LIMITS.healthzEveryMs - (performance.now() - tick);
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      }
-      agent.destroy();
-    })();
+      });
+    });
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
+    this.worker.postMessage('stop');
     await this.done;
   }
 }
@@ -294,13 +328,13 @@ class FuzzFailure extends Error {}
 export async function fuzz(target: FuzzTarget, options: FuzzOptions): Promise<FuzzReport> {
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   const freshAgent = new Agent({ keepAlive: false });
-  const flying = new Map<number, string>();
-  let ids = 0;
+  const intervals: Interval[] = [];
   const started = performance.now();
   const report: FuzzReport = {
     cases: 0,
     skipped: 0,
     retried: 0,
+    dropped: [],
     failures: [],
     maxResponseMs: 0,
     slowestRequest: '',
@@ -310,7 +344,7 @@ export async function fuzz(target: FuzzTarget, options: FuzzOptions): Promise<Fu
     statuses: new Map(),
     elapsedMs: 0,
   };
-  const poller = new HealthzPoller(target, () => [...flying.values()]);
+  const poller = new HealthzPoller(target, intervals);
   const seen = new Set<string>();
 
   const runOne = async (request: FuzzRequest): Promise<Failure[]> => {
@@ -319,28 +353,31 @@ export async function fuzz(target: FuzzTarget, options: FuzzOptions): Promise<Fu
       return [];
     }
     const wire = toWire(request, target);
-    const id = ids++;
-    flying.set(id, `${wire.method} ${redact(excerpt(wire.path, 120), target)}${request.body ? ` + ${request.body.kind}` : ''}`);
+    const interval: Interval = { start: Date.now(), text: `${wire.method} ${redact(excerpt(wire.path, 120), target)}${request.body ? ` + ${request.body.kind}` : ''}` };
+    intervals.push(interval);
+    // Enough history to cover any poll; a soak must not keep every request.
+    if (intervals.length > 4000) intervals.splice(0, 2000);
     let answer: Answer;
     try {
       try {
         answer = await send(agent, target, wire);
       } catch (error) {
-        // A keep-alive connection the server closed between two requests is not an answer to this one:
-        // retry once on a new connection, as HTTP clients do (RFC 9112 §9.3.1).
-        if (!(error instanceof ReusedConnectionError)) throw error;
+        // A connection that closes before any answer is retried once on a new connection, as HTTP clients
+        // do for a kept-alive one (RFC 9112 §9.3.1); a second failure is one. The report lists them.
+        if (!(error instanceof ConnectionDropped)) throw error;
         report.retried += 1;
+        if (report.dropped.length < 10) report.dropped.push(`${error.message}: ${describeRequest(request, target).split('\n')[0]}`);
         try {
           answer = await send(freshAgent, target, wire);
         } catch (retryError) {
-          throw new Error(`${(retryError as Error).message} on a new connection, after ${error.message}`);
+          throw new Error(`${(retryError as Error).message}, retried after ${error.message}`);
         }
       }
     } catch (error) {
       const ms = performance.now() - started;
       return [{ property: 'always an answer', detail: `${(error as Error).message} (${Math.round(ms)} ms into the run)`, request: describeRequest(request, target), signature: `no answer ${request.route}` }];
     } finally {
-      flying.delete(id);
+      interval.end = Date.now();
     }
     report.cases += 1;
     report.statuses.set(answer.status, (report.statuses.get(answer.status) ?? 0) + 1);
@@ -411,5 +448,6 @@ export function formatReport(target: FuzzTarget, report: FuzzReport): string {
     `  slowest response: ${Math.round(report.maxResponseMs)} ms — ${report.slowestRequest}`,
     `  /healthz: ${report.healthzPolls} polls, slowest ${Math.round(report.healthzMaxMs)} ms`,
     ...report.healthzSlow.map((s) => `  slow /healthz: ${s}`),
+    ...report.dropped.map((s) => `  retried: ${s}`),
   ].join('\n');
 }
