@@ -409,7 +409,7 @@ export async function fuzz(target: FuzzTarget, options: FuzzOptions): Promise<Fu
         const cause = details.errorInstance instanceof FuzzFailure ? details.errorInstance.message : String(details.errorInstance);
         throw new Error(
           `fuzzing ${target.mode} failed (seed ${details.seed}, path "${details.counterexamplePath}").\n` +
-            `Replay exactly this batch: FUZZ_MODE=${options.mode} FUZZ_SEED=${details.seed} FUZZ_PATH=${details.counterexamplePath} npx jest test/fuzz\n\n${cause}`,
+            `Replay exactly this batch: FUZZ_MODE=${options.mode} FUZZ_SEED=${details.seed} FUZZ_PATH=${details.counterexamplePath} npx jest test/fuzz/fuzz.e2e-spec.ts\n\n${cause}`,
         );
       },
     });
