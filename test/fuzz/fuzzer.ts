@@ -51,6 +51,14 @@ export const KNOWN_ISSUE_8_PENDING: { reason: string; matches(request: FuzzReque
     matches: (request) => Number(/^JSON nested (\d+) deep$/.exec(request.body?.kind ?? '')?.[1] ?? 0) >= 1000,
   },
   {
+    reason: '`select_metadata` of thousands of `[` (or `(`, `{`…) answers 500',
+    matches: (request) => request.query.some(([name, value]) => decoded(name) === 'select_metadata' && decoded(value).length >= 100 && /^(.{1,3})\1+$/.test(decoded(value))),
+  },
+  {
+    reason: 'JSON bodies of megabytes are parsed whole and echoed back in 4xx details (up to 0.7 s each)',
+    matches: (request) => (request.body?.bytes.length ?? 0) > 1024 * 1024,
+  },
+  {
     reason: 'the multi-MiB demo arrays (`big`, `arrays/chunked_f32`): their JSON, CSV or text blocks the event loop for 2-8 s',
     matches: (request) => /\/api\/v1\/(array|node|table)\//.test(request.path) && /(^|\/)(big|chunked_f32)(\/|$)/.test(request.path),
   },

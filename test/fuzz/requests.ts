@@ -306,7 +306,12 @@ function queryValue(name: string, known: KnownValues): fc.Arbitrary<string> {
       fc.constantFrom('0,0', '0', '1,0', ':', '::', '0:5', '::-1', '1:2,3:4', '...', '0,0,0,0,0,0,0,0', 'a,b', '99999999999999999999', '-0', '1e3', ',,'),
     );
   }
-  if (name === 'select_metadata') plausible.push(fc.constantFrom('sample.id', 'sample.', 'abs(description)', '[*]', '*.*', '@', '`{}`', 'a[?b==`1`]', 'length(@)'));
+  if (name === 'select_metadata') {
+    plausible.push(
+      fc.constantFrom('sample.id', 'sample.', 'abs(description)', '[*]', '*.*', '@', '`{}`', 'a[?b==`1`]', 'length(@)'),
+      fc.tuple(fc.integer({ min: 100, max: 3000 }), fc.constantFrom('[', '(', '{', '!', '[*].')).map(([n, piece]) => piece.repeat(n)),
+    );
+  }
   if (name === 'sort') plausible.push(fc.constantFrom('index', '-index', 'score,-color', '__proto__', '-constructor', 'a.b.c', ','));
   if (name === 'fields') plausible.push(fc.constantFrom('metadata', 'structure', 'structure_family', 'specs', 'data_sources', 'count', 'sorting', '__proto__'));
   if (name === 'metadata' || name === 'field' || name === 'column') plausible.push(fc.constantFrom('color', 'parity', 'group', 'tags', 'x', 'y', 'name', 'temperature', '__proto__', 'constructor', 'a.b'));
@@ -434,10 +439,16 @@ function bodyFor(template: string, known: KnownValues): fc.Arbitrary<FuzzBody | 
     fc.integer({ min: 20_000, max: 200_000 }).map((n) => ({ contentType: 'application/json', kind: `JSON string of ${n} bytes`, bytes: Buffer.from(JSON.stringify('s'.repeat(n))) })),
     fc.integer({ min: 1000, max: 10_000 }).map((n) => ({ contentType: 'application/json', kind: `JSON list of ${n} strings`, bytes: Buffer.from(JSON.stringify(Array.from({ length: n }, (_, i) => `c${i}`))) })),
   ];
+  // Megabytes each: about one body in a thousand, or the run is spent generating and parsing them.
+  const huge: fc.Arbitrary<FuzzBody>[] = [
+    fc.integer({ min: 100_000, max: 500_000 }).map((n) => ({ contentType: 'application/json', kind: `JSON list of ${n} strings`, bytes: Buffer.from(JSON.stringify(Array.from({ length: n }, (_, i) => `c${i}`))) })),
+    fc.integer({ min: 1, max: 9 }).map((n) => ({ contentType: 'application/json', kind: `JSON string of ${n} MiB`, bytes: Buffer.from(JSON.stringify('s'.repeat(n * 1024 * 1024))) })),
+  ];
   return fc.oneof(
-    { weight: 3, arbitrary: fc.constant(undefined) },
-    ...(plausible.length > 0 ? [{ weight: 4, arbitrary: fc.oneof(...plausible) }] : []),
-    { weight: 3, arbitrary: fc.oneof(...generic) },
+    { weight: 300, arbitrary: fc.constant(undefined) },
+    ...(plausible.length > 0 ? [{ weight: 400, arbitrary: fc.oneof(...plausible) }] : []),
+    { weight: 300, arbitrary: fc.oneof(...generic) },
+    { weight: 1, arbitrary: fc.oneof(...huge) },
   );
 }
 
