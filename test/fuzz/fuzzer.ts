@@ -122,6 +122,11 @@ function redact(text: string, target: FuzzTarget): string {
   return out;
 }
 
+/** Redact first: an excerpt may cut a secret in two, and half a token is still part of one. */
+function shown(text: string, target: FuzzTarget, max = 300): string {
+  return excerpt(redact(text, target), max);
+}
+
 function excerpt(text: string, max = 300): string {
   return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
 }
@@ -163,9 +168,9 @@ function toWire(request: FuzzRequest, target: FuzzTarget): Wire {
 
 export function describeRequest(request: FuzzRequest, target: FuzzTarget): string {
   const wire = toWire(request, target);
-  const lines = [`${wire.method} ${excerpt(wire.path, 500)}   (route ${request.route}, ${target.mode}, credential ${request.credential})`];
-  for (const [name, value] of Object.entries(wire.headers)) lines.push(`${name}: ${excerpt(String(value), 200)}`);
-  if (request.body && wire.body) lines.push(`body (${request.body.kind}, ${wire.body.length} bytes): ${excerpt(wire.body.toString('utf8'), 300)}`);
+  const lines = [`${wire.method} ${shown(wire.path, target, 500)}   (route ${request.route}, ${target.mode}, credential ${request.credential})`];
+  for (const [name, value] of Object.entries(wire.headers)) lines.push(`${name}: ${shown(String(value), target, 200)}`);
+  if (request.body && wire.body) lines.push(`body (${request.body.kind}, ${wire.body.length} bytes): ${shown(wire.body.toString('utf8'), target)}`);
   return redact(lines.join('\n  '), target);
 }
 
@@ -188,7 +193,7 @@ function send(agent: Agent, target: FuzzTarget, wire: Wire): Promise<Answer> {
     );
     req.on('socket', (socket) => {
       previous = lastOnSocket.get(socket);
-      lastOnSocket.set(socket, `${wire.method} ${excerpt(wire.path, 100)}${wire.body ? ` + ${wire.body.length} bytes` : ''}`);
+      lastOnSocket.set(socket, `${wire.method} ${shown(wire.path, target, 100)}${wire.body ? ` + ${wire.body.length} bytes` : ''}`);
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${LIMITS.abandonMs} ms`)));
     req.on('error', (error) => {
@@ -235,7 +240,7 @@ function echoedSecrets(request: FuzzRequest, answer: Answer, target: FuzzTarget)
 /** The properties of one answered request. */
 function check(request: FuzzRequest, answer: Answer, target: FuzzTarget): { property: string; detail: string }[] {
   const problems: { property: string; detail: string }[] = [];
-  if (answer.status >= 500) problems.push({ property: 'never a 5xx', detail: `${answer.status}: ${excerpt(decodedBody(answer).toString('utf8'))}` });
+  if (answer.status >= 500) problems.push({ property: 'never a 5xx', detail: `${answer.status}: ${shown(decodedBody(answer).toString('utf8'), target)}` });
   if (answer.ms > LIMITS.responseMs) problems.push({ property: `never slower than ${LIMITS.responseMs} ms`, detail: `${Math.round(answer.ms)} ms (status ${answer.status})` });
   for (const where of echoedSecrets(request, answer, target)) problems.push({ property: 'never a secret echoed', detail: where });
   return problems;
@@ -357,7 +362,7 @@ export async function fuzz(target: FuzzTarget, options: FuzzOptions): Promise<Fu
       return [];
     }
     const wire = toWire(request, target);
-    const interval: Interval = { start: Date.now(), text: `${wire.method} ${redact(excerpt(wire.path, 120), target)}${request.body ? ` + ${request.body.kind}` : ''}` };
+    const interval: Interval = { start: Date.now(), text: `${wire.method} ${shown(wire.path, target, 120)}${request.body ? ` + ${request.body.kind}` : ''}` };
     intervals.push(interval);
     // Enough history to cover any poll; a soak must not keep every request.
     if (intervals.length > 4000) intervals.splice(0, 2000);
