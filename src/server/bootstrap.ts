@@ -3,7 +3,6 @@ import { ConsoleLogger, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import fastifyCookie from '@fastify/cookie';
-import type { FastifyReply } from 'fastify';
 import { AppModule } from '../app.module';
 import { AppConfig, isSingleUser, metricsEnabled } from '../config/app-config';
 import { installHttpHooks } from '../common/http/http-hooks';
@@ -13,6 +12,7 @@ import { validateDeployment } from './validate-deployment';
 import { HttpMetrics } from '../metrics/http-metrics';
 import { installMetricsHook } from '../metrics/metrics.hook';
 import { OpenApiService } from '../openapi/openapi.service';
+import { answerClientError, answerFrameworkError } from './malformed-request';
 
 export interface BootstrapOptions {
   /** `--api-key` from the command line. */
@@ -39,13 +39,9 @@ export async function createApp(config: AppConfig, options: BootstrapOptions = {
     bodyLimit: 10 * 1024 * 1024,
     // Tiled serves `/api/v1/` and redirects `/api/v1`; answering both is simpler and what clients expect.
     routerOptions: { ignoreTrailingSlash: true },
-    // Fastify rejects a malformed URL before any route runs; answer it in Tiled's shape, not Fastify's.
-    frameworkErrors: (error: Error, _request: unknown, reply: FastifyReply) => {
-      void reply
-        .code(400)
-        .header('content-type', 'application/json')
-        .send(Buffer.from(JSON.stringify({ detail: `Malformed request: ${error.message}` })));
-    },
+    // Requests refused before any route runs, answered in Tiled's shape without echoing them.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot({ config, singleUserApiKey: singleUserKey?.key, multiUserAuth, catalogRoot }),
