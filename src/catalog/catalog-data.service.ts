@@ -20,6 +20,23 @@ export const ARRAY_TYPES = [
 export const ARRAY_DEFAULT = 'application/octet-stream';
 export { TABLE_TYPES, ARROW_FILE };
 
+/** Most names a column or field list (query or POSTed body) may hold; each one selects a copy of data. */
+export const MAX_LISTED_NAMES = 1000;
+
+/** FastAPI's answer to a list longer than its `max_length`, naming where the list came from. */
+export function checkListLength(length: number, loc: (string | number)[]): void {
+  if (length <= MAX_LISTED_NAMES) return;
+  throw new TiledHttpError(422, [
+    {
+      type: 'too_long',
+      loc,
+      msg: `List should have at most ${MAX_LISTED_NAMES} items after validation, not ${length}`,
+      input: null,
+      ctx: { field_type: 'List', max_length: MAX_LISTED_NAMES, actual_length: length },
+    },
+  ]);
+}
+
 /** Tiled's default `response_bytesize_limit`. */
 export const RESPONSE_BYTESIZE_LIMIT = 300_000_000;
 
@@ -139,10 +156,13 @@ export class CatalogDataService {
       if (!Array.isArray(body) || !body.every((c) => typeof c === 'string')) {
         throw new TiledHttpError(422, [{ type: 'list_type', loc: ['body'], msg: 'Input should be a valid list of column names', input: body }]);
       }
+      checkListLength(body.length, ['body']);
       return body;
     }
     const column = all(query, 'column');
     const field = all(query, 'field');
+    checkListLength(column.length, ['query', 'column']);
+    checkListLength(field.length, ['query', 'field']);
     if (column.length && field.length) {
       throw new BadRequestError(
         `Cannot accept both 'column' and 'field' query parameters in the same ${route} request. Include these query values using only the 'column' parameter.`,

@@ -8,9 +8,15 @@ import { AppModule } from '../app.module';
 import { AppConfig, isSingleUser, metricsEnabled } from '../config/app-config';
 import { installHttpHooks } from '../common/http/http-hooks';
 import { corsOptions } from '../common/http/cors';
+import { DATA_BODY_LIMIT, installBodyLimits } from '../common/http/json-limits';
 import { resolveSingleUserKey, SingleUserKey } from '../auth/single-user-key';
 import { HttpMetrics } from '../metrics/http-metrics';
 import { installMetricsHook } from '../metrics/metrics.hook';
+
+/** Time a client has to send a whole request, headers and body (ms). */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** Time a client has to send the request line and headers (ms). */
+export const HEADERS_TIMEOUT_MS = 10_000;
 
 export interface BootstrapOptions {
   /** `--api-key` from the command line. */
@@ -35,7 +41,12 @@ export async function createApp(config: AppConfig, options: BootstrapOptions = {
 
   const adapter = new FastifyAdapter({
     logger: false,
-    bodyLimit: 10 * 1024 * 1024,
+    // The largest per-route limit; each route gets its own (docs/security.md).
+    bodyLimit: DATA_BODY_LIMIT,
+    // A client must send its whole request (headers and body) within REQUEST_TIMEOUT_MS, its headers
+    // within HEADERS_TIMEOUT_MS; Node checks every second. A connection trickling bytes is closed.
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    http: { headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
     // Tiled serves `/api/v1/` and redirects `/api/v1`; answering both is simpler and what clients expect.
     routerOptions: { ignoreTrailingSlash: true },
     // Fastify rejects a malformed URL before any route runs; answer it in Tiled's shape, not Fastify's.
@@ -51,6 +62,7 @@ export async function createApp(config: AppConfig, options: BootstrapOptions = {
     adapter,
     { logger: new StartupQuietLogger(config.server.verbose), abortOnError: false },
   );
+  installBodyLimits(app);
   // Without listed origins nothing is added: no hook on the hot path, and a preflight finds no route.
   if (config.allow_origins.length) app.enableCors(corsOptions(config.allow_origins));
   await app.register(fastifyCookie);

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TiledHttpError } from './tiled-http.error';
 import { JSON_TYPE, toJson } from '../http/wire';
+import { bodyTooLargeDetail } from '../http/json-limits';
 
 /**
  * Every error leaves as Tiled's `{"detail": …}` with `Content-Type: application/json` exactly
@@ -28,7 +29,7 @@ export class TiledExceptionFilter implements ExceptionFilter {
       detail = nestDetail(status, response);
     } else if (isFastifyClientError(exception)) {
       status = exception.statusCode;
-      detail = exception.message;
+      detail = exception.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? bodyTooLargeDetail(request) : exception.message;
     } else {
       this.logger.error(
         `Unhandled error on ${request.method} ${redactUrl(request.url)} [${String(request.id)}]`,
@@ -49,7 +50,7 @@ function nestDetail(status: number, response: string | object): unknown {
 }
 
 /** Fastify's own 4xx (bad JSON, body too large, unsupported media type) carry a statusCode. */
-function isFastifyClientError(e: unknown): e is { statusCode: number; message: string } {
+function isFastifyClientError(e: unknown): e is { statusCode: number; message: string; code?: string } {
   const code = (e as { statusCode?: unknown })?.statusCode;
   return typeof code === 'number' && code >= 400 && code < 500;
 }
