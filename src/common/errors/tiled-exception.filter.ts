@@ -26,10 +26,10 @@ export class TiledExceptionFilter implements ExceptionFilter {
     } else if (exception instanceof HttpException) {
       status = exception.getStatus();
       const response = exception.getResponse();
-      detail = nestDetail(status, response);
+      detail = isBodyTooLarge(exception.cause) ? bodyTooLargeDetail(request) : nestDetail(status, response);
     } else if (isFastifyClientError(exception)) {
       status = exception.statusCode;
-      detail = exception.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? bodyTooLargeDetail(request) : exception.message;
+      detail = isBodyTooLarge(exception) ? bodyTooLargeDetail(request) : exception.message;
     } else {
       this.logger.error(
         `Unhandled error on ${request.method} ${redactUrl(request.url)} [${String(request.id)}]`,
@@ -49,8 +49,13 @@ function nestDetail(status: number, response: string | object): unknown {
   return message ?? response;
 }
 
+/** Fastify's "body too large" reaches here wrapped by Nest (as the cause) or bare. */
+function isBodyTooLarge(e: unknown): boolean {
+  return (e as { code?: unknown } | undefined)?.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
+}
+
 /** Fastify's own 4xx (bad JSON, body too large, unsupported media type) carry a statusCode. */
-function isFastifyClientError(e: unknown): e is { statusCode: number; message: string; code?: string } {
+function isFastifyClientError(e: unknown): e is { statusCode: number; message: string } {
   const code = (e as { statusCode?: unknown })?.statusCode;
   return typeof code === 'number' && code >= 400 && code < 500;
 }
