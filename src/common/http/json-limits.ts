@@ -8,7 +8,7 @@ import { TiledHttpError } from '../errors/tiled-http.error';
  * before JSON.parse. docs/security.md lists the values.
  */
 
-/** Login, refresh, revoke, API-key and principal bodies are a few hundred bytes. */
+/** Login, refresh, revoke, API-key and principal bodies (all under /api/v1/auth/) are a few hundred bytes. */
 export const AUTH_BODY_LIMIT = 16 * 1024;
 /** Column and field lists POSTed to the table and container routes. */
 export const DATA_BODY_LIMIT = 1024 * 1024;
@@ -18,7 +18,7 @@ export const DEFAULT_BODY_LIMIT = 64 * 1024;
 export const MAX_JSON_DEPTH = 32;
 
 const DATA_ROUTE = /^\/api\/v1\/(?:table|container|node)\//;
-const AUTH_ROUTE = /^\/api\/v1\/(?:auth|principal|apikey)\b/;
+const AUTH_ROUTE = /^\/api\/v1\/auth\//;
 
 /** The body limit of a route, from its path pattern as Fastify registers it. */
 export function bodyLimitFor(url: string): number {
