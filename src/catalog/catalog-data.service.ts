@@ -3,7 +3,7 @@ import { BadRequestError, TiledHttpError } from '../common/errors/tiled-http.err
 import { DTYPES, bytesOf } from './tree/dtype';
 import type { ArrayNode, NumericArray, TableNode, TablePartition } from './tree/tree.types';
 import { SliceError, SLICE_PATTERN, SLICE_PATTERN_TEXT, csvUnsupported, gather, parseSlice, readBlockChecked, readSelection, select, toCsvText, toJsonText } from './data/ndarray';
-import { ARROW_FILE, TABLE_TYPES, encodeTable, selectColumns } from './data/table-data';
+import { ARROW_FILE, TABLE_TYPES, encodeTable, rowsOf, selectColumns } from './data/table-data';
 import { Encoded, md5 } from './http/send';
 import { contentTypeHeader } from './http/negotiate';
 import { Query, all, intParam, missing, patternParam } from './http/query-params';
@@ -36,6 +36,16 @@ export function checkListLength(length: number, loc: (string | number)[]): void 
     },
   ]);
 }
+
+/** pandas' bytes per cell of each column type (object columns count their 8-byte pointers, as pandas does). */
+const COLUMN_BYTES: ReadonlyMap<string, number> = new Map([
+  ['bool', 1],
+  ['int32', 4],
+  ['int64', 8],
+  ['float32', 4],
+  ['float64', 8],
+  ['string', 8],
+]);
 
 /** Tiled's default `response_bytesize_limit`. */
 export const RESPONSE_BYTESIZE_LIMIT = 300_000_000;
@@ -177,6 +187,13 @@ export class CatalogDataService {
     const parts: TablePartition[] = [];
     if (partition === 'all') for (let i = 0; i < node.npartitions; i++) parts.push(await node.readPartition(i));
     else parts.push(await node.readPartition(partition));
+    // Tiled's check on the frame's memory, estimated before encoding: a column may be listed many times.
+    const rows = rowsOf(parts, columns);
+    const bytes = columns.reduce((sum, c) => sum + rows * (COLUMN_BYTES.get(c.type) ?? 8), 0);
+    if (bytes > RESPONSE_BYTESIZE_LIMIT) {
+      const hint = partition === 'all' ? 'Select a subset of the columns to' : "Select a subset of the columns ('?field=...') to";
+      throw new BadRequestError(`Response would exceed ${RESPONSE_BYTESIZE_LIMIT}. ${hint} request a smaller chunks.`);
+    }
     const body = encodeTable(type, columns, parts);
     return { body, type: contentTypeHeader(type), etag: md5(body, type) };
   }

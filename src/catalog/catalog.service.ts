@@ -334,13 +334,15 @@ export class CatalogService {
 
   /** `{contents, metadata}` of a subtree (Tiled's container JSON export: metadata only, no data). */
   async containerExport(node: TreeNode, only?: readonly string[]): Promise<Record<string, unknown>> {
-    const contents: Record<string, unknown> = {};
+    const contents: [string, unknown][] = [];
     if (node.family === 'container') {
+      const wanted = only && only.length ? new Set(only) : null;
       for (const entry of await this.childEntries(node)) {
-        if (only && only.length && !only.includes(entry.key)) continue;
-        contents[entry.key] = await this.containerExport(entry.node);
+        if (wanted && !wanted.has(entry.key)) continue;
+        contents.push([entry.key, await this.containerExport(entry.node)]);
       }
     }
-    return { contents, metadata: node.metadata ?? {} };
+    // fromEntries defines own properties: a child named `__proto__` stays a child.
+    return { contents: Object.fromEntries(contents), metadata: node.metadata ?? {} };
   }
 }

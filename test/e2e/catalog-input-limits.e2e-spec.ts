@@ -1,4 +1,7 @@
-import { useDemoServer } from '../helpers/tiled-process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RunningServer, startTiled, useDemoServer } from '../helpers/tiled-process';
 
 const filter = (name: string, field: string, value: string): string =>
   `filter[${name}][condition][${field}]=${encodeURIComponent(value)}`;
@@ -128,6 +131,37 @@ describe('catalog request input is bounded and prototype-safe (tiled serve demo)
       expect(body.detail).toEqual([expect.objectContaining({ type: 'list_type', input: '[input omitted: too large or too deeply nested to echo]' })]);
       const small = await post('/table/full/table', JSON.stringify({ a: 1 }));
       expect(small.body.detail).toEqual([expect.objectContaining({ input: { a: 1 } })]);
+    });
+  });
+});
+
+describe('a column listed many times (tiled serve module)', () => {
+  let server: RunningServer;
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tiled-wide-'));
+    const catalog = join(__dirname, '..', '..', 'dist', 'src', 'catalog');
+    writeFileSync(
+      join(dir, 'tree.js'),
+      `const { containerNode, tableNode } = require(${JSON.stringify(catalog)});\n` +
+        `exports.tree = containerNode({ long: tableNode([{ x: Float64Array.from({ length: 40000 }, (_, i) => i) }]) });\n`,
+    );
+    server = await startTiled(['serve', 'module', './tree.js:tree', '--api-key', 'c'.repeat(64)], { cwd: dir });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a selection whose table would exceed the response limit, before encoding it', async () => {
+    const response = await fetch(`${server.api}/table/full/long`, {
+      method: 'POST',
+      headers: { authorization: `Apikey ${'c'.repeat(64)}`, 'content-type': 'application/json', accept: 'text/csv' },
+      body: JSON.stringify(Array.from({ length: 1000 }, () => 'x')),
+    });
+    expect({ status: response.status, body: await response.json() }).toEqual({
+      status: 400,
+      body: { detail: 'Response would exceed 300000000. Select a subset of the columns to request a smaller chunks.' },
     });
   });
 });

@@ -151,6 +151,8 @@ describe('no single request stops the server (tiled serve demo --public)', () =>
     await new Promise<void>((resolve) => socket.once('connect', resolve));
     socket.write('GET /healthz HTTP/1.1\r\n');
     const started = Date.now();
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
     const trickle = setInterval(() => socket.write('x-slow: 1\r\n'), 1000);
     await new Promise<void>((resolve) => {
       socket.once('close', () => resolve());
@@ -160,5 +162,6 @@ describe('no single request stops the server (tiled serve demo --public)', () =>
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(9_000);
     expect(elapsed).toBeLessThan(15_000);
+    expect(received).toMatch(/^HTTP\/1\.1 408/);
   }, 30_000);
 });
