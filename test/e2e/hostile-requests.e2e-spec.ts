@@ -1,6 +1,10 @@
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { RunningServer, startTiled } from '../helpers/tiled-process';
+import { writeToyConfig } from '../helpers/toy-config';
 
 interface Answer {
   status: number;
@@ -164,4 +168,26 @@ describe('no single request stops the server (tiled serve demo --public)', () =>
     expect(elapsed).toBeLessThan(15_000);
     expect(received).toMatch(/^HTTP\/1\.1 408/);
   }, 30_000);
+});
+
+describe('auth routes take small bodies (multi-user)', () => {
+  let server: RunningServer;
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tiled-auth-limits-'));
+    server = await startTiled(['serve', 'config', writeToyConfig(dir, { users: { alice: 'secret1' } })]);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers 413 naming 16384 bytes to a 20 KB refresh body, and 422 to a small wrong one', async () => {
+    const big = await post(`${server.api}/auth/session/refresh`, Buffer.from(JSON.stringify({ refresh_token: 'x'.repeat(20_000) })));
+    expect(big).toEqual({ status: 413, body: JSON.stringify({ detail: 'Request body is too large: this route accepts at most 16384 bytes' }) });
+    const deep = await post(`${server.api}/auth/session/refresh`, Buffer.from(`${'['.repeat(5000)}${']'.repeat(5000)}`));
+    expect(deep.status).toBe(400);
+    const wrong = await post(`${server.api}/auth/session/refresh`, Buffer.from('{}'));
+    expect(wrong.status).toBe(422);
+  });
 });
