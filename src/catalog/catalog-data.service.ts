@@ -3,7 +3,7 @@ import { BadRequestError, TiledHttpError } from '../common/errors/tiled-http.err
 import { DTYPES, bytesOf } from './tree/dtype';
 import type { ArrayNode, NumericArray, TableNode, TablePartition } from './tree/tree.types';
 import { SliceError, SLICE_PATTERN, SLICE_PATTERN_TEXT, csvUnsupported, gather, parseSlice, readBlockChecked, readSelection, select, toCsvText, toJsonText } from './data/ndarray';
-import { ARROW_FILE, TABLE_TYPES, encodeTable, selectColumns } from './data/table-data';
+import { ARROW_FILE, TABLE_TYPES, encodeTable, rowsOf, selectColumns } from './data/table-data';
 import { Encoded, md5 } from './http/send';
 import { contentTypeHeader } from './http/negotiate';
 import { Query, all, intParam, missing, patternParam } from './http/query-params';
@@ -19,6 +19,33 @@ export const ARRAY_TYPES = [
 ] as const;
 export const ARRAY_DEFAULT = 'application/octet-stream';
 export { TABLE_TYPES, ARROW_FILE };
+
+/** Most names a column or field list (query or POSTed body) may hold; each one selects a copy of data. */
+export const MAX_LISTED_NAMES = 1000;
+
+/** FastAPI's answer to a list longer than its `max_length`, naming where the list came from. */
+export function checkListLength(length: number, loc: (string | number)[]): void {
+  if (length <= MAX_LISTED_NAMES) return;
+  throw new TiledHttpError(422, [
+    {
+      type: 'too_long',
+      loc,
+      msg: `List should have at most ${MAX_LISTED_NAMES} items after validation, not ${length}`,
+      input: null,
+      ctx: { field_type: 'List', max_length: MAX_LISTED_NAMES, actual_length: length },
+    },
+  ]);
+}
+
+/** pandas' bytes per cell of each column type (object columns count their 8-byte pointers, as pandas does). */
+const COLUMN_BYTES: ReadonlyMap<string, number> = new Map([
+  ['bool', 1],
+  ['int32', 4],
+  ['int64', 8],
+  ['float32', 4],
+  ['float64', 8],
+  ['string', 8],
+]);
 
 /** Tiled's default `response_bytesize_limit`. */
 export const RESPONSE_BYTESIZE_LIMIT = 300_000_000;
@@ -139,10 +166,13 @@ export class CatalogDataService {
       if (!Array.isArray(body) || !body.every((c) => typeof c === 'string')) {
         throw new TiledHttpError(422, [{ type: 'list_type', loc: ['body'], msg: 'Input should be a valid list of column names', input: body }]);
       }
+      checkListLength(body.length, ['body']);
       return body;
     }
     const column = all(query, 'column');
     const field = all(query, 'field');
+    checkListLength(column.length, ['query', 'column']);
+    checkListLength(field.length, ['query', 'field']);
     if (column.length && field.length) {
       throw new BadRequestError(
         `Cannot accept both 'column' and 'field' query parameters in the same ${route} request. Include these query values using only the 'column' parameter.`,
@@ -157,6 +187,13 @@ export class CatalogDataService {
     const parts: TablePartition[] = [];
     if (partition === 'all') for (let i = 0; i < node.npartitions; i++) parts.push(await node.readPartition(i));
     else parts.push(await node.readPartition(partition));
+    // Tiled's check on the frame's memory, estimated before encoding: a column may be listed many times.
+    const rows = rowsOf(parts, columns);
+    const bytes = columns.reduce((sum, c) => sum + rows * (COLUMN_BYTES.get(c.type) ?? 8), 0);
+    if (bytes > RESPONSE_BYTESIZE_LIMIT) {
+      const hint = partition === 'all' ? 'Select a subset of the columns to' : "Select a subset of the columns ('?field=...') to";
+      throw new BadRequestError(`Response would exceed ${RESPONSE_BYTESIZE_LIMIT}. ${hint} request a smaller chunks.`);
+    }
     const body = encodeTable(type, columns, parts);
     return { body, type: contentTypeHeader(type), etag: md5(body, type) };
   }

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Scopes } from '../auth/auth.decorators';
 import { TiledHttpError } from '../common/errors/tiled-http.error';
 import { apiBase, etagOf, toJson, wantsMsgpack } from '../common/http/wire';
-import { ARRAY_DEFAULT, ARRAY_TYPES, ARROW_FILE, CatalogDataService, TABLE_TYPES } from './catalog-data.service';
+import { ARRAY_DEFAULT, ARRAY_TYPES, ARROW_FILE, CatalogDataService, TABLE_TYPES, checkListLength } from './catalog-data.service';
 import { CatalogService, Located } from './catalog.service';
 import { negotiate } from './http/negotiate';
 import { queryOf } from './http/query-params';
@@ -151,11 +151,12 @@ export class CatalogController {
     const query = queryOf(request);
     // HDF5, Tiled's default here, is not produced by this server: JSON answers */* as well.
     negotiate(request, query, ['application/json'], 'application/json');
-    const fields = Array.isArray(body) ? body.map(String) : [query.field ?? []].flat().map(String);
     if (body !== undefined && !Array.isArray(body)) {
       throw new TiledHttpError(422, [{ type: 'list_type', loc: ['body'], msg: 'Input should be a valid list', input: body }]);
     }
-    const payload = await this.catalog.containerExport(located.node, fields);
+    const fields = Array.isArray(body) ? body : [query.field ?? []].flat();
+    checkListLength(fields.length, Array.isArray(body) ? ['body'] : ['query', 'field']);
+    const payload = await this.catalog.containerExport(located.node, fields.map(String));
     const bytes = Buffer.from(toJson(payload));
     return sendEncoded(request, reply, { body: bytes, type: 'application/json', etag: etagOf(bytes) }, this.disposition(request));
   }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { NotFoundError, TiledHttpError } from '../common/errors/tiled-http.error';
+import { BadRequestError, NotFoundError, TiledHttpError } from '../common/errors/tiled-http.error';
 import { etagOf, toJson, toMsgpack } from '../common/http/wire';
-import { Candidate, dig, parseFilters } from './query/filters';
+import { Candidate, Predicate, dig, parseFilters } from './query/filters';
 import { MetadataSelector, parseSelectMetadata } from './query/select-metadata';
 import { applySort, parseSort } from './query/sorting';
 import { Encoded } from './http/send';
@@ -25,6 +25,29 @@ const CACHE_ENTRIES_PER_NODE = 256;
 
 interface ChildEntry extends Candidate {
   node: TreeNode;
+}
+
+/** Most `metadata` keys one /distinct request may tally; each is a pass over every child. */
+export const MAX_DISTINCT_KEYS = 64;
+/** Longest stretch filters run before letting other requests in (ms). */
+const FILTER_SLICE_MS = 10;
+
+/**
+ * The children every predicate accepts. Filters are linear-time, but a large container times a costly
+ * pattern can still add up; yielding between slices keeps every other request (and /healthz) answered.
+ */
+async function matching(entries: readonly ChildEntry[], predicates: readonly Predicate[]): Promise<ChildEntry[]> {
+  if (predicates.length === 0) return [...entries];
+  const out: ChildEntry[] = [];
+  let sliceStart = performance.now();
+  for (const entry of entries) {
+    if (predicates.every((p) => p(entry))) out.push(entry);
+    if (performance.now() - sliceStart > FILTER_SLICE_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+  return out;
 }
 
 /** How /metadata and /search render each resource, from their shared query parameters. */
@@ -252,7 +275,7 @@ export class CatalogService {
     // Tiled's 400 for a bad expression comes from the handler, after every other parameter was validated.
     const render: RenderOptions = { fields, omitLinks, selectMetadata: parseSelectMetadata(query) };
     return this.cachedDocument(container, `s|${located.path.join('/')}|${base}|${cacheKey}`, msgpack, async () => {
-      let matches: Candidate[] = (await this.childEntries(container)).filter((c) => filters.predicates.every((p) => p(c)));
+      let matches: Candidate[] = await matching(await this.childEntries(container), filters.predicates);
       if (filters.lookups.length) {
         const wanted = new Set(filters.lookups);
         matches = wanted.size > 1 ? [] : matches.filter((c) => wanted.has(c.key));
@@ -282,12 +305,13 @@ export class CatalogService {
     if (located.node.family !== 'container') throw new TiledHttpError(405, 'This node does not support distinct.');
     const container = located.node;
     const keys = all(query, 'metadata');
+    if (keys.length > MAX_DISTINCT_KEYS) throw new BadRequestError(`Too many 'metadata' keys: ${keys.length}; at most ${MAX_DISTINCT_KEYS} are accepted per request`);
     const families = boolParam(query, 'structure_families');
     const specs = boolParam(query, 'specs');
     const counts = boolParam(query, 'counts');
     const filters = parseFilters(query);
     return this.cachedDocument(container, `d|${located.path.join('/')}|${cacheKey}`, msgpack, async () => {
-      let matches: Candidate[] = (await this.childEntries(container)).filter((c) => filters.predicates.every((p) => p(c)));
+      let matches: Candidate[] = await matching(await this.childEntries(container), filters.predicates);
       if (filters.lookups.length) matches = matches.filter((c) => filters.lookups.includes(c.key));
       const tally = (values: unknown[]): { value: unknown; count: number | null }[] => {
         const seen = new Map<string, { value: unknown; count: number }>();
@@ -310,13 +334,15 @@ export class CatalogService {
 
   /** `{contents, metadata}` of a subtree (Tiled's container JSON export: metadata only, no data). */
   async containerExport(node: TreeNode, only?: readonly string[]): Promise<Record<string, unknown>> {
-    const contents: Record<string, unknown> = {};
+    const contents: [string, unknown][] = [];
     if (node.family === 'container') {
+      const wanted = only && only.length ? new Set(only) : null;
       for (const entry of await this.childEntries(node)) {
-        if (only && only.length && !only.includes(entry.key)) continue;
-        contents[entry.key] = await this.containerExport(entry.node);
+        if (wanted && !wanted.has(entry.key)) continue;
+        contents.push([entry.key, await this.containerExport(entry.node)]);
       }
     }
-    return { contents, metadata: node.metadata ?? {} };
+    // fromEntries defines own properties: a child named `__proto__` stays a child.
+    return { contents: Object.fromEntries(contents), metadata: node.metadata ?? {} };
   }
 }

@@ -9,10 +9,16 @@ import { installHttpHooks } from '../common/http/http-hooks';
 import { corsOptions } from '../common/http/cors';
 import type { SingleUserKey } from '../auth/single-user-key';
 import { validateDeployment } from './validate-deployment';
+import { DATA_BODY_LIMIT, installBodyLimits } from '../common/http/json-limits';
 import { HttpMetrics } from '../metrics/http-metrics';
 import { installMetricsHook } from '../metrics/metrics.hook';
 import { OpenApiService } from '../openapi/openapi.service';
 import { answerClientError, answerFrameworkError } from './malformed-request';
+
+/** Time a client has to send a whole request, headers and body (ms). */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** Time a client has to send the request line and headers (ms). */
+export const HEADERS_TIMEOUT_MS = 10_000;
 
 export interface BootstrapOptions {
   /** `--api-key` from the command line. */
@@ -36,7 +42,12 @@ export async function createApp(config: AppConfig, options: BootstrapOptions = {
 
   const adapter = new FastifyAdapter({
     logger: false,
-    bodyLimit: 10 * 1024 * 1024,
+    // The largest per-route limit; each route gets its own (docs/security.md).
+    bodyLimit: DATA_BODY_LIMIT,
+    // A client must send its whole request (headers and body) within REQUEST_TIMEOUT_MS, its headers
+    // within HEADERS_TIMEOUT_MS; Node checks every second. A connection trickling bytes is closed.
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    http: { headersTimeout: HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
     // Tiled serves `/api/v1/` and redirects `/api/v1`; answering both is simpler and what clients expect.
     routerOptions: { ignoreTrailingSlash: true },
     // Requests refused before any route runs, answered in Tiled's shape without echoing them.
@@ -48,6 +59,7 @@ export async function createApp(config: AppConfig, options: BootstrapOptions = {
     adapter,
     { logger: new StartupQuietLogger(config.server.verbose), abortOnError: false },
   );
+  installBodyLimits(app);
   // Without listed origins nothing is added: no hook on the hot path, and a preflight finds no route.
   if (config.allow_origins.length) app.enableCors(corsOptions(config.allow_origins));
   await app.register(fastifyCookie);

@@ -2,8 +2,11 @@ import type { FastifyRequest } from 'fastify';
 import { TiledHttpError } from '../../common/errors/tiled-http.error';
 import { Query, one } from './query-params';
 
-/** File-extension aliases accepted by `?format=` (Python's MIME table plus Tiled's custom ones). */
-const ALIASES: Readonly<Record<string, string>> = {
+/**
+ * File-extension aliases accepted by `?format=` (Python's MIME table plus Tiled's custom ones). A Map:
+ * `format=constructor` is an unknown format (406), not Object.prototype's member.
+ */
+const ALIASES: ReadonlyMap<string, string> = new Map(Object.entries({
   json: 'application/json',
   csv: 'text/csv',
   txt: 'text/plain',
@@ -13,7 +16,7 @@ const ALIASES: Readonly<Record<string, string>> = {
   arrow: 'application/vnd.apache.arrow.file',
   feather: 'application/vnd.apache.arrow.file',
   msgpack: 'application/x-msgpack',
-};
+}));
 
 export interface Negotiated {
   /** The matched media type, without parameters. */
@@ -30,7 +33,7 @@ export function negotiate(request: FastifyRequest, query: Query, supported: read
   if (format !== undefined && format !== '') {
     requested = format.split(',').map((f) => {
       const trimmed = f.trim();
-      return ALIASES[trimmed.toLowerCase()] ?? trimmed;
+      return ALIASES.get(trimmed.toLowerCase()) ?? trimmed;
     });
   } else {
     const accept = request.headers.accept;

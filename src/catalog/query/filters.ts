@@ -1,6 +1,7 @@
 import { BadRequestError } from '../../common/errors/tiled-http.error';
 import type { Metadata, Spec, StructureFamily } from '../tree/tree.types';
 import type { Query } from '../http/query-params';
+import { likeMatcher, regexMatcher } from './patterns';
 
 /** What a filter sees of a child. */
 export interface Candidate {
@@ -20,8 +21,14 @@ export interface ParsedFilters {
 
 const FILTER_PARAM = /^filter\[([^\]]+)\]\[condition\]\[([^\]]+)\]$/;
 
-/** Each query type and its fields, in the order Tiled's client encodes them. */
-const QUERY_FIELDS: Readonly<Record<string, readonly string[]>> = {
+/** Most filter conditions one request may carry; each one is evaluated against every child. */
+export const MAX_FILTERS = 64;
+
+/**
+ * Each query type and its fields, in the order Tiled's client encodes them. A Map, because the name comes
+ * from the request: `filter[constructor]` must be an unknown filter, not Object.prototype's member.
+ */
+const QUERY_FIELDS: ReadonlyMap<string, readonly string[]> = new Map(Object.entries({
   fulltext: ['text'],
   lookup: ['key'],
   keys_filter: ['keys'],
@@ -37,14 +44,14 @@ const QUERY_FIELDS: Readonly<Record<string, readonly string[]>> = {
   specs: ['include', 'exclude'],
   structure_family: ['value'],
   access_blob_filter: ['user_id', 'tags'],
-};
+}));
 
-const OPTIONAL: Readonly<Record<string, readonly string[]>> = {
+const OPTIONAL: ReadonlyMap<string, readonly string[]> = new Map(Object.entries({
   regex: ['case_sensitive'],
   specs: ['include', 'exclude'],
   keypresent: ['exists'],
   access_blob_filter: ['user_id', 'tags'],
-};
+}));
 
 function json(name: string, field: string, raw: string): unknown {
   try {
@@ -127,12 +134,6 @@ function words(value: unknown, into: Set<string>): void {
   else if (value && typeof value === 'object' && !(value instanceof Date)) Object.values(value).forEach((v) => words(v, into));
 }
 
-function likeToRegExp(pattern: string): RegExp {
-  let source = '';
-  for (const ch of pattern) source += ch === '%' ? '.*' : ch === '_' ? '.' : ch.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^${source}$`, 's');
-}
-
 function build(name: string, f: Record<string, string | undefined>): Predicate | string | null {
   switch (name) {
     case 'fulltext': {
@@ -151,16 +152,11 @@ function build(name: string, f: Record<string, string | undefined>): Predicate |
     }
     case 'regex': {
       const caseSensitive = jsonBool(name, 'case_sensitive', f.case_sensitive, true);
-      let re: RegExp;
-      try {
-        re = new RegExp(f.pattern ?? '', caseSensitive ? 'u' : 'iu');
-      } catch (error) {
-        throw new BadRequestError(`filter[regex][condition][pattern] is not a valid regular expression: ${(error as Error).message}`);
-      }
+      const matches = regexMatcher(f.pattern ?? '', caseSensitive);
       const key = f.key ?? '';
       return (c) => {
         const v = dig(c.metadata, key);
-        return typeof v === 'string' && re.test(v);
+        return typeof v === 'string' && matches(v);
       };
     }
     case 'eq':
@@ -210,11 +206,11 @@ function build(name: string, f: Record<string, string | undefined>): Predicate |
     case 'like': {
       const pattern = json(name, 'pattern', f.pattern ?? '');
       if (typeof pattern !== 'string') throw new BadRequestError('filter[like][condition][pattern] must be a JSON string');
-      const re = likeToRegExp(pattern);
+      const matches = likeMatcher(pattern);
       const key = f.key ?? '';
       return (c) => {
         const v = dig(c.metadata, key);
-        return typeof v === 'string' && re.test(v);
+        return typeof v === 'string' && matches(v);
       };
     }
     case 'specs': {
@@ -245,9 +241,10 @@ export function parseFilters(query: Query): ParsedFilters {
     const match = FILTER_PARAM.exec(param);
     if (!match || value === undefined) continue;
     const [, name, field] = match;
-    if (!QUERY_FIELDS[name]) continue;
-    if (!QUERY_FIELDS[name].includes(field)) {
-      throw new BadRequestError(`Unknown field '${field}' for filter '${name}'; expected ${QUERY_FIELDS[name].join(', ')}`);
+    const known = QUERY_FIELDS.get(name);
+    if (!known) continue;
+    if (!known.includes(field)) {
+      throw new BadRequestError(`Unknown field '${field}' for filter '${name}'; expected ${known.join(', ')}`);
     }
     const fields = grouped.get(name) ?? new Map<string, string[]>();
     fields.set(field, Array.isArray(value) ? value : [value]);
@@ -255,11 +252,14 @@ export function parseFilters(query: Query): ParsedFilters {
   }
   const predicates: Predicate[] = [];
   const lookups: string[] = [];
+  let conditions = 0;
+  for (const fields of grouped.values()) conditions += Math.max(0, ...[...fields.values()].map((v) => v.length));
+  if (conditions > MAX_FILTERS) throw new BadRequestError(`Too many filter conditions: ${conditions}; at most ${MAX_FILTERS} are accepted per request`);
   for (const [name, fields] of grouped) {
     const counts = new Set([...fields.values()].map((v) => v.length));
     if (counts.size > 1) throw new BadRequestError(`filter[${name}] has a different number of values for its fields ${[...fields.keys()].join(', ')}`);
-    const optional = OPTIONAL[name] ?? [];
-    for (const required of QUERY_FIELDS[name]) {
+    const optional = OPTIONAL.get(name) ?? [];
+    for (const required of QUERY_FIELDS.get(name) ?? []) {
       if (!fields.has(required) && !optional.includes(required)) {
         throw new BadRequestError(`filter[${name}] needs filter[${name}][condition][${required}]`);
       }

@@ -18,6 +18,36 @@ function malformed(error: JMESPathError): BadRequestError {
   return new BadRequestError(`Malformed 'select_metadata' parameter raised JMESPathError: ${error.message}`);
 }
 
+/** Longest `select_metadata` expression accepted, in characters. */
+export const MAX_EXPRESSION_LENGTH = 1000;
+/** Deepest nesting of brackets, parentheses, braces and `!` accepted: the library's parser recurses on each. */
+export const MAX_EXPRESSION_DEPTH = 32;
+
+/**
+ * Bound the expression before the recursive-descent parser sees it: 3,000 `[` overflowed its stack. One
+ * linear scan; characters inside quoted strings and identifiers count too, which only errs on the safe side.
+ */
+function checkBounds(expression: string): void {
+  if (expression.length > MAX_EXPRESSION_LENGTH) {
+    throw new BadRequestError(`'select_metadata' is too long: ${expression.length} characters; at most ${MAX_EXPRESSION_LENGTH} are accepted`);
+  }
+  let depth = 0;
+  let nots = 0;
+  for (const ch of expression) {
+    if (ch === '[' || ch === '(' || ch === '{') depth++;
+    else if (ch === ']' || ch === ')' || ch === '}') depth = Math.max(0, depth - 1);
+    nots = ch === '!' ? nots + 1 : ch === ' ' ? nots : 0;
+    if (depth + nots > MAX_EXPRESSION_DEPTH) {
+      throw new BadRequestError(`'select_metadata' is nested too deeply; at most ${MAX_EXPRESSION_DEPTH} levels are accepted`);
+    }
+  }
+}
+
+/** Deep data or an unforeseen expression can still exhaust the stack; that is the client's 400, not a 500. */
+function tooDeep(): BadRequestError {
+  return new BadRequestError("'select_metadata' could not be evaluated: the expression or the metadata is nested too deeply");
+}
+
 /**
  * The library caches parses in a plain object keyed by the expression, so an expression spelled like an
  * Object.prototype member (`constructor`, `__proto__`) finds that member instead and crashes. Such
@@ -64,6 +94,7 @@ function withNulls(value: unknown): unknown {
 export function parseSelectMetadata(query: Query): MetadataSelector | null {
   const raw = one(query, 'select_metadata');
   if (raw === undefined) return null;
+  checkBounds(raw);
   const expression = cacheSafe(raw);
   try {
     // The library has no public parse; it parses (and caches the parse) before it evaluates, so a run
@@ -71,6 +102,7 @@ export function parseSelectMetadata(query: Query): MetadataSelector | null {
     search(expression, null);
   } catch (error) {
     if (error instanceof LexerError || error instanceof ParseError || error instanceof EmptyExpressionError) throw malformed(error);
+    if (error instanceof RangeError) throw tooDeep();
     if (!(error instanceof JMESPathError)) throw error;
   }
   return (metadata) => {
@@ -78,6 +110,7 @@ export function parseSelectMetadata(query: Query): MetadataSelector | null {
       return { selected: withNulls(search(expression, ownKeysOnly(metadata) as SearchData)) };
     } catch (error) {
       if (error instanceof JMESPathError) throw malformed(error);
+      if (error instanceof RangeError) throw tooDeep();
       throw error;
     }
   };

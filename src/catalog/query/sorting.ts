@@ -10,9 +10,12 @@ export interface SortKey {
 }
 
 const KEY_PATTERN = /^[a-zA-Z0-9_.]*$/;
+/** Most sort keys one request may give; each is a sort of every child. */
+export const MAX_SORT_KEYS = 64;
 
 /** `sort=key`, `sort=+key`, `sort=-key`, as Tiled 0.2.16 reads them. */
 export function parseSort(values: readonly string[]): SortKey[] {
+  if (values.length > MAX_SORT_KEYS) throw new BadRequestError(`Too many sort keys: ${values.length}; at most ${MAX_SORT_KEYS} are accepted`);
   const out: SortKey[] = [];
   for (const raw of values) {
     if (raw === '') continue;

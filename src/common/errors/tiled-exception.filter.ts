@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TiledHttpError } from './tiled-http.error';
 import { JSON_TYPE, toJson } from '../http/wire';
 import { redactUrl } from '../logging/redact';
+import { bodyTooLargeDetail } from '../http/json-limits';
 
 /**
  * Every error leaves as Tiled's `{"detail": …}` with `Content-Type: application/json` exactly
@@ -26,10 +27,10 @@ export class TiledExceptionFilter implements ExceptionFilter {
     } else if (exception instanceof HttpException) {
       status = exception.getStatus();
       const response = exception.getResponse();
-      detail = nestDetail(status, response);
+      detail = isBodyTooLarge(exception.cause) ? bodyTooLargeDetail(request) : nestDetail(status, response);
     } else if (isFastifyClientError(exception)) {
       status = exception.statusCode;
-      detail = exception.message;
+      detail = isBodyTooLarge(exception) ? bodyTooLargeDetail(request) : exception.message;
     } else {
       this.logger.error(
         `Unhandled error on ${request.method} ${redactUrl(request.url)} [${String(request.id)}]`,
@@ -47,6 +48,11 @@ function nestDetail(status: number, response: string | object): unknown {
   if (status === 404 && typeof message === 'string' && message.startsWith('Cannot ')) return 'Not Found';
   if (status === 405) return 'Method Not Allowed';
   return message ?? response;
+}
+
+/** Fastify's "body too large" reaches here wrapped by Nest (as the cause) or bare. */
+function isBodyTooLarge(e: unknown): boolean {
+  return (e as { code?: unknown } | undefined)?.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
 }
 
 /** Fastify's own 4xx (bad JSON, body too large, unsupported media type) carry a statusCode. */

@@ -1,0 +1,82 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyRequest } from 'fastify';
+import { TiledHttpError } from '../errors/tiled-http.error';
+
+/*
+ * Request bodies are bounded before any parsing work: by size per route (the socket is read no further
+ * than the limit; a Content-Length above it is refused unread), and by nesting depth with one linear scan
+ * before JSON.parse. docs/security.md lists the values.
+ */
+
+/** Login, refresh, revoke, API-key and principal bodies (all under /api/v1/auth/) are a few hundred bytes. */
+export const AUTH_BODY_LIMIT = 16 * 1024;
+/** Column and field lists POSTed to the table and container routes. */
+export const DATA_BODY_LIMIT = 1024 * 1024;
+/** Any other route that takes a body. */
+export const DEFAULT_BODY_LIMIT = 64 * 1024;
+/** Deepest JSON nesting accepted in a request body (no Tiled request body goes beyond 3). */
+export const MAX_JSON_DEPTH = 32;
+
+const DATA_ROUTE = /^\/api\/v1\/(?:table|container|node)\//;
+const AUTH_ROUTE = /^\/api\/v1\/auth\//;
+
+/** The body limit of a route, from its path pattern as Fastify registers it. */
+export function bodyLimitFor(url: string): number {
+  if (DATA_ROUTE.test(url)) return DATA_BODY_LIMIT;
+  if (AUTH_ROUTE.test(url)) return AUTH_BODY_LIMIT;
+  return DEFAULT_BODY_LIMIT;
+}
+
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** True if the JSON text nests deeper than `max`; brackets inside strings do not count. */
+export function nestsDeeperThan(body: Buffer, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i++) {
+    const byte = body[i];
+    if (inString) {
+      if (byte === BACKSLASH) i++;
+      else if (byte === QUOTE) inString = false;
+    } else if (byte === QUOTE) inString = true;
+    else if (byte === OPEN_ARRAY || byte === OPEN_OBJECT) {
+      if (++depth > max) return true;
+    } else if (byte === CLOSE_ARRAY || byte === CLOSE_OBJECT) depth--;
+  }
+  return false;
+}
+
+/** What a client sees for a body over its route's limit (413), with the limit named. */
+export function bodyTooLargeDetail(request: FastifyRequest): string {
+  const limit = request.routeOptions?.bodyLimit;
+  return limit ? `Request body is too large: this route accepts at most ${limit} bytes` : 'Request body is too large';
+}
+
+type Done = (error: Error | null, body?: unknown) => void;
+
+/**
+ * Per-route body limits (an `onRoute` hook, so it must be installed before Nest registers its routes:
+ * call this before `init()`/`listen()`) and a JSON parser that checks depth before parsing. Fastify's
+ * own parser does the parse itself: it refuses `__proto__` and `constructor.prototype` keys.
+ */
+export function installBodyLimits(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onRoute', (route) => {
+    route.bodyLimit ??= bodyLimitFor(route.url);
+  });
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  // Registered through Nest, so Nest knows a JSON parser exists and does not add its own at init.
+  app.useBodyParser('application/json', { bodyLimit: DEFAULT_BODY_LIMIT }, (request: FastifyRequest, body: Buffer | string, done: Done) => {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    if (nestsDeeperThan(bytes, MAX_JSON_DEPTH)) {
+      done(new TiledHttpError(400, `Request body is nested too deeply: at most ${MAX_JSON_DEPTH} levels of JSON arrays and objects are accepted`));
+      return;
+    }
+    parseJson(request, bytes.toString('utf8'), done);
+  });
+}
