@@ -4,7 +4,7 @@ import { DTYPES, bytesOf } from './tree/dtype';
 import type { ArrayNode, NumericArray, TableNode, TablePartition } from './tree/tree.types';
 import { SliceError, SLICE_PATTERN, SLICE_PATTERN_TEXT, csvUnsupported, gather, parseSlice, readBlockChecked, readSelection, select, toCsvText, toJsonText } from './data/ndarray';
 import { ARROW_FILE, TABLE_TYPES, encodeTable, rowsOf, selectColumns } from './data/table-data';
-import { Encoded, md5 } from './http/send';
+import { Encoded, md5OfBody } from './http/send';
 import { contentTypeHeader } from './http/negotiate';
 import { Query, all, intParam, missing, patternParam } from './http/query-params';
 import { pyTuple } from './http/python-repr';
@@ -47,6 +47,14 @@ const COLUMN_BYTES: ReadonlyMap<string, number> = new Map([
   ['string', 8],
 ]);
 
+/**
+ * Most elements an array response may hold in a text format (JSON, CSV, plain text). Text encoding
+ * runs on the event loop at about 0.75 µs an element on this project's reference machine, so this
+ * bounds one request's hold on every other to about 0.2 s; 512 × 512 still fits. Binary formats are
+ * not limited by it (docs/security.md).
+ */
+export const TEXT_ENCODING_ELEMENT_LIMIT = 262_144;
+
 /** Tiled's default `response_bytesize_limit`. */
 export const RESPONSE_BYTESIZE_LIMIT = 300_000_000;
 
@@ -60,7 +68,7 @@ export class CatalogDataService {
   /** ETags of unsliced octet-stream bodies, keyed by the adapter's own array object (hashed once). */
   private readonly rawEtags = new WeakMap<NumericArray, Encoded>();
 
-  private encodeArray(values: NumericArray, shape: readonly number[], node: ArrayNode, type: string, raw: boolean): Encoded {
+  private async encodeArray(values: NumericArray, shape: readonly number[], node: ArrayNode, type: string, raw: boolean): Promise<Encoded> {
     const kind = DTYPES[node.dtype].kind;
     if (type === 'application/octet-stream') {
       if (raw) {
@@ -68,9 +76,14 @@ export class CatalogDataService {
         if (hit) return hit;
       }
       const body = bytesOf(values);
-      const encoded: Encoded = { body, type, etag: md5(body, type) };
+      const encoded: Encoded = { body, type, etag: await md5OfBody(body, type) };
       if (raw) this.rawEtags.set(values, encoded);
       return encoded;
+    }
+    if (values.length > TEXT_ENCODING_ELEMENT_LIMIT) {
+      throw new BadRequestError(
+        `Response of ${values.length} elements is too large to encode as ${type} (at most ${TEXT_ENCODING_ELEMENT_LIMIT} elements in a text format). Use slicing ('?slice=...') to request smaller chunks, or request application/octet-stream.`,
+      );
     }
     let text: string;
     if (type === 'application/json') text = toJsonText(values, shape, kind);
@@ -79,7 +92,7 @@ export class CatalogDataService {
       text = toCsvText(values, shape, kind);
     }
     const body = Buffer.from(text);
-    return { body, type: contentTypeHeader(type), etag: md5(body, type) };
+    return { body, type: contentTypeHeader(type), etag: await md5OfBody(body, type) };
   }
 
   private checkSize(shape: readonly number[], node: ArrayNode): void {
@@ -195,7 +208,7 @@ export class CatalogDataService {
       throw new BadRequestError(`Response would exceed ${RESPONSE_BYTESIZE_LIMIT}. ${hint} request a smaller chunks.`);
     }
     const body = encodeTable(type, columns, parts);
-    return { body, type: contentTypeHeader(type), etag: md5(body, type) };
+    return { body, type: contentTypeHeader(type), etag: await md5OfBody(body, type) };
   }
 
   partitionParam(node: TableNode, query: Query): number {

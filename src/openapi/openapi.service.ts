@@ -19,6 +19,15 @@ export class OpenApiService {
     this.app = app;
   }
 
+  /**
+   * Build the document now, in the background, once the server listens. Loading @nestjs/swagger and
+   * scanning the routes holds the event loop for about 0.3 s; done lazily inside the first
+   * `/openapi.json` request, that pause fell on whatever other requests were in flight then.
+   */
+  warmAfterListen(): void {
+    setImmediate(() => void this.json().catch(() => undefined));
+  }
+
   /** The document as JSON bytes. */
   json(): Promise<Buffer> {
     if (!this.document) {

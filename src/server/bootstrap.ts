@@ -70,6 +70,11 @@ export async function createApp(config: AppConfig, options: BootstrapOptions = {
   return { app, singleUserKey };
 }
 
+/** Work that must not delay startup, nor fall inside a request: run once the server listens. */
+export function afterListen(app: NestFastifyApplication): void {
+  app.get(OpenApiService).warmAfterListen();
+}
+
 /**
  * Nest's logger, minus its ExceptionHandler report of a failed startup: createApp's caller prints that
  * failure once, as one clear line (a config error must not arrive three times with an object dump).

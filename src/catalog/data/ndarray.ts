@@ -2,6 +2,10 @@ import { DTYPES } from '../tree/dtype';
 import { cStrides } from '../tree/tree-builders';
 import type { ArrayNode, NumericArray } from '../tree/tree.types';
 import { pyFloat, pyTuple } from '../http/python-repr';
+import { yieldToEventLoop } from '../http/send';
+
+/** Selections larger than this are assembled block by block with the event loop let in between. */
+const YIELD_ABOVE_BYTES = 1 << 20;
 
 /** One dimension of a numpy basic index: an integer (drops the dimension) or a slice. */
 export type DimIndex = { kind: 'index'; value: number } | { kind: 'slice'; start?: number; stop?: number; step?: number };
@@ -177,6 +181,8 @@ export async function readSelection(node: ArrayNode, sel: Selection): Promise<Nu
     let d = nd - 1;
     while (d >= 0 && ++combo[d] >= perDim[d].length) combo[d--] = 0;
     if (d < 0) break;
+    // Copying one block of a large selection is a few milliseconds; let other requests in between.
+    if (box.byteLength > YIELD_ABOVE_BYTES) await yieldToEventLoop();
   }
   const shifted: Selection = { positions: sel.positions.map((p, d) => p.map((v) => v - lo[d])), shape: sel.shape };
   return gather(box, boxShape, shifted, create);

@@ -86,7 +86,7 @@ async function loadOrExit(path: string): Promise<AppConfig> {
 /** Apply the CLI flags over the config, build the app exactly as tests do, listen, print the connect URL. */
 export async function runServer(base: AppConfig, flags: ServeFlags): Promise<void> {
   // The server stack (Nest, Fastify) is loaded only by `serve`: client commands start without it.
-  const { connectBanner, createApp } = await import('../../server/bootstrap');
+  const { connectBanner, createApp, afterListen } = await import('../../server/bootstrap');
   const config: AppConfig = {
     ...base,
     authentication: {
@@ -126,4 +126,5 @@ export async function runServer(base: AppConfig, flags: ServeFlags): Promise<voi
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   if (singleUserKey?.generated) process.stderr.write(connectBanner(config.server.host, port, singleUserKey.key));
   process.stderr.write(`Tiled (tiled-ts) running on http://${config.server.host}:${port} (Press CTRL+C to quit)\n`);
+  afterListen(app);
 }
