@@ -23,6 +23,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   timeoutMs?: number;
+  /** An executable to run instead of this checkout's CLI, e.g. an installed `node_modules/.bin/tiled`. */
+  command?: string;
 }
 
 /**
@@ -31,7 +33,7 @@ export interface StartOptions {
  */
 export async function startTiled(args: string[], options: StartOptions = {}): Promise<RunningServer> {
   const fullArgs = args.includes('--port') ? args : [...args, '--port', '0'];
-  const child = spawn(process.execPath, [TILED_BIN, ...fullArgs], {
+  const child = spawn(options.command ?? process.execPath, options.command ? fullArgs : [TILED_BIN, ...fullArgs], {
     cwd: options.cwd ?? join(__dirname, '..', '..'),
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
