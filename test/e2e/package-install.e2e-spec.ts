@@ -71,7 +71,7 @@ describe('the npm package, installed into an empty deployment folder', () => {
     writeFileSync(
       join(deployment, 'tree.js'),
       "const { arrayNode, containerNode } = require('tiled-ts/catalog');\n" +
-        "exports.tree = containerNode({ numbers: arrayNode(Float64Array.from([1, 2, 3])) }, { metadata: { title: 'installed' } });\n",
+        "exports.tree = containerNode({ numbers: arrayNode(Float64Array.from([1, 2, 3]), {}) }, { metadata: { title: 'installed' } });\n",
     );
     writeFileSync(
       join(deployment, 'config.yml'),
