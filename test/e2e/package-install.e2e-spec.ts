@@ -15,8 +15,11 @@ const ROOT = join(__dirname, '..', '..');
 const PLUGIN_SOURCE = join(__dirname, '..', 'fixtures', 'plugins', 'file-users');
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const run = promisify(execFile);
-// npm answers from its cache (filled by `npm ci`) and goes to the registry only for what is missing.
-const NPM_INSTALL = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
+// As docs/plugins/authoring.md says, with --ignore-scripts: tiled-ts needs no install script, and npm would
+// otherwise compile the better-sqlite3 12 it puts beside TypeORM (TypeORM's optional peer; tiled-ts hands
+// TypeORM its own 13). npm answers from its cache (filled by `npm ci`) and asks the registry only for what
+// is missing there.
+const NPM_INSTALL = ['install', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
 
 async function sh(command: string, args: string[], cwd: string): Promise<string> {
   try {
