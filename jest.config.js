@@ -23,6 +23,8 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }],
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
+  // The built-in plugins import the plugin API by package name (tsconfig.json "paths" does the same for tsc).
+  moduleNameMapper: { '^tiled-ts/plugins-api$': '<rootDir>/src/plugins-api' },
   testTimeout: 60000,
   maxWorkers: 1,
   // The whole-suite log scan: a directory for every server's output, the secrets the specs saw, the scan last.

@@ -3,6 +3,7 @@ import { TiledHttpError, UnprocessableError } from '../common/errors/tiled-http.
 import { LogPseudonyms } from '../common/logging/redact';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { AuthenticatorRegistry } from '../plugin-host/authenticator-registry';
+import { pluginFailureStatus } from '../plugin-host/plugin-failure';
 import type { AuthenticationOutcome } from '../plugins-api';
 import { LoginThrottle } from './login-throttle';
 import { SessionsService, TokenResponse } from './sessions.service';
@@ -57,10 +58,10 @@ export class LoginService {
       const message = error instanceof Error ? error.message : String(error);
       this.logger.error(`Authenticator for provider "${provider}" failed: ${message}`);
       await this.throttle.withdraw(admission.attempt);
-      const unavailable = /unavailable|unreachable|timed? ?out|ECONNREFUSED|ENOTFOUND|EAI_AGAIN/i.test(message);
+      const status = pluginFailureStatus(error);
       throw new TiledHttpError(
-        unavailable ? 503 : 500,
-        unavailable ? `The login provider "${provider}" is unavailable. Try again later.` : `The login provider "${provider}" failed. Ask the administrator to check the server log.`,
+        status,
+        status === 503 ? `The login provider "${provider}" is unavailable. Try again later.` : `The login provider "${provider}" failed. Ask the administrator to check the server log.`,
       );
     }
     if (outcome?.kind !== 'authenticated' || !outcome.identity?.id) {

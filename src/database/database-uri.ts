@@ -69,7 +69,12 @@ export function dataSourceOptions(
   } as const;
   if (parsed.engine === 'sqlite') {
     // WAL lets readers proceed while a login writes; irrelevant (and unsupported) for :memory:.
-    return { ...common, type: 'better-sqlite3', database: parsed.file, enableWAL: !parsed.inMemory, timeout: 5000 };
+    // Our own better-sqlite3, not whichever TypeORM would require from its folder: in a deployment that
+    // installed tiled-ts, TypeORM's optional peer range (^12) makes npm put a 12.x beside it, and 12 aborts
+    // the process on Node >= 24.19. (This repository's own "overrides" do not apply to an installed package.)
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const driver: unknown = require('better-sqlite3');
+    return { ...common, type: 'better-sqlite3', driver, database: parsed.file, enableWAL: !parsed.inMemory, timeout: 5000 };
   }
   return { ...common, type: 'postgres', url: parsed.url, extra: { max: extra.poolSize ?? 5 } };
 }

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ExternalAuthenticator, Identity } from '../plugins-api';
 import { TiledHttpError } from '../common/errors/tiled-http.error';
+import { pluginFailureStatus } from '../plugin-host/plugin-failure';
 import { addressKey } from './address-key';
 import { ExternalLoginStore, PendingLogin, PendingLoginCaps, sha256Hex, TokenResponse } from './external-login.store';
 import { formatUserCode, generateUserCode, normalizeUserCode } from './user-code';
@@ -277,11 +278,11 @@ export class ExternalLoginService {
       return authorizationUrl;
     } catch (error) {
       await this.store.dropLogin(state);
-      throw this.unavailable(provider, error);
+      throw this.providerFailure(provider, error);
     }
   }
 
-  /** The identity, or undefined for a rejected login (logged). A broken provider becomes a 503. */
+  /** The identity, or undefined for a rejected login (logged). A broken provider becomes a 503 (down) or 500. */
   private async complete(
     authenticator: ExternalAuthenticator,
     provider: string,
@@ -292,7 +293,7 @@ export class ExternalLoginService {
     try {
       result = await authenticator.completeLogin({ query, redirectUri: login.redirectUri, codeVerifier: login.codeVerifier, nonce: login.nonce });
     } catch (error) {
-      throw this.unavailable(provider, error);
+      throw this.providerFailure(provider, error);
     }
     if (result.kind === 'rejected') {
       this.logger.warn(`Login via "${provider}" rejected: ${result.reason ?? 'no reason given'}`);
@@ -310,9 +311,11 @@ export class ExternalLoginService {
     throw new TiledHttpError(401, 'Authentication failure');
   }
 
-  private unavailable(provider: string, error: unknown): TiledHttpError {
+  private providerFailure(provider: string, error: unknown): TiledHttpError {
     const message = error instanceof Error ? error.message : String(error);
     this.logger.error(`Authentication provider "${provider}" failed: ${message}`);
-    return new TiledHttpError(503, `Authentication provider "${provider}" is unavailable. Try again later or ask the administrator to check the server log.`);
+    return pluginFailureStatus(error) === 503
+      ? new TiledHttpError(503, `Authentication provider "${provider}" is unavailable. Try again later or ask the administrator to check the server log.`)
+      : new TiledHttpError(500, `Authentication provider "${provider}" failed. Ask the administrator to check the server log.`);
   }
 }

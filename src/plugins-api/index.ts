@@ -6,8 +6,9 @@
  * plugin's JSON Schema, then calls `create(args, context)` once at startup.
  *
  * Outcomes are kept apart: a returned `{ kind: 'authenticated' }` logs the user in, a returned
- * `{ kind: 'rejected' }` is "wrong credentials" (401), and **throwing means the plugin is broken**
- * (provider down, bad configuration): the host logs it and answers 5xx, never "wrong password".
+ * `{ kind: 'rejected' }` is "wrong credentials" (401), and **throwing means the plugin is broken**:
+ * a {@link ProviderUnavailableError} (directory or identity provider down) is answered 503, any other
+ * error 500 — never "wrong password". The host logs the message either way.
  *
  * @example
  * ```ts
@@ -141,6 +142,32 @@ export interface AuthenticatorPlugin<Args = Record<string, unknown>> {
 /** Identity function that gives a plugin descriptor its type. @since 1 */
 export function definePlugin<Args>(plugin: AuthenticatorPlugin<Args>): AuthenticatorPlugin<Args> {
   return plugin;
+}
+
+const PROVIDER_UNAVAILABLE: unique symbol = Symbol.for('tiled-ts.ProviderUnavailableError');
+
+/**
+ * Throw this when the service behind the plugin (a directory, an identity provider) cannot be reached or
+ * answers nonsense: the host answers 503 "try again later" instead of 500.
+ *
+ * The host recognises it by a brand, not by class identity: a plugin installed in its own folder may load
+ * another copy of tiled-ts, whose class is a different object. Test with {@link isProviderUnavailable}, not
+ * `instanceof`. A plugin that cannot import this module (plain JavaScript with no dependency on tiled-ts)
+ * may set the property `Symbol.for('tiled-ts.ProviderUnavailableError')` to `true` on any error instead.
+ * @since 1
+ */
+export class ProviderUnavailableError extends Error {
+  readonly [PROVIDER_UNAVAILABLE] = true;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ProviderUnavailableError';
+  }
+}
+
+/** True for a {@link ProviderUnavailableError} from any copy of tiled-ts, or an error carrying its brand. @since 1 */
+export function isProviderUnavailable(error: unknown): error is ProviderUnavailableError {
+  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[PROVIDER_UNAVAILABLE] === true;
 }
 
 /** Convenience constructors for the two outcomes. @since 1 */

@@ -24,6 +24,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   timeoutMs?: number;
+  /** An executable to run instead of this checkout's CLI, e.g. an installed `node_modules/.bin/tiled`. */
+  command?: string;
 }
 
 /**
@@ -34,7 +36,7 @@ export async function startTiled(args: string[], options: StartOptions = {}): Pr
   const withPort = args.includes('--port') ? args : [...args, '--port', '0'];
   // The access log is on for every server a spec starts, so the whole-suite log scan reads its lines too.
   const fullArgs = withPort[0] === 'serve' && !withPort.includes('--verbose') && !withPort.includes('-v') ? [...withPort, '--verbose'] : withPort;
-  const child = spawn(process.execPath, [TILED_BIN, ...fullArgs], {
+  const child = spawn(options.command ?? process.execPath, options.command ? fullArgs : [TILED_BIN, ...fullArgs], {
     cwd: options.cwd ?? join(__dirname, '..', '..'),
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

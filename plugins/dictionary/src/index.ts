@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { definePlugin, outcome, PLUGIN_API_VERSION } from '../../../src/plugins-api';
+import { definePlugin, outcome, PLUGIN_API_VERSION } from 'tiled-ts/plugins-api';
 
 export interface DictionaryArgs {
   users_to_passwords: Record<string, string>;

@@ -1,4 +1,4 @@
-import { definePlugin, outcome, PLUGIN_API_VERSION } from '../../../src/plugins-api';
+import { definePlugin, outcome, PLUGIN_API_VERSION } from 'tiled-ts/plugins-api';
 
 export interface DummyArgs {
   confirmation_message?: string;

@@ -1,4 +1,4 @@
-import type { JsonSchema } from '../../../src/plugins-api';
+import type { JsonSchema } from 'tiled-ts/plugins-api';
 
 /** The arguments of the generic `oauth2` authenticator. */
 export interface OAuth2Args {

@@ -2,7 +2,7 @@
  * The `oauth2` external authenticator: generic OAuth2 and OpenID Connect, written against the public
  * plugin API only. Also provides Tiled's `tiled.authenticators:OIDCAuthenticator` spelling.
  */
-import { definePlugin, PLUGIN_API_VERSION, PluginContext } from '../../../src/plugins-api';
+import { definePlugin, PLUGIN_API_VERSION, PluginContext } from 'tiled-ts/plugins-api';
 import { OAuth2Args, oauth2ArgsSchema, TiledOidcArgs, tiledOidcArgsSchema } from './args';
 import { createOAuth2Authenticator, OAuth2Settings } from './oauth2-authenticator';
 

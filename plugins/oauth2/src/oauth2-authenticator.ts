@@ -7,8 +7,9 @@ import {
   ExternalAuthenticator,
   outcome,
   PluginContext,
-} from '../../../src/plugins-api';
-import { describe, Discovery, fetchDiscovery, IdTokenVerifier, ProviderUnavailableError } from './oidc';
+  ProviderUnavailableError,
+} from 'tiled-ts/plugins-api';
+import { describe, Discovery, fetchDiscovery, IdTokenVerifier } from './oidc';
 import { runStrategy, StrategyRequest } from './strategy-runner';
 
 /** Arguments after defaults are applied; both the `oauth2` and the Tiled-alias spellings end up here. */

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, JWTPayload } from 'jose';
+// The provider unreachable or answering nonsense: the host answers 503 for this type.
+import { ProviderUnavailableError } from 'tiled-ts/plugins-api';
 
 /** The fields of an OpenID discovery document this plugin uses. */
 export interface Discovery {
@@ -8,14 +10,6 @@ export interface Discovery {
   token_endpoint: string;
   jwks_uri: string;
   userinfo_endpoint?: string;
-}
-
-/** The provider is unreachable or answers nonsense: the plugin is broken for now (host answers 5xx). */
-export class ProviderUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ProviderUnavailableError';
-  }
 }
 
 export async function fetchDiscovery(fetchImpl: typeof fetch, wellKnownUri: string): Promise<Discovery> {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import type { ExternalAuthenticator, PluginLogger } from '../../../src/plugins-api';
+import type { ExternalAuthenticator, PluginLogger } from 'tiled-ts/plugins-api';
 import { OAuth2Authenticator, OIDCAuthenticator } from '../src';
 import { RunningOidcProvider, startOidcProvider } from '../../../test/helpers/oidc-provider';
 import { signInAtProvider } from '../../../test/helpers/oidc-provider/login-driver';
