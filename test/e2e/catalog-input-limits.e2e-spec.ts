@@ -77,6 +77,28 @@ describe('catalog request input is bounded and prototype-safe (tiled serve demo)
     });
   });
 
+  describe('array responses in text formats', () => {
+    it('refuses JSON or CSV of a 2048 × 1024 array at once, pointing at slicing and the binary format', async () => {
+      for (const format of ['application/json', 'text/csv']) {
+        const started = Date.now();
+        const { status, body } = await getJson(`/array/full/big?format=${encodeURIComponent(format)}`);
+        expect({ format, status }).toEqual({ format, status: 400 });
+        expect(body.detail).toContain('Response of 2097152 elements is too large to encode as');
+        expect(body.detail).toContain("slicing ('?slice=...')");
+        expect(Date.now() - started).toBeLessThan(1000);
+      }
+    });
+
+    it('still encodes a slice of it, and the whole array in binary', async () => {
+      const slice = await demo.get('/array/full/big?slice=0:2,0:3&format=application/json', { accept: 'application/json' });
+      expect(slice.status).toBe(200);
+      expect(await slice.json()).toEqual([[0, 1, 2], [0.001, 1.001, 2.001]]);
+      const binary = await demo.get('/array/full/big', { accept: 'application/octet-stream' });
+      expect(binary.status).toBe(200);
+      expect((await binary.arrayBuffer()).byteLength).toBe(2048 * 1024 * 8);
+    });
+  });
+
   describe('select_metadata', () => {
     it('refuses an expression that is too long or nested too deeply before parsing it', async () => {
       expect(await getJson(`/metadata/?select_metadata=${'['.repeat(3000)}`)).toEqual({
