@@ -20,7 +20,7 @@ module.exports = {
   roots: ['<rootDir>/src', '<rootDir>/plugins', '<rootDir>/test'],
   testRegex: canLoadNest ? '.*\\.(spec|e2e-spec|nest-spec)\\.ts$' : '.*\\.(spec|e2e-spec)\\.ts$',
   transform: {
-    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }],
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
   // The built-in plugins import the plugin API by package name (tsconfig.json "paths" does the same for tsc).
