@@ -7,9 +7,8 @@ import type { DataSource, EntityManager } from 'typeorm';
  * - PostgreSQL: one transaction that first takes a transaction-scoped advisory lock on `lockKey`, so every
  *   process sharing the database waits for the holder's commit before it counts.
  * - SQLite: TypeORM runs every query of a process on one shared connection, so all such work of the
- *   process is serialised (one writer per file anyway) and each runs in one transaction; another process
- *   writing the same file in between makes the commit fail (SQLite's single writer) rather than letting
- *   the cap be exceeded. Statements of other requests that interleave on the shared connection join that
+ *   process is serialised (one writer per file anyway) and each runs in one transaction that holds the
+ *   file's write lock from its first statement, so other processes sharing the file wait their turn. Statements of other requests that interleave on the shared connection join that
  *   transaction, so `work` must report "no room" by its return value, never by throwing: a rollback would
  *   undo their writes too.
  *
@@ -22,7 +21,17 @@ export async function underCapLock<T>(dataSource: DataSource, lockKey: string, w
       return work(manager);
     });
   }
-  return serialised(dataSource, () => dataSource.transaction(work));
+  const table = dataSource.options.migrationsTableName ?? 'migrations';
+  return serialised(dataSource, () =>
+    dataSource.transaction(async (manager) => {
+      // TypeORM begins SQLite transactions DEFERRED: the count would take a read snapshot, and if another
+      // process committed a write after it, the insert fails at once with SQLITE_BUSY_SNAPSHOT ("database
+      // is locked", a 500) without waiting. A write as the first statement takes the write lock up front,
+      // as BEGIN IMMEDIATE would, waiting out other processes within the busy timeout.
+      await manager.query(`UPDATE "${table}" SET "id" = "id" WHERE 0`);
+      return work(manager);
+    }),
+  );
 }
 
 /** Per SQLite data source, the tail of the queue of capped inserts waiting for their turn. */

@@ -97,7 +97,7 @@ describe('the routes', () => {
   it('should carry no credential in any path parameter', () => {
     const table = readFileSync(join(__dirname, '..', '..', '..', 'test', 'meta', 'routes.multi-user.txt'), 'utf8');
     const parameters = new Set([...table.matchAll(/\/:(\w+)/g)].map((match) => match[1]));
-    expect([...parameters].sort()).toEqual(['provider', 'sessionId', 'uuid']);
+    expect([...parameters].sort()).toEqual(['asset', 'provider', 'sessionId', 'uuid']);
   });
 });
 
