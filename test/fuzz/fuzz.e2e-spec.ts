@@ -25,7 +25,7 @@ const options = (mode: Mode): FuzzOptions => ({
   cases: Math.ceil(TOTAL / MODES.length),
   seed: SEED,
   path: process.env.FUZZ_PATH || undefined,
-  concurrency: integer('FUZZ_CONCURRENCY', 8),
+  concurrency: integer('FUZZ_CONCURRENCY', 4),
   batch: 48,
   keepGoing: process.env.FUZZ_KEEP_GOING === '1',
   progress: process.env.FUZZ_PROGRESS === '1',

@@ -1,5 +1,7 @@
 import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join, relative } from 'node:path';
+
+const REPOSITORY = join(__dirname, '..', '..');
 
 /**
  * The whole-suite log scan (test/meta/log-scan.e2e-spec.ts): every server process a spec starts writes
@@ -33,7 +35,9 @@ let files = 0;
 export function newLogFile(args: readonly string[]): string | undefined {
   const dir = logDir();
   if (!dir) return undefined;
-  const spec = basename(currentTestPath() ?? 'unknown-spec').replace(/\.ts$/, '');
+  // The spec's path, not just its name: test/e2e/ and test/compat/ both hold a single-user.e2e-spec.ts,
+  // and their servers must not share a file (each file may show one connect banner).
+  const spec = relative(REPOSITORY, currentTestPath() ?? 'unknown-spec').replace(/\.ts$/, '').replace(/[\\/]/g, '__');
   const file = join(dir, `${spec}.${process.pid}.${++files}.log`);
   // The header names the command, not the key it was given (the scan would rightly flag that).
   const shown = args.map((arg, i) => (args[i - 1] === '--api-key' ? '[redacted]' : arg));
