@@ -64,7 +64,7 @@ type Done = (error: Error | null, body?: unknown) => void;
  * must be installed before Nest registers its routes: call this before `init()`/`listen()`), a JSON parser
  * that checks depth before parsing (Fastify's own parser does the parse itself: it refuses `__proto__` and
  * `constructor.prototype` keys), and the form parser the password grant and the device-code page need.
- * Any other content type is refused with 415.
+ * Besides Fastify's own `text/plain` parser, any other content type is refused with 415.
  */
 export function installBodyLimits(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
