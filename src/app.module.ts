@@ -16,7 +16,7 @@ export interface AppModuleOptions {
   config: AppConfig;
   /** The effective single-user key (single-user mode only). */
   singleUserApiKey?: string;
-  /** The multi-user authentication module, built by the auth layer from the config (multi-user mode only). */
+  /** MultiUserAuthModule.forRootAsync(...) (multi-user mode only), imported lazily by createApp. */
   multiUserAuth?: DynamicModule;
   /** The trees of the config, loaded by validateDeployment before the app is built. */
   catalogRoot: TreeNode;

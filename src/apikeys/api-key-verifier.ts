@@ -1,17 +1,15 @@
 import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { AuthContext } from '../auth/auth-context';
-import type { ApiKeyVerifier } from '../auth/credentials';
+import type { ApiKeyVerifier } from './api-key-verifier.interface';
 import type { ApiKeyEntity } from '../database/entities';
 import { ApiKeyActivityRecorder, RecentKeyUse } from './api-key-activity';
 import type { PlainLogger } from '../common/logging/plain-logger';
 import { CredentialCache, CachedCredential } from '../common/revocation/credential-cache';
 import { LiveCredentialProbe } from '../common/revocation/live-credential-probe';
-import { RevocationBus } from '../common/revocation/revocation-bus';
+import type { RevocationBus, RevocationListener } from '../common/revocation/revocation-bus';
 import { effectiveKeyScopes } from './api-key-scopes';
 import { hashPresentedSecret } from './api-key-secret';
 import { ApiKeyStore, toOwner } from './api-key.store';
-
-export const REVOCATION_BUS = Symbol('ApiKeyRevocationBus');
 
 /**
  * The `API_KEY_VERIFIER` of multi-user mode, on every request that presents a key.
@@ -23,7 +21,7 @@ export const REVOCATION_BUS = Symbol('ApiKeyRevocationBus');
 export class ApiKeyVerifierService implements ApiKeyVerifier, OnModuleInit, OnModuleDestroy {
   private readonly activity: ApiKeyActivityRecorder;
   private readonly probe: LiveCredentialProbe;
-  private started = false;
+  private listener: RevocationListener | undefined;
 
   constructor(
     private readonly store: ApiKeyStore,
@@ -43,16 +41,16 @@ export class ApiKeyVerifierService implements ApiKeyVerifier, OnModuleInit, OnMo
 
   async onModuleInit(): Promise<void> {
     // Nest may run the hook for the class and for its API_KEY_VERIFIER alias; one listener is enough.
-    if (this.started) return;
-    this.started = true;
-    await this.bus.start({
+    if (this.listener) return;
+    this.listener = {
       evict: (hashedSecret) => this.cache.evictHash(hashedSecret),
       setAvailable: (available) => this.cache.setEnabled(available),
-    });
+    };
+    await this.bus.subscribe(this.listener);
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.bus.stop();
+    if (this.listener) await this.bus.unsubscribe(this.listener);
   }
 
   async verify(secret: string): Promise<AuthContext | null> {

@@ -1,13 +1,13 @@
 import { Logger, Module } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { API_KEY_VERIFIER } from '../auth/credentials';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { PrincipalsModule } from '../principals/principals.module';
 import { CredentialCache, DEFAULT_CACHE_OPTIONS } from '../common/revocation/credential-cache';
-import { LocalRevocationBus, PostgresRevocationBus, RevocationBus } from '../common/revocation/revocation-bus';
+import { REVOCATION_BUS, RevocationBus } from '../common/revocation/revocation-bus';
 import { RecentKeyUse } from './api-key-activity';
-import { ApiKeyVerifierService, REVOCATION_BUS } from './api-key-verifier';
+import { ApiKeyVerifierService } from './api-key-verifier';
+import { API_KEY_VERIFIER } from './api-key-verifier.interface';
 import { ApiKeyStore } from './api-key.store';
 import { ApiKeysController } from './api-keys.controller';
 import { ApiKeysService } from './api-keys.service';
@@ -17,7 +17,7 @@ import { PrincipalsAdminService } from './principals-admin.service';
 /**
  * API keys of multi-user mode: the `/auth/apikey` and admin `/auth/principal` routes, and the
  * `API_KEY_VERIFIER` the multi-user credential resolver calls for every presented key.
- * Needs the (global) DatabaseModule and APP_CONFIG above it.
+ * Needs the (global) DatabaseModule, APP_CONFIG and REVOCATION_BUS above it (MultiUserAuthModule).
  * The key classes are plain (built here by factories) so their unit specs run without Nest.
  */
 @Module({
@@ -26,14 +26,6 @@ import { PrincipalsAdminService } from './principals-admin.service';
   providers: [
     { provide: ApiKeyStore, useFactory: (dataSource: DataSource) => new ApiKeyStore(dataSource), inject: [getDataSourceToken()] },
     { provide: CredentialCache, useFactory: () => new CredentialCache(DEFAULT_CACHE_OPTIONS) },
-    {
-      provide: REVOCATION_BUS,
-      useFactory: (dataSource: DataSource): RevocationBus =>
-        dataSource.options.type === 'postgres'
-          ? new PostgresRevocationBus(dataSource, new Logger('ApiKeyRevocations'))
-          : new LocalRevocationBus(),
-      inject: [getDataSourceToken()],
-    },
     {
       provide: ApiKeyVerifierService,
       useFactory: (store: ApiKeyStore, cache: CredentialCache, bus: RevocationBus, recentUse: RecentKeyUse) =>

@@ -51,14 +51,3 @@ export interface CredentialResolver {
 }
 
 export const CREDENTIAL_RESOLVER = Symbol('CredentialResolver');
-
-/**
- * Checks a multi-user API key (provided by the API-keys module, used by the multi-user resolver).
- * Returns the caller's context, or null when the key is unknown, malformed, expired or revoked
- * (the resolver answers 401 "Invalid API key"). Must check revocation and expiry on every call.
- */
-export interface ApiKeyVerifier {
-  verify(secret: string): Promise<AuthContext | null>;
-}
-
-export const API_KEY_VERIFIER = Symbol('ApiKeyVerifier');

@@ -1,7 +1,5 @@
-import { Controller, Delete, HttpCode, Inject, Logger, Param, Post, Get, Req, Res } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Controller, Delete, HttpCode, Inject, Optional, Param, Post, Get, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ExternalLoginService } from '../external-login/external-login.service';
 import { Authenticated, CurrentAuth, Public } from '../auth/auth.decorators';
 import type { AuthContext } from '../auth/auth-context';
 import { CREDENTIAL_RESOLVER, CredentialResolver } from '../auth/credentials';
@@ -10,6 +8,7 @@ import { API_KEY_COOKIE, appendSetCookie } from '../common/http/http-hooks';
 import { apiBase, sendDocument } from '../common/http/wire';
 import { AuthenticatorRegistry } from '../plugin-host/authenticator-registry';
 import { PrincipalsService } from '../principals/principals.service';
+import { DEVICE_CODE_POLLER, DeviceCodePoller } from './device-code-poller';
 import { LoginService } from './login.service';
 import { SessionsService } from './sessions.service';
 
@@ -40,32 +39,16 @@ function refreshTokenFrom(body: unknown): string {
   return token;
 }
 
-interface DeviceCodePoller {
-  pollDeviceCode(provider: string, body: unknown, request: FastifyRequest): Promise<unknown>;
-}
-
 @Controller('api/v1/auth')
 export class AuthnController {
-  private readonly logger = new Logger('Authn');
-
   constructor(
     private readonly login: LoginService,
     private readonly sessions: SessionsService,
     private readonly principals: PrincipalsService,
     private readonly registry: AuthenticatorRegistry,
     @Inject(CREDENTIAL_RESOLVER) private readonly resolver: CredentialResolver,
-    private readonly moduleRef: ModuleRef,
+    @Optional() @Inject(DEVICE_CODE_POLLER) private readonly deviceCodes: DeviceCodePoller | null,
   ) {}
-
-  /** Looked up lazily: the external-login module sits beside this one and depends on it, not the reverse. */
-  private deviceCodePoller(): DeviceCodePoller | undefined {
-    try {
-      const service = this.moduleRef.get<unknown>(ExternalLoginService, { strict: false }) as Partial<DeviceCodePoller>;
-      return typeof service.pollDeviceCode === 'function' ? (service as DeviceCodePoller) : undefined;
-    } catch {
-      return undefined;
-    }
-  }
 
   /** OAuth2 password grant (form body). Unknown or external providers are a plain 404, as in Tiled. */
   @Public()
@@ -73,9 +56,9 @@ export class AuthnController {
   async token(@Param('provider') provider: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
     if (!this.registry.internal(provider)) {
       // External providers poll for device-code completion on this same path; the external-login module answers.
-      const external = this.registry.external(provider) ? this.deviceCodePoller() : undefined;
+      const external = this.registry.external(provider) ? this.deviceCodes : null;
       if (!external) throw new TiledHttpError(404, 'Not Found');
-      return sendJson(reply, 200, await external.pollDeviceCode(provider, request.body, request));
+      return sendJson(reply, 200, await external.pollDeviceCode(provider, request.body));
     }
     // OAuth2's password grant is a form; Tiled reads no fields from a JSON body (422, both fields missing).
     const form = isFormEncoded(request) ? formFields(request.body) : {};

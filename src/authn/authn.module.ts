@@ -6,7 +6,7 @@ import { CREDENTIAL_RESOLVER } from '../auth/credentials';
 import { AuthenticatorRegistry } from '../plugin-host/authenticator-registry';
 import { PrincipalsModule } from '../principals/principals.module';
 import { PrincipalsService } from '../principals/principals.service';
-import { LocalRevocationBus, PostgresRevocationBus, RevocationBus } from '../common/revocation/revocation-bus';
+import { REVOCATION_BUS, RevocationBus } from '../common/revocation/revocation-bus';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ApiKeysModule } from '../apikeys/api-keys.module';
 import { RegistryAboutProviders } from './about-providers.source';
@@ -21,28 +21,36 @@ import { SessionHousekeeping } from './session-housekeeping';
 import { SessionsService, TOKEN_SERVICE } from './sessions.service';
 import { TokenService } from './token.service';
 
-/** Logins, sessions, tokens and the multi-user credential resolver. Needs the global DatabaseModule and APP_CONFIG. */
+export interface AuthnModuleOptions {
+  /** The started authenticators (validateDeployment loads them before Nest). */
+  registry: AuthenticatorRegistry;
+  /** The module providing DEVICE_CODE_POLLER (external login), if any. */
+  deviceCodes?: DynamicModule;
+}
+
+/**
+ * Logins, sessions, tokens and the multi-user credential resolver, which checks API keys through
+ * ApiKeysModule's API_KEY_VERIFIER. Needs the global DatabaseModule, APP_CONFIG and REVOCATION_BUS
+ * (MultiUserAuthModule). Global: the external-login module signs users in through SessionsService.
+ */
 @Module({})
 export class AuthnModule {
-  static forRoot(registry: AuthenticatorRegistry, tokens: TokenService): DynamicModule {
+  static forRoot(options: AuthnModuleOptions): DynamicModule {
+    const { registry } = options;
     return {
       module: AuthnModule,
       global: true,
-      imports: [PrincipalsModule, ApiKeysModule],
+      imports: [PrincipalsModule, ApiKeysModule, ...(options.deviceCodes ? [options.deviceCodes] : [])],
       controllers: [AuthnController],
       providers: [
         { provide: AuthenticatorRegistry, useValue: registry },
-        { provide: TOKEN_SERVICE, useValue: tokens },
+        { provide: TOKEN_SERVICE, useFactory: (config: AppConfig) => new TokenService(signingSecrets(config)), inject: [APP_CONFIG] },
         RevokedSessions,
         {
           provide: SessionAccessService,
-          useFactory: (dataSource: DataSource, principals: PrincipalsService, revoked: RevokedSessions, config: AppConfig) => {
-            const logger = new Logger('Sessions');
-            // Same bus class (and channel) as API-key revocations; its own listening connection.
-            const bus: RevocationBus = dataSource.options.type === 'postgres' ? new PostgresRevocationBus(dataSource, logger) : new LocalRevocationBus();
-            return new SessionAccessService(dataSource, principals, revoked, bus, logger, config.authentication.access_token_max_age * 1000);
-          },
-          inject: [getDataSourceToken(), PrincipalsService, RevokedSessions, APP_CONFIG],
+          useFactory: (dataSource: DataSource, principals: PrincipalsService, revoked: RevokedSessions, bus: RevocationBus, config: AppConfig) =>
+            new SessionAccessService(dataSource, principals, revoked, bus, new Logger('Sessions'), config.authentication.access_token_max_age * 1000),
+          inject: [getDataSourceToken(), PrincipalsService, RevokedSessions, REVOCATION_BUS, APP_CONFIG],
         },
         {
           provide: SessionHousekeeping,
@@ -62,4 +70,14 @@ export class AuthnModule {
       exports: [CREDENTIAL_RESOLVER, ABOUT_PROVIDERS, SessionsService, AuthenticatorRegistry, TOKEN_SERVICE, PrincipalsModule],
     };
   }
+}
+
+/** The configured token-signing keys, or (warned about) a random one for this process. */
+function signingSecrets(config: AppConfig): string[] {
+  const secrets = config.authentication.secret_keys?.filter((key) => key !== '') ?? [];
+  if (secrets.length > 0) return secrets;
+  new Logger('Authentication').warn(
+    'No authentication.secret_keys (or TILED_SECRET_KEYS) configured: using a random key for this process. Everyone is logged out when the server restarts, and replicas cannot verify each other\'s tokens.',
+  );
+  return [TokenService.randomSecret()];
 }

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { ANONYMOUS_NO_SCOPES, AuthContext } from '../auth/auth-context';
-import { API_KEY_VERIFIER, ApiKeyVerifier, CredentialResolver, presentedApiKey, presentedBearerToken } from '../auth/credentials';
+import { CredentialResolver, presentedApiKey, presentedBearerToken } from '../auth/credentials';
+import { API_KEY_VERIFIER, ApiKeyVerifier } from '../apikeys/api-key-verifier.interface';
 import { PUBLIC_SCOPES } from '../auth/scopes';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { TiledHttpError } from '../common/errors/tiled-http.error';

@@ -4,13 +4,13 @@ import type { AuthContext } from '../auth/auth-context';
 import { CredentialCache, CachedCredential, DEFAULT_CACHE_OPTIONS } from '../common/revocation/credential-cache';
 import type { PlainLogger } from '../common/logging/plain-logger';
 import { LiveCredentialProbe } from '../common/revocation/live-credential-probe';
-import type { RevocationBus } from '../common/revocation/revocation-bus';
+import type { RevocationBus, RevocationListener } from '../common/revocation/revocation-bus';
 import { SessionEntity } from '../database/entities';
 import { normalizeUuid, PrincipalsService } from '../principals/principals.service';
 import { RevokedSessions } from './revoked-sessions';
 
 /**
- * Prefix of session revocations on the API keys' revocation channel. API-key payloads are 64 hex digits, so
+ * Prefix of session revocations on the revocation channel shared with API keys. API-key payloads are 64 hex digits, so
  * the two never collide; each listener ignores (or harmlessly fails to find) the other's messages.
  */
 export const SESSION_REVOCATION_PREFIX = 'session:';
@@ -25,11 +25,11 @@ export type SessionAccess = { ok: true; context: AuthContext } | { ok: false; re
  * generation rule (a lookup racing an eviction is not stored); each cached use is confirmed by one
  * primary-key read (LiveCredentialProbe), so a session revoked by any process sharing the database is
  * refused from the moment the revoke answers. Revocation by this process also evicts at once, and other
- * processes hear of it on the API keys' PostgreSQL LISTEN/NOTIFY channel (the same bus class).
+ * processes hear of it on the process's one revocation bus (PostgreSQL LISTEN/NOTIFY), shared with API keys.
  * Role changes (made in the database; there is no HTTP API for them, as in Tiled) take effect within the TTL.
  */
 export class SessionAccessService implements OnModuleInit, OnModuleDestroy {
-  private started = false;
+  private listener: RevocationListener | undefined;
   private readonly probe: LiveCredentialProbe;
 
   constructor(
@@ -46,18 +46,18 @@ export class SessionAccessService implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleInit(): Promise<void> {
-    if (this.started) return;
-    this.started = true;
-    await this.bus.start({
+    if (this.listener) return;
+    this.listener = {
       evict: (payload) => {
         if (payload.startsWith(SESSION_REVOCATION_PREFIX)) this.forget(payload.slice(SESSION_REVOCATION_PREFIX.length));
       },
       setAvailable: (available) => this.cache.setEnabled(available),
-    });
+    };
+    await this.bus.subscribe(this.listener);
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.bus.stop();
+    if (this.listener) await this.bus.unsubscribe(this.listener);
   }
 
   /** `sessionHex` and `subjectHex` are the token's `sid` and `sub` claims (32 hex each). */

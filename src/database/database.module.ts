@@ -2,36 +2,46 @@ import { DynamicModule, Global, Logger, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { AUTH_ENTITIES } from './entities';
-import { openDatabase } from './data-source';
-import { redactDatabaseUri, TRANSIENT_DATABASE_URI } from './database-uri';
+import { DatabaseOpenError, openDatabase } from './data-source';
+import { DatabaseUriError, dataSourceOptions, parseDatabaseUri, redactDatabaseUri, TRANSIENT_DATABASE_URI } from './database-uri';
 import type { DatabaseConfig } from '../config/app-config';
+import { ConfigError } from '../config/config-loader';
 
 /**
- * The authentication database as a Nest module. The DataSource is opened (and its schema checked)
- * before Nest starts, so a database problem is a clear startup error rather than a DI failure.
+ * The authentication database as a Nest module. Opening it (and checking its schema) fails fast with a
+ * ConfigError naming the problem, which the CLI prints as one clear startup error (exit 2).
  * Feature modules register their repositories with `TypeOrmModule.forFeature([Entity])`.
  */
 @Global()
 @Module({})
 export class DatabaseModule {
-  /** Wrap an already opened DataSource (tests, and the multi-user module builder). */
-  static forDataSource(dataSource: DataSource): DynamicModule {
+  /** The configured database (or the transient in-memory one), opened while Nest builds the application. */
+  static forRootAsync(database: DatabaseConfig | undefined): DynamicModule {
     return {
       module: DatabaseModule,
       imports: [
         TypeOrmModule.forRootAsync({
-          useFactory: () => ({ ...dataSource.options, entities: AUTH_ENTITIES }),
-          dataSourceFactory: async () => dataSource,
+          useFactory: () =>
+            asConfigError(async () => ({
+              ...dataSourceOptions(parseDatabaseUri(database?.uri ?? TRANSIENT_DATABASE_URI), { entities: AUTH_ENTITIES }),
+              // openDatabase has its own clear errors; TypeORM's retries would only repeat them, slowly.
+              toRetry: () => false,
+            })),
+          dataSourceFactory: () => asConfigError(() => openConfiguredDatabase(database)),
         }),
         TypeOrmModule.forFeature(AUTH_ENTITIES),
       ],
       exports: [TypeOrmModule],
     };
   }
+}
 
-  /** Open the configured database (or the transient in-memory one) and wrap it. */
-  static async forConfig(database: DatabaseConfig | undefined): Promise<DynamicModule> {
-    return DatabaseModule.forDataSource(await openConfiguredDatabase(database));
+async function asConfigError<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof DatabaseOpenError || error instanceof DatabaseUriError) throw new ConfigError(error.message);
+    throw error;
   }
 }
 

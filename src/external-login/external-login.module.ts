@@ -1,7 +1,5 @@
-import { DynamicModule, InjectionToken, Logger, Module, ModuleMetadata, OnModuleInit } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
-import { parse as parseQueryString } from 'node:querystring';
-import type { FastifyInstance } from 'fastify';
+import { DynamicModule, InjectionToken, Module, ModuleMetadata } from '@nestjs/common';
+import { DEVICE_CODE_POLLER } from '../authn/device-code-poller';
 import { ExternalLoginController } from './external-login.controller';
 import {
   EXTERNAL_AUTHENTICATORS,
@@ -24,14 +22,12 @@ export interface ExternalLoginModuleOptions extends ExternalLoginOptions {
 
 /**
  * The host side of external (OAuth2/OIDC) login: the `/auth/provider/{p}/…` routes of external providers,
- * the state/PKCE/nonce and device-code store. Imported by the multi-user authentication module.
+ * the state/PKCE/nonce and device-code store, and the DEVICE_CODE_POLLER the authn token route hands
+ * device-code polls to. Imported by AuthnModule (MultiUserAuthModule configures it); the form body parser
+ * its device-code page needs is registered at bootstrap with the others (src/common/http/json-limits.ts).
  */
 @Module({})
-export class ExternalLoginModule implements OnModuleInit {
-  private readonly logger = new Logger('ExternalLogin');
-
-  constructor(private readonly adapterHost: HttpAdapterHost) {}
-
+export class ExternalLoginModule {
   static forRoot(options: ExternalLoginModuleOptions): DynamicModule {
     return {
       module: ExternalLoginModule,
@@ -43,20 +39,9 @@ export class ExternalLoginModule implements OnModuleInit {
         { provide: EXTERNAL_AUTHENTICATORS, useValue: options.authenticators },
         { provide: EXTERNAL_LOGIN_OPTIONS, useValue: { publicBaseUrl: options.publicBaseUrl, pendingLoginCaps: options.pendingLoginCaps } satisfies ExternalLoginOptions },
         { provide: IDENTITY_LOGIN, useExisting: options.identityLogin },
+        { provide: DEVICE_CODE_POLLER, useExisting: ExternalLoginService },
       ],
-      exports: [ExternalLoginService],
+      exports: [ExternalLoginService, DEVICE_CODE_POLLER],
     };
-  }
-
-  onModuleInit(): void {
-    const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
-    if (!fastify) return;
-    // The device-code page posts an HTML form; registered only if no one else (the password route) did.
-    if (!fastify.hasContentTypeParser('application/x-www-form-urlencoded')) {
-      fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_request, body, done) => {
-        done(null, parseQueryString(String(body)));
-      });
-    }
-    this.logger.debug('External login routes ready');
   }
 }

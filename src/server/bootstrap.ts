@@ -37,7 +37,7 @@ export async function createApp(config: AppConfig, options: BootstrapOptions = {
   const { singleUserKey, authenticators, catalogRoot } = await validateDeployment(config, { apiKey: options.apiKey });
   // Loaded only when needed: the database, plugin host and token modules are most of a cold start.
   const multiUserAuth = authenticators
-    ? await (await import('../auth/multi-user-auth')).buildMultiUserAuthModule(config, authenticators)
+    ? (await import('../auth/multi-user-auth.module')).MultiUserAuthModule.forRootAsync(config, { authenticators })
     : undefined;
 
   const adapter = new FastifyAdapter({

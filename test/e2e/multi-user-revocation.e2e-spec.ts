@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Client } from 'pg';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, EngineName, testEngines, TestDatabase } from '../helpers/postgres';
@@ -86,4 +87,19 @@ describe.each(testEngines())('revocation across two processes (%s)', (engine: En
     }
     expect(results).toEqual(Array(ROUNDS).fill(401));
   }, 60_000);
+
+  if (engine === 'postgres') {
+    it('should listen for revocations on one connection per server, shared by API keys and sessions', async () => {
+      const client = new Client({ connectionString: db.uri });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ pid: number }>(
+          "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+        );
+        expect(rows).toHaveLength(2);
+      } finally {
+        await client.end();
+      }
+    });
+  }
 });

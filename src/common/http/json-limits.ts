@@ -60,9 +60,11 @@ export function bodyTooLargeDetail(request: FastifyRequest): string {
 type Done = (error: Error | null, body?: unknown) => void;
 
 /**
- * Per-route body limits (an `onRoute` hook, so it must be installed before Nest registers its routes:
- * call this before `init()`/`listen()`) and a JSON parser that checks depth before parsing. Fastify's
- * own parser does the parse itself: it refuses `__proto__` and `constructor.prototype` keys.
+ * Every request body parser of the server, in one place: per-route body limits (an `onRoute` hook, so it
+ * must be installed before Nest registers its routes: call this before `init()`/`listen()`), a JSON parser
+ * that checks depth before parsing (Fastify's own parser does the parse itself: it refuses `__proto__` and
+ * `constructor.prototype` keys), and the form parser the password grant and the device-code page need.
+ * Besides Fastify's own `text/plain` parser, any other content type is refused with 415.
  */
 export function installBodyLimits(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
@@ -79,4 +81,7 @@ export function installBodyLimits(app: NestFastifyApplication): void {
     }
     parseJson(request, bytes.toString('utf8'), done);
   });
+  // Nest's own form parser (null-prototype objects, `__proto__` refused), named here so that it is the
+  // only one: without this line Nest adds it at init, with the 1 MiB data limit as its default.
+  app.useBodyParser('application/x-www-form-urlencoded', { bodyLimit: DEFAULT_BODY_LIMIT });
 }

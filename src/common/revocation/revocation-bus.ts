@@ -14,27 +14,37 @@ export interface RevocationListener {
   setAvailable(available: boolean): void;
 }
 
-/** Tells the other server processes sharing the database that a credential (API key or session) was revoked. */
+/** The process's one revocation bus, shared by every credential cache (API keys, sessions). */
+export const REVOCATION_BUS = Symbol('RevocationBus');
+
+/**
+ * Tells the other server processes sharing the database that a credential (API key or session) was revoked.
+ * One bus per process: each cache subscribes its listener, and every listener hears every payload (each
+ * ignores the others' kind). The channel stays open while anyone listens.
+ */
 export interface RevocationBus {
-  start(listener: RevocationListener): Promise<void>;
+  subscribe(listener: RevocationListener): Promise<void>;
+  /** The last listener to leave closes the channel. */
+  unsubscribe(listener: RevocationListener): Promise<void>;
   publish(hashedSecret: string): Promise<void>;
-  stop(): Promise<void>;
 }
 
 /** SQLite: no way to notify other processes; the cache TTL bounds how long they may trust a revoked credential. */
 export class LocalRevocationBus implements RevocationBus {
-  async start(): Promise<void> {}
+  async subscribe(): Promise<void> {}
+  async unsubscribe(): Promise<void> {}
   async publish(): Promise<void> {}
-  async stop(): Promise<void> {}
 }
 
 /**
- * PostgreSQL LISTEN/NOTIFY on a dedicated connection (a pooled one could be handed to someone else and
- * lose the LISTEN). While that connection is down the cache is switched off, never trusted blindly.
+ * PostgreSQL LISTEN/NOTIFY on one dedicated connection per process (a pooled one could be handed to someone
+ * else and lose the LISTEN). While that connection is down every cache is switched off, never trusted blindly.
  */
 export class PostgresRevocationBus implements RevocationBus {
   private client: Client | undefined;
-  private listener: RevocationListener | undefined;
+  private readonly listeners = new Set<RevocationListener>();
+  private available = false;
+  private connecting: Promise<void> | undefined;
   private stopped = false;
   private retryMs = 500;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -44,17 +54,24 @@ export class PostgresRevocationBus implements RevocationBus {
     private readonly logger: PlainLogger,
   ) {}
 
-  async start(listener: RevocationListener): Promise<void> {
-    this.listener = listener;
-    listener.setAvailable(false);
-    await this.connect();
+  /** The first subscriber opens the connection; later ones join it and learn whether it is up. */
+  async subscribe(listener: RevocationListener): Promise<void> {
+    this.listeners.add(listener);
+    listener.setAvailable(this.available);
+    this.connecting ??= this.connect();
+    await this.connecting;
+  }
+
+  async unsubscribe(listener: RevocationListener): Promise<void> {
+    this.listeners.delete(listener);
+    if (this.listeners.size === 0) await this.stop();
   }
 
   async publish(hashedSecret: string): Promise<void> {
     await this.dataSource.query('SELECT pg_notify($1, $2)', [REVOCATION_CHANNEL, hashedSecret]);
   }
 
-  async stop(): Promise<void> {
+  private async stop(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     const client = this.client;
@@ -62,15 +79,19 @@ export class PostgresRevocationBus implements RevocationBus {
     if (client) await client.end().catch(() => undefined);
   }
 
+  private setAvailable(available: boolean): void {
+    this.available = available;
+    for (const listener of this.listeners) listener.setAvailable(available);
+  }
+
   private async connect(): Promise<void> {
-    if (this.stopped || !this.listener) return;
-    const listener = this.listener;
+    if (this.stopped) return;
     const client = new Client(this.clientConfig());
     let failed = false;
     const onFailure = (error?: Error): void => {
       if (failed) return;
       failed = true;
-      listener.setAvailable(false);
+      this.setAvailable(false);
       if (this.client === client) this.client = undefined;
       client.end().catch(() => undefined);
       if (this.stopped) return;
@@ -81,7 +102,8 @@ export class PostgresRevocationBus implements RevocationBus {
     client.on('error', onFailure);
     client.on('end', () => onFailure());
     client.on('notification', (message) => {
-      if (message.channel === REVOCATION_CHANNEL && message.payload) listener.evict(message.payload);
+      if (message.channel !== REVOCATION_CHANNEL || !message.payload) return;
+      for (const listener of this.listeners) listener.evict(message.payload);
     });
     try {
       await client.connect();
@@ -96,7 +118,7 @@ export class PostgresRevocationBus implements RevocationBus {
     }
     this.client = client;
     this.retryMs = 500;
-    listener.setAvailable(true);
+    this.setAvailable(true);
   }
 
   /** The same connection settings TypeORM's pool uses. */
