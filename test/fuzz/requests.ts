@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { encode as encodeMsgpack } from '@msgpack/msgpack';
 import * as fc from 'fast-check';
 import { Mode, snapshotPath } from '../meta/route-table';
+import { QUERY_FIELDS } from '../../src/catalog/query/filters';
 
 /** One line of a route snapshot: `GET /api/v1/search/* → read:metadata`. */
 export interface RouteTemplate {
@@ -140,23 +141,6 @@ const NASTY_NAMES = [
   'page[offset][x]',
 ];
 
-const FILTER_FIELDS: Record<string, string[]> = {
-  fulltext: ['text'],
-  lookup: ['key'],
-  keys_filter: ['keys'],
-  regex: ['key', 'pattern', 'case_sensitive'],
-  eq: ['key', 'value'],
-  noteq: ['key', 'value'],
-  comparison: ['operator', 'key', 'value'],
-  contains: ['key', 'value'],
-  in: ['key', 'value'],
-  notin: ['key', 'value'],
-  keypresent: ['key', 'exists'],
-  like: ['key', 'pattern'],
-  specs: ['include', 'exclude'],
-  structure_family: ['value'],
-  access_blob_filter: ['user_id', 'tags'],
-};
 
 /** Query parameters each route family understands (docs/catalog.md, docs/http-api.md). */
 const ROUTE_PARAMS: [RegExp, string[]][] = [
@@ -335,10 +319,10 @@ const FILTER_VALUE = fc.oneof(
 
 /** `filter[NAME][condition][FIELD]=VALUE` groups: real filter names and fields, and prototype-named ones. */
 const FILTER_PARAMS: fc.Arbitrary<[string, string][]> = fc.oneof(
-  ...[...Object.keys(FILTER_FIELDS), '__proto__', 'constructor', 'toString', 'nope', ''].map((filter) => {
-    const fields = Object.hasOwn(FILTER_FIELDS, filter) ? FILTER_FIELDS[filter] : ['key', 'value'];
+  ...[...QUERY_FIELDS.keys(), '__proto__', 'constructor', 'toString', 'nope', ''].map((filter) => {
+    const fields = QUERY_FIELDS.get(filter) ?? ['key', 'value'];
     const field = fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...fields) }, { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'prototype', '') });
-    const weight = Object.hasOwn(FILTER_FIELDS, filter) ? 4 : 1;
+    const weight = QUERY_FIELDS.has(filter) ? 4 : 1;
     return { weight, arbitrary: fc.array(fc.tuple(field, encoded(FILTER_VALUE)).map(([f, v]): [string, string] => [escapeName(`filter[${filter}][condition][${f}]`), v]), { minLength: 1, maxLength: 5 }) };
   }),
 );

@@ -28,7 +28,7 @@ export const MAX_FILTERS = 64;
  * Each query type and its fields, in the order Tiled's client encodes them. A Map, because the name comes
  * from the request: `filter[constructor]` must be an unknown filter, not Object.prototype's member.
  */
-const QUERY_FIELDS: ReadonlyMap<string, readonly string[]> = new Map(Object.entries({
+export const QUERY_FIELDS: ReadonlyMap<string, readonly string[]> = new Map(Object.entries({
   fulltext: ['text'],
   lookup: ['key'],
   keys_filter: ['keys'],
