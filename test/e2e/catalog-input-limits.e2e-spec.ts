@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunningServer, startTiled, useDemoServer } from '../helpers/tiled-process';
@@ -137,6 +138,41 @@ describe('catalog request input is bounded and prototype-safe (tiled serve demo)
     it('answers 413 naming the route\'s limit to a body that is too large', async () => {
       const { status, body } = await post('/table/full/table', JSON.stringify(Array.from({ length: 300_000 }, () => 'x')));
       expect({ status, body }).toEqual({ status: 413, body: { detail: 'Request body is too large: this route accepts at most 1048576 bytes' } });
+    });
+
+    it('lets a client that sends a too-large body whole read the 413, every time, not a reset connection', async () => {
+      // Sending all 4 MB before reading is what most clients do; answering and closing mid-upload made
+      // their next write fail with EPIPE before they saw the answer.
+      const body = Buffer.from(JSON.stringify(Array.from({ length: 400_000 }, (_, i) => `c${i}`)));
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const outcomes: string[] = [];
+      const errors: string[] = [];
+      try {
+        for (let i = 0; i < 20; i++) {
+          outcomes.push(
+            await new Promise<string>((resolve) => {
+              const url = new URL(`${demo.server.api}/table/full/table`);
+              const sent = httpRequest(
+                { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { ...demo.auth, 'content-type': 'application/json', 'content-length': body.length } },
+                (response) => {
+                  const chunks: Buffer[] = [];
+                  response.on('data', (chunk: Buffer) => chunks.push(chunk));
+                  response.on('end', () => resolve(`${response.statusCode} ${JSON.parse(Buffer.concat(chunks).toString()).detail}`));
+                },
+              );
+              sent.on('error', (error: NodeJS.ErrnoException) => {
+                errors.push(error.code ?? error.message);
+                resolve('no answer');
+              });
+              sent.end(body);
+            }),
+          );
+        }
+      } finally {
+        agent.destroy();
+      }
+      expect(errors).toEqual([]);
+      expect(new Set(outcomes)).toEqual(new Set(['413 Request body is too large: this route accepts at most 1048576 bytes']));
     });
 
     it('refuses deeply nested JSON before parsing it', async () => {

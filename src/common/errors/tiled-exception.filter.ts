@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TiledHttpError } from './tiled-http.error';
 import { JSON_TYPE, toJson } from '../http/wire';
 import { redactUrl } from '../logging/redact';
-import { bodyTooLargeDetail } from '../http/json-limits';
+import { bodyTooLargeDetail, drainRefusedBody } from '../http/json-limits';
 
 /**
  * Every error leaves as Tiled's `{"detail": …}` with `Content-Type: application/json` exactly
@@ -38,7 +38,9 @@ export class TiledExceptionFilter implements ExceptionFilter {
       );
     }
     for (const [name, value] of Object.entries(headers)) reply.header(name, value);
-    reply.code(status).header('content-type', JSON_TYPE).send(Buffer.from(toJson({ detail })));
+    const send = (): void => void reply.code(status).header('content-type', JSON_TYPE).send(Buffer.from(toJson({ detail })));
+    if (status === 413) void drainRefusedBody(request).then(send);
+    else send();
   }
 }
 

@@ -57,6 +57,32 @@ export function bodyTooLargeDetail(request: FastifyRequest): string {
   return limit ? `Request body is too large: this route accepts at most ${limit} bytes` : 'Request body is too large';
 }
 
+/** A refused body up to this size is read and discarded before the 413 goes out (see drainRefusedBody). */
+export const REFUSED_BODY_DRAIN_LIMIT = 16 * 1024 * 1024;
+const REFUSED_BODY_DRAIN_MS = 5000;
+
+/**
+ * Read and discard the rest of a body refused by its Content-Length. A server that answers while the
+ * client is still sending and then closes the connection makes the client's next write fail (EPIPE)
+ * before it ever reads the 413; reading the body first lets every ordinary client see the answer.
+ * Bounded in bytes and time, so a huge or trickled body is not waited for: then the connection closes.
+ */
+export function drainRefusedBody(request: FastifyRequest): Promise<void> {
+  const raw = request.raw;
+  const declared = Number(raw.headers['content-length']);
+  if (raw.complete || !Number.isFinite(declared) || declared > REFUSED_BODY_DRAIN_LIMIT) return Promise.resolve();
+  return new Promise((resolve) => {
+    const finish = (): void => {
+      clearTimeout(timer);
+      raw.off('end', finish).off('error', finish).off('close', finish);
+      resolve();
+    };
+    const timer = setTimeout(finish, REFUSED_BODY_DRAIN_MS);
+    raw.once('end', finish).once('error', finish).once('close', finish);
+    raw.resume();
+  });
+}
+
 type Done = (error: Error | null, body?: unknown) => void;
 
 /**
