@@ -56,7 +56,7 @@ describe('secrets in the server logs of this test run', () => {
     } finally {
       await server.stop();
     }
-    const own = readdirSync(dir()).filter((name) => name.startsWith('log-scan.e2e-spec.'));
+    const own = readdirSync(dir()).filter((name) => name.startsWith('test__meta__log-scan.e2e-spec.'));
     expect(own.some((name) => readFileSync(join(dir(), name), 'utf8').includes('?api_key=[redacted]'))).toBe(true);
     expect(readFileSync(join(dir(), 'secrets.jsonl'), 'utf8')).toContain(server.printedKey);
   });
