@@ -63,15 +63,42 @@ export function blockGeometry(chunks: readonly (readonly number[])[], block: rea
   return { offset, shape };
 }
 
+/** Elements generated between two yields to the event loop (a few milliseconds of work). */
+const GENERATE_SLICE = 1 << 18;
+
 /**
  * An array whose values come from a formula of the flat C-order index, generated per block on first
- * read and kept: cheap to declare, so a large demo array costs nothing until someone reads it.
+ * read and kept: cheap to declare, so a large demo array costs nothing until someone reads it. A large
+ * block is generated a slice at a time with other work let in between (an 8 MiB block is ~30 ms of
+ * arithmetic), and concurrent first reads share that one generation.
  */
 export function generatedArrayNode(options: ArrayOptions & { value: (flatIndex: number) => number | boolean }): ArrayNode {
   const chunks = normalizeChunks(options.shape, options.chunkShape);
   const info = DTYPES[options.dtype];
   const cache = new Map<string, NumericArray>();
+  const generating = new Map<string, Promise<NumericArray>>();
   const strides = cStrides(options.shape);
+
+  /** Values `from` (inclusive) to `to` (exclusive) of a block, in C order within the block. */
+  const fill = (out: NumericArray, offset: readonly number[], shape: readonly number[], from: number, to: number): void => {
+    const index = new Array<number>(shape.length).fill(0);
+    for (let d = shape.length - 1, rest = from; d >= 0; d--) {
+      index[d] = rest % shape[d];
+      rest = Math.floor(rest / shape[d]);
+    }
+    for (let i = from; i < to; i++) {
+      let flat = 0;
+      for (let d = 0; d < shape.length; d++) flat += (offset[d] + index[d]) * strides[d];
+      const v = options.value(flat);
+      if (info.bigint) (out as BigInt64Array)[i] = BigInt(Math.trunc(Number(v)));
+      else (out as Float64Array)[i] = Number(v);
+      for (let d = shape.length - 1; d >= 0; d--) {
+        if (++index[d] < shape[d]) break;
+        index[d] = 0;
+      }
+    }
+  };
+
   return {
     family: 'array',
     dtype: options.dtype,
@@ -82,25 +109,27 @@ export function generatedArrayNode(options: ArrayOptions & { value: (flatIndex: 
     specs: specsOf(options.specs),
     readBlock(block) {
       const key = block.join(',');
-      const hit = cache.get(key);
+      const hit = cache.get(key) ?? generating.get(key);
       if (hit) return hit;
       const { offset, shape } = blockGeometry(chunks, block);
       const count = shape.reduce((a, b) => a * b, 1);
       const out = info.create(count);
-      const index = new Array<number>(shape.length).fill(0);
-      for (let i = 0; i < count; i++) {
-        let flat = 0;
-        for (let d = 0; d < shape.length; d++) flat += (offset[d] + index[d]) * strides[d];
-        const v = options.value(flat);
-        if (info.bigint) (out as BigInt64Array)[i] = BigInt(Math.trunc(Number(v)));
-        else (out as Float64Array)[i] = Number(v);
-        for (let d = shape.length - 1; d >= 0; d--) {
-          if (++index[d] < shape[d]) break;
-          index[d] = 0;
-        }
+      if (count <= GENERATE_SLICE) {
+        fill(out, offset, shape, 0, count);
+        cache.set(key, out);
+        return out;
       }
-      cache.set(key, out);
-      return out;
+      const running = (async () => {
+        for (let from = 0; from < count; from += GENERATE_SLICE) {
+          fill(out, offset, shape, from, Math.min(count, from + GENERATE_SLICE));
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        cache.set(key, out);
+        generating.delete(key);
+        return out;
+      })();
+      generating.set(key, running);
+      return running;
     },
   };
 }
