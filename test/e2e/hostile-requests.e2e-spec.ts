@@ -131,39 +131,35 @@ describe('no single request stops the server (tiled serve demo --public)', () =>
     expect((await get(`${server.url}/healthz`)).status).toBe(200);
   }, 60_000);
 
-  it('closes a connection that trickles its request body, within the 30 s request timeout', async () => {
+  /** Send `head`, then `piece` once a second until the server closes the connection. */
+  async function trickleUntilClosed(head: string, piece: string): Promise<{ elapsed: number; received: string }> {
     const socket = connect(Number(new URL(server.url).port), '127.0.0.1');
     await new Promise<void>((resolve) => socket.once('connect', resolve));
-    socket.write('POST /api/v1/table/full/table HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n[');
+    socket.write(head);
     const started = Date.now();
     let received = '';
     socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
-    const trickle = setInterval(() => socket.write('"x",'), 1000);
+    const trickle = setInterval(() => socket.write(piece), 1000);
     await new Promise<void>((resolve) => {
       socket.once('close', () => resolve());
       socket.on('error', () => undefined);
     });
     clearInterval(trickle);
-    const elapsed = Date.now() - started;
+    return { elapsed: Date.now() - started, received };
+  }
+
+  it('closes a connection that trickles its request body, within the 30 s request timeout', async () => {
+    const { elapsed, received } = await trickleUntilClosed(
+      'POST /api/v1/table/full/table HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n[',
+      '"x",',
+    );
     expect(elapsed).toBeGreaterThanOrEqual(29_000);
     expect(elapsed).toBeLessThan(33_000);
     expect(received).toMatch(/^HTTP\/1\.1 408/);
   }, 45_000);
 
   it('closes a connection that trickles its headers, within the 10 s headers timeout', async () => {
-    const socket = connect(Number(new URL(server.url).port), '127.0.0.1');
-    await new Promise<void>((resolve) => socket.once('connect', resolve));
-    socket.write('GET /healthz HTTP/1.1\r\n');
-    const started = Date.now();
-    let received = '';
-    socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
-    const trickle = setInterval(() => socket.write('x-slow: 1\r\n'), 1000);
-    await new Promise<void>((resolve) => {
-      socket.once('close', () => resolve());
-      socket.on('error', () => undefined);
-    });
-    clearInterval(trickle);
-    const elapsed = Date.now() - started;
+    const { elapsed, received } = await trickleUntilClosed('GET /healthz HTTP/1.1\r\n', 'x-slow: 1\r\n');
     expect(elapsed).toBeGreaterThanOrEqual(9_000);
     expect(elapsed).toBeLessThan(15_000);
     expect(received).toMatch(/^HTTP\/1\.1 408/);
