@@ -86,10 +86,10 @@ export class CatalogDataService {
       );
     }
     let text: string;
-    if (type === 'application/json') text = toJsonText(values, shape, kind);
+    if (type === 'application/json') text = await toJsonText(values, shape, kind);
     else {
       if (shape.length > 2) throw new TiledHttpError(406, csvUnsupported(shape, type));
-      text = toCsvText(values, shape, kind);
+      text = await toCsvText(values, shape, kind);
     }
     const body = Buffer.from(text);
     return { body, type: contentTypeHeader(type), etag: await md5OfBody(body, type) };

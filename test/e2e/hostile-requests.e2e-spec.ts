@@ -88,6 +88,9 @@ describe('no single request stops the server (tiled serve demo --public)', () =>
         body: Buffer.from(`${'['.repeat(10_000)}${']'.repeat(10_000)}`),
         status: 400,
       },
+      // 262,144 float32 values, the most a text format may carry: formatting them as Python does took 0.5 s in one go.
+      { name: 'the largest array allowed as JSON', path: '/array/full/arrays/chunked_f32?slice=0:512,0:512&format=json', status: 200 },
+      { name: 'the largest array allowed as CSV', path: '/array/full/arrays/chunked_f32?slice=0:512,512:1024&format=csv', status: 200 },
       { name: 'a 9 MB [[[ body to the refresh route', path: '/auth/session/refresh', body: Buffer.alloc(9 * 1024 * 1024, '['), status: 413 },
     ];
 

@@ -198,21 +198,43 @@ function scalarText(value: number | bigint, kind: string, json: boolean): string
   return String(value);
 }
 
+/**
+ * Text encodings format every number as Python does, about 2 µs each: the largest array allowed in a
+ * text format (262,144 elements) takes half a second. They run in slices of at most this long, with
+ * other requests let in between, so one text download cannot hold up the server.
+ */
+const ENCODE_SLICE_MS = 8;
+
+/** Tells a long loop when its slice is over; checking the clock costs, so only every 1024 steps. */
+class SliceClock {
+  private steps = 0;
+  private sliceStart = performance.now();
+
+  async tick(): Promise<void> {
+    if ((++this.steps & 1023) !== 0 || performance.now() - this.sliceStart < ENCODE_SLICE_MS) return;
+    await yieldToEventLoop();
+    this.sliceStart = performance.now();
+  }
+}
+
 /** Nested JSON lists, numbers written as Python's json module writes them. */
-export function toJsonText(values: NumericArray, shape: readonly number[], kind: string): string {
+export async function toJsonText(values: NumericArray, shape: readonly number[], kind: string): Promise<string> {
   if (shape.length === 0) return scalarText(values[0], kind, true);
   const parts: string[] = [];
+  const clock = new SliceClock();
   let i = 0;
-  const walk = (d: number): void => {
+  const walk = async (d: number): Promise<void> => {
     parts.push('[');
     for (let k = 0; k < shape[d]; k++) {
       if (k) parts.push(',');
-      if (d === shape.length - 1) parts.push(scalarText(values[i++], kind, true));
-      else walk(d + 1);
+      if (d === shape.length - 1) {
+        parts.push(scalarText(values[i++], kind, true));
+        await clock.tick();
+      } else await walk(d + 1);
     }
     parts.push(']');
   };
-  walk(0);
+  await walk(0);
   return parts.join('');
 }
 
@@ -221,12 +243,16 @@ export function csvUnsupported(shape: readonly number[], type: string): string {
 }
 
 /** Rows of comma-separated values without a header (≤ 2-D), as Tiled writes arrays. */
-export function toCsvText(values: NumericArray, shape: readonly number[], kind: string): string {
+export async function toCsvText(values: NumericArray, shape: readonly number[], kind: string): Promise<string> {
   const rowLength = shape.length === 2 ? shape[1] : 1;
   const lines: string[] = [];
+  const clock = new SliceClock();
   for (let start = 0; start < values.length; start += rowLength) {
     const row: string[] = [];
-    for (let k = 0; k < rowLength; k++) row.push(scalarText(values[start + k], kind, false));
+    for (let k = 0; k < rowLength; k++) {
+      row.push(scalarText(values[start + k], kind, false));
+      await clock.tick();
+    }
     lines.push(row.join(','));
   }
   return lines.length ? `${lines.join('\n')}\n` : '';

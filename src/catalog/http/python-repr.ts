@@ -7,7 +7,8 @@ export function pyFloat(value: number): string {
   if (Number.isInteger(value) && Math.abs(value) < 1e16) return `${value}.0`;
   let text = String(value);
   if (Math.abs(value) >= 1e16 && !text.includes('e')) text = value.toExponential().replace(/\.?0+e/, 'e');
-  return text.replace(/e([+-])(\d)$/, 'e$10$2');
+  // Python pads the exponent to two digits (1e-05); most values have no exponent, so skip the regex for them.
+  return text.includes('e') ? text.replace(/e([+-])(\d)$/, 'e$10$2') : text;
 }
 
 /** `repr(tuple)`: (5,) for one element. */
