@@ -101,6 +101,15 @@ describe('Zarr array storage', () => {
       });
     });
 
+    it("should write the zarr.json docs/storage.md shows", async () => {
+      const doc = await readFile(join(__dirname, '..', '..', '..', 'docs', 'storage.md'), 'utf8');
+      const example = /<!-- zarr\.json example[^>]*-->\n```json\n([\s\S]*?)\n```/.exec(doc);
+      expect(example).not.toBeNull();
+      const dir = nextDir();
+      await createZarrArray(dir, structure('float64', [5, 4], [[2, 2, 1], [3, 1]], ['x', 'y']), { compression: 'zstd' });
+      expect(JSON.parse(await readFile(join(dir, 'zarr.json'), 'utf8'))).toEqual(JSON.parse((example as RegExpExecArray)[1]));
+    });
+
     it('should write uncompressed chunks by default, naming no byte order for one-byte types', async () => {
       const dir = nextDir();
       await createZarrArray(dir, structure('uint8', [2], [[2]]));
