@@ -233,6 +233,24 @@ describe('Zarr array storage', () => {
       const blocks = await Promise.all([[0, 0], [1, 0], [2, 0]].map((b) => node.readBlock(b)));
       expect(blocks.map(list)).toEqual([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10]]);
     });
+
+    it('should never shrink the array when a PATCH comes with a structure older than the last extend', async () => {
+      const dir = nextDir();
+      await createZarrArray(dir, s);
+      const [grown, stale] = await Promise.all([
+        patchZarr(dir, s, [3], [3, 2], bytes(new Float32Array(6).fill(1)), true),
+        patchZarr(dir, s, [3], [1, 2], bytes(new Float32Array(2).fill(2)), true),
+      ]);
+      expect(grown.shape).toEqual([6, 2]);
+      expect(stale.shape).toEqual([6, 2]);
+      expect(JSON.parse(await readFile(join(dir, 'zarr.json'), 'utf8')).shape).toEqual([6, 2]);
+      await expectStorageError(
+        patchZarr(dir, s, [5], [2, 2], bytes(new Float32Array(4)), false),
+        StorageErrorCode.DoesNotFit,
+        409,
+        /current array shape \(6, 2\)/,
+      );
+    });
   });
 
   it('should store a scalar and arrays with an empty dimension', async () => {
