@@ -39,20 +39,30 @@ function block(): Uint8Array {
   return new Uint8Array(values.buffer);
 }
 
+const COMPRESSIONS: ZarrCompression[] = ['none', 'zstd'];
+
+function caseName(operation: 'write' | 'read', compression: ZarrCompression): string {
+  return `Zarr block ${operation} 8 MB${compression === 'none' ? '' : `, ${compression}`}`;
+}
+
+/** Every case name, known before any setup, so a run filtered to other cases costs nothing here. */
+export function storageCaseNames(): string[] {
+  return COMPRESSIONS.flatMap((c) => [caseName('write', c), caseName('read', c)]);
+}
+
 async function storageCases(dir: string): Promise<StorageCase[]> {
   const bytes = block();
   const bareFile = join(dir, 'bare.bin');
   await writeFile(bareFile, bytes);
   const cases: StorageCase[] = [];
-  for (const compression of ['none', 'zstd'] as ZarrCompression[]) {
+  for (const compression of COMPRESSIONS) {
     const array = join(dir, `zarr-${compression}`);
     await createZarrArray(array, structure(), { compression });
     await writeZarrBlock(array, structure(), [0, 0], bytes);
     const node = zarrArrayNode(array, structure(), {});
-    const label = compression === 'none' ? '' : `, ${compression}`;
     cases.push(
-      { name: `Zarr block write 8 MB${label}`, tiled: () => writeZarrBlock(array, structure(), [0, 0], bytes), bare: () => writeFile(bareFile, bytes) },
-      { name: `Zarr block read 8 MB${label}`, tiled: async () => node.readBlock([0, 0]), bare: () => readFile(bareFile) },
+      { name: caseName('write', compression), tiled: () => writeZarrBlock(array, structure(), [0, 0], bytes), bare: () => writeFile(bareFile, bytes) },
+      { name: caseName('read', compression), tiled: async () => node.readBlock([0, 0]), bare: () => readFile(bareFile) },
     );
   }
   return cases;
@@ -76,6 +86,7 @@ async function time(operation: () => Promise<unknown>): Promise<number> {
  * operation each.
  */
 export async function runStorageBench(iterations: number, only?: string): Promise<StorageResult[]> {
+  if (!storageCaseNames().some((name) => !only || name.includes(only))) return [];
   const dir = await mkdtemp(join(tmpdir(), 'tiled-bench-storage-'));
   try {
     const results: StorageResult[] = [];
