@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { createTestDatabase, testEngines, TestDatabase } from '../../../test/helpers/postgres';
 import { encodeArrowSchema } from '../data/table-data';
 import type { TableColumn } from '../tree/tree.types';
-import { appendSqlRows, closeSqlStorage, createSqlTable, defaultSqlTableName, sqlTableNode } from './sql-table';
+import { appendSqlRows, closeSqlStorage, createSqlTable, defaultSqlTableName, sqlStorageAssetUri, sqlTableNode } from './sql-table';
 import { StorageError, StorageErrorCode } from './storage.errors';
 import type { TableStructure } from './table-structure';
 
@@ -65,6 +65,14 @@ async function expectStorageError(work: Promise<unknown>, code: StorageErrorCode
   expect((err as StorageError).message).toMatch(message);
 }
 
+describe('sqlStorageAssetUri', () => {
+  it('should drop the credentials from a storage URI, as Tiled records it', () => {
+    expect(sqlStorageAssetUri('postgresql://alice:s3cr%40t@db.example:5432/tiled')).toBe('postgresql://db.example:5432/tiled');
+    expect(sqlStorageAssetUri('postgresql://db.example/tiled')).toBe('postgresql://db.example/tiled');
+    expect(sqlStorageAssetUri('sqlite:////var/lib/tiled/tables.db')).toBe('sqlite:////var/lib/tiled/tables.db');
+  });
+});
+
 describe.each(testEngines())('SQL table storage on %s', (engine) => {
   let db: TestDatabase;
 
@@ -85,6 +93,16 @@ describe.each(testEngines())('SQL table storage on %s', (engine) => {
       expect(b).toEqual({ table_name: a.table_name, dataset_id: a.dataset_id + 1 });
       const named = await createSqlTable(db.uri, 'events', structure([{ name: 'x', type: 'float64' }], 1));
       expect(named).toEqual({ table_name: 'events', dataset_id: b.dataset_id + 1 });
+    });
+
+    it('should refuse a table name already used for other columns', async () => {
+      await createSqlTable(db.uri, 'shared', structure([{ name: 'x', type: 'float64' }], 1));
+      await expectStorageError(
+        createSqlTable(db.uri, 'shared', structure([{ name: 'x', type: 'int64' }], 1)),
+        StorageErrorCode.SchemaMismatch,
+        /^SQL table "shared" exists with other columns \(_dataset_id INTEGER, _partition_id (INTEGER|SMALLINT), x (REAL|DOUBLE PRECISION)\) than this table needs/,
+      );
+      await expectStorageError(createSqlTable(db.uri, 'shared', structure([{ name: 'x', type: 'float64' }, { name: 'y', type: 'float64' }], 1)), StorageErrorCode.SchemaMismatch, /exists with other columns/);
     });
 
     it('should refuse table and column names that are not safe SQL identifiers', async () => {

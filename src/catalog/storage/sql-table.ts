@@ -94,8 +94,11 @@ interface SqliteDatabase {
 /** One engine's way of running the few statements storage needs. */
 interface SqlEngine {
   readonly kind: 'sqlite' | 'postgres';
-  /** Runs DDL statements in one transaction, then returns the next dataset id. */
-  createTable(statements: string[]): Promise<number>;
+  /**
+   * In one transaction: runs the DDL statements, reads the table's columns (name and declared type, in
+   * order) and hands them to `check`, which throws to roll back; then returns the next dataset id.
+   */
+  createTable(table: string, statements: string[], check: (columns: { name: string; type: string }[]) => void): Promise<number>;
   insert(table: string, columns: readonly string[], types: readonly ColumnType[], values: unknown[][], datasetId: number, partition: number): Promise<void>;
   /** Rows of one partition, as one list per column, in insertion order. */
   select(table: string, columns: readonly string[], datasetId: number, partition: number): Promise<unknown[][]>;
@@ -115,10 +118,12 @@ function sqliteEngine(file: string): SqlEngine {
   if (file !== ':memory:') db.pragma('journal_mode = WAL');
   return {
     kind: 'sqlite',
-    async createTable(statements) {
+    async createTable(table, statements, check) {
       let id = 0;
       db.transaction(() => {
         for (const sql of statements) db.exec(sql);
+        const info = db.prepare('SELECT name, type FROM pragma_table_info(?) ORDER BY cid').all(table) as { name: string; type: string }[];
+        check(info);
         db.exec('CREATE TABLE IF NOT EXISTS _dataset_id_counter (value INTEGER NOT NULL)');
         db.exec('INSERT INTO _dataset_id_counter (value) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM _dataset_id_counter)');
         id = Number((db.prepare('UPDATE _dataset_id_counter SET value = value + 1 RETURNING value').get() as { value: number }).value);
@@ -177,11 +182,16 @@ function postgresEngine(url: string): SqlEngine {
   };
   return {
     kind: 'postgres',
-    createTable: (statements) =>
+    createTable: (table, statements, check) =>
       transaction(async (query) => {
         // Two servers creating the first table of a schema at once would race on CREATE ... IF NOT EXISTS.
         await query('SELECT pg_advisory_xact_lock(hashtext($1))', ['tiled_sql_storage']);
         for (const sql of statements) await query(sql);
+        const info = await query(
+          'SELECT column_name AS name, upper(data_type) AS type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position',
+          [table],
+        );
+        check(info.rows as { name: string; type: string }[]);
         await query('CREATE SEQUENCE IF NOT EXISTS _dataset_id_counter');
         const { rows } = await query("SELECT nextval('_dataset_id_counter') AS id");
         return Number(rows[0].id);
@@ -225,6 +235,11 @@ function engineFor(uri: string): SqlEngine {
   return engine;
 }
 
+/** The storage URI without user name or password, as Tiled records it in the table's asset (credentials stay in the config). */
+export function sqlStorageAssetUri(uri: string): string {
+  return uri.replace(/^([a-z0-9+]+:\/\/)[^/@]*@/i, '$1');
+}
+
 /** Closes every connection SQL storage opened (server shutdown, tests). */
 export async function closeSqlStorage(): Promise<void> {
   const all = [...engines.values()];
@@ -252,10 +267,22 @@ export async function createSqlTable(uri: string, tableName: string | null, stru
   // Tiled names the index dataset_and_partition_index for every table, but index names are unique per
   // database, so only its first table got one; here each table has its own.
   const index = quote(`ix_${createHash('md5').update(table).digest('hex').slice(0, 24)}_dataset_partition`);
-  const datasetId = await engine.createTable([
-    `CREATE TABLE IF NOT EXISTS ${quote(table)} (${definitions.join(', ')})`,
-    `CREATE INDEX IF NOT EXISTS ${index} ON ${quote(table)} ("_dataset_id", "_partition_id")`,
-  ]);
+  const expected = [
+    { name: '_dataset_id', type: 'INTEGER' },
+    { name: '_partition_id', type: engine.kind === 'sqlite' ? 'INTEGER' : 'SMALLINT' },
+    ...layout.columns.map((c, i) => ({ name: columns[i], type: types[c.type] })),
+  ];
+  const datasetId = await engine.createTable(
+    table,
+    [`CREATE TABLE IF NOT EXISTS ${quote(table)} (${definitions.join(', ')})`, `CREATE INDEX IF NOT EXISTS ${index} ON ${quote(table)} ("_dataset_id", "_partition_id")`],
+    (existing) => {
+      // A table of that name made earlier for other columns: appends would fail later, so refuse now.
+      const describe = (list: { name: string; type: string }[]) => list.map((c) => `${c.name} ${c.type}`).join(', ');
+      if (existing.length !== expected.length || existing.some((c, i) => c.name !== expected[i].name || c.type.toUpperCase() !== expected[i].type)) {
+        throw new StorageError(StorageErrorCode.SchemaMismatch, `SQL table "${table}" exists with other columns (${describe(existing)}) than this table needs (${describe(expected)})`);
+      }
+    },
+  );
   return { table_name: table, dataset_id: datasetId };
 }
 
