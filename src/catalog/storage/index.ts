@@ -10,3 +10,5 @@ export { tableLayout } from './table-structure';
 export type { TableLayout, TableStructure } from './table-structure';
 export { appendSqlRows, closeSqlStorage, createSqlTable, defaultSqlTableName, sqlStorageAssetUri, sqlTableNode } from './sql-table';
 export type { SqlTableParameters } from './sql-table';
+export { fileDataUri, nodeDataDirectory, parquetAssets, quotePlus, zarrAssets } from './storage-paths';
+export type { StorageAsset } from './storage-paths';
