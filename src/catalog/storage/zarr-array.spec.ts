@@ -120,6 +120,12 @@ describe('Zarr array storage', () => {
       expect(new Uint8Array(await readFile(join(dir, 'c', '0')))).toEqual(new Uint8Array([7, 9]));
     });
 
+    it('should refuse a directory that already holds an array, whose chunks would show through', async () => {
+      const dir = nextDir();
+      await createZarrArray(dir, structure('uint8', [2], [[2]]));
+      await expect(createZarrArray(dir, structure('uint8', [2], [[2]]))).rejects.toThrow(/already holds a Zarr array/);
+    });
+
     it('should refuse chunks Zarr cannot hold and data types it cannot store', async () => {
       await expectStorageError(createZarrArray(nextDir(), structure('int32', [5], [[2, 3]])), StorageErrorCode.UnsupportedStructure, 400, /chunks\[0\] must be regular/);
       await expectStorageError(createZarrArray(nextDir(), structure('int32', [5], [[2, 2]])), StorageErrorCode.UnsupportedStructure, 400, /add up to shape\[0\]/);

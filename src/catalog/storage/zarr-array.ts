@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArrayNode, Metadata, NumericArray, Spec } from '../tree/tree.types';
 import { arrayLayout, ArrayLayout, ArrayStructure, regularChunks } from './array-structure';
@@ -61,10 +61,15 @@ function codecsFor(layout: ArrayLayout, compression: ZarrCompression): CodecJson
 /**
  * Creates an empty Zarr v3 array for `structure` in `dir` (created if missing): regular chunks of the
  * structure's first chunk lengths, fill value 0 (false for bool), chunk keys `c/i/j`, as zarr-python 3 lays
- * them out, uncompressed unless `options.compression` says otherwise. The shape is the structure's own (Tiled 0.2.16 rounds it up to whole chunks; see docs/storage.md).
+ * them out, uncompressed unless `options.compression` says otherwise. The shape is the structure's own
+ * (Tiled 0.2.16 rounds it up to whole chunks; see docs/storage.md). A directory that already holds an
+ * array is refused.
  */
 export async function createZarrArray(dir: string, structure: ArrayStructure, options: CreateZarrOptions = {}): Promise<void> {
   const layout = arrayLayout(structure);
+  // Chunks an earlier array left in the directory would show through the new one; the caller (the
+  // catalog) must hand over a fresh directory, or remove an orphaned one first.
+  if (await exists(join(dir, ZARR_JSON))) throw new Error(`${dir} already holds a Zarr array`);
   const { zarr, store } = await loadZarrita();
   await zarr.create(zarr.root(store(dir)), {
     shape: layout.shape,
@@ -74,6 +79,13 @@ export async function createZarrArray(dir: string, structure: ArrayStructure, op
     fillValue: layout.dtype === 'bool' ? false : 0,
     ...(layout.dims ? { dimensionNames: layout.dims } : {}),
   });
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function readZarrJson(dir: string): Promise<ZarrJson> {
