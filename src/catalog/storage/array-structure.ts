@@ -23,6 +23,15 @@ export interface ArrayLayout {
   dims: string[] | null;
 }
 
+/**
+ * Largest chunk stored. Reading a block loads its whole chunk (unwritten ones are allocated at the fill
+ * value), so one structure must not be able to ask for more memory than a server has; Tiled's client
+ * chunks arrays at about 100 MB.
+ */
+export const MAX_CHUNK_BYTES = 2 ** 29;
+/** Most chunks in an array's grid: its structure lists every one, and an extend must not create billions. */
+export const MAX_CHUNKS = 1_000_000;
+
 const BY_KIND_SIZE: ReadonlyMap<string, DType> = new Map(
   (Object.keys(DTYPES) as DType[]).map((dtype) => [`${DTYPES[dtype].kind}${DTYPES[dtype].itemsize}`, dtype]),
 );
@@ -64,11 +73,20 @@ export function arrayLayout(structure: ArrayStructure): ArrayLayout {
     if (!regular) unsupported(`chunks[${dim}] must be regular: every chunk but the last of the same length, the last no longer`);
     return Math.max(1, first);
   });
+  checkGrid(shape, chunkShape, DTYPES[dtype].itemsize, unsupported);
   const dims = structure.dims ?? null;
   if (dims !== null && (!Array.isArray(dims) || dims.length !== shape.length || !dims.every((d) => typeof d === 'string'))) {
     unsupported('dims must be null or one name per dimension');
   }
   return { dtype, itemsize: DTYPES[dtype].itemsize, shape: [...shape], chunks: chunks.map((c) => [...c]), chunkShape, dims: dims && [...dims] };
+}
+
+/** Refuses (through `fail`) a grid whose chunks or chunk count exceed the bounds above. */
+export function checkGrid(shape: readonly number[], chunkShape: readonly number[], itemsize: number, fail: (message: string) => never): void {
+  const chunkBytes = chunkShape.reduce((a, b) => a * b, itemsize);
+  if (chunkBytes > MAX_CHUNK_BYTES) fail(`A chunk of ${chunkBytes} bytes is larger than the ${MAX_CHUNK_BYTES} bytes tiled-ts stores; use smaller chunks`);
+  const count = shape.reduce((n, size, d) => n * Math.max(1, Math.ceil(size / chunkShape[d])), 1);
+  if (count > MAX_CHUNKS) fail(`An array of shape [${shape.join(', ')}] in chunks of [${chunkShape.join(', ')}] has ${count} chunks, more than the ${MAX_CHUNKS} tiled-ts stores`);
 }
 
 /** Per dimension, chunk lengths for `shape` on a regular grid (Tiled's rule when an array is extended). */

@@ -131,6 +131,8 @@ describe('Zarr array storage', () => {
       await expectStorageError(createZarrArray(nextDir(), structure('int32', [5], [[2, 2]])), StorageErrorCode.UnsupportedStructure, 400, /add up to shape\[0\]/);
       const big = { ...structure('int32', [2], [[2]]), data_type: { endianness: 'big', kind: 'i', itemsize: 4 } };
       await expectStorageError(createZarrArray(nextDir(), big), StorageErrorCode.UnsupportedStructure, 400, /Big-endian/);
+      await expectStorageError(createZarrArray(nextDir(), structure('float64', [2 ** 27], [[2 ** 27]])), StorageErrorCode.UnsupportedStructure, 400, /A chunk of 1073741824 bytes is larger than/);
+      await expectStorageError(createZarrArray(nextDir(), structure('uint8', [2000, 1000], [new Array(2000).fill(1), new Array(1000).fill(1)])), StorageErrorCode.UnsupportedStructure, 400, /has 2000000 chunks/);
       const complex = { ...structure('int32', [2], [[2]]), data_type: { endianness: 'little', kind: 'c', itemsize: 16 } };
       await expectStorageError(createZarrArray(nextDir(), complex), StorageErrorCode.UnsupportedStructure, 400, /kind 'c'/);
     });
@@ -224,6 +226,9 @@ describe('Zarr array storage', () => {
         /^Slice <class 'slice'> does not fit within current array shape \(3, 2\)\. Use \?extend=true to extend the array dimensions to fit\.$/,
       );
       await expectStorageError(patchZarr(dir, s, [0, 0], [2], bytes(new Float32Array(2)), false), StorageErrorCode.ShapeMismatch, 400, /one per dimension/);
+      await expectStorageError(patchZarr(dir, s, [1e12], [1, 2], bytes(new Float32Array(2)), true), StorageErrorCode.ShapeMismatch, 400, /has 500000000001 chunks/);
+      await expectStorageError(patchZarr(dir, s, [Number.MAX_SAFE_INTEGER], [1, 2], bytes(new Float32Array(2)), true), StorageErrorCode.ShapeMismatch, 400, /safe integer/);
+      expect(JSON.parse(await readFile(join(dir, 'zarr.json'), 'utf8')).shape).toEqual([3, 2]);
       await expectStorageError(patchZarr(dir, s, [0, 0], [1, 1], bytes(new Float32Array(2)), false), StorageErrorCode.WrongLength, 400, /Expected 4 bytes/);
     });
 

@@ -1,7 +1,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArrayNode, Metadata, NumericArray, Spec } from '../tree/tree.types';
-import { arrayLayout, ArrayLayout, ArrayStructure, regularChunks } from './array-structure';
+import { arrayLayout, ArrayLayout, ArrayStructure, checkGrid, regularChunks } from './array-structure';
 import { writeFileAtomic } from './atomic-file';
 import { bytesView, copyRegion, sizeOf, viewAs } from './ndregion';
 import { StorageError, StorageErrorCode } from './storage.errors';
@@ -216,6 +216,10 @@ export async function patchZarr(dir: string, structure: ArrayStructure, offset: 
   }
   checkLength(bytes, sizeOf(shape), layout.itemsize, `a region of shape [${shape.join(', ')}]`);
   const start = layout.shape.map((_, d) => offset[d] ?? 0);
+  const tooFar = (message: string): never => {
+    throw new StorageError(StorageErrorCode.ShapeMismatch, message);
+  };
+  if (start.some((o, d) => !Number.isSafeInteger(o + shape[d]))) tooFar('offset plus shape must be a safe integer');
   return exclusively(dir, async () => {
     const meta = await readZarrJson(dir);
     // The shape on disk is the current one: a PATCH that extended the array may not be in `structure` yet,
@@ -223,6 +227,7 @@ export async function patchZarr(dir: string, structure: ArrayStructure, offset: 
     const current = meta.shape.length === rank ? meta.shape.map((n, d) => Math.max(n, layout.shape[d])) : layout.shape;
     const newShape = current.map((n, d) => Math.max(n, start[d] + shape[d]));
     if (newShape.some((n, d) => n !== current[d])) {
+      if (extend) checkGrid(newShape, layout.chunkShape, layout.itemsize, tooFar);
       if (!extend) {
         // Tiled 0.2.16 formats Python's builtin `slice` here, not the region: the text is kept for clients that match it.
         throw new StorageError(StorageErrorCode.DoesNotFit, `Slice <class 'slice'> does not fit within current array shape ${pyTuple(current)}. Use ?extend=true to extend the array dimensions to fit.`);
