@@ -117,6 +117,7 @@ describe.each(testEngines())('SQL table storage on %s', (engine) => {
         /unique when converted to lower case/,
       );
       await expectStorageError(createSqlTable(db.uri, 'x', structure([{ name: '_dataset_id', type: 'int32' }])), StorageErrorCode.UnsafeIdentifier, /_dataset_id/);
+      await expectStorageError(createSqlTable(db.uri, 'x', structure(COLUMNS, 32768)), StorageErrorCode.UnsupportedStructure, /at most 32767 partitions/);
     });
   });
 

@@ -253,7 +253,7 @@ export async function closeSqlStorage(): Promise<void> {
  * means Tiled's default name. The result is the data source's `parameters`.
  */
 export async function createSqlTable(uri: string, tableName: string | null, structure: TableStructure): Promise<SqlTableParameters> {
-  const layout = tableLayout(structure);
+  const layout = sqlLayout(structure);
   const table = tableName ?? defaultSqlTableName(structure);
   checkIdentifier(table, TABLE_NAME, false);
   const columns = sqlColumns(layout);
@@ -286,6 +286,17 @@ export async function createSqlTable(uri: string, tableName: string | null, stru
   return { table_name: table, dataset_id: datasetId };
 }
 
+/** `_partition_id` is a 16-bit integer, as in Tiled. */
+const MAX_SQL_PARTITIONS = 32767;
+
+function sqlLayout(structure: TableStructure): TableLayout {
+  const layout = tableLayout(structure);
+  if (layout.npartitions > MAX_SQL_PARTITIONS) {
+    throw new StorageError(StorageErrorCode.UnsupportedStructure, `A table stored in SQL has at most ${MAX_SQL_PARTITIONS} partitions`);
+  }
+  return layout;
+}
+
 function checkPartition(layout: TableLayout, partition: number): void {
   if (!Number.isSafeInteger(partition) || partition < 0 || partition >= layout.npartitions) {
     throw new StorageError(StorageErrorCode.PartitionOutOfRange, 'Partition out of range');
@@ -305,7 +316,7 @@ function checkParameters(parameters: SqlTableParameters): void {
  */
 export async function appendSqlRows(uri: string, parameters: SqlTableParameters, structure: TableStructure, partition: number, arrowIpcFile: Uint8Array): Promise<void> {
   checkParameters(parameters);
-  const layout = tableLayout(structure);
+  const layout = sqlLayout(structure);
   checkPartition(layout, partition);
   const columns = sqlColumns(layout);
   const table = readArrowBody(layout, arrowIpcFile);
@@ -344,7 +355,7 @@ function toColumnValues(column: TableColumn, values: unknown[]): ColumnValues {
 /** The read side: a TableNode over one dataset's rows in SQL storage. */
 export function sqlTableNode(uri: string, parameters: SqlTableParameters, structure: TableStructure, metadata: Metadata, specs: readonly Spec[] = []): TableNode {
   checkParameters(parameters);
-  const layout = tableLayout(structure);
+  const layout = sqlLayout(structure);
   const columns = sqlColumns(layout);
   return {
     family: 'table',
