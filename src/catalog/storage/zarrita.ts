@@ -16,6 +16,14 @@ const compress = promisify(zstdCompress);
 const decompress = promisify(zstdDecompress);
 
 /**
+ * zlib's output buffer step. Its 16 KiB default costs a thread-pool round trip per step: an 8 MB chunk
+ * took about three times as long as with 1 MiB steps.
+ */
+function outputStep(input: Uint8Array): number {
+  return input.byteLength > 64 * 1024 ? 1024 * 1024 : 64 * 1024;
+}
+
+/**
  * Zarr's `zstd` codec on Node's own zstd: it runs on the libuv thread pool, where zarrita's default (a
  * WebAssembly build) would hold the event loop for the whole of a large chunk.
  */
@@ -30,11 +38,11 @@ export class NodeZstdCodec {
   async encode(bytes: Uint8Array): Promise<Uint8Array> {
     // Level 0 means "the library default" in zstd, as in zarr-python.
     const params = this.level ? { [constants.ZSTD_c_compressionLevel]: this.level } : {};
-    return new Uint8Array(await compress(bytes, { params }));
+    return new Uint8Array(await compress(bytes, { params, chunkSize: outputStep(bytes) }));
   }
 
   async decode(bytes: Uint8Array): Promise<Uint8Array> {
-    return new Uint8Array(await decompress(bytes));
+    return new Uint8Array(await decompress(bytes, { chunkSize: outputStep(bytes) }));
   }
 }
 
