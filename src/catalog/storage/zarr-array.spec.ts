@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DTYPES } from '../tree/dtype';
@@ -262,6 +262,18 @@ describe('Zarr array storage', () => {
         /current array shape \(6, 2\)/,
       );
     });
+  });
+
+  it('should read arrays Tiled wrote: Zarr v2, and a shape rounded up to whole chunks', async () => {
+    const dir = nextDir();
+    const zarray = { zarr_format: 2, shape: [6], chunks: [3], dtype: '<i4', compressor: null, fill_value: 0, order: 'C', filters: null };
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, '.zarray'), JSON.stringify(zarray));
+    await writeFile(join(dir, '0'), new Uint8Array(new Int32Array([1, 2, 3]).buffer));
+    await writeFile(join(dir, '1'), new Uint8Array(new Int32Array([4, 5, 0]).buffer));
+    const node = zarrArrayNode(dir, structure('int32', [5], [[3, 2]]), {});
+    expect(list(await node.readBlock([0]))).toEqual([1, 2, 3]);
+    expect(list(await node.readBlock([1]))).toEqual([4, 5]);
   });
 
   it('should store a scalar and arrays with an empty dimension', async () => {

@@ -247,13 +247,14 @@ interface ChunkReader {
 
 /**
  * The read side: an ArrayNode over the Zarr array in `dir`, described by `structure` (the catalog's record).
- * `readBlock` reads and decodes only the chunk file of that block.
+ * `readBlock` reads and decodes only the chunk file of that block. Zarr v2 arrays read too (Tiled wrote
+ * v2 when run with zarr-python 2), as do arrays whose shape Tiled rounded up to whole chunks.
  */
 export function zarrArrayNode(dir: string, structure: ArrayStructure, metadata: Metadata, specs: readonly Spec[] = []): ArrayNode {
   const layout = arrayLayout(structure);
   let opened: Promise<ChunkReader> | undefined;
   const open = () =>
-    (opened ??= loadZarrita().then(async ({ zarr, store }) => (await zarr.open.v3(store(dir), { kind: 'array' })) as unknown as ChunkReader)).catch((err: unknown) => {
+    (opened ??= loadZarrita().then(async ({ zarr, store }) => (await zarr.open(store(dir), { kind: 'array' })) as unknown as ChunkReader)).catch((err: unknown) => {
       opened = undefined;
       throw err;
     });
