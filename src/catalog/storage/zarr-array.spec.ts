@@ -178,6 +178,20 @@ describe('Zarr array storage', () => {
     });
   });
 
+  describe('zarrArrayNode', () => {
+    it('should read a block from its own chunk file only', async () => {
+      const dir = nextDir();
+      const s = structure('float64', [4], [[2, 2]]);
+      await createZarrArray(dir, s, { compression: 'zstd' });
+      await writeZarrFull(dir, s, bytes(new Float64Array([1, 2, 3, 4])));
+      await writeFile(join(dir, 'c', '0'), 'not zstd');
+      const node = zarrArrayNode(dir, s, {});
+      expect(list(await node.readBlock([1]))).toEqual([3, 4]);
+      await expect(Promise.resolve(node.readBlock([0]))).rejects.toThrow();
+      await expectStorageError(Promise.resolve(node.readBlock([2])), StorageErrorCode.BlockOutOfRange, 400, /out of range/);
+    });
+  });
+
   describe('writeZarrBlock', () => {
     const s = structure('int16', [5, 4], [[2, 2, 1], [3, 1]]);
 
