@@ -5,7 +5,7 @@ import { Bool, Field, Float32, Float64, Int32, Int64, Int8, LargeUtf8, Schema, T
 import type { DataType } from 'apache-arrow';
 import { encodeArrowSchema } from '../data/table-data';
 import type { TableColumn } from '../tree/tree.types';
-import { parquetTableNode, writeParquetPartition } from './parquet-table';
+import { createParquetTable, parquetTableNode, writeParquetPartition } from './parquet-table';
 import { StorageError, StorageErrorCode } from './storage.errors';
 import type { TableStructure } from './table-structure';
 
@@ -144,6 +144,10 @@ describe('Parquet table storage', () => {
 
     it('should refuse a structure it cannot store', async () => {
       const dir = nextDir();
+      await expectStorageError(createParquetTable(dir, { ...structure(), npartitions: 0 }), StorageErrorCode.UnsupportedStructure, /npartitions/);
+      await expect(readdir(dir)).rejects.toThrow(/ENOENT/);
+      await createParquetTable(dir, structure());
+      expect(await readdir(dir)).toEqual([]);
       const int8 = new Schema([new Field('a', new Int8())]);
       const schemaMessage = Buffer.from(tableToIPC(new Table(int8), 'stream'));
       const uri = `data:application/vnd.apache.arrow.file;base64,${schemaMessage.subarray(0, 8 + schemaMessage.readInt32LE(4)).toString('base64')}`;

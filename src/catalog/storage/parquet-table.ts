@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { brotliDecompressSync, gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { parquetRead } from 'hyparquet';
@@ -27,6 +27,15 @@ function checkPartition(layout: TableLayout, partition: number): void {
   if (!Number.isSafeInteger(partition) || partition < 0 || partition >= layout.npartitions) {
     throw new StorageError(StorageErrorCode.PartitionOutOfRange, 'Partition out of range');
   }
+}
+
+/**
+ * Prepares `dir` for a new table (Tiled's ParquetDatasetAdapter.init_storage): checks the structure, so a
+ * table tiled-ts cannot store is refused before the node exists, and creates the directory.
+ */
+export async function createParquetTable(dir: string, structure: TableStructure): Promise<void> {
+  tableLayout(structure);
+  await mkdir(dir, { recursive: true });
 }
 
 /**
