@@ -120,10 +120,14 @@ describe('Zarr array storage', () => {
       expect(new Uint8Array(await readFile(join(dir, 'c', '0')))).toEqual(new Uint8Array([7, 9]));
     });
 
-    it('should refuse a directory that already holds an array, whose chunks would show through', async () => {
+    it('should discard an array an uncommitted earlier write left in the directory, whose chunks would show through', async () => {
       const dir = nextDir();
       await createZarrArray(dir, structure('uint8', [2], [[2]]));
-      await expect(createZarrArray(dir, structure('uint8', [2], [[2]]))).rejects.toThrow(/already holds a Zarr array/);
+      await writeZarrFull(dir, structure('uint8', [2], [[2]]), new Uint8Array([7, 9]));
+      await writeFile(join(dir, 'unrelated'), 'kept');
+      await createZarrArray(dir, structure('uint8', [2], [[1, 1]]));
+      expect((await readdir(dir)).sort()).toEqual(['unrelated', 'zarr.json']);
+      expect(list(await zarrArrayNode(dir, structure('uint8', [2], [[1, 1]]), {}).readBlock([0]))).toEqual([0]);
     });
 
     it('should refuse chunks Zarr cannot hold and data types it cannot store', async () => {

@@ -1,4 +1,4 @@
-import { access, readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArrayNode, Metadata, NumericArray, Spec } from '../tree/tree.types';
 import { arrayLayout, ArrayLayout, ArrayStructure, checkGrid, regularChunks } from './array-structure';
@@ -62,14 +62,14 @@ function codecsFor(layout: ArrayLayout, compression: ZarrCompression): CodecJson
  * Creates an empty Zarr v3 array for `structure` in `dir` (created if missing): regular chunks of the
  * structure's first chunk lengths, fill value 0 (false for bool), chunk keys `c/i/j`, as zarr-python 3 lays
  * them out, uncompressed unless `options.compression` says otherwise. The shape is the structure's own
- * (Tiled 0.2.16 rounds it up to whole chunks; see docs/storage.md). A directory that already holds an
- * array is refused.
+ * (Tiled 0.2.16 rounds it up to whole chunks; see docs/storage.md). An array already in `dir` (left by a
+ * write that never committed) is discarded.
  */
 export async function createZarrArray(dir: string, structure: ArrayStructure, options: CreateZarrOptions = {}): Promise<void> {
   const layout = arrayLayout(structure);
-  // Chunks an earlier array left in the directory would show through the new one; the caller (the
-  // catalog) must hand over a fresh directory, or remove an orphaned one first.
-  if (await exists(join(dir, ZARR_JSON))) throw new Error(`${dir} already holds a Zarr array`);
+  // Chunks an array of a crashed earlier write left here would show through the new one. The catalog
+  // hands over a directory only once the node's key is its own, so what is here is an orphan.
+  await Promise.all(['c', ZARR_JSON, '.zarray', '.zattrs'].map((name) => rm(join(dir, name), { recursive: true, force: true })));
   const { zarr, store } = await loadZarrita();
   await zarr.create(zarr.root(store(dir)), {
     shape: layout.shape,
@@ -79,13 +79,6 @@ export async function createZarrArray(dir: string, structure: ArrayStructure, op
     fillValue: layout.dtype === 'bool' ? false : 0,
     ...(layout.dims ? { dimensionNames: layout.dims } : {}),
   });
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 async function readZarrJson(dir: string): Promise<ZarrJson> {
