@@ -148,6 +148,10 @@ describe('Parquet table storage', () => {
       await expect(readdir(dir)).rejects.toThrow(/ENOENT/);
       await createParquetTable(dir, structure());
       expect(await readdir(dir)).toEqual([]);
+      await writeParquetPartition(dir, structure(), 1, rowsFile());
+      await writeFile(join(dir, 'notes.txt'), 'kept');
+      await createParquetTable(dir, structure());
+      expect(await readdir(dir)).toEqual(['notes.txt']);
       const int8 = new Schema([new Field('a', new Int8())]);
       const schemaMessage = Buffer.from(tableToIPC(new Table(int8), 'stream'));
       const uri = `data:application/vnd.apache.arrow.file;base64,${schemaMessage.subarray(0, 8 + schemaMessage.readInt32LE(4)).toString('base64')}`;

@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { brotliDecompressSync, gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { parquetRead } from 'hyparquet';
@@ -29,13 +29,19 @@ function checkPartition(layout: TableLayout, partition: number): void {
   }
 }
 
+const PARTITION_FILE = /^partition-\d+\.parquet$/;
+
 /**
  * Prepares `dir` for a new table (Tiled's ParquetDatasetAdapter.init_storage): checks the structure, so a
- * table tiled-ts cannot store is refused before the node exists, and creates the directory.
+ * table tiled-ts cannot store is refused before the node exists, and creates the directory. Partition
+ * files already there (left by a create that never committed) are removed: unwritten partitions read as
+ * empty, and stale ones would show through.
  */
 export async function createParquetTable(dir: string, structure: TableStructure): Promise<void> {
   tableLayout(structure);
   await mkdir(dir, { recursive: true });
+  const leftovers = (await readdir(dir)).filter((name) => PARTITION_FILE.test(name));
+  await Promise.all(leftovers.map((name) => rm(join(dir, name), { force: true })));
 }
 
 /**
