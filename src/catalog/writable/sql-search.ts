@@ -403,8 +403,7 @@ function sqliteOrder(key: string, dir: Frag): Frag {
   );
 }
 
-function pgOrder(key: string, dir: Frag): Frag {
-  const json = pgJson(key);
+function pgOrder(json: Frag, dir: Frag): Frag {
   const type = sql`jsonb_typeof(${json})`;
   return join(
     [
@@ -423,8 +422,9 @@ function pgOrder(key: string, dir: Frag): Frag {
  * numbers, strings, everything else (the whole reversed for `-key`); ties by insertion order, reversed by a
  * trailing `-_`. The node id last makes the order total, so offset pages are well defined.
  */
-function orderBy(engine: Engine, sorting: readonly SortKey[]): Frag {
+function orderBy(engine: Engine, sorting: readonly SortKey[]): Ordering {
   const parts: Frag[] = [];
+  const extracted: Frag[] = [];
   let tiebreak = 'ASC';
   for (const { key, direction } of sorting) {
     if (key === '') {
@@ -432,10 +432,24 @@ function orderBy(engine: Engine, sorting: readonly SortKey[]): Frag {
       continue;
     }
     const dir = raw(direction < 0 ? 'DESC' : 'ASC');
-    parts.push(engine === 'sqlite' ? sqliteOrder(key, dir) : pgOrder(key, dir));
+    if (engine === 'sqlite') {
+      parts.push(sqliteOrder(key, dir));
+    } else {
+      // Each value is extracted once per row (a LATERAL column), not once per ORDER BY expression.
+      const column = `s${extracted.length}`;
+      extracted.push(sql`${pgJson(key)} AS ${raw(column)}`);
+      parts.push(pgOrder(raw(`sk.${column}`), dir));
+    }
   }
   parts.push(raw(`n.id ${tiebreak}`));
-  return join(parts, ', ');
+  const from = extracted.length ? sql`nodes n CROSS JOIN LATERAL (SELECT ${join(extracted, ', ')}) sk` : raw('nodes n');
+  return { from, order: join(parts, ', ') };
+}
+
+/** The FROM clause a sort needs (PostgreSQL extracts sort values in it) and the ORDER BY list. */
+interface Ordering {
+  from: Frag;
+  order: Frag;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -461,9 +475,9 @@ function toRow(r: Record<string, unknown>): NodeRow {
 }
 
 /** PostgreSQL with a regex: every row the SQL filters pass, in order, checked by RE2 in slices. */
-async function postFiltered(dataSource: DataSource, p: Plan, order: Frag, select: Frag): Promise<Record<string, unknown>[]> {
+async function postFiltered(dataSource: DataSource, p: Plan, ordering: Ordering, select: Frag): Promise<Record<string, unknown>[]> {
   const values = p.post.map((f, i) => sql`${pgJson(f.key)} #>> '{}' AS ${raw(`post_${i}`)}`);
-  const rows = await run(dataSource, sql`SELECT ${select}, ${join(values, ', ')} FROM nodes n WHERE ${p.where} ORDER BY ${order}`);
+  const rows = await run(dataSource, sql`SELECT ${select}, ${join(values, ', ')} FROM ${ordering.from} WHERE ${p.where} ORDER BY ${ordering.order}`);
   const out: Record<string, unknown>[] = [];
   for (let start = 0; start < rows.length; start += POST_FILTER_SLICE) {
     for (const row of rows.slice(start, start + POST_FILTER_SLICE)) {
@@ -487,15 +501,21 @@ export async function searchChildren(
   const engine = engineOf(dataSource);
   const p = plan(engine, parentId, query, 'search');
   if (!p) return { count: 0, rows: [] };
-  const order = orderBy(engine, sorting);
+  const ordering = orderBy(engine, sorting);
   if (p.post.length) {
-    const all = await postFiltered(dataSource, p, order, COLUMNS);
+    const all = await postFiltered(dataSource, p, ordering, COLUMNS);
     return { count: all.length, rows: all.slice(offset, offset + limit).map(toRow) };
   }
-  const [{ count }] = await run(dataSource, sql`SELECT count(*) AS count FROM nodes n WHERE ${p.where}`);
-  if (limit <= 0 || offset >= Number(count)) return { count: Number(count), rows: [] };
-  const rows = await run(dataSource, sql`SELECT ${COLUMNS} FROM nodes n WHERE ${p.where} ORDER BY ${order} LIMIT ${v(limit)} OFFSET ${v(offset)}`);
-  return { count: Number(count), rows: rows.map(toRow) };
+  const counted = async (): Promise<number> => Number((await run(dataSource, sql`SELECT count(*) AS count FROM nodes n WHERE ${p.where}`))[0].count);
+  if (limit <= 0) return { count: await counted(), rows: [] };
+  // The count rides along with the page: one pass over the matches instead of two.
+  const rows = await run(
+    dataSource,
+    sql`SELECT ${COLUMNS}, count(*) OVER () AS total_count FROM ${ordering.from} WHERE ${p.where} ORDER BY ${ordering.order} LIMIT ${v(limit)} OFFSET ${v(offset)}`,
+  );
+  // Past the last match there is no row to carry the count.
+  const count = rows.length ? Number(rows[0].total_count) : offset > 0 ? await counted() : 0;
+  return { count, rows: rows.map(toRow) };
 }
 
 /** How many children of `parentId` match. */
@@ -527,7 +547,7 @@ export async function distinctChildren(
 
   if (p.post.length) {
     // Few rows survive a regex in practice; tally them as the in-memory path does.
-    const rows = await postFiltered(dataSource, p, raw('n.id ASC'), raw('n.id, n.structure_family, n.metadata, n.specs'));
+    const rows = await postFiltered(dataSource, p, { from: raw('nodes n'), order: raw('n.id ASC') }, raw('n.id, n.structure_family, n.metadata, n.specs'));
     const candidates = rows.map((r) => ({
       key: '',
       family: String(r.structure_family) as StructureFamily,
