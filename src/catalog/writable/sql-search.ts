@@ -222,8 +222,9 @@ function sqliteEquals(at: SqliteValue, value: unknown): Frag {
   if (value === null) return sql`${at.type} = 'null'`;
   if (value === true) return sql`${at.type} = 'true'`;
   if (value === false) return sql`${at.type} = 'false'`;
-  if (typeof value === 'number') return sql`(${at.type} IN ${SQLITE_NUMBER} AND ${at.atom} = ${v(value)})`;
-  if (typeof value === 'string') return sql`(${at.type} = 'text' AND ${at.atom} = ${v(value)})`;
+  // The value test first: it rejects most rows, and SQLite evaluates AND left to right.
+  if (typeof value === 'number') return sql`(${at.atom} = ${v(value)} AND ${at.type} IN ${SQLITE_NUMBER})`;
+  if (typeof value === 'string') return sql`(${at.atom} = ${v(value)} AND ${at.type} = 'text')`;
   const type = Array.isArray(value) ? 'array' : 'object';
   return sql`(${at.type} = ${v(type)} AND tiled_json_equal(${at.json}, ${v(JSON.stringify(value))}) = 1)`;
 }
@@ -389,8 +390,7 @@ function plan(engine: Engine, parentId: number | null, query: SearchQuery, looku
 // ---------------------------------------------------------------------------------------------------
 // Sorting
 
-function sqliteOrder(key: string, dir: Frag): Frag {
-  const at = sqliteValue(key);
+function sqliteOrder(at: SqliteValue, dir: Frag): Frag {
   return join(
     [
       sql`(${at.type} IS NULL) ${dir}`,
@@ -432,24 +432,39 @@ function orderBy(engine: Engine, sorting: readonly SortKey[]): Ordering {
       continue;
     }
     const dir = raw(direction < 0 ? 'DESC' : 'ASC');
+    const i = extracted.length;
     if (engine === 'sqlite') {
-      parts.push(sqliteOrder(key, dir));
+      const at = sqliteValue(key);
+      extracted.push(sql`${at.type} AS ${raw(`t${i}`)}, ${at.atom} AS ${raw(`x${i}`)}`);
+      parts.push(sqliteOrder({ type: raw(`n.t${i}`), atom: raw(`n.x${i}`), json: sql`(n.metadata -> ${v(sqlitePath(key))})` }, dir));
     } else {
-      // Each value is extracted once per row (a LATERAL column), not once per ORDER BY expression.
-      const column = `s${extracted.length}`;
-      extracted.push(sql`${pgJson(key)} AS ${raw(column)}`);
-      parts.push(pgOrder(raw(`sk.${column}`), dir));
+      extracted.push(sql`${pgJson(key)} AS ${raw(`s${i}`)}`);
+      parts.push(pgOrder(raw(`sk.s${i}`), dir));
     }
   }
   parts.push(raw(`n.id ${tiebreak}`));
-  const from = extracted.length ? sql`nodes n CROSS JOIN LATERAL (SELECT ${join(extracted, ', ')}) sk` : raw('nodes n');
-  return { from, order: join(parts, ', ') };
+  return { engine, extracted, order: join(parts, ', ') };
 }
 
-/** The FROM clause a sort needs (PostgreSQL extracts sort values in it) and the ORDER BY list. */
+/** Sort values, extracted once per matching row rather than once per ORDER BY expression, and the ORDER BY list. */
 interface Ordering {
-  from: Frag;
+  engine: Engine;
+  extracted: Frag[];
   order: Frag;
+}
+
+/**
+ * `SELECT select` over the matches in order, then `tail` (LIMIT/OFFSET). PostgreSQL extracts sort values in
+ * a LATERAL subquery; SQLite in a materialized CTE (a plain subquery would be flattened back into one
+ * JSON extraction per expression).
+ */
+function sorted(p: Plan, ordering: Ordering, select: Frag, tail: Frag = raw('')): Frag {
+  const { extracted, order } = ordering;
+  if (extracted.length === 0) return sql`SELECT ${select} FROM nodes n WHERE ${p.where} ORDER BY ${order} ${tail}`;
+  if (ordering.engine === 'postgres') {
+    return sql`SELECT ${select} FROM nodes n CROSS JOIN LATERAL (SELECT ${join(extracted, ', ')}) sk WHERE ${p.where} ORDER BY ${order} ${tail}`;
+  }
+  return sql`WITH m AS MATERIALIZED (SELECT n.*, ${join(extracted, ', ')} FROM nodes n WHERE ${p.where}) SELECT ${select} FROM m n ORDER BY ${order} ${tail}`;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -477,7 +492,7 @@ function toRow(r: Record<string, unknown>): NodeRow {
 /** PostgreSQL with a regex: every row the SQL filters pass, in order, checked by RE2 in slices. */
 async function postFiltered(dataSource: DataSource, p: Plan, ordering: Ordering, select: Frag): Promise<Record<string, unknown>[]> {
   const values = p.post.map((f, i) => sql`${pgJson(f.key)} #>> '{}' AS ${raw(`post_${i}`)}`);
-  const rows = await run(dataSource, sql`SELECT ${select}, ${join(values, ', ')} FROM ${ordering.from} WHERE ${p.where} ORDER BY ${ordering.order}`);
+  const rows = await run(dataSource, sorted(p, ordering, sql`${select}, ${join(values, ', ')}`));
   const out: Record<string, unknown>[] = [];
   for (let start = 0; start < rows.length; start += POST_FILTER_SLICE) {
     for (const row of rows.slice(start, start + POST_FILTER_SLICE)) {
@@ -511,7 +526,7 @@ export async function searchChildren(
   // The count rides along with the page: one pass over the matches instead of two.
   const rows = await run(
     dataSource,
-    sql`SELECT ${COLUMNS}, count(*) OVER () AS total_count FROM ${ordering.from} WHERE ${p.where} ORDER BY ${ordering.order} LIMIT ${v(limit)} OFFSET ${v(offset)}`,
+    sorted(p, ordering, sql`${COLUMNS}, count(*) OVER () AS total_count`, sql`LIMIT ${v(limit)} OFFSET ${v(offset)}`),
   );
   // Past the last match there is no row to carry the count.
   const count = rows.length ? Number(rows[0].total_count) : offset > 0 ? await counted() : 0;
@@ -547,7 +562,7 @@ export async function distinctChildren(
 
   if (p.post.length) {
     // Few rows survive a regex in practice; tally them as the in-memory path does.
-    const rows = await postFiltered(dataSource, p, { from: raw('nodes n'), order: raw('n.id ASC') }, raw('n.id, n.structure_family, n.metadata, n.specs'));
+    const rows = await postFiltered(dataSource, p, orderBy(engine, []), raw('n.id, n.structure_family, n.metadata, n.specs'));
     const candidates = rows.map((r) => ({
       key: '',
       family: String(r.structure_family) as StructureFamily,
