@@ -6,6 +6,7 @@
  * |---|---|---|
  * | `nodes_parent_id` (parent, id) | both | every search: a parent's children in insertion order, the tiebreak and default page order |
  * | `nodes_fts` + 3 triggers | SQLite | `fulltext`: FTS5 over the metadata's string values, kept in step with `nodes` by triggers |
+ * | `nodes_metadata_values` + 3 triggers | SQLite | `eq`, `comparison` and sorting: each scalar by (parent, path, value), so these need not parse every node's JSON |
  * | `nodes_metadata_gin` (jsonb_path_ops) | PostgreSQL | `eq` and `contains` (searched as `metadata @> …` first) |
  * | `nodes_specs_gin` (jsonb_path_ops) | PostgreSQL | `specs` |
  * | `nodes_fulltext_gin` | PostgreSQL | `fulltext`: the tsvector of the metadata's string values |
@@ -15,6 +16,15 @@
 
 /** Only string values are indexed (not keys, not numbers), as the in-memory fulltext filter reads them. */
 const SQLITE_FTS_TEXT = `(SELECT group_concat(value, ' ') FROM json_tree(new.metadata) WHERE type = 'text')`;
+
+/**
+ * Every scalar of the metadata reached through objects only (as a dotted key reads it: no `[` from an array
+ * index in its path), under json_tree's `fullkey`; `sql-search.ts` `indexedPath` builds the same text.
+ * Paths with a backslash (an escaped quote in a label) are left out, as `indexedPath` never asks for them.
+ */
+const SQLITE_VALUES = (row: string): string => `INSERT INTO nodes_metadata_values (node_id, parent, path, type, value)
+         SELECT ${row}.id, ${row}.parent, fullkey, type, atom FROM json_tree(${row}.metadata)
+         WHERE type NOT IN ('object', 'array') AND instr(fullkey, '[') = 0 AND instr(fullkey, char(92)) = 0`;
 
 export interface SqlMigration {
   readonly name: string;
@@ -42,6 +52,27 @@ export const SQL_SEARCH_MIGRATION: SqlMigration = {
       `INSERT INTO nodes_fts (rowid, words)
          SELECT id, (SELECT group_concat(value, ' ') FROM json_tree(nodes.metadata) WHERE type = 'text') FROM nodes
          WHERE id NOT IN (SELECT rowid FROM nodes_fts)`,
+      `CREATE TABLE IF NOT EXISTS nodes_metadata_values (
+         node_id INTEGER NOT NULL,
+         parent INTEGER NULL,
+         path TEXT NOT NULL,
+         type TEXT NOT NULL,
+         value -- no declared type: no affinity, so the string '1' stays a string
+       )`,
+      'CREATE INDEX IF NOT EXISTS nodes_metadata_values_lookup ON nodes_metadata_values (parent, path, value)',
+      'CREATE INDEX IF NOT EXISTS nodes_metadata_values_node ON nodes_metadata_values (node_id, path)',
+      `CREATE TRIGGER IF NOT EXISTS nodes_metadata_values_insert AFTER INSERT ON nodes BEGIN
+         ${SQLITE_VALUES('new')};
+       END`,
+      `CREATE TRIGGER IF NOT EXISTS nodes_metadata_values_update AFTER UPDATE OF metadata, parent ON nodes BEGIN
+         DELETE FROM nodes_metadata_values WHERE node_id = old.id;
+         ${SQLITE_VALUES('new')};
+       END`,
+      `CREATE TRIGGER IF NOT EXISTS nodes_metadata_values_delete AFTER DELETE ON nodes BEGIN
+         DELETE FROM nodes_metadata_values WHERE node_id = old.id;
+       END`,
+      `${SQLITE_VALUES('nodes').replace('FROM json_tree(nodes.metadata)', 'FROM nodes, json_tree(nodes.metadata)')}
+         AND nodes.id NOT IN (SELECT node_id FROM nodes_metadata_values)`,
     ],
     postgres: [
       'CREATE INDEX IF NOT EXISTS nodes_parent_id ON nodes (parent, id)',
@@ -53,6 +84,10 @@ export const SQL_SEARCH_MIGRATION: SqlMigration = {
   },
   down: {
     sqlite: [
+      'DROP TRIGGER IF EXISTS nodes_metadata_values_delete',
+      'DROP TRIGGER IF EXISTS nodes_metadata_values_update',
+      'DROP TRIGGER IF EXISTS nodes_metadata_values_insert',
+      'DROP TABLE IF EXISTS nodes_metadata_values',
       'DROP TRIGGER IF EXISTS nodes_fts_delete',
       'DROP TRIGGER IF EXISTS nodes_fts_update',
       'DROP TRIGGER IF EXISTS nodes_fts_insert',

@@ -43,6 +43,8 @@ function generate(count: number, seed: number, prefix = 'node'): NewNode[] {
     // value where the in-memory tally sees two (docs/catalog.md). Queries still use both orders.
     if (maybe(0.2)) metadata.obj = pick([{ a: 1, b: [1, 2] }, { a: 2 }, []]);
     if (maybe(0.1)) metadata['dot.key'] = 'dotted';
+    if (maybe(0.5)) metadata.sample_id = pick(['S1', 'S2', 3, 'é', [1]]);
+    if (maybe(0.2)) metadata['a[0]'] = pick([1, 2]);
     nodes.push({
       key: `${prefix}${i}`,
       family: pick(['container', 'array', 'table']),
@@ -55,10 +57,10 @@ function generate(count: number, seed: number, prefix = 'node'): NewNode[] {
 }
 
 // Keys and values the generated queries draw from: present, missing, nested, non-object intermediates.
-const KEYS = ['color', 'n', 'flag', 'tags', 'nested.a.b', 'nested.a', 'nested', 'mix', 'title', 'obj', 'missing', 'dot.key', 'nested.a.b.c'];
+const KEYS = ['color', 'n', 'flag', 'tags', 'nested.a.b', 'nested.a', 'nested', 'mix', 'title', 'obj', 'missing', 'dot.key', 'nested.a.b.c', 'sample_id', 'a[0]', 'tags.0'];
 /** Sorting compares composite values by their JSON text, which differs between engines: kept to scalars. */
-const SORT_KEYS = ['color', 'n', 'flag', 'nested.a.b', 'mix', 'title', 'missing'];
-const VALUES: unknown[] = ['red', 'Red', 'green', 'a', 'x', '1', 'abc', 1, 2, 2.5, -3, 0, 1.5, true, false, null, [1], [1, 2], { k: 1 }, { a: 1, b: [1, 2] }, { b: [1, 2], a: 1 }];
+const SORT_KEYS = ['color', 'n', 'flag', 'nested.a.b', 'mix', 'title', 'missing', 'sample_id'];
+const VALUES: unknown[] = ['red', 'Red', 'green', 'a', 'x', '1', 'abc', 'S1', 'é', 1, 2, 3, 2.5, -3, 0, 1.5, true, false, null, [1], [1, 2], { k: 1 }, { a: 1, b: [1, 2] }, { b: [1, 2], a: 1 }];
 
 /**
  * PostgreSQL's text-search parser, which Tiled's catalog uses, also splits words at `_` (so `x` finds `x_ray`)
@@ -197,7 +199,7 @@ describe.each(engines)('SQL search on %s', (engine) => {
     expect(nothing).toBe(0);
   });
 
-  it('should keep full-text search in step with metadata updates and deletions', async () => {
+  it('should keep full-text search and the value index in step with metadata updates and deletions', async () => {
     const [id] = await insertNodes(db, parent, [{ key: 'fts-probe', family: 'array', metadata: { note: 'zebra crossing' } }]);
     const find = async (text: string): Promise<string[]> =>
       (await searchChildren(db.dataSource, parent, { filters: [{ type: 'fulltext', text }], lookups: [] }, [], 0, 10)).rows.map((r) => r.key);
@@ -206,6 +208,9 @@ describe.each(engines)('SQL search on %s', (engine) => {
     await db.dataSource.query(set, [JSON.stringify({ note: 'giraffe' }), id]);
     expect(await find('zebra')).toEqual([]);
     expect(await find('giraffe')).toEqual(['fts-probe']);
+    // The SQLite value index follows the update too.
+    const byNote = async (note: string): Promise<number> => countChildren(db.dataSource, parent, { filters: [{ type: 'eq', key: 'note', value: note }], lookups: [] });
+    expect([await byNote('zebra crossing'), await byNote('giraffe')]).toEqual([0, 1]);
     await db.dataSource.query(engine === 'sqlite' ? 'DELETE FROM nodes WHERE id = ?' : 'DELETE FROM nodes WHERE id = $1', [id]);
     expect(await find('giraffe')).toEqual([]);
   });

@@ -243,7 +243,40 @@ interface Plan {
   post: PostFilter[];
 }
 
-function sqliteFilter(filter: Filter): Frag {
+/**
+ * The path under which `nodes_metadata_values` (sql-search-migration.ts) holds a key's scalar values, written
+ * as json_tree's `fullkey` writes it: a label of a letter then letters and digits bare, any other label in
+ * double quotes. Labels with `[`, `]`, `"` or `\` (and empty ones) are not indexed; null sends the filter to
+ * the JSON functions instead.
+ */
+function indexedPath(key: string): string | null {
+  let path = '$';
+  for (const part of splitKey(key)) {
+    if (/^[A-Za-z][A-Za-z0-9]*$/.test(part)) path += `.${part}`;
+    else if (/^[^"\\[\]]+$/.test(part)) path += `."${part}"`;
+    else return null;
+  }
+  return path;
+}
+
+const parentIs = (parentId: number | null): Frag => (parentId === null ? raw('parent IS NULL') : sql`parent = ${v(parentId)}`);
+
+/** SQLite, through the value index: nodes whose scalar at `path` satisfies `test` (on columns `type`, `value`). */
+function indexed(parentId: number | null, path: string, test: Frag): Frag {
+  return sql`n.id IN (SELECT node_id FROM nodes_metadata_values WHERE ${parentIs(parentId)} AND path = ${v(path)} AND ${test})`;
+}
+
+/** SQLite, through the value index: the scalar equals `value`; null for objects and arrays, which it does not hold. */
+function indexedEquals(parentId: number | null, path: string, value: unknown): Frag | null {
+  if (value === null) return indexed(parentId, path, raw(`type = 'null'`));
+  if (value === true) return indexed(parentId, path, raw(`type = 'true'`));
+  if (value === false) return indexed(parentId, path, raw(`type = 'false'`));
+  if (typeof value === 'number') return indexed(parentId, path, sql`value = ${v(value)} AND type IN ${SQLITE_NUMBER}`);
+  if (typeof value === 'string') return indexed(parentId, path, sql`value = ${v(value)} AND type = 'text'`);
+  return null;
+}
+
+function sqliteFilter(filter: Filter, parentId: number | null): Frag {
   switch (filter.type) {
     case 'fulltext': {
       const terms = fulltextTerms(filter.text);
@@ -258,8 +291,10 @@ function sqliteFilter(filter: Filter): Frag {
       const at = sqliteValue(filter.key);
       return sql`(${at.type} = 'text' AND tiled_regexp(${v(filter.pattern)}, ${v(filter.caseSensitive ? 1 : 0)}, ${at.atom}) = 1)`;
     }
-    case 'eq':
-      return sqliteEquals(sqliteValue(filter.key), filter.value);
+    case 'eq': {
+      const path = indexedPath(filter.key);
+      return (path === null ? null : indexedEquals(parentId, path, filter.value)) ?? sqliteEquals(sqliteValue(filter.key), filter.value);
+    }
     case 'noteq': {
       const at = sqliteValue(filter.key);
       return sql`(${at.type} IS NOT NULL AND NOT ${sqliteEquals(at, filter.value)})`;
@@ -267,6 +302,9 @@ function sqliteFilter(filter: Filter): Frag {
     case 'comparison': {
       const at = sqliteValue(filter.key);
       const op = raw({ lt: '<', le: '<=', gt: '>', ge: '>=' }[filter.operator]);
+      const path = indexedPath(filter.key);
+      if (path && typeof filter.value === 'number') return indexed(parentId, path, sql`value ${op} ${v(filter.value)} AND type IN ${SQLITE_NUMBER}`);
+      if (path && typeof filter.value === 'string') return indexed(parentId, path, sql`value ${op} ${v(filter.value)} AND type = 'text'`);
       if (typeof filter.value === 'number') return sql`(${at.type} IN ${SQLITE_NUMBER} AND ${at.atom} ${op} ${v(filter.value)})`;
       if (typeof filter.value === 'string') return sql`(${at.type} = 'text' AND ${at.atom} ${op} ${v(filter.value)})`;
       return FALSE;
@@ -383,7 +421,7 @@ function plan(engine: Engine, parentId: number | null, query: SearchQuery, looku
     if (lookupMode === 'search' && lookups.length > 1) return null;
     where.push(engine === 'sqlite' ? sql`n.key IN (SELECT value FROM json_each(${v(JSON.stringify(lookups))}))` : sql`n.key = ANY(${v(lookups)}::text[])`);
   }
-  for (const filter of query.filters) where.push(engine === 'sqlite' ? sqliteFilter(filter) : pgFilter(filter, post));
+  for (const filter of query.filters) where.push(engine === 'sqlite' ? sqliteFilter(filter, parentId) : pgFilter(filter, post));
   return { where: and(where), post };
 }
 
@@ -435,7 +473,14 @@ function orderBy(engine: Engine, sorting: readonly SortKey[]): Ordering {
     const i = extracted.length;
     if (engine === 'sqlite') {
       const at = sqliteValue(key);
-      extracted.push(sql`${at.type} AS ${raw(`t${i}`)}, ${at.atom} AS ${raw(`x${i}`)}`);
+      const path = indexedPath(key);
+      if (path) {
+        // A scalar comes from the value index; only objects, arrays and missing keys need the JSON parsed.
+        const from = (column: string): Frag => sql`(SELECT ${raw(column)} FROM nodes_metadata_values s WHERE s.node_id = n.id AND s.path = ${v(path)})`;
+        extracted.push(sql`COALESCE(${from('type')}, ${at.type}) AS ${raw(`t${i}`)}, ${from('value')} AS ${raw(`x${i}`)}`);
+      } else {
+        extracted.push(sql`${at.type} AS ${raw(`t${i}`)}, ${at.atom} AS ${raw(`x${i}`)}`);
+      }
       parts.push(sqliteOrder({ type: raw(`n.t${i}`), atom: raw(`n.x${i}`), json: sql`(n.metadata -> ${v(sqlitePath(key))})` }, dir));
     } else {
       extracted.push(sql`${pgJson(key)} AS ${raw(`s${i}`)}`);
@@ -518,8 +563,12 @@ export async function searchChildren(
   if (!p) return { count: 0, rows: [] };
   const ordering = orderBy(engine, sorting);
   if (p.post.length) {
-    const all = await postFiltered(dataSource, p, ordering, COLUMNS);
-    return { count: all.length, rows: all.slice(offset, offset + limit).map(toRow) };
+    // Ids and the regex targets only; the page's rows are read afterwards.
+    const all = await postFiltered(dataSource, p, ordering, raw('n.id'));
+    const ids = all.slice(offset, offset + limit).map((r) => Number(r.id));
+    if (ids.length === 0) return { count: all.length, rows: [] };
+    const byId = new Map((await run(dataSource, sql`SELECT ${COLUMNS} FROM nodes n WHERE n.id = ANY(${v(ids)}::integer[])`)).map((r) => [Number(r.id), r]));
+    return { count: all.length, rows: ids.flatMap((id) => (byId.has(id) ? [toRow(byId.get(id) as Record<string, unknown>)] : [])) };
   }
   const counted = async (): Promise<number> => Number((await run(dataSource, sql`SELECT count(*) AS count FROM nodes n WHERE ${p.where}`))[0].count);
   if (limit <= 0) return { count: await counted(), rows: [] };
