@@ -475,13 +475,13 @@ function orderBy(engine: Engine, sorting: readonly SortKey[]): Ordering {
       const at = sqliteValue(key);
       const path = indexedPath(key);
       if (path) {
-        // A scalar comes from the value index; only objects, arrays and missing keys need the JSON parsed.
-        const from = (column: string): Frag => sql`(SELECT ${raw(column)} FROM nodes_metadata_values s WHERE s.node_id = n.id AND s.path = ${v(path)})`;
-        extracted.push(sql`COALESCE(${from('type')}, ${at.type}) AS ${raw(`t${i}`)}, ${from('value')} AS ${raw(`x${i}`)}`);
+        // A scalar comes from the value index; only objects, arrays and missing keys have their JSON parsed.
+        extracted.push(sql`LEFT JOIN nodes_metadata_values ${raw(`s${i}`)} ON ${raw(`s${i}`)}.node_id = n.id AND ${raw(`s${i}`)}.path = ${v(path)}`);
+        const type = sql`COALESCE(${raw(`s${i}`)}.type, ${at.type})`;
+        parts.push(sqliteOrder({ type, atom: raw(`s${i}.value`), json: at.json }, dir));
       } else {
-        extracted.push(sql`${at.type} AS ${raw(`t${i}`)}, ${at.atom} AS ${raw(`x${i}`)}`);
+        parts.push(sqliteOrder(at, dir));
       }
-      parts.push(sqliteOrder({ type: raw(`n.t${i}`), atom: raw(`n.x${i}`), json: sql`(n.metadata -> ${v(sqlitePath(key))})` }, dir));
     } else {
       extracted.push(sql`${pgJson(key)} AS ${raw(`s${i}`)}`);
       parts.push(pgOrder(raw(`sk.s${i}`), dir));
@@ -491,25 +491,24 @@ function orderBy(engine: Engine, sorting: readonly SortKey[]): Ordering {
   return { engine, extracted, order: join(parts, ', ') };
 }
 
-/** Sort values, extracted once per matching row rather than once per ORDER BY expression, and the ORDER BY list. */
+/**
+ * The ORDER BY list, and what extracts sort values once per matching row: LEFT JOINs on SQLite's value index,
+ * columns of a LATERAL subquery on PostgreSQL.
+ */
 interface Ordering {
   engine: Engine;
   extracted: Frag[];
   order: Frag;
 }
 
-/**
- * `SELECT select` over the matches in order, then `tail` (LIMIT/OFFSET). PostgreSQL extracts sort values in
- * a LATERAL subquery; SQLite in a materialized CTE (a plain subquery would be flattened back into one
- * JSON extraction per expression).
- */
+/** `SELECT select` over the matches in order, then `tail` (LIMIT/OFFSET). */
 function sorted(p: Plan, ordering: Ordering, select: Frag, tail: Frag = raw('')): Frag {
   const { extracted, order } = ordering;
   if (extracted.length === 0) return sql`SELECT ${select} FROM nodes n WHERE ${p.where} ORDER BY ${order} ${tail}`;
   if (ordering.engine === 'postgres') {
     return sql`SELECT ${select} FROM nodes n CROSS JOIN LATERAL (SELECT ${join(extracted, ', ')}) sk WHERE ${p.where} ORDER BY ${order} ${tail}`;
   }
-  return sql`WITH m AS MATERIALIZED (SELECT n.*, ${join(extracted, ', ')} FROM nodes n WHERE ${p.where}) SELECT ${select} FROM m n ORDER BY ${order} ${tail}`;
+  return sql`SELECT ${select} FROM nodes n ${join(extracted, ' ')} WHERE ${p.where} ORDER BY ${order} ${tail}`;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -572,11 +571,15 @@ export async function searchChildren(
   }
   const counted = async (): Promise<number> => Number((await run(dataSource, sql`SELECT count(*) AS count FROM nodes n WHERE ${p.where}`))[0].count);
   if (limit <= 0) return { count: await counted(), rows: [] };
-  // The count rides along with the page: one pass over the matches instead of two.
-  const rows = await run(
-    dataSource,
-    sorted(p, ordering, sql`${COLUMNS}, count(*) OVER () AS total_count`, sql`LIMIT ${v(limit)} OFFSET ${v(offset)}`),
-  );
+  const page = sql`LIMIT ${v(limit)} OFFSET ${v(offset)}`;
+  if (engine === 'sqlite') {
+    // Counting through SQLite's indexes is cheap, and a page without a window count keeps its top-N sort.
+    const rows = await run(dataSource, sorted(p, ordering, COLUMNS, page));
+    const count = offset === 0 && rows.length < limit ? rows.length : await counted();
+    return { count, rows: rows.map(toRow) };
+  }
+  // PostgreSQL reads the matches once: the count rides along with the page.
+  const rows = await run(dataSource, sorted(p, ordering, sql`${COLUMNS}, count(*) OVER () AS total_count`, page));
   // Past the last match there is no row to carry the count.
   const count = rows.length ? Number(rows[0].total_count) : offset > 0 ? await counted() : 0;
   return { count, rows: rows.map(toRow) };
