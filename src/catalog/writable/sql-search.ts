@@ -165,7 +165,10 @@ export function registerSqliteSearchFunctions(handle: SqliteHandle): void {
 export function prepareSearchConnection(dataSource: DataSource): void {
   if (engineOf(dataSource) !== 'sqlite') return;
   const handle = (dataSource.driver as unknown as { databaseConnection?: SqliteHandle }).databaseConnection;
-  if (!handle || prepared.has(handle)) return;
+  if (handle && prepared.has(handle)) return;
+  if (typeof handle?.function !== 'function') {
+    throw new Error('SQL search on SQLite needs the better-sqlite3 driver: it registers the regex, like and JSON equality functions on the connection');
+  }
   registerSqliteSearchFunctions(handle);
   prepared.add(handle);
 }
