@@ -45,8 +45,8 @@ const TABLE: Record<Engine, string> = {
   )`,
 };
 
-/** A fresh database holding an empty `nodes` table with the search migration applied. */
-export async function createNodesDatabase(engine: Engine, postgresUri?: string): Promise<NodesDatabase> {
+/** A fresh database holding an empty `nodes` table, with the search migration applied unless `migrate` is false. */
+export async function createNodesDatabase(engine: Engine, postgresUri?: string, migrate = true): Promise<NodesDatabase> {
   let dataSource: DataSource;
   let cleanup: () => Promise<void>;
   if (engine === 'sqlite') {
@@ -70,7 +70,7 @@ export async function createNodesDatabase(engine: Engine, postgresUri?: string):
   }
   await dataSource.initialize();
   await dataSource.query(TABLE[engine]);
-  for (const statement of SQL_SEARCH_MIGRATION.up[engine]) await dataSource.query(statement);
+  if (migrate) for (const statement of SQL_SEARCH_MIGRATION.up[engine]) await dataSource.query(statement);
   return {
     engine,
     dataSource,

@@ -8,6 +8,7 @@ import { parseFilters, toPredicate } from '../query/filters';
 import type { Candidate } from '../query/filters';
 import { applySort } from '../query/sorting';
 import type { StructureFamily } from '../tree/tree.types';
+import { SQL_SEARCH_MIGRATION } from './sql-search-migration';
 import { countChildren, distinctChildren, searchChildren } from './sql-search';
 import type { SearchQuery } from './sql-search';
 
@@ -242,6 +243,41 @@ describe.each(engines)('SQL search on %s', (engine) => {
       }
       expect(new Set(seen).size).toBe(seen.length);
       expect(seen.slice(0, initial.length)).toEqual(initial.map((n) => n.key));
+    }
+  });
+});
+
+describe.each(engines)('the SQL search migration on %s', (engine) => {
+  it('indexes nodes that exist before it runs, undoes itself with down, and can run again', async () => {
+    const db = await createNodesDatabase(engine, process.env[POSTGRES_ENV], false);
+    try {
+      const migrate = async (direction: 'up' | 'down'): Promise<void> => {
+        for (const statement of SQL_SEARCH_MIGRATION[direction][engine]) await db.dataSource.query(statement);
+      };
+      const [box] = await insertNodes(db, null, [{ key: 'box', family: 'container', metadata: {} }]);
+      await insertNodes(db, box, [
+        { key: 'before', family: 'array', metadata: { note: 'ocelot', sample: { id: 'S7' } } },
+        { key: 'other', family: 'array', metadata: { note: 'lynx', sample: { id: 'S8' } } },
+      ]);
+      const found = async (filter: Filter): Promise<string[]> => (await searchChildren(db.dataSource, box, { filters: [filter], lookups: [] }, [], 0, 10)).rows.map((r) => r.key);
+      const check = async (): Promise<void> => {
+        expect(await found({ type: 'fulltext', text: 'ocelot' })).toEqual(['before']);
+        expect(await found({ type: 'eq', key: 'sample.id', value: 'S7' })).toEqual(['before']);
+      };
+      await migrate('up');
+      await check();
+      await migrate('up');
+      await check();
+      await migrate('down');
+      const objects =
+        engine === 'sqlite'
+          ? await db.dataSource.query("SELECT name FROM sqlite_master WHERE name LIKE 'nodes_%'")
+          : await db.dataSource.query("SELECT indexname AS name FROM pg_indexes WHERE tablename = 'nodes' AND indexname NOT IN ('nodes_pkey', 'nodes_parent_key_key')");
+      expect(objects).toEqual([]);
+      await migrate('up');
+      await check();
+    } finally {
+      await db.drop();
     }
   });
 });
