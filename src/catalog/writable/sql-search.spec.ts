@@ -41,7 +41,7 @@ function generate(count: number, seed: number, prefix = 'node'): NewNode[] {
     if (maybe(0.5)) metadata.mix = pick(MIX);
     if (maybe(0.7)) metadata.title = Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(WORDS)).join(pick([' ', '-', ', ']));
     // Stored with one key order: PostgreSQL's jsonb forgets it, so /distinct there counts {a, b} and {b, a} as one
-    // value where the in-memory tally sees two (docs/catalog.md). Queries still use both orders.
+    // value where the in-memory tally sees two (docs/search.md). Queries still use both orders.
     if (maybe(0.2)) metadata.obj = pick([{ a: 1, b: [1, 2] }, { a: 2 }, []]);
     if (maybe(0.1)) metadata['dot.key'] = 'dotted';
     if (maybe(0.5)) metadata.sample_id = pick(['S1', 'S2', 3, 'é', [1]]);
@@ -65,7 +65,7 @@ const VALUES: unknown[] = ['red', 'Red', 'green', 'a', 'x', '1', 'abc', 'S1', '�
 
 /**
  * PostgreSQL's text-search parser, which Tiled's catalog uses, also splits words at `_` (so `x` finds `x_ray`)
- * and keeps `1.5` whole; the in-memory filter does neither (docs/catalog.md). Terms that tell them apart are
+ * and keeps `1.5` whole; the in-memory filter does neither (docs/search.md). Terms that tell them apart are
  * left to the test that shows the difference.
  */
 const FULLTEXT_ALL = ['alpha', 'ALPHA beta', 'x_ray', 'émile', 'red', 'grün', 'sample42', 'nothing', 'red-green', '', 'x'];

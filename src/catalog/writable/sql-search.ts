@@ -14,7 +14,7 @@
  * `ChildSearchRequest` (src/catalog/tree/tree.types.ts) carries it. Results equal the in-memory path's
  * (CatalogService): the children every filter accepts, in sort order with the node id (insertion order)
  * breaking ties, so a page boundary is the same node whichever query reads it. Differences, all in corners:
- * docs/catalog.md "Search in the SQL catalog".
+ * docs/search.md "Where SQL and the in-memory path differ".
  *
  * Safety: every value, JSON path and pattern is a bound parameter; no text from a request is spliced into
  * SQL. `regex` runs on RE2 (re2js), linear in the text: on SQLite as a registered function, on PostgreSQL as a
