@@ -38,7 +38,7 @@ export const SQL_SEARCH_MIGRATION: SqlMigration = {
     sqlite: [
       'CREATE INDEX IF NOT EXISTS nodes_parent_id ON nodes (parent, id)',
       // Letters, digits and `_` make words, accents kept, as the in-memory filter splits them.
-      `CREATE VIRTUAL TABLE IF NOT EXISTS nodes_fts USING fts5(words, tokenize = "unicode61 remove_diacritics 0 tokenchars '_'")`,
+      `CREATE VIRTUAL TABLE IF NOT EXISTS nodes_fts USING fts5(words, content = '', contentless_delete = 1, tokenize = "unicode61 remove_diacritics 0 tokenchars '_'")`,
       `CREATE TRIGGER IF NOT EXISTS nodes_fts_insert AFTER INSERT ON nodes BEGIN
          INSERT INTO nodes_fts (rowid, words) VALUES (new.id, ${SQLITE_FTS_TEXT});
        END`,
