@@ -10,6 +10,8 @@ import autocannon from 'autocannon';
 import type { RecordedResponse } from './bare-server';
 import { runStorageBench } from './storage-bench';
 import type { StorageResult } from './storage-bench';
+import { SQL_SEARCH_CASE, SQL_SEARCH_HEADER, SQL_SEARCH_RIGHT, benchSqlSearch, sqlSearchRows, sqlSearchVerdicts } from './sql-search-bench';
+import type { SqlSearchResult } from './sql-search-bench';
 
 /*
  * Paths in the demo tree (src/catalog) that the cases use. A case whose URL does not answer 200 is
@@ -334,19 +336,33 @@ function storageReport(storage: StorageResult[]): string {
   return `\nMedian ms per operation, against a bare fs.writeFile / fs.readFile of the same bytes on the same disk:\n\n${table}\n`;
 }
 
+/** In-process: search pushed down to SQL against the in-memory filter over the same 100,000 rows (PostgreSQL when TILED_TEST_POSTGRES_URI names a server). */
+async function runSqlSearch(options: BenchOptions, log: (message: string) => void): Promise<SqlSearchResult[]> {
+  const results: SqlSearchResult[] = [];
+  if (options.only && !SQL_SEARCH_CASE.includes(options.only)) return results;
+  log(`Timing "${SQL_SEARCH_CASE}" (${options.duration} s per engine and path)…`);
+  const postgres = process.env.TILED_TEST_POSTGRES_URI;
+  for (const engine of postgres ? (['sqlite', 'postgres'] as const) : (['sqlite'] as const)) {
+    results.push(await benchSqlSearch(engine, options.duration, postgres, log));
+  }
+  return results;
+}
+
 async function run(options: BenchOptions): Promise<number> {
   const key = `bench${randomBytes(16).toString('hex')}`;
   const auth = { authorization: `Apikey ${key}` };
   const cases = benchCases().filter((c) => !options.only || c.name.includes(options.only));
   const log = (message: string): void => void process.stderr.write(`${message}\n`);
-
   log(`Node.js ${process.version} (${process.execPath}) runs both servers and the load generator`);
   // Storage cases run first, while no server competes for the disk and the cores.
   log('Timing the storage-level cases…');
   const storage = await runStorageBench(Math.max(5, Math.round(options.duration * 5)), options.only);
   const storageTable = storageReport(storage);
   if (cases.length === 0) {
-    process.stdout.write(`\n${new Date().toISOString()} — Node.js ${process.version}\n${storageTable}`);
+    // Only in-process cases were asked for: no servers to start.
+    const sqlSearch = await runSqlSearch(options, log);
+    const sqlTable = sqlSearch.length ? `\n${alignedTable(SQL_SEARCH_HEADER, sqlSearchRows(sqlSearch), SQL_SEARCH_RIGHT)}\n\nTargets:\n${sqlSearchVerdicts(sqlSearch).map((v) => `  ${v}`).join('\n')}\n` : '';
+    process.stdout.write(`\n${new Date().toISOString()} — Node.js ${process.version}\n${storageTable}${sqlTable}`);
     return 0;
   }
   log(`Timing ${options.starts} cold start(s) of "tiled serve demo" to the first 200…`);
@@ -410,6 +426,8 @@ async function run(options: BenchOptions): Promise<number> {
   await stopAll();
   rmSync(fixtureDir, { recursive: true, force: true });
 
+  const sqlSearch = await runSqlSearch(options, log);
+
   // Both servers run on this process's Node (process.execPath); results differ between Node lines.
   const node = `Node.js ${process.version}`;
   const machine = `${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB`;
@@ -420,7 +438,8 @@ async function run(options: BenchOptions): Promise<number> {
   );
   const skipped = results.filter((r) => r.skipped).map((r) => `Skipped ${r.case.name}: ${r.skipped}\n`).join('');
   const startLine = `First 200 after process start: tiled-ts median ${median(startTimes).toFixed(0)} ms (runs: ${startTimes.map((t) => t.toFixed(0)).join(', ')}); bare node:http ${bareStart.ms.toFixed(0)} ms`;
-  process.stdout.write(`\n${new Date().toISOString()} — ${node} — ${machine}\n${options.connections} connections, ${options.duration} s per case and server after ${options.warmup} s warm-up, median of ${options.rounds} alternating round(s)\n\n${table}\n${storageTable}\n${skipped}${startLine}\n\n`);
+  const sqlTable = sqlSearch.length ? `${alignedTable(SQL_SEARCH_HEADER, sqlSearchRows(sqlSearch), SQL_SEARCH_RIGHT)}\n\n` : '';
+  process.stdout.write(`\n${new Date().toISOString()} — ${node} — ${machine}\n${options.connections} connections, ${options.duration} s per case and server after ${options.warmup} s warm-up, median of ${options.rounds} alternating round(s)\n\n${table}\n${storageTable}\n${skipped}${startLine}\n\n${sqlTable}`);
 
   const metadata = results.find((r) => r.case.targeted);
   const verdicts: string[] = [];
@@ -430,10 +449,11 @@ async function run(options: BenchOptions): Promise<number> {
     verdicts.push(`${metadata.tiled.p99 <= 5 ? 'MET ' : 'MISSED'} metadata p99 ≤ 5 ms (${metadata.tiled.p99} ms)`);
   }
   verdicts.push(`${median(startTimes) <= 1500 ? 'MET ' : 'MISSED'} first 200 ≤ 1.5 s (${median(startTimes).toFixed(0)} ms)`);
+  verdicts.push(...sqlSearchVerdicts(sqlSearch));
   process.stdout.write(`Targets:\n${verdicts.map((v) => `  ${v}`).join('\n')}\n`);
 
   if (options.json) {
-    writeFileSync(options.json, JSON.stringify({ date: new Date().toISOString(), node: process.version, machine, options, servers: { tiled: tiledBase, bare: bareBase }, startTimes, bareStartMs: bareStart.ms, results, storage }, null, 2));
+    writeFileSync(options.json, JSON.stringify({ date: new Date().toISOString(), node: process.version, machine, options, servers: { tiled: tiledBase, bare: bareBase }, startTimes, bareStartMs: bareStart.ms, results, storage, sqlSearch }, null, 2));
   }
   // Failed requests mean the numbers measure error paths, not the cases: that run is not a result.
   const failed = results.some((r) => (r.tiled?.failures ?? 0) + (r.bare?.failures ?? 0) > 0);

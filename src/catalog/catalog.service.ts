@@ -1,15 +1,25 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BadRequestError, NotFoundError, TiledHttpError } from '../common/errors/tiled-http.error';
 import { etagOf, toJson, toMsgpack } from '../common/http/wire';
-import { Candidate, Predicate, dig, parseFilters } from './query/filters';
+import { Candidate, Predicate, parseFilters } from './query/filters';
 import { MetadataSelector, parseSelectMetadata } from './query/select-metadata';
 import { applySort, parseSort } from './query/sorting';
+import { distinctOf } from './query/distinct';
 import { Encoded } from './http/send';
 import { Query, all, boolParam, intParam } from './http/query-params';
 import { pyList } from '../common/errors/tiled-http.error';
 import { DTYPES } from './tree/dtype';
 import { encodeArrowSchema } from './data/table-data';
-import type { ArrayNode, ContainerNode, NumericArray, TableNode, TreeNode } from './tree/tree.types';
+import type {
+  ArrayNode,
+  ChildDistinctRequest,
+  ChildSearchRequest,
+  ChildSearchResult,
+  ContainerNode,
+  NumericArray,
+  TableNode,
+  TreeNode,
+} from './tree/tree.types';
 
 export const CATALOG_ROOT = Symbol('CatalogRoot');
 
@@ -132,6 +142,11 @@ export class CatalogService {
     return node;
   }
 
+  private async childCount(container: ContainerNode): Promise<number> {
+    if (container.search) return (await container.search({ filters: [], lookups: [], sorting: [], offset: 0, limit: 0 })).count;
+    return (await this.childEntries(container)).length;
+  }
+
   async childEntries(container: ContainerNode): Promise<ChildEntry[]> {
     const cached = this.childLists.get(container);
     if (cached) return cached;
@@ -154,7 +169,7 @@ export class CatalogService {
   private async structureOf(node: TreeNode): Promise<Record<string, unknown>> {
     switch (node.family) {
       case 'container':
-        return { contents: null, count: (await this.childEntries(node)).length };
+        return { contents: null, count: await this.childCount(node) };
       case 'array': {
         const info = DTYPES[node.dtype];
         return {
@@ -275,16 +290,15 @@ export class CatalogService {
     // Tiled's 400 for a bad expression comes from the handler, after every other parameter was validated.
     const render: RenderOptions = { fields, omitLinks, selectMetadata: parseSelectMetadata(query) };
     return this.cachedDocument(container, `s|${located.path.join('/')}|${base}|${cacheKey}`, msgpack, async () => {
-      let matches: Candidate[] = await matching(await this.childEntries(container), filters.predicates);
-      if (filters.lookups.length) {
-        const wanted = new Set(filters.lookups);
-        matches = wanted.size > 1 ? [] : matches.filter((c) => wanted.has(c.key));
-      }
-      matches = applySort(matches, sorting);
-      const count = matches.length;
-      const p = located.path.join('/');
       const countOnly = fields !== null && fields.size === 1 && fields.has('count');
-      const page = countOnly ? [] : (matches.slice(offset, offset + limit) as ChildEntry[]);
+      const { count, entries: page } = await this.searchChildren(container, {
+        filters: filters.filters,
+        lookups: filters.lookups,
+        sorting,
+        offset,
+        limit: countOnly ? 0 : limit,
+      }, filters.predicates);
+      const p = located.path.join('/');
       const data = [];
       for (const entry of page) data.push(await this.resource(entry.node, [...located.path, entry.key], base, render));
       const self = offset === 0 ? `${base}/search/${p}?page[limit]=${limit}` : `${base}/search/${p}?page[offset]=${offset}&page[limit]=${limit}`;
@@ -301,6 +315,18 @@ export class CatalogService {
     });
   }
 
+  /** The container's own search when it has one (a database), else filters, sort and page in memory. */
+  private async searchChildren(container: ContainerNode, request: ChildSearchRequest, predicates: readonly Predicate[]): Promise<ChildSearchResult> {
+    if (container.search) return container.search(request);
+    let matches: Candidate[] = await matching(await this.childEntries(container), predicates);
+    if (request.lookups.length) {
+      const wanted = new Set(request.lookups);
+      matches = wanted.size > 1 ? [] : matches.filter((c) => wanted.has(c.key));
+    }
+    matches = applySort(matches, request.sorting);
+    return { count: matches.length, entries: (matches as ChildEntry[]).slice(request.offset, request.offset + request.limit) };
+  }
+
   async distinct(located: Located, query: Query, msgpack: boolean, cacheKey: string): Promise<Encoded> {
     if (located.node.family !== 'container') throw new TiledHttpError(405, 'This node does not support distinct.');
     const container = located.node;
@@ -311,24 +337,11 @@ export class CatalogService {
     const counts = boolParam(query, 'counts');
     const filters = parseFilters(query);
     return this.cachedDocument(container, `d|${located.path.join('/')}|${cacheKey}`, msgpack, async () => {
+      const request: ChildDistinctRequest = { filters: filters.filters, lookups: filters.lookups, metadata: keys, structureFamilies: families, specs, counts };
+      if (container.distinct) return container.distinct(request);
       let matches: Candidate[] = await matching(await this.childEntries(container), filters.predicates);
       if (filters.lookups.length) matches = matches.filter((c) => filters.lookups.includes(c.key));
-      const tally = (values: unknown[]): { value: unknown; count: number | null }[] => {
-        const seen = new Map<string, { value: unknown; count: number }>();
-        for (const value of values) {
-          if (value === undefined) continue;
-          const id = toJson(value);
-          const entry = seen.get(id);
-          if (entry) entry.count++;
-          else seen.set(id, { value, count: 1 });
-        }
-        return [...seen.values()].map((e) => ({ value: e.value, count: counts ? e.count : null }));
-      };
-      return {
-        metadata: keys.length ? Object.fromEntries(keys.map((k) => [k, tally(matches.map((c) => dig(c.metadata, k)))])) : null,
-        structure_families: families ? tally(matches.map((c) => c.family)) : null,
-        specs: specs ? tally(matches.map((c) => c.specs.map((s) => ({ name: s.name, version: s.version })))) : null,
-      };
+      return distinctOf(matches, request);
     });
   }
 

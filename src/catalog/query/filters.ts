@@ -2,6 +2,10 @@ import { BadRequestError } from '../../common/errors/tiled-http.error';
 import type { Metadata, Spec, StructureFamily } from '../tree/tree.types';
 import type { Query } from '../http/query-params';
 import { likeMatcher, regexMatcher } from './patterns';
+import { fulltextTerms } from './filter-ast';
+import type { ComparisonOperator, Filter } from './filter-ast';
+
+export type { Filter } from './filter-ast';
 
 /** What a filter sees of a child. */
 export interface Candidate {
@@ -14,6 +18,9 @@ export interface Candidate {
 export type Predicate = (c: Candidate) => boolean;
 
 export interface ParsedFilters {
+  /** The filters as data, for trees that run them elsewhere (a database). */
+  filters: Filter[];
+  /** The same filters as in-memory predicates (access_blob_filter has none). */
   predicates: Predicate[];
   /** `lookup` keys, applied after the other filters by direct child lookup, as Tiled 0.2.16 does. */
   lookups: string[];
@@ -92,7 +99,7 @@ function comparable(value: unknown): unknown {
   return value instanceof Date ? value.toISOString().replace(/\.000Z$/, '+00:00') : value;
 }
 
-function deepEqual(a: unknown, b: unknown): boolean {
+export function deepEqual(a: unknown, b: unknown): boolean {
   a = comparable(a);
   b = comparable(b);
   if (a === b) return true;
@@ -107,7 +114,7 @@ function deepEqual(a: unknown, b: unknown): boolean {
   return ka.length === kb.length && ka.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
-function compare(op: string, left: unknown, right: unknown): boolean {
+function compare(op: ComparisonOperator, left: unknown, right: unknown): boolean {
   left = comparable(left);
   right = comparable(right);
   const bothNumbers = typeof left === 'number' && typeof right === 'number';
@@ -134,26 +141,76 @@ function words(value: unknown, into: Set<string>): void {
   else if (value && typeof value === 'object' && !(value instanceof Date)) Object.values(value).forEach((v) => words(v, into));
 }
 
-function build(name: string, f: Record<string, string | undefined>): Predicate | string | null {
+function text(f: Record<string, string | undefined>, field: string): string {
+  return f[field] ?? '';
+}
+
+/** One filter's fields, decoded and validated: a filter, a `lookup` key, or null for none. */
+function decode(name: string, f: Record<string, string | undefined>): Filter | string {
   switch (name) {
+    case 'fulltext':
+      return { type: 'fulltext', text: text(f, 'text') };
+    case 'lookup':
+      return text(f, 'key');
+    case 'keys_filter':
+      return { type: 'keys_filter', keys: jsonList(name, 'keys', f.keys).map(String) };
+    case 'regex':
+      return { type: 'regex', key: text(f, 'key'), pattern: text(f, 'pattern'), caseSensitive: jsonBool(name, 'case_sensitive', f.case_sensitive, true) };
+    case 'eq':
+    case 'noteq':
+      return { type: name, key: text(f, 'key'), value: json(name, 'value', text(f, 'value')) };
+    case 'comparison': {
+      const op = text(f, 'operator');
+      if (op !== 'lt' && op !== 'le' && op !== 'gt' && op !== 'ge') {
+        throw new BadRequestError(`filter[comparison][condition][operator] must be one of lt, le, gt, ge, not ${JSON.stringify(op)}`);
+      }
+      return { type: 'comparison', operator: op, key: text(f, 'key'), value: json(name, 'value', text(f, 'value')) };
+    }
+    case 'contains':
+      return { type: 'contains', key: text(f, 'key'), value: json(name, 'value', text(f, 'value')) };
+    case 'in':
+    case 'notin':
+      return { type: name, key: text(f, 'key'), value: jsonList(name, 'value', f.value) };
+    case 'keypresent':
+      return { type: 'keypresent', key: text(f, 'key'), exists: jsonBool(name, 'exists', f.exists, true) };
+    case 'like': {
+      const pattern = json(name, 'pattern', text(f, 'pattern'));
+      if (typeof pattern !== 'string') throw new BadRequestError('filter[like][condition][pattern] must be a JSON string');
+      return { type: 'like', key: text(f, 'key'), pattern };
+    }
+    case 'specs':
+      return { type: 'specs', include: jsonList(name, 'include', f.include).map(String), exclude: jsonList(name, 'exclude', f.exclude).map(String) };
+    case 'structure_family':
+      return { type: 'structure_family', value: text(f, 'value') };
+    default:
+      // access_blob_filter: Tiled's client sends `tags` as a JSON list; a bare user id is a string.
+      return { type: 'access_blob_filter', userId: f.user_id ?? null, tags: f.tags === undefined ? [] : jsonList(name, 'tags', f.tags).map(String) };
+  }
+}
+
+/**
+ * The in-memory form of a filter, or null when it constrains nothing here: in-memory trees carry no
+ * access blobs, and this server configures no access policy that would add the filter.
+ * Building it also validates what only compiling can (regex and like patterns), so a bad pattern is a 400
+ * whichever path runs the search.
+ */
+export function toPredicate(filter: Filter): Predicate | null {
+  switch (filter.type) {
     case 'fulltext': {
-      const terms = (f.text ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+      const terms = fulltextTerms(filter.text);
       return (c) => {
         const have = new Set<string>();
         words(c.metadata, have);
         return terms.every((t) => have.has(t));
       };
     }
-    case 'lookup':
-      return f.key ?? '';
     case 'keys_filter': {
-      const keys = new Set(jsonList(name, 'keys', f.keys).map(String));
+      const keys = new Set(filter.keys);
       return (c) => keys.has(c.key);
     }
     case 'regex': {
-      const caseSensitive = jsonBool(name, 'case_sensitive', f.case_sensitive, true);
-      const matches = regexMatcher(f.pattern ?? '', caseSensitive);
-      const key = f.key ?? '';
+      const matches = regexMatcher(filter.pattern, filter.caseSensitive);
+      const key = filter.key;
       return (c) => {
         const v = dig(c.metadata, key);
         return typeof v === 'string' && matches(v);
@@ -161,9 +218,8 @@ function build(name: string, f: Record<string, string | undefined>): Predicate |
     }
     case 'eq':
     case 'noteq': {
-      const value = json(name, 'value', f.value ?? '');
-      const key = f.key ?? '';
-      return name === 'eq'
+      const { key, value } = filter;
+      return filter.type === 'eq'
         ? (c) => deepEqual(dig(c.metadata, key), value)
         : (c) => {
             const v = dig(c.metadata, key);
@@ -171,17 +227,11 @@ function build(name: string, f: Record<string, string | undefined>): Predicate |
           };
     }
     case 'comparison': {
-      const op = f.operator ?? '';
-      if (!['lt', 'le', 'gt', 'ge'].includes(op)) {
-        throw new BadRequestError(`filter[comparison][condition][operator] must be one of lt, le, gt, ge, not ${JSON.stringify(op)}`);
-      }
-      const value = json(name, 'value', f.value ?? '');
-      const key = f.key ?? '';
-      return (c) => compare(op, dig(c.metadata, key), value);
+      const { operator, key, value } = filter;
+      return (c) => compare(operator, dig(c.metadata, key), value);
     }
     case 'contains': {
-      const value = json(name, 'value', f.value ?? '');
-      const key = f.key ?? '';
+      const { key, value } = filter;
       return (c) => {
         const v = dig(c.metadata, key);
         return Array.isArray(v) && v.some((item) => deepEqual(item, value));
@@ -189,44 +239,38 @@ function build(name: string, f: Record<string, string | undefined>): Predicate |
     }
     case 'in':
     case 'notin': {
-      const list = jsonList(name, 'value', f.value);
-      const key = f.key ?? '';
+      const { key, value: list, type } = filter;
       return (c) => {
         const v = dig(c.metadata, key);
         if (v === undefined) return false;
         const found = list.some((item) => deepEqual(v, item));
-        return name === 'in' ? found : !found;
+        return type === 'in' ? found : !found;
       };
     }
     case 'keypresent': {
-      const exists = jsonBool(name, 'exists', f.exists, true);
-      const key = f.key ?? '';
+      const { key, exists } = filter;
       return (c) => (dig(c.metadata, key) !== undefined) === exists;
     }
     case 'like': {
-      const pattern = json(name, 'pattern', f.pattern ?? '');
-      if (typeof pattern !== 'string') throw new BadRequestError('filter[like][condition][pattern] must be a JSON string');
-      const matches = likeMatcher(pattern);
-      const key = f.key ?? '';
+      const matches = likeMatcher(filter.pattern);
+      const key = filter.key;
       return (c) => {
         const v = dig(c.metadata, key);
         return typeof v === 'string' && matches(v);
       };
     }
     case 'specs': {
-      const include = jsonList(name, 'include', f.include).map(String);
-      const exclude = jsonList(name, 'exclude', f.exclude).map(String);
+      const { include, exclude } = filter;
       return (c) => {
         const names = new Set(c.specs.map((s) => s.name));
         return include.every((s) => names.has(s)) && !exclude.some((s) => names.has(s));
       };
     }
     case 'structure_family': {
-      const value = f.value ?? '';
+      const value = filter.value;
       return (c) => c.family === value;
     }
-    default:
-      // access_blob_filter belongs to access policies, which this server does not configure.
+    case 'access_blob_filter':
       return null;
   }
 }
@@ -250,6 +294,7 @@ export function parseFilters(query: Query): ParsedFilters {
     fields.set(field, Array.isArray(value) ? value : [value]);
     grouped.set(name, fields);
   }
+  const filters: Filter[] = [];
   const predicates: Predicate[] = [];
   const lookups: string[] = [];
   let conditions = 0;
@@ -268,10 +313,15 @@ export function parseFilters(query: Query): ParsedFilters {
     for (let i = 0; i < n; i++) {
       const f: Record<string, string | undefined> = {};
       for (const [field, values] of fields) f[field] = values[i];
-      const built = build(name, f);
-      if (typeof built === 'string') lookups.push(built);
-      else if (built) predicates.push(built);
+      const decoded = decode(name, f);
+      if (typeof decoded === 'string') {
+        lookups.push(decoded);
+        continue;
+      }
+      filters.push(decoded);
+      const predicate = toPredicate(decoded);
+      if (predicate) predicates.push(predicate);
     }
   }
-  return { predicates, lookups };
+  return { filters, predicates, lookups };
 }

@@ -3,11 +3,9 @@ import { invalidQuery } from '../http/query-params';
 import { dig } from './filters';
 import type { Candidate } from './filters';
 
-export interface SortKey {
-  /** '' = the default (insertion) order. */
-  key: string;
-  direction: 1 | -1;
-}
+import type { SortKey } from './filter-ast';
+
+export type { SortKey } from './filter-ast';
 
 const KEY_PATTERN = /^[a-zA-Z0-9_.]*$/;
 /** Most sort keys one request may give; each is a sort of every child. */

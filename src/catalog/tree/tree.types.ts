@@ -7,6 +7,10 @@
  * A tree whose content changes must hand out a new node object (set `cacheable: false` to opt out).
  */
 
+import type { Filter, SortKey } from '../query/filter-ast';
+
+export type { Filter, SortKey } from '../query/filter-ast';
+
 export type StructureFamily = 'container' | 'array' | 'table';
 
 /** A spec names a convention the node follows; clients may pick a specialised reader by it. */
@@ -33,6 +37,56 @@ export interface ContainerNode extends NodeCommon {
   keys(): MaybePromise<readonly string[]>;
   /** A child by key, or undefined when there is none. */
   get(key: string): MaybePromise<TreeNode | undefined>;
+  /**
+   * Optional: answer /search (and a container's child count) without the server listing every child, e.g.
+   * by translating the filters to SQL. Must give what the in-memory path gives: the children every filter
+   * accepts, narrowed by `lookups`, in `sorting` order with insertion order breaking ties. Without it the
+   * server calls `keys()`/`get()` and filters in memory.
+   */
+  search?(request: ChildSearchRequest): Promise<ChildSearchResult>;
+  /** Optional: answer /distinct over the children the filters accept (as `search`). */
+  distinct?(request: ChildDistinctRequest): Promise<ChildDistinctResult>;
+}
+
+export interface ChildSearchRequest {
+  /** ANDed; validated already (patterns compile). */
+  readonly filters: readonly Filter[];
+  /** Tiled's `lookup` keys: two different ones match nothing, one keeps only that child. */
+  readonly lookups: readonly string[];
+  readonly sorting: readonly SortKey[];
+  readonly offset: number;
+  /** 0 asks only for the count. */
+  readonly limit: number;
+}
+
+export interface ChildSearchResult {
+  /** Children matching, before offset and limit. */
+  readonly count: number;
+  readonly entries: readonly { readonly key: string; readonly node: TreeNode }[];
+}
+
+export interface ChildDistinctRequest {
+  readonly filters: readonly Filter[];
+  /** Tiled's `lookup` keys: children with any of these keys. */
+  readonly lookups: readonly string[];
+  /** Dotted metadata paths whose distinct values are wanted. */
+  readonly metadata: readonly string[];
+  readonly structureFamilies: boolean;
+  readonly specs: boolean;
+  /** Whether each value carries its count (null otherwise). */
+  readonly counts: boolean;
+}
+
+export interface DistinctValue {
+  readonly value: unknown;
+  readonly count: number | null;
+}
+
+/** Values in the order their first child appears in insertion order; null where not asked for. */
+export interface ChildDistinctResult {
+  readonly metadata: Readonly<Record<string, readonly DistinctValue[]>> | null;
+  readonly structure_families: readonly DistinctValue[] | null;
+  readonly specs: readonly DistinctValue[] | null;
 }
 
 /** Element types of arrays; all multi-byte types are little-endian. `bool` is one byte, 0 or 1. */

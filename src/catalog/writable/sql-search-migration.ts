@@ -1,0 +1,104 @@
+/**
+ * Indexes and full-text tables that search in SQL (sql-search.ts) relies on, as plain SQL for the catalog's
+ * migration list. Run `up` after the migration that creates `nodes`; `down` undoes exactly this one.
+ *
+ * | Object | Engine | Serves |
+ * |---|---|---|
+ * | `nodes_parent_id` (parent, id) | both | every search: a parent's children in insertion order, the tiebreak and default page order |
+ * | `nodes_fts` + 3 triggers | SQLite | `fulltext`: FTS5 over the metadata's string values, kept in step with `nodes` by triggers |
+ * | `nodes_metadata_values` + 3 triggers | SQLite | `eq`, `comparison` and sorting: each scalar by (parent, path, value), so these need not parse every node's JSON |
+ * | `nodes_metadata_gin` (jsonb_path_ops) | PostgreSQL | `eq` and `contains` (searched as `metadata @> …` first) |
+ * | `nodes_specs_gin` (jsonb_path_ops) | PostgreSQL | `specs` |
+ * | `nodes_fulltext_gin` | PostgreSQL | `fulltext`: the tsvector of the metadata's string values |
+ *
+ * (parent, key) is covered by the table's unique constraint, which serves `lookup` and `keys_filter`.
+ */
+
+/** Only string values are indexed (not keys, not numbers), as the in-memory fulltext filter reads them. */
+const SQLITE_FTS_TEXT = `(SELECT group_concat(value, ' ') FROM json_tree(new.metadata) WHERE type = 'text')`;
+
+/**
+ * Every scalar of the metadata reached through objects only (as a dotted key reads it: no `[` from an array
+ * index in its path), under json_tree's `fullkey`; `sql-search.ts` `indexedPath` builds the same text.
+ * Paths with a backslash (an escaped quote in a label) are left out, as `indexedPath` never asks for them.
+ */
+const SQLITE_VALUES = (row: string): string => `INSERT INTO nodes_metadata_values (node_id, parent, path, type, value)
+         SELECT ${row}.id, ${row}.parent, fullkey, type, atom FROM json_tree(${row}.metadata)
+         WHERE type NOT IN ('object', 'array') AND instr(fullkey, '[') = 0 AND instr(fullkey, char(92)) = 0`;
+
+export interface SqlMigration {
+  readonly name: string;
+  readonly up: Readonly<Record<'sqlite' | 'postgres', readonly string[]>>;
+  readonly down: Readonly<Record<'sqlite' | 'postgres', readonly string[]>>;
+}
+
+export const SQL_SEARCH_MIGRATION: SqlMigration = {
+  name: 'SqlSearch1764780000000',
+  up: {
+    sqlite: [
+      'CREATE INDEX IF NOT EXISTS nodes_parent_id ON nodes (parent, id)',
+      // Letters, digits and `_` make words, accents kept, as the in-memory filter splits them.
+      `CREATE VIRTUAL TABLE IF NOT EXISTS nodes_fts USING fts5(words, content = '', contentless_delete = 1, tokenize = "unicode61 remove_diacritics 0 tokenchars '_'")`,
+      `CREATE TRIGGER IF NOT EXISTS nodes_fts_insert AFTER INSERT ON nodes BEGIN
+         INSERT INTO nodes_fts (rowid, words) VALUES (new.id, ${SQLITE_FTS_TEXT});
+       END`,
+      `CREATE TRIGGER IF NOT EXISTS nodes_fts_update AFTER UPDATE OF metadata ON nodes BEGIN
+         DELETE FROM nodes_fts WHERE rowid = old.id;
+         INSERT INTO nodes_fts (rowid, words) VALUES (new.id, ${SQLITE_FTS_TEXT});
+       END`,
+      `CREATE TRIGGER IF NOT EXISTS nodes_fts_delete AFTER DELETE ON nodes BEGIN
+         DELETE FROM nodes_fts WHERE rowid = old.id;
+       END`,
+      `INSERT INTO nodes_fts (rowid, words)
+         SELECT id, (SELECT group_concat(value, ' ') FROM json_tree(nodes.metadata) WHERE type = 'text') FROM nodes
+         WHERE id NOT IN (SELECT rowid FROM nodes_fts)`,
+      `CREATE TABLE IF NOT EXISTS nodes_metadata_values (
+         node_id INTEGER NOT NULL,
+         parent INTEGER NULL,
+         path TEXT NOT NULL,
+         type TEXT NOT NULL,
+         value -- no declared type: no affinity, so the string '1' stays a string
+       )`,
+      'CREATE INDEX IF NOT EXISTS nodes_metadata_values_lookup ON nodes_metadata_values (parent, path, value)',
+      'CREATE INDEX IF NOT EXISTS nodes_metadata_values_node ON nodes_metadata_values (node_id, path)',
+      `CREATE TRIGGER IF NOT EXISTS nodes_metadata_values_insert AFTER INSERT ON nodes BEGIN
+         ${SQLITE_VALUES('new')};
+       END`,
+      `CREATE TRIGGER IF NOT EXISTS nodes_metadata_values_update AFTER UPDATE OF metadata, parent ON nodes BEGIN
+         DELETE FROM nodes_metadata_values WHERE node_id = old.id;
+         ${SQLITE_VALUES('new')};
+       END`,
+      `CREATE TRIGGER IF NOT EXISTS nodes_metadata_values_delete AFTER DELETE ON nodes BEGIN
+         DELETE FROM nodes_metadata_values WHERE node_id = old.id;
+       END`,
+      `${SQLITE_VALUES('nodes').replace('FROM json_tree(nodes.metadata)', 'FROM nodes, json_tree(nodes.metadata)')}
+         AND nodes.id NOT IN (SELECT node_id FROM nodes_metadata_values)`,
+    ],
+    postgres: [
+      'CREATE INDEX IF NOT EXISTS nodes_parent_id ON nodes (parent, id)',
+      'CREATE INDEX IF NOT EXISTS nodes_metadata_gin ON nodes USING gin (metadata jsonb_path_ops)',
+      'CREATE INDEX IF NOT EXISTS nodes_specs_gin ON nodes USING gin (specs jsonb_path_ops)',
+      // Must read exactly as PG_FULLTEXT_VECTOR in sql-search.ts (with the table's name for `n`) for the planner to use it.
+      `CREATE INDEX IF NOT EXISTS nodes_fulltext_gin ON nodes USING gin (jsonb_to_tsvector('simple'::regconfig, metadata, '["string"]'::jsonb))`,
+    ],
+  },
+  down: {
+    sqlite: [
+      'DROP TRIGGER IF EXISTS nodes_metadata_values_delete',
+      'DROP TRIGGER IF EXISTS nodes_metadata_values_update',
+      'DROP TRIGGER IF EXISTS nodes_metadata_values_insert',
+      'DROP TABLE IF EXISTS nodes_metadata_values',
+      'DROP TRIGGER IF EXISTS nodes_fts_delete',
+      'DROP TRIGGER IF EXISTS nodes_fts_update',
+      'DROP TRIGGER IF EXISTS nodes_fts_insert',
+      'DROP TABLE IF EXISTS nodes_fts',
+      'DROP INDEX IF EXISTS nodes_parent_id',
+    ],
+    postgres: [
+      'DROP INDEX IF EXISTS nodes_fulltext_gin',
+      'DROP INDEX IF EXISTS nodes_specs_gin',
+      'DROP INDEX IF EXISTS nodes_metadata_gin',
+      'DROP INDEX IF EXISTS nodes_parent_id',
+    ],
+  },
+};

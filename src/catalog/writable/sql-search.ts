@@ -1,0 +1,644 @@
+/**
+ * Search, distinct and counts over the catalog's `nodes` table, in SQL, on SQLite and PostgreSQL.
+ *
+ * The functions the catalog calls (`parentId` null = the root's children):
+ *
+ * | Function | Returns |
+ * |---|---|
+ * | `searchChildren(dataSource, parentId, query, sorting, offset, limit)` | `{ count, rows }`: the matches before paging, and one page of rows |
+ * | `countChildren(dataSource, parentId, query)` | the number of matches |
+ * | `distinctChildren(dataSource, parentId, query, request)` | /distinct's body: `{ metadata, structure_families, specs }` |
+ * | `prepareSearchConnection(dataSource)` | registers the SQLite functions below; idempotent, called by the others too |
+ *
+ * `query` is `{ filters, lookups }` as `parseFilters` (src/catalog/query/filters.ts) returns it and
+ * `ChildSearchRequest` (src/catalog/tree/tree.types.ts) carries it. Results equal the in-memory path's
+ * (CatalogService): the children every filter accepts, in sort order with the node id (insertion order)
+ * breaking ties, so a page boundary is the same node whichever query reads it. Differences, all in corners:
+ * docs/search.md "Where SQL and the in-memory path differ".
+ *
+ * Safety: every value, JSON path and pattern is a bound parameter; no text from a request is spliced into
+ * SQL. `regex` runs on RE2 (re2js), linear in the text: on SQLite as a registered function, on PostgreSQL as a
+ * post-filter in JS over the rows the other filters let through, because PostgreSQL's own regex engine
+ * backtracks and reads a different dialect than Tiled's Python `re`. `like` is LIKE on PostgreSQL (its matcher
+ * gives up early instead of backtracking) and RE2 on SQLite, whose LIKE ignores case.
+ */
+import type { DataSource } from 'typeorm';
+import type { ChildDistinctRequest, ChildDistinctResult, DistinctValue, Metadata, Spec, StructureFamily } from '../tree/tree.types';
+import { WORD, fulltextTerms } from '../query/filter-ast';
+import type { Filter, SortKey } from '../query/filter-ast';
+import { deepEqual } from '../query/filters';
+import { distinctOf } from '../query/distinct';
+import { likeMatcher, regexMatcher } from '../query/patterns';
+import type { StringMatcher } from '../query/patterns';
+
+export type Engine = 'sqlite' | 'postgres';
+
+/** What the search needs of a parsed query (`ParsedFilters` and `ChildSearchRequest` both fit). */
+export interface SearchQuery {
+  readonly filters: readonly Filter[];
+  readonly lookups: readonly string[];
+}
+
+/** A `nodes` row, its JSON columns decoded. */
+export interface NodeRow {
+  id: number;
+  key: string;
+  structure_family: string;
+  metadata: Metadata;
+  specs: Spec[];
+  access_blob: unknown;
+  time_created: unknown;
+  time_updated: unknown;
+}
+
+export interface SearchResult {
+  count: number;
+  rows: NodeRow[];
+}
+
+/** Rows the PostgreSQL regex post-filter checks before letting other requests in. */
+const POST_FILTER_SLICE = 2000;
+
+// ---------------------------------------------------------------------------------------------------
+// SQL fragments: text with placeholders plus their values, composed in order so `?` and `$n` line up.
+
+const MARK = '\u0001';
+
+class Param {
+  constructor(readonly value: unknown) {}
+}
+
+interface Frag {
+  readonly text: string;
+  readonly params: readonly unknown[];
+}
+
+function isFrag(x: unknown): x is Frag {
+  return typeof x === 'object' && x !== null && 'text' in x && 'params' in x;
+}
+
+/** A fragment: interpolations are bound values (`v(x)`) or other fragments, never raw strings. */
+function sql(strings: TemplateStringsArray, ...values: (Frag | Param)[]): Frag {
+  let text = strings[0];
+  const params: unknown[] = [];
+  values.forEach((value, i) => {
+    if (value instanceof Param) {
+      text += MARK;
+      params.push(value.value);
+    } else if (isFrag(value)) {
+      text += value.text;
+      params.push(...value.params);
+    }
+    text += strings[i + 1];
+  });
+  return { text, params };
+}
+
+const v = (value: unknown): Param => new Param(value);
+const raw = (text: string): Frag => ({ text, params: [] });
+const TRUE = raw('(1 = 1)');
+const FALSE = raw('(1 = 0)');
+
+function join(frags: readonly Frag[], separator: string): Frag {
+  return { text: frags.map((f) => f.text).join(separator), params: frags.flatMap((f) => f.params) };
+}
+
+const and = (frags: readonly Frag[]): Frag => (frags.length ? sql`(${join(frags, ' AND ')})` : TRUE);
+const or = (frags: readonly Frag[]): Frag => (frags.length ? sql`(${join(frags, ' OR ')})` : FALSE);
+
+function render(frag: Frag, engine: Engine): { text: string; params: unknown[] } {
+  const pieces = frag.text.split(MARK);
+  const text = pieces.reduce((out, piece, i) => out + (engine === 'sqlite' ? '?' : `$${i}`) + piece);
+  return { text, params: [...frag.params] };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Connections
+
+/** The little of better-sqlite3's handle this module uses. */
+interface SqliteHandle {
+  function(name: string, options: { deterministic: boolean; varargs?: boolean }, fn: (...args: unknown[]) => unknown): unknown;
+}
+
+const prepared = new WeakSet<object>();
+/** Compiled patterns per text, bounded so varied queries cannot grow memory without limit. */
+const matcherCache = new Map<string, StringMatcher>();
+const MATCHER_CACHE_SIZE = 256;
+
+function cachedMatcher(id: string, build: () => StringMatcher): StringMatcher {
+  let matcher = matcherCache.get(id);
+  if (!matcher) {
+    if (matcherCache.size >= MATCHER_CACHE_SIZE) matcherCache.clear();
+    matcher = build();
+    matcherCache.set(id, matcher);
+  }
+  return matcher;
+}
+
+export function engineOf(dataSource: DataSource): Engine {
+  return dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
+}
+
+/**
+ * Give a SQLite connection the functions search calls: RE2-backed `regex` and `like` (linear-time,
+ * case-sensitive as Tiled's are) and JSON deep equality for object and array values.
+ */
+export function registerSqliteSearchFunctions(handle: SqliteHandle): void {
+  handle.function('tiled_regexp', { deterministic: true }, (pattern, caseSensitive, text) => {
+    if (typeof text !== 'string') return 0;
+    const p = String(pattern);
+    const cs = Number(caseSensitive) === 1;
+    return cachedMatcher(`r${cs ? 1 : 0}${p}`, () => regexMatcher(p, cs))(text) ? 1 : 0;
+  });
+  handle.function('tiled_like', { deterministic: true }, (pattern, text) => {
+    if (typeof text !== 'string') return 0;
+    const p = String(pattern);
+    return cachedMatcher(`l${p}`, () => likeMatcher(p))(text) ? 1 : 0;
+  });
+  handle.function('tiled_json_equal', { deterministic: true }, (a, b) => {
+    if (typeof a !== 'string' || typeof b !== 'string') return 0;
+    return deepEqual(JSON.parse(a), JSON.parse(b)) ? 1 : 0;
+  });
+}
+
+/** Registers the SQLite functions on the DataSource's connection once; nothing to do on PostgreSQL. */
+export function prepareSearchConnection(dataSource: DataSource): void {
+  if (engineOf(dataSource) !== 'sqlite') return;
+  const handle = (dataSource.driver as unknown as { databaseConnection?: SqliteHandle }).databaseConnection;
+  if (handle && prepared.has(handle)) return;
+  if (typeof handle?.function !== 'function') {
+    throw new Error('SQL search on SQLite needs the better-sqlite3 driver: it registers the regex, like and JSON equality functions on the connection');
+  }
+  registerSqliteSearchFunctions(handle);
+  prepared.add(handle);
+}
+
+async function run(dataSource: DataSource, frag: Frag): Promise<Record<string, unknown>[]> {
+  const { text, params } = render(frag, engineOf(dataSource));
+  return (await dataSource.query(text, params)) as Record<string, unknown>[];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// A metadata value at a dotted key
+
+function splitKey(key: string): string[] {
+  return key.split('.');
+}
+
+/** SQLite JSON path with every label quoted, so `.` and `[` inside a label stay literal. */
+function sqlitePath(key: string): string {
+  return '$' + splitKey(key).map((part) => `."${part.replace(/["\\]/g, (c) => `\\${c}`)}"`).join('');
+}
+
+/** The value as jsonb, or NULL when missing; `->` with a text operand never indexes into an array, as `dig` doesn't. */
+function pgJson(key: string): Frag {
+  let frag = raw('n.metadata');
+  for (const part of splitKey(key)) frag = sql`${frag} -> ${v(part)}::text`;
+  return sql`(${frag})`;
+}
+
+/** A nested object holding `value` at `key`: what `metadata @>` needs to use the GIN index. */
+function nested(key: string, value: unknown): unknown {
+  return splitKey(key).reduceRight<unknown>((inner, part) => ({ [part]: inner }), value);
+}
+
+/** The three views of one JSON value SQLite needs: its type, its SQL atom, its JSON text. */
+interface SqliteValue {
+  type: Frag;
+  atom: Frag;
+  json: Frag;
+}
+
+function sqliteValue(key: string): SqliteValue {
+  const p = sqlitePath(key);
+  return {
+    type: sql`json_type(n.metadata, ${v(p)})`,
+    atom: sql`json_extract(n.metadata, ${v(p)})`,
+    json: sql`(n.metadata -> ${v(p)})`,
+  };
+}
+
+const SQLITE_NUMBER = raw("('integer', 'real')");
+
+/** SQLite: the value equals `value` as `deepEqual` has it (booleans are not the numbers 1 and 0). */
+function sqliteEquals(at: SqliteValue, value: unknown): Frag {
+  if (value === null) return sql`${at.type} = 'null'`;
+  if (value === true) return sql`${at.type} = 'true'`;
+  if (value === false) return sql`${at.type} = 'false'`;
+  // The value test first: it rejects most rows, and SQLite evaluates AND left to right.
+  if (typeof value === 'number') return sql`(${at.atom} = ${v(value)} AND ${at.type} IN ${SQLITE_NUMBER})`;
+  if (typeof value === 'string') return sql`(${at.atom} = ${v(value)} AND ${at.type} = 'text')`;
+  const type = Array.isArray(value) ? 'array' : 'object';
+  return sql`(${at.type} = ${v(type)} AND tiled_json_equal(${at.json}, ${v(JSON.stringify(value))}) = 1)`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Filters
+
+/** A filter PostgreSQL leaves to JS: RE2 over the string at `key`. */
+interface PostFilter {
+  key: string;
+  matches: StringMatcher;
+}
+
+interface Plan {
+  where: Frag;
+  post: PostFilter[];
+}
+
+/**
+ * The path under which `nodes_metadata_values` (sql-search-migration.ts) holds a key's scalar values, written
+ * as json_tree's `fullkey` writes it: a label of a letter then letters and digits bare, any other label in
+ * double quotes. Labels with `[`, `]`, `"` or `\` (and empty ones) are not indexed; null sends the filter to
+ * the JSON functions instead.
+ */
+function indexedPath(key: string): string | null {
+  let path = '$';
+  for (const part of splitKey(key)) {
+    if (/^[A-Za-z][A-Za-z0-9]*$/.test(part)) path += `.${part}`;
+    else if (/^[^"\\[\]]+$/.test(part)) path += `."${part}"`;
+    else return null;
+  }
+  return path;
+}
+
+const parentIs = (parentId: number | null): Frag => (parentId === null ? raw('parent IS NULL') : sql`parent = ${v(parentId)}`);
+
+/** SQLite, through the value index: nodes whose scalar at `path` satisfies `test` (on columns `type`, `value`). */
+function indexed(parentId: number | null, path: string, test: Frag): Frag {
+  return sql`n.id IN (SELECT node_id FROM nodes_metadata_values WHERE ${parentIs(parentId)} AND path = ${v(path)} AND ${test})`;
+}
+
+/** SQLite, through the value index: the scalar equals `value`; null for objects and arrays, which it does not hold. */
+function indexedEquals(parentId: number | null, path: string, value: unknown): Frag | null {
+  if (value === null) return indexed(parentId, path, raw(`type = 'null'`));
+  if (value === true) return indexed(parentId, path, raw(`type = 'true'`));
+  if (value === false) return indexed(parentId, path, raw(`type = 'false'`));
+  if (typeof value === 'number') return indexed(parentId, path, sql`value = ${v(value)} AND type IN ${SQLITE_NUMBER}`);
+  if (typeof value === 'string') return indexed(parentId, path, sql`value = ${v(value)} AND type = 'text'`);
+  return null;
+}
+
+function sqliteFilter(filter: Filter, parentId: number | null): Frag {
+  switch (filter.type) {
+    case 'fulltext': {
+      const terms = fulltextTerms(filter.text);
+      if (terms.length === 0) return TRUE;
+      if (!terms.every((t) => WORD.test(t))) return FALSE;
+      // Quoted, each term is one FTS5 string; space-separated strings are ANDed.
+      return sql`n.id IN (SELECT rowid FROM nodes_fts WHERE nodes_fts MATCH ${v(terms.map((t) => `"${t}"`).join(' '))})`;
+    }
+    case 'keys_filter':
+      return sql`n.key IN (SELECT value FROM json_each(${v(JSON.stringify(filter.keys))}))`;
+    case 'regex': {
+      const at = sqliteValue(filter.key);
+      return sql`(${at.type} = 'text' AND tiled_regexp(${v(filter.pattern)}, ${v(filter.caseSensitive ? 1 : 0)}, ${at.atom}) = 1)`;
+    }
+    case 'eq': {
+      const path = indexedPath(filter.key);
+      return (path === null ? null : indexedEquals(parentId, path, filter.value)) ?? sqliteEquals(sqliteValue(filter.key), filter.value);
+    }
+    case 'noteq': {
+      const at = sqliteValue(filter.key);
+      return sql`(${at.type} IS NOT NULL AND NOT ${sqliteEquals(at, filter.value)})`;
+    }
+    case 'comparison': {
+      const at = sqliteValue(filter.key);
+      const op = raw({ lt: '<', le: '<=', gt: '>', ge: '>=' }[filter.operator]);
+      const path = indexedPath(filter.key);
+      if (path && typeof filter.value === 'number') return indexed(parentId, path, sql`value ${op} ${v(filter.value)} AND type IN ${SQLITE_NUMBER}`);
+      if (path && typeof filter.value === 'string') return indexed(parentId, path, sql`value ${op} ${v(filter.value)} AND type = 'text'`);
+      if (typeof filter.value === 'number') return sql`(${at.type} IN ${SQLITE_NUMBER} AND ${at.atom} ${op} ${v(filter.value)})`;
+      if (typeof filter.value === 'string') return sql`(${at.type} = 'text' AND ${at.atom} ${op} ${v(filter.value)})`;
+      return FALSE;
+    }
+    case 'contains': {
+      const at = sqliteValue(filter.key);
+      const element: SqliteValue = { type: raw('e.type'), atom: raw('e.atom'), json: raw('e.value') };
+      return sql`(${at.type} = 'array' AND EXISTS (SELECT 1 FROM json_each(n.metadata, ${v(sqlitePath(filter.key))}) e WHERE ${sqliteEquals(element, filter.value)}))`;
+    }
+    case 'in':
+    case 'notin': {
+      const at = sqliteValue(filter.key);
+      const found = or(filter.value.map((item) => sqliteEquals(at, item)));
+      return filter.type === 'in' ? found : sql`(${at.type} IS NOT NULL AND NOT ${found})`;
+    }
+    case 'keypresent': {
+      const at = sqliteValue(filter.key);
+      return filter.exists ? sql`${at.type} IS NOT NULL` : sql`${at.type} IS NULL`;
+    }
+    case 'like': {
+      const at = sqliteValue(filter.key);
+      return sql`(${at.type} = 'text' AND tiled_like(${v(filter.pattern)}, ${at.atom}) = 1)`;
+    }
+    case 'specs': {
+      const has = (name: string): Frag => sql`EXISTS (SELECT 1 FROM json_each(n.specs) s WHERE json_extract(s.value, '$.name') = ${v(name)})`;
+      return and([...filter.include.map(has), ...filter.exclude.map((name) => sql`NOT ${has(name)}`)]);
+    }
+    case 'structure_family':
+      return sql`n.structure_family = ${v(filter.value)}`;
+    case 'access_blob_filter': {
+      // As Tiled's catalog: the blob's user is this user, or one of its tags is listed.
+      if (filter.userId === null && filter.tags.length === 0) return FALSE;
+      const tags = sql`EXISTS (SELECT 1 FROM json_each(n.access_blob, '$.tags') t WHERE t.value IN (SELECT value FROM json_each(${v(JSON.stringify(filter.tags))})))`;
+      if (filter.userId === null) return tags;
+      return sql`(${tags} OR json_extract(n.access_blob, '$.user') = ${v(filter.userId)})`;
+    }
+  }
+}
+
+function pgTyped(key: string, type: string): Frag {
+  return sql`jsonb_typeof(${pgJson(key)}) = ${v(type)}`;
+}
+
+/** PostgreSQL: the expression the full-text GIN index is built on (sql-search-migration.ts); keep them identical. */
+export const PG_FULLTEXT_VECTOR = `jsonb_to_tsvector('simple'::regconfig, n.metadata, '["string"]'::jsonb)`;
+
+function pgFilter(filter: Filter, post: PostFilter[]): Frag {
+  switch (filter.type) {
+    case 'fulltext': {
+      const terms = fulltextTerms(filter.text);
+      if (terms.length === 0) return TRUE;
+      if (!terms.every((t) => WORD.test(t))) return FALSE;
+      return sql`${raw(PG_FULLTEXT_VECTOR)} @@ plainto_tsquery('simple', ${v(terms.join(' '))})`;
+    }
+    case 'keys_filter':
+      return sql`n.key = ANY(${v(filter.keys)}::text[])`;
+    case 'regex':
+      post.push({ key: filter.key, matches: regexMatcher(filter.pattern, filter.caseSensitive) });
+      return pgTyped(filter.key, 'string');
+    case 'eq':
+      // Containment is implied by equality and can use the GIN index; equality then decides.
+      return sql`(n.metadata @> ${v(JSON.stringify(nested(filter.key, filter.value)))}::jsonb AND ${pgJson(filter.key)} = ${v(JSON.stringify(filter.value))}::jsonb)`;
+    case 'noteq':
+      return sql`(${pgJson(filter.key)} IS NOT NULL AND ${pgJson(filter.key)} <> ${v(JSON.stringify(filter.value))}::jsonb)`;
+    case 'comparison': {
+      const op = raw({ lt: '<', le: '<=', gt: '>', ge: '>=' }[filter.operator]);
+      if (typeof filter.value === 'number') {
+        return sql`(${pgTyped(filter.key, 'number')} AND ${pgJson(filter.key)} ${op} ${v(JSON.stringify(filter.value))}::jsonb)`;
+      }
+      if (typeof filter.value === 'string') {
+        // Code-point order, as JS compares, whatever the database's collation.
+        return sql`(${pgTyped(filter.key, 'string')} AND (${pgJson(filter.key)} #>> '{}') COLLATE "C" ${op} ${v(filter.value)}::text COLLATE "C")`;
+      }
+      return FALSE;
+    }
+    case 'contains': {
+      const value = JSON.stringify(filter.value);
+      // `@>` on arrays is containment, looser than element equality for nested values: it only pre-filters.
+      return sql`(n.metadata @> ${v(JSON.stringify(nested(filter.key, [filter.value])))}::jsonb AND ${pgTyped(filter.key, 'array')} AND EXISTS (SELECT 1 FROM jsonb_array_elements(${pgJson(filter.key)}) e(value) WHERE e.value = ${v(value)}::jsonb))`;
+    }
+    case 'in':
+    case 'notin': {
+      const found = sql`${pgJson(filter.key)} = ANY(${v(filter.value.map((item) => JSON.stringify(item)))}::jsonb[])`;
+      return filter.type === 'in' ? sql`COALESCE(${found}, false)` : sql`(${pgJson(filter.key)} IS NOT NULL AND NOT COALESCE(${found}, false))`;
+    }
+    case 'keypresent':
+      return filter.exists ? sql`${pgJson(filter.key)} IS NOT NULL` : sql`${pgJson(filter.key)} IS NULL`;
+    case 'like':
+      // No escape character: `\` is literal, as in Tiled's LIKE.
+      return sql`(${pgTyped(filter.key, 'string')} AND (${pgJson(filter.key)} #>> '{}') LIKE ${v(filter.pattern)}::text ESCAPE '')`;
+    case 'specs': {
+      const has = (name: string): Frag => sql`COALESCE(n.specs, '[]'::jsonb) @> ${v(JSON.stringify([{ name }]))}::jsonb`;
+      return and([...filter.include.map(has), ...filter.exclude.map((name) => sql`NOT ${has(name)}`)]);
+    }
+    case 'structure_family':
+      return sql`n.structure_family = ${v(filter.value)}`;
+    case 'access_blob_filter': {
+      if (filter.userId === null && filter.tags.length === 0) return FALSE;
+      const tags = sql`COALESCE((n.access_blob -> 'tags') ?| ${v(filter.tags)}::text[], false)`;
+      if (filter.userId === null) return tags;
+      return sql`(${tags} OR COALESCE(n.access_blob ->> 'user' = ${v(filter.userId)}::text, false))`;
+    }
+  }
+}
+
+type LookupMode = 'search' | 'distinct';
+
+function plan(engine: Engine, parentId: number | null, query: SearchQuery, lookupMode: LookupMode): Plan | null {
+  const post: PostFilter[] = [];
+  const where: Frag[] = [parentId === null ? raw('n.parent IS NULL') : sql`n.parent = ${v(parentId)}`];
+  const lookups = [...new Set(query.lookups)];
+  if (lookups.length) {
+    // /search: one child by key, or none when two keys are asked for (as Tiled 0.2.16); /distinct: any of them.
+    if (lookupMode === 'search' && lookups.length > 1) return null;
+    where.push(engine === 'sqlite' ? sql`n.key IN (SELECT value FROM json_each(${v(JSON.stringify(lookups))}))` : sql`n.key = ANY(${v(lookups)}::text[])`);
+  }
+  for (const filter of query.filters) where.push(engine === 'sqlite' ? sqliteFilter(filter, parentId) : pgFilter(filter, post));
+  return { where: and(where), post };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Sorting
+
+function sqliteOrder(at: SqliteValue, dir: Frag): Frag {
+  return join(
+    [
+      sql`(${at.type} IS NULL) ${dir}`,
+      sql`CASE ${at.type} WHEN 'true' THEN 0 WHEN 'false' THEN 0 WHEN 'integer' THEN 0 WHEN 'real' THEN 0 WHEN 'text' THEN 1 ELSE 2 END ${dir}`,
+      sql`CASE WHEN ${at.type} IN ('true', 'false', 'integer', 'real') THEN ${at.atom} END ${dir}`,
+      sql`CASE WHEN ${at.type} = 'text' THEN ${at.atom} END ${dir}`,
+      sql`CASE WHEN ${at.type} IN ('object', 'array', 'null') THEN ${at.json} END ${dir}`,
+    ],
+    ', ',
+  );
+}
+
+function pgOrder(json: Frag, dir: Frag): Frag {
+  const type = sql`jsonb_typeof(${json})`;
+  return join(
+    [
+      sql`(${json} IS NULL) ${dir}`,
+      sql`CASE ${type} WHEN 'boolean' THEN 0 WHEN 'number' THEN 0 WHEN 'string' THEN 1 ELSE 2 END ${dir}`,
+      sql`CASE ${type} WHEN 'number' THEN (${json} #>> '{}')::numeric WHEN 'boolean' THEN CASE WHEN ${json} = 'true'::jsonb THEN 1 ELSE 0 END END ${dir}`,
+      sql`(CASE WHEN ${type} = 'string' THEN ${json} #>> '{}' END) COLLATE "C" ${dir}`,
+      sql`(CASE WHEN ${type} IN ('object', 'array', 'null') THEN ${json}::text END) COLLATE "C" ${dir}`,
+    ],
+    ', ',
+  );
+}
+
+/**
+ * ORDER BY as the in-memory sort has it: per key, missing values after present ones, then booleans and
+ * numbers, strings, everything else (the whole reversed for `-key`); ties by insertion order, reversed by a
+ * trailing `-_`. The node id last makes the order total, so offset pages are well defined.
+ */
+function orderBy(engine: Engine, sorting: readonly SortKey[]): Ordering {
+  const parts: Frag[] = [];
+  const extracted: Frag[] = [];
+  let tiebreak = 'ASC';
+  for (const { key, direction } of sorting) {
+    if (key === '') {
+      tiebreak = direction < 0 ? 'DESC' : 'ASC';
+      continue;
+    }
+    const dir = raw(direction < 0 ? 'DESC' : 'ASC');
+    const i = extracted.length;
+    if (engine === 'sqlite') {
+      const at = sqliteValue(key);
+      const path = indexedPath(key);
+      if (path) {
+        // A scalar comes from the value index; only objects, arrays and missing keys have their JSON parsed.
+        extracted.push(sql`LEFT JOIN nodes_metadata_values ${raw(`s${i}`)} ON ${raw(`s${i}`)}.node_id = n.id AND ${raw(`s${i}`)}.path = ${v(path)}`);
+        const type = sql`COALESCE(${raw(`s${i}`)}.type, ${at.type})`;
+        parts.push(sqliteOrder({ type, atom: raw(`s${i}.value`), json: at.json }, dir));
+      } else {
+        parts.push(sqliteOrder(at, dir));
+      }
+    } else {
+      extracted.push(sql`${pgJson(key)} AS ${raw(`s${i}`)}`);
+      parts.push(pgOrder(raw(`sk.s${i}`), dir));
+    }
+  }
+  parts.push(raw(`n.id ${tiebreak}`));
+  return { engine, extracted, order: join(parts, ', ') };
+}
+
+/**
+ * The ORDER BY list, and what extracts sort values once per matching row: LEFT JOINs on SQLite's value index,
+ * columns of a LATERAL subquery on PostgreSQL.
+ */
+interface Ordering {
+  engine: Engine;
+  extracted: Frag[];
+  order: Frag;
+}
+
+/** `SELECT select` over the matches in order, then `tail` (LIMIT/OFFSET). */
+function sorted(p: Plan, ordering: Ordering, select: Frag, tail: Frag = raw('')): Frag {
+  const { extracted, order } = ordering;
+  if (extracted.length === 0) return sql`SELECT ${select} FROM nodes n WHERE ${p.where} ORDER BY ${order} ${tail}`;
+  if (ordering.engine === 'postgres') {
+    return sql`SELECT ${select} FROM nodes n CROSS JOIN LATERAL (SELECT ${join(extracted, ', ')}) sk WHERE ${p.where} ORDER BY ${order} ${tail}`;
+  }
+  return sql`SELECT ${select} FROM nodes n ${join(extracted, ' ')} WHERE ${p.where} ORDER BY ${order} ${tail}`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Queries
+
+const COLUMNS = raw('n.id, n.key, n.structure_family, n.metadata, n.specs, n.access_blob, n.time_created, n.time_updated');
+
+function decoded(value: unknown): unknown {
+  return typeof value === 'string' ? JSON.parse(value) : value;
+}
+
+function toRow(r: Record<string, unknown>): NodeRow {
+  return {
+    id: Number(r.id),
+    key: String(r.key),
+    structure_family: String(r.structure_family),
+    metadata: (decoded(r.metadata) ?? {}) as Metadata,
+    specs: (decoded(r.specs) ?? []) as Spec[],
+    access_blob: decoded(r.access_blob) ?? null,
+    time_created: r.time_created,
+    time_updated: r.time_updated,
+  };
+}
+
+/** PostgreSQL with a regex: every row the SQL filters pass, in order, checked by RE2 in slices. */
+async function postFiltered(dataSource: DataSource, p: Plan, ordering: Ordering, select: Frag): Promise<Record<string, unknown>[]> {
+  const values = p.post.map((f, i) => sql`${pgJson(f.key)} #>> '{}' AS ${raw(`post_${i}`)}`);
+  const rows = await run(dataSource, sorted(p, ordering, sql`${select}, ${join(values, ', ')}`));
+  const out: Record<string, unknown>[] = [];
+  for (let start = 0; start < rows.length; start += POST_FILTER_SLICE) {
+    for (const row of rows.slice(start, start + POST_FILTER_SLICE)) {
+      if (p.post.every((f, i) => typeof row[`post_${i}`] === 'string' && f.matches(row[`post_${i}`] as string))) out.push(row);
+    }
+    if (start + POST_FILTER_SLICE < rows.length) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return out;
+}
+
+/** The matching children of `parentId`, sorted; one page of rows and the total count. */
+export async function searchChildren(
+  dataSource: DataSource,
+  parentId: number | null,
+  query: SearchQuery,
+  sorting: readonly SortKey[],
+  offset: number,
+  limit: number,
+): Promise<SearchResult> {
+  prepareSearchConnection(dataSource);
+  const engine = engineOf(dataSource);
+  const p = plan(engine, parentId, query, 'search');
+  if (!p) return { count: 0, rows: [] };
+  const ordering = orderBy(engine, sorting);
+  if (p.post.length) {
+    // Ids and the regex targets only; the page's rows are read afterwards.
+    const all = await postFiltered(dataSource, p, ordering, raw('n.id'));
+    const ids = all.slice(offset, offset + limit).map((r) => Number(r.id));
+    if (ids.length === 0) return { count: all.length, rows: [] };
+    const byId = new Map((await run(dataSource, sql`SELECT ${COLUMNS} FROM nodes n WHERE n.id = ANY(${v(ids)}::integer[])`)).map((r) => [Number(r.id), r]));
+    return { count: all.length, rows: ids.flatMap((id) => (byId.has(id) ? [toRow(byId.get(id) as Record<string, unknown>)] : [])) };
+  }
+  const counted = async (): Promise<number> => Number((await run(dataSource, sql`SELECT count(*) AS count FROM nodes n WHERE ${p.where}`))[0].count);
+  if (limit <= 0) return { count: await counted(), rows: [] };
+  const page = sql`LIMIT ${v(limit)} OFFSET ${v(offset)}`;
+  if (engine === 'sqlite') {
+    // Counting through SQLite's indexes is cheap, and a page without a window count keeps its top-N sort.
+    const rows = await run(dataSource, sorted(p, ordering, COLUMNS, page));
+    const count = offset === 0 && rows.length < limit ? rows.length : await counted();
+    return { count, rows: rows.map(toRow) };
+  }
+  // PostgreSQL reads the matches once: the count rides along with the page.
+  const rows = await run(dataSource, sorted(p, ordering, sql`${COLUMNS}, count(*) OVER () AS total_count`, page));
+  // Past the last match there is no row to carry the count.
+  const count = rows.length ? Number(rows[0].total_count) : offset > 0 ? await counted() : 0;
+  return { count, rows: rows.map(toRow) };
+}
+
+/** How many children of `parentId` match. */
+export async function countChildren(dataSource: DataSource, parentId: number | null, query: SearchQuery): Promise<number> {
+  return (await searchChildren(dataSource, parentId, query, [], 0, 0)).count;
+}
+
+/** /distinct over the matching children of `parentId`: values in the order of their first node. */
+export async function distinctChildren(
+  dataSource: DataSource,
+  parentId: number | null,
+  query: SearchQuery,
+  request: Pick<ChildDistinctRequest, 'metadata' | 'structureFamilies' | 'specs' | 'counts'>,
+): Promise<ChildDistinctResult> {
+  prepareSearchConnection(dataSource);
+  const engine = engineOf(dataSource);
+  const p = plan(engine, parentId, query, 'distinct');
+  const empty = (): DistinctValue[] => [];
+  if (!p) {
+    return {
+      metadata: request.metadata.length ? Object.fromEntries(request.metadata.map((k) => [k, empty()])) : null,
+      structure_families: request.structureFamilies ? empty() : null,
+      specs: request.specs ? empty() : null,
+    };
+  }
+  const shape = (rows: Record<string, unknown>[], decode: (value: unknown) => unknown): DistinctValue[] =>
+    rows.map((r) => ({ value: decode(r.value), count: request.counts ? Number(r.count) : null }));
+  const specsValue = (value: unknown): unknown => ((decoded(value) ?? []) as Spec[]).map((s) => ({ name: s.name, version: s.version ?? null }));
+
+  if (p.post.length) {
+    // Few rows survive a regex in practice; tally them as the in-memory path does.
+    const rows = await postFiltered(dataSource, p, orderBy(engine, []), raw('n.id, n.structure_family, n.metadata, n.specs'));
+    const candidates = rows.map((r) => ({
+      key: '',
+      family: String(r.structure_family) as StructureFamily,
+      metadata: (decoded(r.metadata) ?? {}) as Metadata,
+      specs: (decoded(r.specs) ?? []) as Spec[],
+    }));
+    return distinctOf(candidates, request);
+  }
+
+  const grouped = async (value: Frag, present: Frag): Promise<Record<string, unknown>[]> =>
+    run(dataSource, sql`SELECT ${value} AS value, count(*) AS count, min(n.id) AS first_id FROM nodes n WHERE ${p.where} AND ${present} GROUP BY 1 ORDER BY first_id`);
+  const metadata: [string, DistinctValue[]][] = [];
+  for (const key of request.metadata) {
+    const value = engine === 'sqlite' ? sqliteValue(key).json : pgJson(key);
+    // SQLite hands back JSON text; node-postgres has already decoded the jsonb.
+    const decode = engine === 'sqlite' ? (text: unknown): unknown => JSON.parse(String(text)) : (json: unknown): unknown => json;
+    metadata.push([key, shape(await grouped(value, sql`${value} IS NOT NULL`), decode)]);
+  }
+  return {
+    metadata: request.metadata.length ? Object.fromEntries(metadata) : null,
+    structure_families: request.structureFamilies ? shape(await grouped(raw('n.structure_family'), TRUE), String) : null,
+    specs: request.specs ? shape(await grouped(raw(engine === 'sqlite' ? 'json(n.specs)' : 'n.specs'), TRUE), specsValue) : null,
+  };
+}
