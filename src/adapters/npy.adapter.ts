@@ -76,7 +76,7 @@ async function openNpy(source: AdapterSource): Promise<ArrayNode> {
       await handle.close();
     }
   } catch (error) {
-    throw fileError(name, error);
+    throw error instanceof AdapterError ? new AdapterError(`${name}: ${error.message}`, error.status) : fileError(name, error);
   }
   const dtype = dtypeOf(header.type, name);
   if (header.fortranOrder && header.shape.filter((n) => n > 1).length > 1) {

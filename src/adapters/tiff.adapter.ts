@@ -46,10 +46,11 @@ function sameLayout(a: PageLayout, b: PageLayout): boolean {
 /** The first page's tags, as Tiled's metadata shows them (tag name → value). */
 function tagsOf(image: GeoTIFFImage): Metadata {
   const out: Metadata = {};
-  let tags: Record<string, unknown> = {};
+  let tags: Record<string, unknown>;
   try {
     tags = image.getFileDirectory().toObject();
   } catch {
+    // Tags geotiff cannot parse do not stop the pixels from being served.
     return out;
   }
   for (const [name, value] of Object.entries(tags)) {
