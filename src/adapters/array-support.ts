@@ -91,44 +91,11 @@ export function typedArrayOf(dtype: DType, bytes: Uint8Array): NumericArray {
   return new out(aligned.buffer, aligned.byteOffset, length);
 }
 
-/** Copies a C-order region of a larger C-order array (both as bytes) into a new buffer. */
-export function copyRegion(
-  source: Uint8Array,
-  sourceShape: readonly number[],
-  offset: readonly number[],
-  shape: readonly number[],
-  itemsize: number,
-): Uint8Array {
-  const out = new Uint8Array(shape.reduce((a, b) => a * b, itemsize));
-  if (out.length === 0) return out;
-  const ndim = sourceShape.length;
-  if (ndim === 0) {
-    out.set(source.subarray(0, itemsize));
-    return out;
-  }
-  const strides = new Array<number>(ndim);
-  strides[ndim - 1] = itemsize;
-  for (let d = ndim - 2; d >= 0; d--) strides[d] = strides[d + 1] * sourceShape[d + 1];
-  const rowBytes = shape[ndim - 1] * itemsize;
-  const index = new Array<number>(ndim - 1).fill(0);
-  let written = 0;
-  for (;;) {
-    let start = offset[ndim - 1] * itemsize;
-    for (let d = 0; d < ndim - 1; d++) start += (offset[d] + index[d]) * strides[d];
-    out.set(source.subarray(start, start + rowBytes), written);
-    written += rowBytes;
-    let d = ndim - 2;
-    while (d >= 0 && ++index[d] === shape[d]) index[d--] = 0;
-    if (d < 0) break;
-  }
-  return out;
-}
-
 /**
- * An AdapterError for a failure while opening or reading `path`: file-system codes get a plain
- * sentence and a status (missing → 404, permission → 403 is not in Tiled's vocabulary, so 500 with the
- * reason), anything else keeps the library's message. The path is shown relative to nothing: callers
- * pass the name the user knows (the file's base name) to keep server paths out of responses.
+ * An AdapterError for a failure while opening or reading a file: file-system codes become a plain
+ * sentence and a status (a vanished file is 404), anything else keeps the first line of the library's
+ * message as 422. `name` is what the user knows the file by (its base name, or base name and path
+ * inside it), so server paths never reach a response.
  */
 export function fileError(name: string, error: unknown): AdapterError {
   if (error instanceof AdapterError) return error;
