@@ -161,6 +161,7 @@ export const tiffAdapter: AdapterRegistration = {
 
 export const tiffSequenceAdapter: AdapterRegistration = {
   mimetype: 'multipart/related;type=image/tiff',
-  extensions: ['.tif', '.tiff'],
+  // Sequences are recognised by numbered names, never by extension alone: that stays tiffAdapter's.
+  extensions: [],
   open: openTiffSequence,
 };

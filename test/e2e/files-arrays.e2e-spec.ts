@@ -20,6 +20,8 @@ type Adapters = {
   pngAdapter: AdapterRegistration;
   jpegAdapter: AdapterRegistration;
   npyAdapter: AdapterRegistration;
+  jpegSequenceAdapter: AdapterRegistration;
+  npySequenceAdapter: AdapterRegistration;
 };
 /* eslint-disable @typescript-eslint/no-require-imports -- the HDF5 reader's worker thread starts from the built file, so this spec loads every adapter from dist/ */
 const adapters: Adapters = {
@@ -28,6 +30,7 @@ const adapters: Adapters = {
   ...(require('../../dist/src/adapters/tiff.adapter') as Adapters),
   ...(require('../../dist/src/adapters/image.adapter') as Adapters),
   ...(require('../../dist/src/adapters/npy.adapter') as Adapters),
+  ...(require('../../dist/src/adapters/sequence.adapter') as Adapters),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 const dynamicImport = new Function('specifier', 'return import(specifier)') as <T>(specifier: string) => Promise<T>;
@@ -306,6 +309,17 @@ describe('array adapters, opened in process', () => {
       expect([bool.dtype, values(await bool.readBlock([0]))]).toEqual(['bool', [1, 0, 0, 1]]);
       const scalar = arrayOf(await open(adapters.npyAdapter, join(dir, 'scalar.npy')));
       expect([scalar.shape, scalar.chunks, values(await scalar.readBlock([]))]).toEqual([[], [], [2.5]]);
+    });
+
+    it('stacks numbered NPY and JPEG files along a new first axis, and names a file that does not match the first', async () => {
+      const npys = arrayOf(await open(adapters.npySequenceAdapter, join(dir, 'float.npy'), join(dir, 'float.npy')));
+      expect([npys.dtype, npys.shape, npys.chunks]).toEqual(['float32', [2, 3, 4], [[1, 1], [3], [4]]]);
+      expect(values(await npys.readBlock([1, 0, 0]))).toEqual(values(NPY_F4));
+      const mixed = arrayOf(await open(adapters.npySequenceAdapter, join(dir, 'float.npy'), join(dir, 'be.npy')));
+      await expect(mixed.readBlock([1, 0, 0])).rejects.toMatchObject({ status: 422, message: 'be.npy: int32 [5] differs from the first file of the sequence (float32 [3,4])' });
+      const photos = arrayOf(await open(adapters.jpegSequenceAdapter, join(dir, 'photo.jpg'), join(dir, 'photo.jpg')));
+      expect([photos.shape, photos.chunks]).toEqual([[2, 3, 4, 3], [[1, 1], [3], [4], [3]]]);
+      expect(values(await photos.readBlock([1, 0, 0, 0]))).toEqual(values(await photos.readBlock([0, 0, 0, 0])));
     });
 
     it('refuses unsupported and truncated files', async () => {
