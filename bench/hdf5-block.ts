@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { hdf5Adapter } from '../src/adapters/hdf5.adapter';
+import { hdf5Adapter } from '../src/adapters/hdf5';
 import type { ArrayNode, ContainerNode } from '../src/catalog/tree/tree.types';
 
 const FRAMES = 8;

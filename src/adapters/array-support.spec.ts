@@ -29,7 +29,7 @@ describe('blockRegion', () => {
 describe('dtypeOf and swapBytes', () => {
   it('should map numpy-style types and refuse the rest with a 415', () => {
     expect(dtypeOf({ kind: 'u', itemsize: 2, littleEndian: false }, 'f')).toBe('uint16');
-    expect(() => dtypeOf({ kind: 'f', itemsize: 2, littleEndian: true }, 'x.h5:/half')).toThrow(expect.objectContaining({ status: 415, message: expect.stringMatching(/^x\.h5:\/half: element type float16 is not supported/) }));
+    expect(() => dtypeOf({ kind: 'f', itemsize: 2, littleEndian: true }, 'x.h5:/half')).toThrow(expect.objectContaining({ status: 415, message: expect.stringMatching(/^x\.h5:\/half: Element type float16 is not supported/) }));
     const bytes = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
     swapBytes(bytes, 4);
     expect(Array.from(bytes)).toEqual([4, 3, 2, 1, 8, 7, 6, 5]);

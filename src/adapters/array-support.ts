@@ -62,7 +62,7 @@ export function dtypeOf(type: ElementType, what: string): DType {
   for (const [name, info] of Object.entries(DTYPES) as [DType, (typeof DTYPES)[DType]][]) {
     if (info.kind === type.kind && info.itemsize === type.itemsize) return name;
   }
-  throw new AdapterError(`${what}: element type ${describeType(type)} is not supported (supported: bool, int8-64, uint8-64, float32, float64)`, 415);
+  throw new AdapterError(`${what}: Element type ${describeType(type)} is not supported (supported: bool, int8-64, uint8-64, float32, float64)`, 415);
 }
 
 function describeType(type: ElementType): string {
@@ -102,20 +102,20 @@ export function fileError(name: string, error: unknown): AdapterError {
   const code = (error as { code?: unknown } | null)?.code;
   switch (code) {
     case 'ENOENT':
-      return new AdapterError(`${name}: the file no longer exists`, 404);
+      return new AdapterError(`${name}: The file no longer exists`, 404);
     case 'EACCES':
     case 'EPERM':
-      return new AdapterError(`${name}: permission denied`, 500);
+      return new AdapterError(`${name}: The file cannot be read (permission denied)`, 500);
     case 'EISDIR':
-      return new AdapterError(`${name}: is a directory, not a file`, 415);
+      return new AdapterError(`${name}: Is a folder, not a file`, 415);
     case 'ELOOP':
-      return new AdapterError(`${name}: too many levels of symbolic links`, 500);
+      return new AdapterError(`${name}: Too many levels of symbolic links`, 500);
     case 'EMFILE':
     case 'ENFILE':
-      return new AdapterError(`${name}: too many open files on the server, try again`, 503);
+      return new AdapterError(`${name}: Too many open files on the server, try again`, 503);
     default:
       break;
   }
   const message = error instanceof Error ? error.message : String(error);
-  return new AdapterError(`${name}: cannot be read (${message.split('\n')[0].slice(0, 300)})`, 422);
+  return new AdapterError(`${name}: Cannot be read: ${message.split('\n')[0].slice(0, 300)}`, 422);
 }

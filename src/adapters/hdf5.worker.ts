@@ -1,7 +1,7 @@
 /**
  * The HDF5 reader thread. h5wasm is libhdf5 compiled to WebAssembly: its reads are synchronous and a
  * fault inside it (a corrupt file driving libhdf5 into an abort) poisons the whole WASM instance.
- * Running it here keeps both away from the server's event loop; the parent (hdf5.adapter.ts) restarts
+ * Running it here keeps both away from the server's event loop; the parent (hdf5.ts) restarts
  * this thread when it dies. Files are read in place through h5wasm's Node build (no copy into a
  * virtual file system), and a read allocates only its own block in the WASM heap, so the heap stays
  * near the size of the largest block served.

@@ -30,7 +30,7 @@ function layoutOf(image: GeoTIFFImage, what: string): PageLayout {
   const format = image.getSampleFormat(0);
   const bits = image.getBitsPerSample(0);
   for (let s = 1; s < samples; s++) {
-    if (image.getSampleFormat(s) !== format || image.getBitsPerSample(s) !== bits) throw new AdapterError(`${what}: samples of different types in one pixel are not supported`, 415);
+    if (image.getSampleFormat(s) !== format || image.getBitsPerSample(s) !== bits) throw new AdapterError(`${what}: Samples of different types in one pixel are not supported`, 415);
   }
   if (bits % 8 !== 0) throw new AdapterError(`${what}: ${bits}-bit samples are not supported (8, 16, 32 or 64 bits are)`, 415);
   const kinds: Record<number, ElementType['kind']> = { 1: 'u', 2: 'i', 3: 'f' };
@@ -116,7 +116,7 @@ function pagedArray(
       const where = pageOf(leading === undefined ? 0 : offset[0]);
       return withTiff(where.path, where.name, async (tiff) => {
         const image = await tiff.getImage(where.page);
-        if (!sameLayout(layoutOf(image, where.name), layout)) throw new AdapterError(`${where.name}: page ${where.page} differs in size or type from the first`, 422);
+        if (!sameLayout(layoutOf(image, where.name), layout)) throw new AdapterError(`${where.name}: Page ${where.page} differs in size or type from the first`, 422);
         const y0 = offset[rowAxis];
         const bytes = await readRows(image, y0, y0 + count[rowAxis], layout.width);
         return typedArrayOf(dtype, bytes);
@@ -134,7 +134,7 @@ async function openTiff(source: AdapterSource): Promise<ArrayNode> {
     const layout = layoutOf(first, name);
     for (let i = 1; i < count; i++) {
       if (!sameLayout(layoutOf(await tiff.getImage(i), `${name} page ${i}`), layout)) {
-        throw new AdapterError(`${name}: pages differ in size or type; only stacks of identical pages are served`, 415);
+        throw new AdapterError(`${name}: Pages differ in size or type; only stacks of identical pages are served`, 415);
       }
     }
     return pagedArray(name, layout, count > 1 ? count : undefined, (page) => ({ path, page, name }), tagsOf(first));

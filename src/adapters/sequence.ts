@@ -6,8 +6,8 @@
 import { basename } from 'node:path';
 import type { ArrayNode } from '../catalog/tree/tree.types';
 import { AdapterError, type AdapterRegistration, type AdapterSource } from './adapter.types';
-import { jpegAdapter } from './image.adapter';
-import { npyAdapter } from './npy.adapter';
+import { jpegAdapter } from './image';
+import { npyAdapter } from './npy';
 
 function sameArray(a: ArrayNode, b: ArrayNode): boolean {
   return a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((n, i) => n === b.shape[i]);
@@ -15,7 +15,7 @@ function sameArray(a: ArrayNode, b: ArrayNode): boolean {
 
 async function openArray(single: AdapterRegistration, path: string): Promise<ArrayNode> {
   const node = await single.open({ mimetype: single.mimetype, paths: [path] });
-  if (node.family !== 'array') throw new AdapterError(`${basename(path)}: is not an array`, 415);
+  if (node.family !== 'array') throw new AdapterError(`${basename(path)}: Is not an array`, 415);
   return node;
 }
 

@@ -44,7 +44,7 @@ function attributesOf(attrs: Record<string, unknown>): Metadata {
 function arrayNode(array: ZarrArray, what: string): ArrayNode {
   const { zarr } = loadedLibraries();
   const dtype = array.dtype as string;
-  if (!isDType(dtype)) throw new AdapterError(`${what}: element type ${dtype} is not supported (supported: bool, int8-64, uint8-64, float32, float64)`, 415);
+  if (!isDType(dtype)) throw new AdapterError(`${what}: Element type ${dtype} is not supported (supported: bool, int8-64, uint8-64, float32, float64)`, 415);
   const shape = [...array.shape];
   const chunks = chunksFor(shape, array.chunks);
   return {
@@ -122,8 +122,8 @@ async function openZarr(source: AdapterSource): Promise<TreeNode> {
   const dir = source.paths[0];
   const name = basename(dir);
   resolvedLibraries = await load();
-  if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) throw new AdapterError(`${name}: a Zarr store must be a folder`, 415);
-  if (!(await isZarrNode(dir))) throw new AdapterError(`${name}: no zarr.json, .zgroup or .zarray found; not a Zarr store`, 415);
+  if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) throw new AdapterError(`${name}: A Zarr store must be a folder`, 415);
+  if (!(await isZarrNode(dir))) throw new AdapterError(`${name}: Not a Zarr store (no zarr.json, .zgroup or .zarray)`, 415);
   return nodeAt(new resolvedLibraries.FileSystemStore(dir), dir, '/', name);
 }
 

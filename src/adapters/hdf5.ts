@@ -26,7 +26,7 @@ class Hdf5Reader {
     const worker = this.start();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(worker, `${name}: reading took longer than ${REQUEST_TIMEOUT_MS / 1000} s; the HDF5 reader was restarted`), REQUEST_TIMEOUT_MS);
+      const timer = setTimeout(() => this.fail(worker, `${name}: Reading took longer than ${REQUEST_TIMEOUT_MS / 1000} s; the HDF5 reader was restarted`), REQUEST_TIMEOUT_MS);
       timer.unref();
       this.pending.set(id, { resolve, reject, name, timer });
       worker.ref();
@@ -46,8 +46,8 @@ class Hdf5Reader {
       if (response.ok) entry.resolve(response);
       else entry.reject(fileError(entry.name, Object.assign(new Error(response.message), { code: response.code })));
     });
-    worker.on('error', (error) => this.fail(worker, `the HDF5 reader failed (${error.message.split('\n')[0]})`));
-    worker.on('exit', (code) => this.fail(worker, `the HDF5 reader stopped (exit code ${code}) while reading this file; it restarts for the next request`));
+    worker.on('error', (error) => this.fail(worker, `The HDF5 reader failed (${error.message.split('\n')[0]})`));
+    worker.on('exit', (code) => this.fail(worker, `The HDF5 reader stopped (exit code ${code}) while reading this file; it restarts for the next request`));
     worker.unref();
     this.worker = worker;
     return worker;
@@ -81,6 +81,10 @@ const H5T_INTEGER = 0;
 const H5T_FLOAT = 1;
 const H5T_ENUM = 8;
 
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 function elementTypeOf(info: Hdf5DatasetInfo, what: string): ElementType {
   const { type, size, signed, littleEndian } = info;
   if (type === H5T_INTEGER) return { kind: signed ? 'i' : 'u', itemsize: size, littleEndian };
@@ -91,7 +95,7 @@ function elementTypeOf(info: Hdf5DatasetInfo, what: string): ElementType {
     return { kind: 'b', itemsize: 1, littleEndian: true };
   }
   const names: Record<number, string> = { 2: 'time', 3: 'string', 4: 'bitfield', 5: 'opaque', 6: 'compound', 7: 'reference', 8: 'enum', 9: 'variable-length', 10: 'array' };
-  throw new AdapterError(`${what}: ${names[type] ?? `type class ${type}`} datasets are not supported (supported: bool, integers, float32, float64)`, 415);
+  throw new AdapterError(`${what}: ${capitalize(names[type] ?? `type class ${type}`)} datasets are not supported (supported: bool, integers, float32, float64)`, 415);
 }
 
 function datasetNode(path: string, h5path: string, name: string, info: Hdf5DatasetInfo, attrs: Metadata): ArrayNode {
@@ -112,7 +116,7 @@ function datasetNode(path: string, h5path: string, name: string, info: Hdf5Datas
       const response = await reader.request({ op: 'read', path, h5path, offset, count }, what);
       const bytes = new Uint8Array(response.bytes ?? new ArrayBuffer(0));
       const expected = count.reduce((a, b) => a * b, type.itemsize);
-      if (bytes.byteLength !== expected) throw new AdapterError(`${what}: read ${bytes.byteLength} bytes, expected ${expected}`, 500);
+      if (bytes.byteLength !== expected) throw new AdapterError(`${what}: Read ${bytes.byteLength} bytes, expected ${expected}`, 500);
       if (!type.littleEndian) swapBytes(bytes, type.itemsize);
       return typedArrayOf(dtype, bytes);
     },
@@ -151,7 +155,7 @@ async function openHdf5(source: AdapterSource): Promise<TreeNode> {
   const path = source.paths[0];
   const name = basename(path);
   const root = await nodeAt(path, '/', name);
-  if (!root) throw new AdapterError(`${name}: has no root group`, 422);
+  if (!root) throw new AdapterError(`${name}: Has no root group`, 422);
   return root;
 }
 

@@ -53,7 +53,7 @@ export function parseNpyHeader(head: Buffer): NpyHeader {
 
 function parseDescr(descr: string): ElementType {
   const match = /^([<>|=]?)([biuf?])(\d*)$/.exec(descr);
-  if (!match) throw new AdapterError(`element type "${descr.slice(0, 40)}" is not supported (structured, string and datetime arrays are not)`, 415);
+  if (!match) throw new AdapterError(`Element type "${descr.slice(0, 40)}" is not supported (structured, string and datetime arrays are not)`, 415);
   const [, order, code, size] = match;
   if (code === '?' || (code === 'b' && size === '1')) return { kind: 'b', itemsize: 1, littleEndian: true };
   const kind = code as 'i' | 'u' | 'f';
@@ -84,7 +84,7 @@ async function openNpy(source: AdapterSource): Promise<ArrayNode> {
   }
   const { itemsize } = header.type;
   const expected = header.dataOffset + header.shape.reduce((a, b) => a * b, itemsize);
-  if (size < expected) throw new AdapterError(`${name}: truncated (${size} bytes, the header describes ${expected})`, 422);
+  if (size < expected) throw new AdapterError(`${name}: Truncated (${size} bytes, the header describes ${expected})`, 422);
   const chunks = chunksFor(header.shape, boundedBlockShape(header.shape, itemsize));
   return {
     family: 'array',
