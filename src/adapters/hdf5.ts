@@ -14,19 +14,33 @@ import type { Hdf5DatasetInfo, Hdf5NodeInfo, Hdf5Request, Hdf5Response } from '.
 /** A read that takes longer than this means libhdf5 is stuck on a pathological file: the thread is replaced. */
 const REQUEST_TIMEOUT_MS = 60_000;
 
+export interface Hdf5ReaderOptions {
+  /** The thread's script (the built hdf5.worker.js next to this file). */
+  workerPath?: string;
+  timeoutMs?: number;
+}
+
 type Pending = { resolve: (response: Hdf5Response & { ok: true }) => void; reject: (error: AdapterError) => void; name: string; timer: NodeJS.Timeout };
 
-/** The one HDF5 reader thread, started on first use and restarted after it dies. */
-class Hdf5Reader {
+/** The HDF5 reader thread, started on first use and restarted after it dies or hangs. */
+export class Hdf5Reader {
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  private readonly workerPath: string;
+  private readonly timeoutMs: number;
 
+  constructor(options: Hdf5ReaderOptions = {}) {
+    this.workerPath = options.workerPath ?? join(__dirname, 'hdf5.worker.js');
+    this.timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
+  }
+
+  /** Sends one request to the thread; every failure, the thread's included, is an AdapterError naming `name`. */
   request(body: Omit<Hdf5NodeRequest, 'id'> | Omit<Hdf5ReadRequest, 'id'>, name: string): Promise<Hdf5Response & { ok: true }> {
     const worker = this.start();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(worker, `${name}: Reading took longer than ${REQUEST_TIMEOUT_MS / 1000} s; the HDF5 reader was restarted`), REQUEST_TIMEOUT_MS);
+      const timer = setTimeout(() => this.fail(worker, `${name}: Reading took longer than ${this.timeoutMs / 1000} s; the HDF5 reader was restarted`), this.timeoutMs);
       timer.unref();
       this.pending.set(id, { resolve, reject, name, timer });
       worker.ref();
@@ -36,7 +50,7 @@ class Hdf5Reader {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(join(__dirname, 'hdf5.worker.js'));
+    const worker = new Worker(this.workerPath);
     worker.on('message', (response: Hdf5Response) => {
       const entry = this.pending.get(response.id);
       if (!entry) return;

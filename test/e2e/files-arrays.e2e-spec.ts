@@ -229,6 +229,30 @@ describe('array adapters, opened in process', () => {
     });
   });
 
+  describe('the HDF5 reader thread', () => {
+    type Reader = { request(body: { op: 'node'; path: string; h5path: string }, name: string): Promise<unknown> };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the class under test, from the same build the server runs
+    const { Hdf5Reader } = require('../../dist/src/adapters/hdf5') as { Hdf5Reader: new (options: { workerPath: string; timeoutMs?: number }) => Reader };
+    const workerPath = join(__dirname, '..', 'fixtures', 'workers', 'misbehaving-hdf5-reader.js');
+    const ask = (reader: Reader, path: string): Promise<unknown> => reader.request({ op: 'node', path, h5path: '/' }, `${path}.h5`);
+
+    it('fails every request in flight when the thread exits or throws, and starts a fresh one for the next', async () => {
+      const reader = new Hdf5Reader({ workerPath });
+      const crashed = [ask(reader, 'exit'), ask(reader, 'ok')];
+      await expect(crashed[0]).rejects.toMatchObject({ name: 'AdapterError', status: 500, message: 'exit.h5: The HDF5 reader stopped (exit code 3) while reading this file; it restarts for the next request' });
+      await expect(crashed[1]).rejects.toMatchObject({ status: 500 });
+      await expect(ask(reader, 'ok')).resolves.toMatchObject({ ok: true });
+      await expect(ask(reader, 'throw')).rejects.toMatchObject({ status: 500, message: 'throw.h5: The HDF5 reader failed (reader blew up)' });
+      await expect(ask(reader, 'ok')).resolves.toMatchObject({ ok: true });
+    });
+
+    it('replaces a thread stuck in a read', async () => {
+      const reader = new Hdf5Reader({ workerPath, timeoutMs: 300 });
+      await expect(ask(reader, 'hang')).rejects.toMatchObject({ status: 500, message: 'hang.h5: Reading took longer than 0.3 s; the HDF5 reader was restarted' });
+      await expect(ask(reader, 'ok')).resolves.toMatchObject({ ok: true });
+    });
+  });
+
   describe('Zarr', () => {
     it('serves a v3 store: groups, arrays chunked as stored (edge chunks cropped), attributes, fill values, bool', async () => {
       const root = (await open(adapters.zarrAdapter, join(dir, 'sample.zarr'))) as ContainerNode;
