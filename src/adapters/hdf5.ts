@@ -5,85 +5,18 @@
  * being read.
  */
 import { basename, join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import type { ArrayNode, ContainerNode, DType, Metadata, TreeNode } from '../catalog/tree/tree.types';
 import { AdapterError, type AdapterRegistration, type AdapterSource } from './adapter.types';
 import { blockRegion, boundedBlockShape, chunksFor, dtypeOf, type ElementType, fileError, swapBytes, typedArrayOf } from './array-support';
-import type { Hdf5DatasetInfo, Hdf5NodeInfo, Hdf5Request, Hdf5Response } from './hdf5.worker';
+import type { Hdf5DatasetInfo, Hdf5NodeInfo, Hdf5Request } from './hdf5.worker';
+import { ReaderThread } from './reader-thread';
 
-/** A read that takes longer than this means libhdf5 is stuck on a pathological file: the thread is replaced. */
-const REQUEST_TIMEOUT_MS = 60_000;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-export interface Hdf5ReaderOptions {
-  /** The thread's script (the built hdf5.worker.js next to this file). */
-  workerPath?: string;
-  timeoutMs?: number;
-}
-
-type Pending = { resolve: (response: Hdf5Response & { ok: true }) => void; reject: (error: AdapterError) => void; name: string; timer: NodeJS.Timeout };
-
-/** The HDF5 reader thread, started on first use and restarted after it dies or hangs. */
-export class Hdf5Reader {
-  private worker: Worker | undefined;
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
-  private readonly workerPath: string;
-  private readonly timeoutMs: number;
-
-  constructor(options: Hdf5ReaderOptions = {}) {
-    this.workerPath = options.workerPath ?? join(__dirname, 'hdf5.worker.js');
-    this.timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
-  }
-
-  /** Sends one request to the thread; every failure, the thread's included, is an AdapterError naming `name`. */
-  request(body: Omit<Hdf5NodeRequest, 'id'> | Omit<Hdf5ReadRequest, 'id'>, name: string): Promise<Hdf5Response & { ok: true }> {
-    const worker = this.start();
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(worker, `${name}: Reading took longer than ${this.timeoutMs / 1000} s; the HDF5 reader was restarted`), this.timeoutMs);
-      timer.unref();
-      this.pending.set(id, { resolve, reject, name, timer });
-      worker.ref();
-      worker.postMessage({ ...body, id } as Hdf5Request);
-    });
-  }
-
-  private start(): Worker {
-    if (this.worker) return this.worker;
-    const worker = new Worker(this.workerPath);
-    worker.on('message', (response: Hdf5Response) => {
-      const entry = this.pending.get(response.id);
-      if (!entry) return;
-      this.pending.delete(response.id);
-      clearTimeout(entry.timer);
-      if (this.pending.size === 0) worker.unref();
-      if (response.ok) entry.resolve(response);
-      else entry.reject(fileError(entry.name, Object.assign(new Error(response.message), { code: response.code })));
-    });
-    worker.on('error', (error) => this.fail(worker, `The HDF5 reader failed (${error.message.split('\n')[0]})`));
-    worker.on('exit', (code) => this.fail(worker, `The HDF5 reader stopped (exit code ${code}) while reading this file; it restarts for the next request`));
-    worker.unref();
-    this.worker = worker;
-    return worker;
-  }
-
-  /** Rejects everything in flight on `worker` and forgets it, so the next request starts a fresh one. */
-  private fail(worker: Worker, reason: string): void {
-    if (this.worker !== worker) return;
-    this.worker = undefined;
-    void worker.terminate();
-    for (const [id, entry] of this.pending) {
-      clearTimeout(entry.timer);
-      entry.reject(new AdapterError(reason.startsWith(entry.name) ? reason : `${entry.name}: ${reason}`, 500));
-      this.pending.delete(id);
-    }
-  }
-}
-
-type Hdf5NodeRequest = Extract<Hdf5Request, { op: 'node' }>;
-type Hdf5ReadRequest = Extract<Hdf5Request, { op: 'read' }>;
-
-const reader = new Hdf5Reader();
+const reader = new ReaderThread<DistributiveOmit<Hdf5Request, 'id'>, { node?: Hdf5NodeInfo; bytes?: ArrayBuffer }>({
+  workerPath: join(__dirname, 'hdf5.worker.js'),
+  label: 'HDF5 reader',
+});
 
 async function describe(path: string, h5path: string, name: string): Promise<Hdf5NodeInfo> {
   const response = await reader.request({ op: 'node', path, h5path }, name);

@@ -5,23 +5,20 @@
  *
  * Opening reads only the header (PNG chunks up to the image data, JPEG segments up to the frame
  * header), so a folder of images indexes without decoding any. The libraries (fast-png, jpeg-js)
- * decode a whole file at once, so an image is one block and a block read decodes the file; images
- * whose decoded size exceeds MAX_DECODED_BYTES are refused rather than decoded.
+ * decode a whole file at once, so an image is one block and a block read decodes the file, in a
+ * thread of its own (image.worker.ts); images whose decoded size exceeds MAX_DECODED_BYTES are
+ * refused rather than decoded.
  */
-import { open as openFile, readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
-import { decode as decodeJpeg } from 'jpeg-js';
+import { open as openFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { ArrayNode, DType } from '../catalog/tree/tree.types';
 import { AdapterError, type AdapterRegistration, type AdapterSource } from './adapter.types';
 import { blockRegion, chunksFor, fileError, typedArrayOf } from './array-support';
-
-type FastPng = typeof import('fast-png/lib/index');
+import type { ImageRequest } from './image.worker';
+import { ReaderThread } from './reader-thread';
 
 /** The largest decoded image served: decoding holds the file and its pixels in memory at once. */
 export const MAX_DECODED_BYTES = 256 * 1024 * 1024;
-
-const dynamicImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<FastPng>;
-let fastPng: Promise<FastPng> | undefined;
 
 interface ImageHeader {
   height: number;
@@ -102,22 +99,7 @@ async function jpegHeader(path: string): Promise<ImageHeader> {
   }
 }
 
-async function decodePixels(format: 'png' | 'jpeg', bytes: Buffer, header: ImageHeader): Promise<Uint8Array> {
-  if (format === 'jpeg') {
-    const image = decodeJpeg(bytes, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: MAX_DECODED_BYTES / (1024 * 1024) });
-    if (header.channels !== 1) return image.data;
-    // jpeg-js repeats a grayscale sample into R, G and B; the array has one channel, as numpy's view of PIL's "L" image.
-    const gray = new Uint8Array(image.data.length / 3);
-    for (let i = 0; i < gray.length; i++) gray[i] = image.data[i * 3];
-    return gray;
-  }
-  fastPng ??= dynamicImport('fast-png');
-  const png = await fastPng;
-  const image = png.decode(bytes);
-  if (image.palette) return png.convertIndexedToRgb(image);
-  const data = image.data;
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-}
+const decoder = new ReaderThread<Omit<ImageRequest, 'id'>, { bytes: ArrayBuffer }>({ workerPath: join(__dirname, 'image.worker.js'), label: 'image decoder' });
 
 function imageAdapter(format: 'png' | 'jpeg'): (source: AdapterSource) => Promise<ArrayNode> {
   return async (source) => {
@@ -145,13 +127,9 @@ function imageAdapter(format: 'png' | 'jpeg'): (source: AdapterSource) => Promis
       chunks,
       async readBlock(block) {
         blockRegion(chunks, block);
-        try {
-          const pixels = await decodePixels(format, await readFile(path), header);
-          if (pixels.byteLength !== expected) throw new Error(`decoded ${pixels.byteLength} bytes, the header announces ${expected}`);
-          return typedArrayOf(dtype, pixels);
-        } catch (error) {
-          throw fileError(name, error);
-        }
+        const { bytes } = await decoder.request({ format, path, channels, maxBytes: MAX_DECODED_BYTES }, name);
+        if (bytes.byteLength !== expected) throw new AdapterError(`${name}: Cannot be read: decoded ${bytes.byteLength} bytes, the header announces ${expected}`, 422);
+        return typedArrayOf(dtype, new Uint8Array(bytes));
       },
     };
   };

@@ -229,15 +229,16 @@ describe('array adapters, opened in process', () => {
     });
   });
 
-  describe('the HDF5 reader thread', () => {
+  describe('the reader threads (HDF5 reading, image decoding)', () => {
     type Reader = { request(body: { op: 'node'; path: string; h5path: string }, name: string): Promise<unknown> };
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the class under test, from the same build the server runs
-    const { Hdf5Reader } = require('../../dist/src/adapters/hdf5') as { Hdf5Reader: new (options: { workerPath: string; timeoutMs?: number }) => Reader };
-    const workerPath = join(__dirname, '..', 'fixtures', 'workers', 'misbehaving-hdf5-reader.js');
+    const { ReaderThread } = require('../../dist/src/adapters/reader-thread') as { ReaderThread: new (options: { workerPath: string; label: string; timeoutMs?: number }) => Reader };
+    const workerPath = join(__dirname, '..', 'fixtures', 'workers', 'misbehaving-reader.js');
+    const label = 'HDF5 reader';
     const ask = (reader: Reader, path: string): Promise<unknown> => reader.request({ op: 'node', path, h5path: '/' }, `${path}.h5`);
 
     it('fails every request in flight when the thread exits or throws, and starts a fresh one for the next', async () => {
-      const reader = new Hdf5Reader({ workerPath });
+      const reader = new ReaderThread({ workerPath, label });
       const crashed = [ask(reader, 'exit'), ask(reader, 'ok')];
       await expect(crashed[0]).rejects.toMatchObject({ name: 'AdapterError', status: 500, message: 'exit.h5: The HDF5 reader stopped (exit code 3) while reading this file; it restarts for the next request' });
       await expect(crashed[1]).rejects.toMatchObject({ status: 500 });
@@ -247,7 +248,7 @@ describe('array adapters, opened in process', () => {
     });
 
     it('replaces a thread stuck in a read', async () => {
-      const reader = new Hdf5Reader({ workerPath, timeoutMs: 300 });
+      const reader = new ReaderThread({ workerPath, label, timeoutMs: 300 });
       await expect(ask(reader, 'hang')).rejects.toMatchObject({ status: 500, message: 'hang.h5: Reading took longer than 0.3 s; the HDF5 reader was restarted' });
       await expect(ask(reader, 'ok')).resolves.toMatchObject({ ok: true });
     });
