@@ -7,7 +7,7 @@
 import { basename, join } from 'node:path';
 import type { ArrayNode, ContainerNode, DType, Metadata, TreeNode } from '../catalog/tree/tree.types';
 import { AdapterError, type AdapterRegistration, type AdapterSource } from './adapter.types';
-import { blockRegion, boundedBlockShape, chunksFor, dtypeOf, type ElementType, fileError, swapBytes, typedArrayOf } from './array-support';
+import { blockRegion, boundedBlockShape, chunksFor, dtypeOf, type ElementType, swapBytes, typedArrayOf } from './array-support';
 import type { Hdf5DatasetInfo, Hdf5NodeInfo, Hdf5Request } from './hdf5.worker';
 import { ReaderThread } from './reader-thread';
 
