@@ -7,7 +7,7 @@
 import { basename, join } from 'node:path';
 import type { ArrayNode, ContainerNode, DType, Metadata, TreeNode } from '../catalog/tree/tree.types';
 import { AdapterError, type AdapterRegistration, type AdapterSource } from './adapter.types';
-import { blockRegion, boundedBlockShape, chunksFor, dtypeOf, type ElementType, swapBytes, typedArrayOf } from './array-support';
+import { blockRegion, boundedBlockShape, chunksFor, dtypeOf, type ElementType, typedArrayOf } from './array-support';
 import type { Hdf5DatasetInfo, Hdf5NodeInfo, Hdf5Request } from './hdf5.worker';
 import { ReaderThread } from './reader-thread';
 
@@ -64,7 +64,7 @@ function datasetNode(path: string, h5path: string, name: string, info: Hdf5Datas
       const bytes = new Uint8Array(response.bytes ?? new ArrayBuffer(0));
       const expected = count.reduce((a, b) => a * b, type.itemsize);
       if (bytes.byteLength !== expected) throw new AdapterError(`${what}: Read ${bytes.byteLength} bytes, expected ${expected}`, 500);
-      if (!type.littleEndian) swapBytes(bytes, type.itemsize);
+      // h5wasm reads into the native (little-endian) type whatever the file's byte order.
       return typedArrayOf(dtype, bytes);
     },
   };

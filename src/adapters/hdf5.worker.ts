@@ -150,10 +150,23 @@ function describe(h5: H5, path: string, h5path: string): Hdf5NodeInfo {
   return { kind: 'missing' };
 }
 
+function scalarArray(info: Hdf5DatasetInfo, value: number | bigint): ArrayBufferView {
+  const size = info.enumType ? info.enumType.size : info.size;
+  const signed = info.enumType ? info.enumType.signed : info.signed;
+  if (typeof value === 'bigint') return signed ? BigInt64Array.of(value) : BigUint64Array.of(value);
+  if (info.type === 1) return size === 4 ? Float32Array.of(value) : Float64Array.of(value);
+  const ints = { 1: [Uint8Array, Int8Array], 2: [Uint16Array, Int16Array], 4: [Uint32Array, Int32Array] } as const;
+  const pair = ints[size as 1 | 2 | 4];
+  if (!pair) throw new Error(`no typed array for a ${size}-byte scalar`);
+  return pair[signed ? 1 : 0].of(value);
+}
+
 function read(h5: H5, path: string, h5path: string, offset: number[], count: number[]): ArrayBuffer {
   const dataset = fileFor(h5, path).get(h5path);
   if (!(dataset instanceof h5.Dataset)) throw new Error(`${h5path} is no longer a dataset`);
-  const value = offset.length === 0 ? dataset.value : dataset.slice(offset.map((start, i) => [start, start + count[i]]));
+  let value: unknown = offset.length === 0 ? dataset.value : dataset.slice(offset.map((start, i) => [start, start + count[i]]));
+  // A scalar dataset's value comes back as a plain number or BigInt.
+  if (typeof value === 'number' || typeof value === 'bigint') value = scalarArray(dataset.metadata as unknown as Hdf5DatasetInfo, value);
   if (!ArrayBuffer.isView(value)) throw new Error(`${h5path}: h5wasm returned no typed array`);
   const view = value as ArrayBufferView;
   const { buffer } = view;
