@@ -319,6 +319,19 @@ describe('array adapters, opened in process', () => {
       await expect(open(adapters.tiffAdapter, join(dir, 'junk.h5'))).rejects.toMatchObject({ status: 422, message: expect.stringMatching(/^junk\.h5: Cannot be read/) });
     });
 
+    it('reads multi-page, zlib-compressed and tiled TIFFs as tifffile reads them', async () => {
+      // test/fixtures/files/make-images.py wrote these with tifffile and saved tifffile's reading of them.
+      const fixtures = join(__dirname, '..', 'fixtures', 'files');
+      const expected = JSON.parse(readFileSync(join(fixtures, 'images-expected.json'), 'utf8')) as Record<string, unknown[]>;
+      const pages = arrayOf(await open(adapters.tiffAdapter, join(fixtures, 'multipage.tif')));
+      expect([pages.dtype, pages.shape, pages.chunks]).toEqual(['uint16', [3, 4, 5], [[1, 1, 1], [4], [5]]]);
+      for (let p = 0; p < 3; p++) expect(values(await pages.readBlock([p, 0, 0]))).toEqual((expected['multipage.tif'][p] as unknown[]).flat(Infinity as 1));
+      const deflate = arrayOf(await open(adapters.tiffAdapter, join(fixtures, 'deflate.tif')));
+      expect([deflate.dtype, deflate.shape, values(await deflate.readBlock([0, 0, 0]))]).toEqual(['uint8', [6, 7, 3], expected['deflate.tif'].flat(Infinity as 1)]);
+      const tiled = arrayOf(await open(adapters.tiffAdapter, join(fixtures, 'tiled.tif')));
+      expect([tiled.dtype, tiled.shape, values(await tiled.readBlock([0, 0]))]).toEqual(['float32', [40, 40], expected['tiled.tif'].flat(Infinity as 1)]);
+    });
+
     it('stacks a numbered sequence along a new first axis, one block per file', async () => {
       const paths = [1, 2, 3].map((i) => join(dir, `frame_00${i}.tif`));
       const stack = arrayOf(await open(adapters.tiffSequenceAdapter, ...paths));
@@ -334,6 +347,17 @@ describe('array adapters, opened in process', () => {
       const rgba = arrayOf(await open(adapters.pngAdapter, join(dir, 'rgba.png')));
       expect([rgba.dtype, rgba.shape, values(await rgba.readBlock([0, 0, 0]))]).toEqual(['uint8', [2, 3, 4], Array.from(PNG_RGBA)]);
       await expect(open(adapters.pngAdapter, join(dir, 'photo.jpg'))).rejects.toMatchObject({ status: 422, message: 'photo.jpg: Cannot be read: not a PNG file' });
+    });
+
+    it('serves a grayscale JPEG as height × width (within 1 of Pillow) and a palette PNG expanded to RGBA (as Pillow)', async () => {
+      const fixtures = join(__dirname, '..', 'fixtures', 'files');
+      const expected = JSON.parse(readFileSync(join(fixtures, 'images-expected.json'), 'utf8')) as Record<string, unknown[]>;
+      const gray = arrayOf(await open(adapters.jpegAdapter, join(fixtures, 'gray.jpg')));
+      expect([gray.dtype, gray.shape]).toEqual(['uint8', [6, 8]]);
+      const pil = expected['gray.jpg'].flat(Infinity as 1) as number[];
+      values(await gray.readBlock([0, 0])).forEach((v, i) => expect(Math.abs(Number(v) - pil[i])).toBeLessThanOrEqual(1));
+      const palette = arrayOf(await open(adapters.pngAdapter, join(fixtures, 'palette.png')));
+      expect([palette.dtype, palette.shape, values(await palette.readBlock([0, 0, 0]))]).toEqual(['uint8', [2, 3, 4], expected['palette.png'].flat(Infinity as 1)]);
     });
 
     it('serves JPEG as height × width × 3, the decoder’s values exactly (JPEG is lossy: within 2 of the source)', async () => {
