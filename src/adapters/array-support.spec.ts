@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { blockRegion, boundedBlockShape, chunksFor, dtypeOf, MAX_BLOCK_BYTES, swapBytes } from './array-support';
+import { blockRegion, boundedBlockShape, chunksFor, dtypeOf, MAX_BLOCK_BYTES, MAX_BLOCKS_PER_DIMENSION, servedBlockShape, swapBytes } from './array-support';
 import { readContiguousBlock } from './contiguous-reader';
 
 describe('boundedBlockShape', () => {
@@ -13,6 +13,19 @@ describe('boundedBlockShape', () => {
 
   it('should move on to the next axis when one index of the leading axis is already too large', () => {
     expect(boundedBlockShape([3, 4096, 4096], 8)).toEqual([1, 512, 4096]);
+  });
+});
+
+describe('servedBlockShape', () => {
+  it('should serve stored chunks as they are, bounded in bytes', () => {
+    expect(servedBlockShape([6, 5], [4, 2], 8)).toEqual([4, 2]);
+    expect(servedBlockShape([3000, 1000], null, 8)).toEqual([2097, 1000]);
+  });
+
+  it('should group tiny stored chunks so no dimension has more than MAX_BLOCKS_PER_DIMENSION blocks', () => {
+    const block = servedBlockShape([1_000_000, 3], [1, 3], 4);
+    expect(block).toEqual([100, 3]);
+    expect(Math.ceil(1_000_000 / block[0])).toBeLessThanOrEqual(MAX_BLOCKS_PER_DIMENSION);
   });
 });
 

@@ -35,6 +35,30 @@ export function boundedBlockShape(blockShape: readonly number[], itemsize: numbe
   return out;
 }
 
+/**
+ * Blocks per dimension above which stored chunks are grouped: the chunk lengths of every dimension are
+ * listed in each metadata response, so a dataset stored in tiny chunks (one element each, say) would
+ * otherwise make a metadata document of millions of numbers.
+ */
+export const MAX_BLOCKS_PER_DIMENSION = 10_000;
+
+/**
+ * The block shape to serve for a stored chunk shape (or the whole array when stored contiguously):
+ * at most MAX_BLOCK_BYTES per block, and whole multiples of the stored chunks, grouped where a dimension
+ * would have more than MAX_BLOCKS_PER_DIMENSION blocks, so a block still maps onto whole stored chunks.
+ */
+export function servedBlockShape(shape: readonly number[], stored: readonly number[] | null, itemsize: number): number[] {
+  const block = boundedBlockShape((stored ?? shape).map((n, i) => Math.min(Math.max(1, n), Math.max(1, shape[i]))), itemsize);
+  for (let axis = 0; axis < block.length; axis++) {
+    const count = Math.ceil(shape[axis] / block[axis]);
+    if (count <= MAX_BLOCKS_PER_DIMENSION) continue;
+    const bytes = block.reduce((a, b) => a * b, itemsize);
+    const factor = Math.min(Math.ceil(count / MAX_BLOCKS_PER_DIMENSION), Math.max(1, Math.floor(MAX_BLOCK_BYTES / bytes)));
+    block[axis] *= factor;
+  }
+  return block;
+}
+
 /** Offset and length of one block along each dimension; AdapterError 400 for a block outside the grid. */
 export function blockRegion(chunks: readonly (readonly number[])[], block: readonly number[]): { offset: number[]; shape: number[] } {
   if (block.length !== chunks.length) throw new AdapterError(`Block has ${block.length} indices, the array has ${chunks.length} dimensions`, 400);

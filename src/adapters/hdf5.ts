@@ -7,7 +7,7 @@
 import { basename, join } from 'node:path';
 import type { ArrayNode, ContainerNode, DType, Metadata, TreeNode } from '../catalog/tree/tree.types';
 import { AdapterError, type AdapterRegistration, type AdapterSource } from './adapter.types';
-import { blockRegion, boundedBlockShape, chunksFor, dtypeOf, type ElementType, typedArrayOf } from './array-support';
+import { blockRegion, chunksFor, dtypeOf, type ElementType, servedBlockShape, typedArrayOf } from './array-support';
 import type { Hdf5DatasetInfo, Hdf5NodeInfo, Hdf5Request } from './hdf5.worker';
 import { ReaderThread } from './reader-thread';
 
@@ -50,7 +50,7 @@ function datasetNode(path: string, h5path: string, name: string, info: Hdf5Datas
   const type = elementTypeOf(info, what);
   const dtype: DType = dtypeOf(type, what);
   const shape = info.shape;
-  const chunks = chunksFor(shape, boundedBlockShape(info.chunks ?? shape, type.itemsize));
+  const chunks = chunksFor(shape, servedBlockShape(shape, info.chunks, type.itemsize));
   return {
     family: 'array',
     metadata: attrs,

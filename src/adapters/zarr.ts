@@ -6,10 +6,10 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { isDType } from '../catalog/tree/dtype';
+import { DTYPES, isDType } from '../catalog/tree/dtype';
 import type { ArrayNode, ContainerNode, Metadata, TreeNode } from '../catalog/tree/tree.types';
 import { AdapterError, type AdapterRegistration, type AdapterSource } from './adapter.types';
-import { blockRegion, chunksFor, fileError, typedArrayOf } from './array-support';
+import { blockRegion, chunksFor, fileError, servedBlockShape, typedArrayOf } from './array-support';
 
 type Zarrita = typeof import('zarrita');
 type FsStoreModule = typeof import('@zarrita/storage/dist/src/fs');
@@ -46,7 +46,7 @@ function arrayNode(array: ZarrArray, what: string): ArrayNode {
   const dtype = array.dtype as string;
   if (!isDType(dtype)) throw new AdapterError(`${what}: Element type ${dtype} is not supported (supported: bool, int8-64, uint8-64, float32, float64)`, 415);
   const shape = [...array.shape];
-  const chunks = chunksFor(shape, array.chunks);
+  const chunks = chunksFor(shape, servedBlockShape(shape, array.chunks, DTYPES[dtype].itemsize));
   return {
     family: 'array',
     metadata: attributesOf(array.attrs),
