@@ -5,6 +5,7 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import type { AdapterRegistration } from '../../src/adapters/adapter.types';
 import type { ArrayNode, ContainerNode, NumericArray, TreeNode } from '../../src/catalog/tree/tree.types';
@@ -119,6 +120,25 @@ async function writeSamples(dir: string): Promise<void> {
   writeFileSync(join(v2, 'be', '.zarray'), JSON.stringify({ zarr_format: 2, shape: [3], chunks: [2], dtype: '>i2', compressor: null, fill_value: 0, order: 'C', filters: null }));
   writeFileSync(join(v2, 'be', '0'), Buffer.from([0x00, 0x01, 0x01, 0x00]));
   writeFileSync(join(v2, 'be', '1'), Buffer.from([0xff, 0xfe, 0x00, 0x00]));
+  // Compressed chunks, as the Zarr specifications define them: a v2 zlib compressor, a v3 bytes(big) + gzip chain.
+  mkdirSync(join(v2, 'zlib'));
+  writeFileSync(join(v2, 'zlib', '.zarray'), JSON.stringify({ zarr_format: 2, shape: [2, 3], chunks: [2, 3], dtype: '<f8', compressor: { id: 'zlib', level: 1 }, fill_value: null, order: 'C', filters: null }));
+  writeFileSync(join(v2, 'zlib', '0.0'), deflateSync(Buffer.from(new Float64Array([0.5, 1, 1.5, 2, 2.5, 3]).buffer)));
+  mkdirSync(join(v2, 'corrupt'));
+  writeFileSync(join(v2, 'corrupt', '.zarray'), JSON.stringify({ zarr_format: 2, shape: [2], chunks: [2], dtype: '<f8', compressor: { id: 'zlib', level: 1 }, fill_value: null, order: 'C', filters: null }));
+  writeFileSync(join(v2, 'corrupt', '0'), 'not zlib data');
+  mkdirSync(join(dir, 'sample.zarr', 'gz'));
+  writeFileSync(
+    join(dir, 'sample.zarr', 'gz', 'zarr.json'),
+    JSON.stringify({
+      zarr_format: 3, node_type: 'array', shape: [3], data_type: 'uint16', fill_value: 0, attributes: {},
+      chunk_grid: { name: 'regular', configuration: { chunk_shape: [3] } },
+      chunk_key_encoding: { name: 'default', configuration: { separator: '/' } },
+      codecs: [{ name: 'bytes', configuration: { endian: 'big' } }, { name: 'gzip', configuration: { level: 5 } }],
+    }),
+  );
+  mkdirSync(join(dir, 'sample.zarr', 'gz', 'c'));
+  writeFileSync(join(dir, 'sample.zarr', 'gz', 'c', '0'), gzipSync(Buffer.from([0x00, 0x01, 0x01, 0x00, 0xff, 0xff])));
 
   // geotiff writes big-endian ("MM") files, so these also check byte-order conversion.
   const tiff = (values: Uint8Array | Uint16Array | Float32Array, width: number, height: number, extra: Record<string, unknown> = {}): Buffer =>
@@ -279,9 +299,9 @@ describe('array adapters, opened in process', () => {
   });
 
   describe('Zarr', () => {
-    it('serves a v3 store: groups, arrays chunked as stored (edge chunks cropped), attributes, fill values, bool', async () => {
+    it('serves a v3 store: groups, arrays chunked as stored (edge chunks cropped), attributes, fill values, bool, gzip', async () => {
       const root = (await open(adapters.zarrAdapter, join(dir, 'sample.zarr'))) as ContainerNode;
-      expect([root.family, root.metadata, await root.keys()]).toEqual(['container', { title: 'zarr sample' }, ['empty', 'flags', 'grp']]);
+      expect([root.family, root.metadata, await root.keys()]).toEqual(['container', { title: 'zarr sample' }, ['empty', 'flags', 'grp', 'gz']]);
       expect((await child(root, 'grp')).metadata).toEqual({ level: 1 });
       const x = arrayOf(await child(root, 'grp', 'x'));
       expect([x.dtype, x.shape, x.chunks, x.metadata]).toEqual(['int32', [5, 4], [[2, 2, 1], [3, 1]], { units: 'm' }]);
@@ -294,11 +314,17 @@ describe('array adapters, opened in process', () => {
       expect([flags.dtype, values(await flags.readBlock([0]))]).toEqual(['bool', [1, 0, 1]]);
       const empty = arrayOf(await child(root, 'empty'));
       expect(values(await empty.readBlock([1]))).toEqual([1.5, 1.5]);
+      const gz = arrayOf(await child(root, 'gz'));
+      expect([gz.dtype, values(await gz.readBlock([0]))]).toEqual(['uint16', [1, 256, 65535]]);
     });
 
-    it('serves a v2 store with big-endian chunks, and refuses a folder that is not a store', async () => {
+    it('serves a v2 store with big-endian and zlib-compressed chunks, and refuses a folder that is not a store', async () => {
       const root = (await open(adapters.zarrAdapter, join(dir, 'v2.zarr'))) as ContainerNode;
-      expect([root.metadata, await root.keys()]).toEqual([{ written_by: 'hand' }, ['be']]);
+      expect([root.metadata, await root.keys()]).toEqual([{ written_by: 'hand' }, ['be', 'corrupt', 'zlib']]);
+      const corrupt = arrayOf(await child(root, 'corrupt'));
+      await expect(corrupt.readBlock([0])).rejects.toMatchObject({ name: 'AdapterError', status: 422, message: expect.stringMatching(/^v2\.zarr\/corrupt: Cannot be read: /) });
+      const zlib = arrayOf(await child(root, 'zlib'));
+      expect([zlib.dtype, zlib.shape, values(await zlib.readBlock([0, 0]))]).toEqual(['float64', [2, 3], [0.5, 1, 1.5, 2, 2.5, 3]]);
       const be = arrayOf(await child(root, 'be'));
       expect([be.dtype, be.chunks]).toEqual(['int16', [[2, 1]]]);
       expect([values(await be.readBlock([0])), values(await be.readBlock([1]))]).toEqual([[1, 256], [-2]]);
