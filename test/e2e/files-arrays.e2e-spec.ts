@@ -430,7 +430,7 @@ describe('array adapters, opened in process', () => {
   });
 });
 
-describe('array files over HTTP (GET /api/v1/array/block)', () => {
+describe('array files over HTTP (GET /api/v1/array/block), read by the server process', () => {
   let server: RunningServer;
 
   beforeAll(async () => {
@@ -441,6 +441,8 @@ describe('array files over HTTP (GET /api/v1/array/block)', () => {
       frame_: { mimetype: 'multipart/related;type=image/tiff', paths: ['frame_001.tif', 'frame_002.tif', 'frame_003.tif'] },
       zarr: { mimetype: 'application/x-zarr', paths: ['sample.zarr'] },
       be: { mimetype: 'application/x-npy', paths: ['be.npy'] },
+      gray16: { mimetype: 'image/png', paths: ['gray16.png'] },
+      photo: { mimetype: 'image/jpeg', paths: ['photo.jpg'] },
     };
     const config = join(dir, 'config.yml');
     const tree = join(__dirname, '..', 'fixtures', 'trees', 'array-files.js');
@@ -470,6 +472,12 @@ describe('array files over HTTP (GET /api/v1/array/block)', () => {
     expect(Array.from(new Uint16Array(new Uint8Array(await block('frame_', '2,0,0')).buffer))).toEqual(Array.from(FRAMES[2]));
     expect(Array.from(new Int32Array(new Uint8Array(await block('zarr/grp/x', '2,0')).buffer))).toEqual(region2d(ZARR_X, 4, [4, 5], [0, 3]));
     expect(Array.from(new Int32Array(new Uint8Array(await block('be', '0')).buffer))).toEqual(NPY_BE);
+  });
+
+  it('decodes PNG and JPEG blocks in the server’s image thread', async () => {
+    expect(Array.from(new Uint16Array(new Uint8Array(await block('gray16', '0,0')).buffer))).toEqual(Array.from(PNG16));
+    const photo = await block('photo', '0,0,0');
+    expect(Array.from(photo)).toEqual(Array.from(jpeg.decode(readFileSync(join(dir, 'photo.jpg')), { useTArray: true, formatAsRGBA: false }).data));
   });
 
   it('answers a broken file with an error for that node only; the server and the other files keep working', async () => {
