@@ -8,6 +8,7 @@
  */
 import fs, { statSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
+import type { ThreadResponse } from './reader-thread';
 
 type H5 = typeof import('h5wasm');
 type H5File = InstanceType<H5['File']>;
@@ -33,9 +34,7 @@ export type Hdf5NodeInfo =
   | { kind: 'dataset'; info: Hdf5DatasetInfo; attrs: Record<string, unknown> }
   | { kind: 'missing' };
 
-export type Hdf5Response =
-  | { id: number; ok: true; node?: Hdf5NodeInfo; bytes?: ArrayBuffer }
-  | { id: number; ok: false; message: string; code?: string };
+export type Hdf5Response = ThreadResponse<{ node?: Hdf5NodeInfo; bytes?: ArrayBuffer }>;
 
 // libhdf5 prints its error stack to stderr, which h5wasm's Node build writes with fs.writeSync on fd 2
 // (and console.error for its own messages). Both are captured in this thread, and the deepest line of the
@@ -189,9 +188,8 @@ parentPort?.on('message', (request: Hdf5Request) => {
     })
     .catch((error: unknown) => {
       const code = (error as { code?: unknown } | null)?.code;
-      const base = error instanceof Error ? error.message : String(error);
-      const reason = hdf5Reason();
-      const message = reason && !/^\s*$/.test(reason) && !base.includes(reason) ? `${reason}` : base;
+      // libhdf5's own reason is more specific than h5wasm's message ("name not defined!", "not an HDF5 file").
+      const message = hdf5Reason() ?? (error instanceof Error ? error.message : String(error));
       const response: Hdf5Response = { id: request.id, ok: false, message, code: typeof code === 'string' ? code : undefined };
       parentPort?.postMessage(response);
       // A WebAssembly trap leaves libhdf5's state undefined: exit so the parent starts a fresh instance.
