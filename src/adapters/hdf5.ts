@@ -1,0 +1,113 @@
+/**
+ * HDF5 files (`application/x-hdf5`, as Tiled 0.2.16): groups are containers, datasets arrays chunked
+ * as stored, attributes metadata. Reading happens in one worker thread running h5wasm (hdf5.worker.ts);
+ * this side keeps the tree and turns every failure of that thread into an AdapterError for the node
+ * being read.
+ */
+import { basename, join } from 'node:path';
+import type { ArrayNode, ContainerNode, DType, Metadata, TreeNode } from '../catalog/tree/tree.types';
+import { AdapterError, type AdapterRegistration, type AdapterSource } from './adapter.types';
+import { blockRegion, chunksFor, dtypeOf, type ElementType, servedBlockShape, typedArrayOf } from './array-support';
+import type { Hdf5DatasetInfo, Hdf5NodeInfo, Hdf5Request } from './hdf5.worker';
+import { ReaderThread } from './reader-thread';
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+const reader = new ReaderThread<DistributiveOmit<Hdf5Request, 'id'>, { node?: Hdf5NodeInfo; bytes?: ArrayBuffer }>({
+  workerPath: join(__dirname, 'hdf5.worker.js'),
+  label: 'HDF5 reader',
+});
+
+async function describe(path: string, h5path: string, name: string): Promise<Hdf5NodeInfo> {
+  const response = await reader.request({ op: 'node', path, h5path }, name);
+  return response.node ?? { kind: 'missing' };
+}
+
+/** h5wasm type classes (H5T_class_t). */
+const H5T_INTEGER = 0;
+const H5T_FLOAT = 1;
+const H5T_ENUM = 8;
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function elementTypeOf(info: Hdf5DatasetInfo, what: string): ElementType {
+  const { type, size, signed, littleEndian } = info;
+  if (type === H5T_INTEGER) return { kind: signed ? 'i' : 'u', itemsize: size, littleEndian };
+  if (type === H5T_FLOAT) return { kind: 'f', itemsize: size, littleEndian };
+  const members = info.enumType?.members;
+  // h5py stores numpy bools as this enum; Tiled serves them as bool.
+  if (type === H5T_ENUM && size === 1 && members && Object.keys(members).length === 2 && members.FALSE === 0 && members.TRUE === 1) {
+    return { kind: 'b', itemsize: 1, littleEndian: true };
+  }
+  const names: Record<number, string> = { 2: 'time', 3: 'string', 4: 'bitfield', 5: 'opaque', 6: 'compound', 7: 'reference', 8: 'enum', 9: 'variable-length', 10: 'array' };
+  throw new AdapterError(`${what}: ${capitalize(names[type] ?? `type class ${type}`)} datasets are not supported (supported: bool, integers, float32, float64)`, 415);
+}
+
+function datasetNode(path: string, h5path: string, name: string, info: Hdf5DatasetInfo, attrs: Metadata): ArrayNode {
+  const what = `${name}:${h5path}`;
+  const type = elementTypeOf(info, what);
+  const dtype: DType = dtypeOf(type, what);
+  const shape = info.shape;
+  const chunks = chunksFor(shape, servedBlockShape(shape, info.chunks, type.itemsize));
+  return {
+    family: 'array',
+    metadata: attrs,
+    dtype,
+    shape,
+    chunks,
+    async readBlock(block) {
+      const { offset, shape: count } = blockRegion(chunks, block);
+      if (count.some((n) => n === 0)) return typedArrayOf(dtype, new Uint8Array(0));
+      const response = await reader.request({ op: 'read', path, h5path, offset, count }, what);
+      const bytes = new Uint8Array(response.bytes ?? new ArrayBuffer(0));
+      const expected = count.reduce((a, b) => a * b, type.itemsize);
+      if (bytes.byteLength !== expected) throw new AdapterError(`${what}: Read ${bytes.byteLength} bytes, expected ${expected}`, 500);
+      // h5wasm reads into the native (little-endian) type whatever the file's byte order.
+      return typedArrayOf(dtype, bytes);
+    },
+  };
+}
+
+function groupNode(path: string, h5path: string, name: string, keys: string[], attrs: Metadata): ContainerNode {
+  const children = new Map<string, Promise<TreeNode | undefined>>();
+  return {
+    family: 'container',
+    metadata: attrs,
+    keys: () => keys,
+    get(key) {
+      if (!keys.includes(key)) return undefined;
+      let child = children.get(key);
+      if (!child) {
+        child = nodeAt(path, h5path === '/' ? `/${key}` : `${h5path}/${key}`, name);
+        // A failed open is not cached: the file may be fixed or replaced.
+        child.catch(() => children.delete(key));
+        children.set(key, child);
+      }
+      return child;
+    },
+  };
+}
+
+async function nodeAt(path: string, h5path: string, name: string): Promise<TreeNode | undefined> {
+  const info = await describe(path, h5path, name);
+  if (info.kind === 'group') return groupNode(path, h5path, name, info.keys, info.attrs);
+  if (info.kind === 'dataset') return datasetNode(path, h5path, name, info.info, info.attrs);
+  return undefined;
+}
+
+async function openHdf5(source: AdapterSource): Promise<TreeNode> {
+  if (source.paths.length !== 1) throw new AdapterError('HDF5: one file per node (concatenating several files is not supported)', 415);
+  const path = source.paths[0];
+  const name = basename(path);
+  const root = await nodeAt(path, '/', name);
+  if (!root) throw new AdapterError(`${name}: Has no root group`, 422);
+  return root;
+}
+
+export const hdf5Adapter: AdapterRegistration = {
+  mimetype: 'application/x-hdf5',
+  extensions: ['.h5', '.hdf5', '.hdf', '.nxs'],
+  open: openHdf5,
+};

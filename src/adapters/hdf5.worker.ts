@@ -1,0 +1,198 @@
+/**
+ * The HDF5 reader thread. h5wasm is libhdf5 compiled to WebAssembly: its reads are synchronous and a
+ * fault inside it (a corrupt file driving libhdf5 into an abort) poisons the whole WASM instance.
+ * Running it here keeps both away from the server's event loop; the parent (hdf5.ts) restarts
+ * this thread when it dies. Files are read in place through h5wasm's Node build (no copy into a
+ * virtual file system), and a read allocates only its own block in the WASM heap, so the heap stays
+ * near the size of the largest block served.
+ */
+import fs, { statSync } from 'node:fs';
+import { parentPort } from 'node:worker_threads';
+import type { ThreadResponse } from './reader-thread';
+
+type H5 = typeof import('h5wasm');
+type H5File = InstanceType<H5['File']>;
+
+export type Hdf5Request =
+  | { id: number; op: 'node'; path: string; h5path: string }
+  | { id: number; op: 'read'; path: string; h5path: string; offset: number[]; count: number[] };
+
+export interface Hdf5DatasetInfo {
+  /** h5wasm's type class: 0 integer, 1 float, 8 enum (h5py's bool), others unsupported. */
+  type: number;
+  size: number;
+  signed: boolean;
+  littleEndian: boolean;
+  shape: number[];
+  chunks: number[] | null;
+  /** For enums: the base type and members, so h5py's FALSE/TRUE enum can be served as bool. */
+  enumType?: { type: number; size: number; signed: boolean; members: Record<string, number> };
+}
+
+export type Hdf5NodeInfo =
+  | { kind: 'group'; keys: string[]; attrs: Record<string, unknown> }
+  | { kind: 'dataset'; info: Hdf5DatasetInfo; attrs: Record<string, unknown> }
+  | { kind: 'missing' };
+
+export type Hdf5Response = ThreadResponse<{ node?: Hdf5NodeInfo; bytes?: ArrayBuffer }>;
+
+// libhdf5 prints its error stack to stderr, which h5wasm's Node build writes with fs.writeSync on fd 2
+// (and console.error for its own messages). Both are captured in this thread, and the deepest line of the
+// stack becomes the message a user sees instead of a wall of text on the server's stderr.
+const diagnostics: string[] = [];
+function capture(text: string): void {
+  diagnostics.push(text);
+  if (diagnostics.length > 400) diagnostics.splice(0, diagnostics.length - 400);
+}
+const writeSync = fs.writeSync.bind(fs) as (...args: unknown[]) => number;
+(fs as { writeSync: unknown }).writeSync = (fd: unknown, buffer: unknown, ...rest: unknown[]): number => {
+  if (fd !== 1 && fd !== 2) return writeSync(fd, buffer, ...rest);
+  if (typeof buffer === 'string') {
+    capture(buffer);
+    return Buffer.byteLength(buffer);
+  }
+  const view = buffer as Uint8Array;
+  const offset = typeof rest[0] === 'number' ? rest[0] : 0;
+  const length = typeof rest[1] === 'number' ? rest[1] : view.byteLength - offset;
+  capture(Buffer.from(view.buffer, view.byteOffset + offset, length).toString('utf8'));
+  return length;
+};
+console.error = (...args: unknown[]): void => capture(`${args.map(String).join(' ')}\n`);
+console.warn = console.error;
+
+const dynamicImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<H5>;
+const loaded: Promise<H5> = dynamicImport('h5wasm/node').then(async (h5) => {
+  await h5.ready;
+  return h5;
+});
+
+/** Open files, most recently used last; reopened when the file on disk changes. */
+const MAX_OPEN_FILES = 32;
+const files = new Map<string, { file: H5File; stamp: string }>();
+
+function fileFor(h5: H5, path: string): H5File {
+  const st = statSync(path);
+  if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
+  const stamp = `${st.size}:${st.mtimeMs}:${st.ino}`;
+  const cached = files.get(path);
+  if (cached) {
+    files.delete(path);
+    if (cached.stamp === stamp) {
+      files.set(path, cached);
+      return cached.file;
+    }
+    closeQuietly(cached.file);
+  }
+  const file = new h5.File(path, 'r');
+  if (typeof file.file_id === 'bigint' ? file.file_id < 0n : Number(file.file_id) < 0) throw new Error(hdf5Reason() ?? 'not an HDF5 file');
+  files.set(path, { file, stamp });
+  if (files.size > MAX_OPEN_FILES) {
+    const [oldest, entry] = files.entries().next().value as [string, { file: H5File }];
+    files.delete(oldest);
+    closeQuietly(entry.file);
+  }
+  return file;
+}
+
+function closeQuietly(file: H5File): void {
+  try {
+    file.close();
+  } catch {
+    // Closing a file whose handle libhdf5 already dropped: nothing left to release.
+  }
+}
+
+/** The most specific line of libhdf5's last error stack, e.g. "truncated file: eof = 800, … stored_eof = 8908". */
+function hdf5Reason(): string | undefined {
+  const text = diagnostics.join('');
+  const deepest = [...text.matchAll(/#\d+: .*? in [^(]+\(\): ([^\n]+)\n\s+major: [^\n]*\n\s+minor: ([^\n]*)/g)].pop();
+  if (!deepest) return undefined;
+  return `${deepest[2].trim()}: ${deepest[1].trim()}`;
+}
+
+function attributesOf(object: { attrs: Record<string, { json_value: unknown }> }): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of Object.keys(object.attrs)) {
+    try {
+      out[name] = object.attrs[name].json_value;
+    } catch {
+      // An attribute of a type h5wasm cannot decode (a reference, an opaque blob) is left out, not fatal.
+    }
+  }
+  return out;
+}
+
+function describe(h5: H5, path: string, h5path: string): Hdf5NodeInfo {
+  const file = fileFor(h5, path);
+  const object = h5path === '/' ? file : file.get(h5path);
+  if (object instanceof h5.Group) {
+    const keys = object.keys().filter((key) => {
+      const child = h5path === '/' ? `/${key}` : `${h5path}/${key}`;
+      const type = object.get_type(child);
+      return type === h5.Module.H5G_GROUP || type === h5.Module.H5G_DATASET;
+    });
+    return { kind: 'group', keys, attrs: attributesOf(object as never) };
+  }
+  if (object instanceof h5.Dataset) {
+    const m = object.metadata as unknown as Hdf5DatasetInfo & { enum_type?: Hdf5DatasetInfo['enumType'] };
+    const info: Hdf5DatasetInfo = {
+      type: m.type,
+      size: m.size,
+      signed: m.signed,
+      littleEndian: m.littleEndian,
+      shape: (m.shape ?? []).map(Number),
+      chunks: m.chunks ? m.chunks.map(Number) : null,
+      enumType: m.enum_type ? { type: m.enum_type.type, size: m.enum_type.size, signed: m.enum_type.signed, members: m.enum_type.members } : undefined,
+    };
+    return { kind: 'dataset', info, attrs: attributesOf(object as never) };
+  }
+  return { kind: 'missing' };
+}
+
+function scalarArray(info: Hdf5DatasetInfo, value: number | bigint): ArrayBufferView {
+  const size = info.enumType ? info.enumType.size : info.size;
+  const signed = info.enumType ? info.enumType.signed : info.signed;
+  if (typeof value === 'bigint') return signed ? BigInt64Array.of(value) : BigUint64Array.of(value);
+  if (info.type === 1) return size === 4 ? Float32Array.of(value) : Float64Array.of(value);
+  const ints = { 1: [Uint8Array, Int8Array], 2: [Uint16Array, Int16Array], 4: [Uint32Array, Int32Array] } as const;
+  const pair = ints[size as 1 | 2 | 4];
+  if (!pair) throw new Error(`no typed array for a ${size}-byte scalar`);
+  return pair[signed ? 1 : 0].of(value);
+}
+
+function read(h5: H5, path: string, h5path: string, offset: number[], count: number[]): ArrayBuffer {
+  const dataset = fileFor(h5, path).get(h5path);
+  if (!(dataset instanceof h5.Dataset)) throw new Error(`${h5path} is no longer a dataset`);
+  let value: unknown = offset.length === 0 ? dataset.value : dataset.slice(offset.map((start, i) => [start, start + count[i]]));
+  // A scalar dataset's value comes back as a plain number or BigInt.
+  if (typeof value === 'number' || typeof value === 'bigint') value = scalarArray(dataset.metadata as unknown as Hdf5DatasetInfo, value);
+  if (!ArrayBuffer.isView(value)) throw new Error(`${h5path}: h5wasm returned no typed array`);
+  const view = value as ArrayBufferView;
+  const { buffer } = view;
+  if (buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buffer.byteLength) return buffer;
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength).slice().buffer;
+}
+
+parentPort?.on('message', (request: Hdf5Request) => {
+  void loaded
+    .then((h5) => {
+      diagnostics.length = 0;
+      if (request.op === 'node') {
+        const response: Hdf5Response = { id: request.id, ok: true, node: describe(h5, request.path, request.h5path) };
+        parentPort?.postMessage(response);
+      } else {
+        const bytes = read(h5, request.path, request.h5path, request.offset, request.count);
+        const response: Hdf5Response = { id: request.id, ok: true, bytes };
+        parentPort?.postMessage(response, [bytes]);
+      }
+    })
+    .catch((error: unknown) => {
+      const code = (error as { code?: unknown } | null)?.code;
+      // libhdf5's own reason is more specific than h5wasm's message ("name not defined!", "not an HDF5 file").
+      const message = hdf5Reason() ?? (error instanceof Error ? error.message : String(error));
+      const response: Hdf5Response = { id: request.id, ok: false, message, code: typeof code === 'string' ? code : undefined };
+      parentPort?.postMessage(response);
+      // A WebAssembly trap leaves libhdf5's state undefined: exit so the parent starts a fresh instance.
+      if (error instanceof (globalThis as unknown as { WebAssembly: { RuntimeError: new () => Error } }).WebAssembly.RuntimeError) process.exit(70);
+    });
+});
