@@ -14,7 +14,7 @@ import { watch as watchFs, type FSWatcher } from 'node:fs';
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Logger } from '@nestjs/common';
+import type { Logger } from '@nestjs/common';
 import { TiledHttpError } from '../common/errors/tiled-http.error';
 import type { ContainerNode, TreeNode } from '../catalog/tree/tree.types';
 import { AdapterError } from './adapter.types';
@@ -31,7 +31,7 @@ export interface DirectoryOptions {
   /** Follow symbolic links that point outside the directory (off: they are skipped with a warning). */
   allowSymlinksOutside?: boolean;
   /** Where walk and open problems are reported (default: a Nest logger named `Directory`). */
-  logger?: Pick<Logger, 'log' | 'warn'>;
+  logger?: WalkLogger;
 }
 
 /** One thing the walk found: a container (a plain sub-folder, `mimetype` null) or an asset to open. */
@@ -53,6 +53,15 @@ export function stripSuffixes(name: string): string {
   return length ? name.slice(0, name.length - length) : name;
 }
 
+export type WalkLogger = Pick<Logger, 'log' | 'warn'>;
+
+/** Nest's logger, loaded on first use so the walker (and its unit specs) need no Nest. */
+function nestLogger(): WalkLogger {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
+  const { Logger: NestLogger } = require('@nestjs/common') as typeof import('@nestjs/common');
+  return new NestLogger('Directory');
+}
+
 const YIELD_EVERY = 200;
 const ZARR_MARKERS = ['zarr.json', '.zgroup', '.zarray'];
 
@@ -65,7 +74,7 @@ interface Found {
 
 class Walker {
   private readonly registry: AdapterRegistry;
-  private readonly logger: Pick<Logger, 'log' | 'warn'>;
+  private readonly logger: WalkLogger;
   private seen = 0;
 
   constructor(
@@ -73,7 +82,7 @@ class Walker {
     private readonly options: DirectoryOptions,
   ) {
     this.registry = options.registry ?? createAdapterRegistry();
-    this.logger = options.logger ?? new Logger('Directory');
+    this.logger = options.logger ?? nestLogger();
   }
 
   private inside(path: string): boolean {
@@ -250,7 +259,7 @@ export class DirectoryIndex {
   private readonly opened = new Map<string, Promise<Opened>>();
   private readonly folderNodes = new Map<string, ContainerNode>();
   private readonly guarded = new WeakMap<TreeNode, TreeNode>();
-  private readonly logger: Pick<Logger, 'log' | 'warn'>;
+  private readonly logger: WalkLogger;
   private readonly registry: AdapterRegistry;
   private watcher?: FSWatcher;
   private refreshing?: Promise<number>;
@@ -261,7 +270,7 @@ export class DirectoryIndex {
     private readonly dir: string,
     private readonly options: DirectoryOptions = {},
   ) {
-    this.logger = options.logger ?? new Logger('Directory');
+    this.logger = options.logger ?? nestLogger();
     this.registry = options.registry ?? createAdapterRegistry();
     this.root = this.folderNode([]);
   }
