@@ -1,6 +1,6 @@
 /**
  * The folder walker: a directory of files becomes a tree with Tiled 0.2.16's naming rules
- * (`tiled/client/register.py`), served read-only through the adapter registry (docs/files.md).
+ * (as its `register` does), served read-only through the adapter registry (docs/files.md).
  *
  * - Hidden names (a leading dot) are skipped; `includeExt` keeps only files with those extensions.
  * - A key is the name without its extensions (`thing.tar.gz` → `thing`) unless `keepExt`.

@@ -1,6 +1,6 @@
 /**
  * Which adapter opens which file: mimetype → AdapterRegistration, file extension → mimetype.
- * The defaults are Tiled 0.2.16's (`tiled/mimetypes.py`, plus what Python's `mimetypes` module answers for
+ * The defaults are Tiled 0.2.16's (its own table, plus what Python's `mimetypes` module answers for
  * the formats Tiled reads, since Tiled falls back to it); `--ext` and `mimetypes_by_file_ext` override
  * them, `--adapter` and `adapters_by_mimetype` add or replace adapters. docs/files.md lists them.
  */

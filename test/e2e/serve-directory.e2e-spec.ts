@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
@@ -179,37 +179,41 @@ describe('tiled serve directory', () => {
   });
 });
 
-describe('tree: directory in a YAML configuration', () => {
+/** The fenced blocks of one language in docs/files.md, in order. */
+function docBlocks(language: string): string[] {
+  const text = readFileSync(join(__dirname, '..', '..', 'docs', 'files.md'), 'utf8');
+  return [...text.matchAll(new RegExp(`\`\`\`${language}\n([\\s\\S]*?)\`\`\``, 'g'))].map((m) => m[1]);
+}
+
+describe('tree: directory in a YAML configuration (docs/files.md)', () => {
   let dir: string;
 
   beforeAll(() => {
+    // Laid out as a user would have it: tiled-ts installed, the adapter next to the configuration.
     dir = mkdtempSync(join(tmpdir(), 'tiled-dir-config-'));
     mkdirSync(join(dir, 'data'));
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(join(__dirname, '..', '..'), join(dir, 'node_modules', 'tiled-ts'));
+    copyFileSync(ADAPTER, join(dir, 'numbers-adapter.js'));
     writeFileSync(join(dir, 'data', 'values.num'), '3\n1\n');
     writeFileSync(join(dir, 'data', 'table.csv'), 'a\n1\n');
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  it('shows the adapter the tests load', () => {
+    expect(docBlocks('js')).toContain(readFileSync(ADAPTER, 'utf8'));
+  });
+
   it('loads a third-party adapter named in adapters_by_mimetype', async () => {
-    writeFileSync(
-      join(dir, 'config.yml'),
-      [
-        'trees:',
-        '  - path: /files',
-        '    tree: directory',
-        '    args:',
-        '      directory: ./data',
-        '      mimetypes_by_file_ext: {.num: text/x-numbers}',
-        `      adapters_by_mimetype: {text/x-numbers: "${ADAPTER}:openNumbers"}`,
-        'authentication:',
-        `  single_user_api_key: ${KEY}`,
-        '',
-      ].join('\n'),
-    );
+    const [yaml] = docBlocks('yaml');
+    expect(yaml).toContain('adapters_by_mimetype: {text/x-numbers: ./numbers-adapter.js:openNumbers}');
+    writeFileSync(join(dir, 'config.yml'), `${yaml}authentication:\n  single_user_api_key: ${KEY}\n`);
     const server = await startTiled(['serve', 'config', join(dir, 'config.yml')]);
     try {
       const response = await fetch(`${server.api}/table/full/files/values?format=json`, { headers: { authorization: `Apikey ${KEY}` } });
       expect(await response.json()).toEqual({ value: [3, 1] });
+      const csv = await fetch(`${server.api}/table/full/files/table?format=json`, { headers: { authorization: `Apikey ${KEY}` } });
+      expect(await csv.json()).toEqual({ a: [1] });
     } finally {
       await server.stop();
     }
