@@ -69,8 +69,10 @@ describe('walkDirectory', () => {
     touch('scan.zarr/.zgroup');
     touch('scan.zarr/a/.zarray');
     touch('plain/zarr.json');
+    touch('odd.csv/inner.csv');
     const entries = await walk();
-    expect([...entries.keys()]).toEqual(['plain', 'scan']);
+    expect([...entries.keys()]).toEqual(['odd', 'plain', 'scan', 'odd/inner']);
+    expect(entries.get('odd')).toMatchObject({ mimetype: null, directory: true });
     expect(entries.get('scan')).toMatchObject({ mimetype: 'application/x-zarr', directory: true, paths: [join(dir, 'scan.zarr')] });
     expect(entries.get('plain')).toMatchObject({ mimetype: 'application/x-zarr', directory: true });
   });

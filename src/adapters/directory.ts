@@ -63,6 +63,8 @@ function nestLogger(): WalkLogger {
 }
 
 const YIELD_EVERY = 200;
+/** Files a folder listing opens at once. */
+const OPEN_CONCURRENCY = 8;
 const ZARR_MARKERS = ['zarr.json', '.zgroup', '.zarray'];
 
 interface Found {
@@ -157,7 +159,8 @@ class Walker {
     for (const child of children) {
       if (child.isDirectory) {
         const mimetype = this.registry.mimetypeOf(child.name) ?? ((await this.isZarrStore(child)) ? ZARR_MIMETYPE : undefined);
-        if (mimetype && this.registry.lookup(mimetype)) {
+        // Only an adapter of folders opens a folder; `data.csv/` is still a container.
+        if (mimetype && this.registry.lookup(mimetype)?.directory) {
           add(this.key(child.name), { mimetype, paths: [child.path], directory: true, stamp: child.stamp });
         } else {
           add(this.key(child.name), { mimetype: null, paths: [child.path], directory: true, stamp: child.stamp });
@@ -179,8 +182,8 @@ class Walker {
       const mimetype = this.registry.mimetypeOf(child.name);
       if (!mimetype) {
         this.logger.log(`Skipping ${this.rel(child.path)}: no mimetype known for its extension`);
-      } else if (!this.registry.lookup(mimetype)) {
-        this.logger.log(`Skipping ${this.rel(child.path)}: no adapter for ${mimetype}`);
+      } else if (!this.registry.lookup(mimetype) || this.registry.lookup(mimetype)?.directory) {
+        this.logger.log(`Skipping ${this.rel(child.path)}: no adapter of files for ${mimetype}`);
       } else {
         add(this.key(child.name), { mimetype, paths: [child.path], directory: false, stamp: child.stamp });
       }
@@ -366,12 +369,18 @@ export class DirectoryIndex {
       keys: async () => {
         const folder = this.folderAt(segments);
         if (!folder) return [];
-        const keys: string[] = [];
-        for (const [key, child] of folder.children) {
-          if ('children' in child) keys.push(key);
-          else if ('node' in (await this.open(child))) keys.push(key);
-        }
-        return keys;
+        const children = [...folder.children];
+        const usable = new Array<boolean>(children.length);
+        let next = 0;
+        const worker = async (): Promise<void> => {
+          while (next < children.length) {
+            const i = next++;
+            const child = children[i][1];
+            usable[i] = 'children' in child || 'node' in (await this.open(child));
+          }
+        };
+        await Promise.all(Array.from({ length: OPEN_CONCURRENCY }, worker));
+        return children.filter((_, i) => usable[i]).map(([key]) => key);
       },
       get: async (key) => {
         const child = this.folderAt(segments)?.children.get(key);
