@@ -3,12 +3,14 @@
  * an AdapterRegistration and list it here; the registry, the folder walker and docs/files.md pick it up.
  */
 import type { AdapterRegistration } from './adapter.types';
-import { csvAdapter } from './csv';
+import { csvAdapter, csvSequenceAdapter, csvWithHeaderAdapter } from './csv';
 import { excelAdapter } from './excel';
 import { parquetAdapter } from './parquet';
 
 export const BUILTIN_ADAPTERS: readonly AdapterRegistration[] = [
   csvAdapter,
+  csvSequenceAdapter,
+  csvWithHeaderAdapter,
   excelAdapter,
   parquetAdapter,
 ];

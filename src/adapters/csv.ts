@@ -115,3 +115,7 @@ export const csvAdapter: AdapterRegistration = {
   extensions: ['.csv'],
   open: openCsv,
 };
+
+/** Tiled's other spellings of CSV: several files as one table (a partition each), and RFC 4180's header flag. */
+export const csvSequenceAdapter: AdapterRegistration = { mimetype: 'multipart/related;type=text/csv', extensions: [], open: openCsv };
+export const csvWithHeaderAdapter: AdapterRegistration = { mimetype: 'text/csv;header=present', extensions: [], open: openCsv };

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AdapterRegistration } from './adapter.types';
+import type { TableNode } from '../catalog/tree/tree.types';
 import { DirectoryIndex, stripSuffixes, walkDirectory, type DirectoryOptions, type WalkEntry } from './directory';
 import { AdapterRegistry, createAdapterRegistry, parseAdapterOption, parseExtOption } from './registry';
 import { BUILTIN_ADAPTERS } from './builtin-adapters';
@@ -132,7 +133,11 @@ describe('DirectoryIndex', () => {
       expect(await index.root.get('good')).toBe(good);
       writeFileSync(join(dir, 'good.csv'), 'a\n1\n2\n');
       await index.refresh();
-      expect(await index.root.get('good')).not.toBe(good);
+      const changed = await index.root.get('good');
+      expect(changed).not.toBe(good);
+      rmSync(join(dir, 'good.csv'));
+      await expect(Promise.resolve((changed as TableNode).readPartition(0))).rejects.toMatchObject({ status: 404, detail: 'good.csv: The file no longer exists' });
+      expect(warnings[warnings.length - 1]).toMatch(/Cannot read good\.csv: good\.csv: The file no longer exists/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
