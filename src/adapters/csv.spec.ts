@@ -46,6 +46,23 @@ describe(openCsv.name, () => {
     expect([...((await node.readPartition(1)).a as BigInt64Array)]).toEqual([2n, 3n]);
   });
 
+  it('should cut a file into partitions at line breaks, every row in exactly one, whatever the block size', async () => {
+    const values = Array.from({ length: 40 }, (_, i) => 10 ** (i % 7) + i);
+    const path = csv('blocks.csv', `n,label\n${values.map((v) => `${v},"r${v}"`).join('\n')}\n`);
+    for (const blockBytes of [1, 2, 7, 13, 16, 64, 1000]) {
+      const node = await openCsv({ mimetype: 'text/csv', paths: [path] }, blockBytes);
+      const seen: bigint[] = [];
+      const labels: string[] = [];
+      for (let i = 0; i < node.npartitions; i++) {
+        const part = await node.readPartition(i);
+        seen.push(...(part.n as BigInt64Array));
+        labels.push(...(part.label as string[]));
+      }
+      expect({ blockBytes, seen }).toEqual({ blockBytes, seen: values.map(BigInt) });
+      expect(labels).toEqual(values.map((v) => `r${v}`));
+    }
+  });
+
   it('should refuse an empty file', async () => {
     await expect(openCsv({ mimetype: 'text/csv', paths: [csv('empty.csv', '')] })).rejects.toMatchObject({ status: 422, message: 'The CSV file is empty: it has no header row' });
   });

@@ -1,18 +1,20 @@
 /**
- * CSV files as tables (csv-parse), as Tiled's CSVAdapter serves them: the first row names the columns, the
- * types are inferred as pandas does (table-columns.ts), one partition per file. Opening reads only the
- * first SAMPLE_ROWS rows; the partition is parsed when it is read, streaming, so other requests keep going.
+ * CSV files as tables (csv-parse), as Tiled's CSVAdapter serves them through dask: the first row names the
+ * columns, the types are inferred as pandas does (table-columns.ts), and each file is cut into partitions
+ * of CSV_BLOCK_BYTES at line breaks. Opening reads only the first SAMPLE_ROWS rows and the file sizes;
+ * reading a partition reads only its byte range, streaming, so other requests keep going.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { Transform, type TransformCallback } from 'node:stream';
 import type { ColumnType, TableColumn, TableNode, TablePartition } from '../catalog/tree/tree.types';
 import { AdapterError, type AdapterRegistration, type AdapterSource } from './adapter.types';
 import { type Cell, convertColumn, inferColumnType } from './table-columns';
 
-/** Rows read at open to infer the column types (dask samples the first 256 KB for the same purpose). */
+/** Rows read at open to infer the column types (dask samples the start of the file for the same purpose). */
 export const SAMPLE_ROWS = 1000;
-/** A CSV partition larger than this is refused rather than read into memory whole. */
-export const MAX_CSV_BYTES = 256 * 1024 * 1024;
+/** Bytes of file per partition, dask's default block size. */
+export const CSV_BLOCK_BYTES = 64 * 1024 * 1024;
 
 type Parser = typeof import('csv-parse').parse;
 let parser: Parser | undefined;
@@ -22,14 +24,73 @@ function csvParse(): Parser {
   return parser;
 }
 
-/** Parse up to `limit` records (all when undefined); a malformed file is a 422 naming the problem. */
-async function readRecords(path: string, limit?: number): Promise<string[][]> {
+const NEWLINE = 0x0a;
+
+/**
+ * The lines of a file that *start* in [start, end): dropped up to the first line break at or after
+ * start - 1, passed on through the first line break at or after end - 1. Neighbouring ranges thus share no
+ * line and miss none. (A quoted field holding a line break across a boundary splits wrongly, as in dask.)
+ */
+class LineRange extends Transform {
+  private position: number;
+  private started: boolean;
+  private done = false;
+
+  constructor(
+    private readonly rangeStart: number,
+    private readonly rangeEnd: number,
+  ) {
+    super();
+    this.position = Math.max(0, rangeStart - 1);
+    this.started = rangeStart === 0;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.done) return callback();
+    let from = 0;
+    if (!this.started) {
+      const newline = chunk.indexOf(NEWLINE);
+      if (newline < 0) {
+        this.position += chunk.length;
+        return callback();
+      }
+      this.started = true;
+      from = newline + 1;
+      // The first whole line starts at or after the range's end: it is the next range's.
+      if (this.position + from >= this.rangeEnd) {
+        this.done = true;
+        this.push(null);
+        return callback();
+      }
+    }
+    // The first line break at or after end - 1 closes the range.
+    const last = Math.max(from, this.rangeEnd - 1 - this.position);
+    const stop = last < chunk.length ? chunk.indexOf(NEWLINE, last) : -1;
+    if (stop >= 0) {
+      this.push(chunk.subarray(from, stop + 1));
+      this.done = true;
+      this.push(null);
+    } else {
+      this.push(chunk.subarray(from));
+    }
+    this.position += chunk.length;
+    callback();
+  }
+}
+
+/** Parse up to `limit` records (all when undefined) of a byte range; a malformed file is a 422 naming the problem. */
+async function readRecords(path: string, options: { limit?: number; start?: number; end?: number } = {}): Promise<string[][]> {
   const records: string[][] = [];
-  const stream = createReadStream(path);
-  const parse = csvParse()({ bom: true, skip_empty_lines: true, ...(limit ? { to: limit } : {}) });
+  const start = options.start ?? 0;
+  const stream = createReadStream(path, { start: Math.max(0, start - 1) });
+  const range = new LineRange(start, options.end ?? Infinity);
+  const parse = csvParse()({ bom: start === 0, skip_empty_lines: true, ...(options.limit ? { to: options.limit } : {}) });
   try {
-    stream.pipe(parse);
-    const failed = new Promise<never>((_, reject) => stream.once('error', reject));
+    const failed = new Promise<never>((_, reject) => {
+      stream.once('error', reject);
+      range.once('error', reject);
+    });
+    stream.pipe(range).pipe(parse);
     await Promise.race([
       failed,
       (async () => {
@@ -40,6 +101,7 @@ async function readRecords(path: string, limit?: number): Promise<string[][]> {
     throw asAdapterError(error);
   } finally {
     stream.destroy();
+    range.destroy();
   }
   return records;
 }
@@ -64,48 +126,67 @@ function columnNames(header: readonly string[]): string[] {
   });
 }
 
-function toPartition(columns: readonly TableColumn[], rows: readonly string[][]): TablePartition {
+function toPartition(columns: readonly TableColumn[], rows: readonly string[][], firstRow: number): TablePartition {
   const partition: TablePartition = {};
   columns.forEach((column, c) => {
-    partition[column.name] = convertColumn(
-      column.name,
-      rows.map((row) => row[c] as Cell),
-      column.type,
-    );
+    try {
+      partition[column.name] = convertColumn(
+        column.name,
+        rows.map((row) => row[c] as Cell),
+        column.type,
+      );
+    } catch (error) {
+      // Rows are counted from the partition's start: say so when that is not the file's start.
+      if (error instanceof AdapterError && firstRow > 0) throw new AdapterError(`${error.message} (counting from the partition's first row)`, error.status);
+      throw error;
+    }
   });
   return partition;
 }
 
-/** Open one or more CSV files (a `multipart/related;type=text/csv` source) as one table, a partition per file. */
-export async function openCsv(source: AdapterSource): Promise<TableNode> {
+interface Block {
+  path: string;
+  start: number;
+  end: number;
+}
+
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch (error) {
+    throw asAdapterError(error);
+  }
+}
+
+/** Open CSV files as one table (several for a `multipart/related;type=text/csv` source), cut into blocks. */
+export async function openCsv(source: AdapterSource, blockBytes = CSV_BLOCK_BYTES): Promise<TableNode> {
   if (source.paths.length === 0) throw new AdapterError('A CSV source needs at least one file', 500);
-  const sample = await readRecords(source.paths[0], SAMPLE_ROWS + 1);
+  const sample = await readRecords(source.paths[0], { limit: SAMPLE_ROWS + 1 });
   if (sample.length === 0) throw new AdapterError('The CSV file is empty: it has no header row', 422);
   const names = columnNames(sample[0]);
   const rows = sample.slice(1);
   const columns: TableColumn[] = names.map((name, c) => ({ name, type: inferColumnType(rows.map((row) => row[c])) as ColumnType }));
-  const paths = [...source.paths];
+  const blocks: Block[] = [];
+  for (const path of source.paths) {
+    const size = await sizeOf(path);
+    const count = Math.max(1, Math.ceil(size / blockBytes));
+    for (let i = 0; i < count; i++) blocks.push({ path, start: i * blockBytes, end: i === count - 1 ? Infinity : (i + 1) * blockBytes });
+  }
   return {
     family: 'table',
     metadata: {},
     specs: [],
     columns,
-    npartitions: paths.length,
+    npartitions: blocks.length,
     async readPartition(index: number): Promise<TablePartition> {
-      const path = paths[index];
-      let size: number;
-      try {
-        size = (await stat(path)).size;
-      } catch (error) {
-        throw asAdapterError(error);
-      }
-      if (size > MAX_CSV_BYTES) throw new AdapterError(`The CSV file is ${size} bytes; partitions larger than ${MAX_CSV_BYTES} bytes are not served`, 500);
-      const records = await readRecords(path);
+      const block = blocks[index];
+      const records = await readRecords(block.path, { start: block.start, end: block.end });
+      if (block.start > 0) return toPartition(columns, records, 1);
       const header = records.length ? columnNames(records[0]) : [];
       if (header.length !== names.length || header.some((h, i) => h !== names[i])) {
         throw new AdapterError(`The file's header (${header.join(', ')}) differs from the columns it was opened with (${names.join(', ')})`, 422);
       }
-      return toPartition(columns, records.slice(1));
+      return toPartition(columns, records.slice(1), 0);
     },
   };
 }
@@ -113,9 +194,9 @@ export async function openCsv(source: AdapterSource): Promise<TableNode> {
 export const csvAdapter: AdapterRegistration = {
   mimetype: 'text/csv',
   extensions: ['.csv'],
-  open: openCsv,
+  open: (source) => openCsv(source),
 };
 
-/** Tiled's other spellings of CSV: several files as one table (a partition each), and RFC 4180's header flag. */
-export const csvSequenceAdapter: AdapterRegistration = { mimetype: 'multipart/related;type=text/csv', extensions: [], open: openCsv };
-export const csvWithHeaderAdapter: AdapterRegistration = { mimetype: 'text/csv;header=present', extensions: [], open: openCsv };
+/** Tiled's other spellings of CSV: several files as one table, and RFC 4180's header flag. */
+export const csvSequenceAdapter: AdapterRegistration = { mimetype: 'multipart/related;type=text/csv', extensions: [], open: (source) => openCsv(source) };
+export const csvWithHeaderAdapter: AdapterRegistration = { mimetype: 'text/csv;header=present', extensions: [], open: (source) => openCsv(source) };
