@@ -335,6 +335,8 @@ export class DirectoryIndex {
       }, debounceMs);
     });
     this.watcher.on('error', (error) => this.logger.warn(`Watching ${this.dir} stopped: ${error.message}`));
+    // A server keeps the process alive; `tiled admin check-config` loading a watched folder must still exit.
+    this.watcher.unref();
   }
 
   close(): void {

@@ -185,6 +185,18 @@ function docBlocks(language: string): string[] {
   return [...text.matchAll(new RegExp(`\`\`\`${language}\n([\\s\\S]*?)\`\`\``, 'g'))].map((m) => m[1]);
 }
 
+describe('tiled serve directory refusing bad input before it listens', () => {
+  it.each([
+    [['/nonexistent/tiled-folder'], '/nonexistent/tiled-folder does not exist'],
+    [['.', '--ext', 'tif=image/tiff'], `--ext "tif=image/tiff": expected '.ext=mimetype', e.g. '.tif=image/tiff' (with the leading dot)`],
+    [['.', '--adapter', 'text/x-foo=./nowhere.js:open'], `Cannot load the adapter for "text/x-foo" (--adapter 'text/x-foo=./nowhere.js:open'): file `],
+    [['.', '--include-ext', 'csv'], '--include-ext "csv": include the leading dot, e.g. .csv'],
+  ])('exits 2 for %j', async (args, message) => {
+    const result = await runTiled(['serve', 'directory', ...args, '--port', '0']);
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 2, stderr: expect.stringContaining(message) });
+  });
+});
+
 describe('tree: directory in a YAML configuration (docs/files.md)', () => {
   let dir: string;
 

@@ -80,7 +80,9 @@ async function serveDirectory(directory: string, flags: DirectoryFlags): Promise
         process.stdout.write(`Server is up. Indexing files in ${directory}...\n`);
         if (flags.watch) {
           // Watching starts before the first walk, so a change made during it is not missed (as Tiled).
-          index.watch((count) => process.stderr.write(`Re-indexed ${directory}: ${count} entries\n`));
+          index.watch((count) => {
+            if (verbose) process.stderr.write(`Re-indexed ${directory}: ${count} entries\n`);
+          });
           await index.refresh();
           process.stdout.write('Initial indexing complete. Watching for changes...\n');
         } else {
