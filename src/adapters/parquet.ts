@@ -24,7 +24,14 @@ interface AsyncBuffer {
 interface Hyparquet {
   asyncBufferFromFile(path: string): Promise<AsyncBuffer>;
   parquetMetadataAsync(file: AsyncBuffer): Promise<FileMetaData>;
-  parquetReadObjects(options: { file: AsyncBuffer; metadata: FileMetaData; rowStart: number; rowEnd: number; columns?: string[] }): Promise<Record<string, unknown>[]>;
+  parquetReadObjects(options: {
+    file: AsyncBuffer;
+    metadata: FileMetaData;
+    rowStart: number;
+    rowEnd: number;
+    columns?: string[];
+    compressors?: Record<string, unknown>;
+  }): Promise<Record<string, unknown>[]>;
 }
 
 let hyparquetModule: Hyparquet | undefined;
@@ -33,6 +40,14 @@ function hyparquet(): Hyparquet {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when the first Parquet file is opened
   if (!hyparquetModule) hyparquetModule = require('hyparquet') as Hyparquet;
   return hyparquetModule;
+}
+
+let codecs: Record<string, unknown> | undefined;
+/** Every codec pyarrow and polars write (Snappy, gzip, Brotli, zstd, LZ4), from hyparquet's companion package. */
+function compressors(): Record<string, unknown> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded with hyparquet, on first use
+  codecs ??= (require('hyparquet-compressors') as { compressors: Record<string, unknown> }).compressors;
+  return codecs;
 }
 
 /** The served type of a Parquet leaf column; null when it cannot be served as a flat column. */
@@ -134,7 +149,7 @@ export async function openParquet(source: AdapterSource): Promise<TableNode> {
       let records: Record<string, unknown>[] = [];
       if (rowEnd > rowStart) {
         try {
-          records = await parquetReadObjects({ file: await asyncBufferFromFile(path), metadata, rowStart, rowEnd });
+          records = await parquetReadObjects({ file: await asyncBufferFromFile(path), metadata, rowStart, rowEnd, compressors: compressors() });
         } catch (error) {
           throw notParquet(error);
         }

@@ -2,6 +2,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
+import { gzipSync, zstdCompressSync } from 'node:zlib';
 import { tableFromIPC } from 'apache-arrow';
 import { Workbook } from 'exceljs';
 import { runTiled, startTiled, type RunningServer } from '../helpers/tiled-process';
@@ -28,11 +29,14 @@ async function writeWorkbook(path: string): Promise<void> {
   await workbook.xlsx.writeFile(path);
 }
 
-function writeParquet(path: string): void {
+/** Snappy by default (pandas' default); gzip and zstd as polars and others write them. */
+function writeParquet(path: string, codec: 'SNAPPY' | 'GZIP' | 'ZSTD' = 'SNAPPY'): void {
   // hyparquet-writer is an ES module; Node loads it through require().
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { parquetWriteBuffer } = require('hyparquet-writer') as { parquetWriteBuffer(options: unknown): ArrayBuffer };
   const buffer = parquetWriteBuffer({
+    codec,
+    compressors: { GZIP: (bytes: Uint8Array) => gzipSync(bytes), ZSTD: (bytes: Uint8Array) => zstdCompressSync(bytes) },
     columnData: [
       { name: 'id', data: [1, 2, 3, 4, 5], type: 'INT32' },
       { name: 'big', data: [10n, 20n, 30n, 40n, 9007199254740993n], type: 'INT64' },
@@ -75,6 +79,9 @@ describe('tiled serve directory', () => {
     writeFileSync(join(dir, 'sub', 'nested.csv'), 'a\n10\n20\n');
     await writeWorkbook(join(dir, 'book.xlsx'));
     writeParquet(join(dir, 'table.parquet'));
+    mkdirSync(join(dir, 'codecs'));
+    writeParquet(join(dir, 'codecs', 'gzip.parquet'), 'GZIP');
+    writeParquet(join(dir, 'codecs', 'zstd.parquet'), 'ZSTD');
     writeFileSync(join(dir, 'broken.csv'), 'a,b\n1,2\n3\n');
     writeFileSync(join(dir, 'corrupt.xlsx'), 'PK\x03\x04 this is not a workbook');
     writeFileSync(join(dir, 'values.num'), '1.5\n2.5\n4\n');
@@ -94,7 +101,7 @@ describe('tiled serve directory', () => {
 
   it('prints Tiled\'s lines and lists the folder under keys without extensions, leaving out broken and escaping files', async () => {
     expect(server.output()).toContain(`Server is up. Indexing files in ${dir}...`);
-    expect(await keys()).toEqual(['book', 'runs', 'sub', 'table', 'values']);
+    expect(await keys()).toEqual(['book', 'codecs', 'runs', 'sub', 'table', 'values']);
     expect(await keys('sub')).toEqual(['nested']);
     expect(server.output()).toMatch(/WARNING: Skipping escape\.csv: a symbolic link pointing outside the served directory/);
   });
@@ -112,6 +119,10 @@ describe('tiled serve directory', () => {
     expect(await keys('book')).toEqual(['first', 'second']);
     expect(await arrow('/table/full/book/first')).toEqual({ x: [1n, 2n, 3n], y: [0.5, 1.5, 2.5], label: ['one', 'two', 'three'] });
     expect(await json('/table/full/book/second?format=json')).toEqual({ flag: [true, false], count: [10, 20] });
+  });
+
+  it('reads gzip- and zstd-compressed Parquet files too', async () => {
+    for (const codec of ['gzip', 'zstd']) expect((await arrow(`/table/full/codecs/${codec}`)).name).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
 
   it('serves a Parquet file with one partition per row group', async () => {
