@@ -144,6 +144,21 @@ describe('DirectoryIndex', () => {
   });
 });
 
+describe('DirectoryIndex errors', () => {
+  it('should tell the client a failing adapter\'s message with paths inside the folder only', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tiled-index-'));
+    try {
+      writeFileSync(join(dir, 'x.boom'), '');
+      const boom: AdapterRegistration = { mimetype: 'application/x-boom', extensions: ['.boom'], open: ({ paths }) => Promise.reject(new Error(`cannot parse ${paths[0]}`)) };
+      const index = new DirectoryIndex(dir, { registry: new AdapterRegistry([boom]), logger: { log: () => undefined, warn: () => undefined } });
+      await index.refresh();
+      await expect(index.root.get('x')).rejects.toMatchObject({ status: 500, detail: 'x.boom: cannot parse x.boom' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('AdapterRegistry', () => {
   it('should resolve compound extensions longest first and Tiled defaults', () => {
     const registry = createAdapterRegistry({ mimetypesByFileExt: new Map([['.ome.csv', 'text/x-ome']]) });

@@ -239,16 +239,19 @@ interface Folder {
 
 type Opened = { node: TreeNode } | { error: TiledHttpError };
 
-function httpErrorOf(error: unknown, what: string): TiledHttpError {
+/** What a client is told about a node that failed: its status, and a message naming the file by its path in the folder. */
+function httpErrorOf(error: unknown, what: string, root: string | undefined): TiledHttpError {
+  // Messages of Node and of libraries may carry absolute paths; the client learns only paths inside the folder.
+  const clean = (message: string): string => (root ? message.split(root + sep).join('').split(root).join('.') : message);
   if (error instanceof TiledHttpError) return error;
   const status = (error as { status?: unknown })?.status;
   if (error instanceof AdapterError || ((error as Error)?.name === 'AdapterError' && typeof status === 'number')) {
-    return new TiledHttpError((error as AdapterError).status, `${what}: ${(error as Error).message}`);
+    return new TiledHttpError((error as AdapterError).status, `${what}: ${clean((error as Error).message)}`);
   }
   const code = (error as { code?: unknown })?.code;
   if (code === 'ENOENT') return new TiledHttpError(404, `${what}: the file no longer exists`);
   if (code === 'EACCES' || code === 'EPERM') return new TiledHttpError(500, `${what}: the file cannot be read (permission denied)`);
-  return new TiledHttpError(500, `${what}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+  return new TiledHttpError(500, `${what}: ${clean(error instanceof Error ? error.message.split('\n')[0] : String(error))}`);
 }
 
 /**
@@ -410,7 +413,7 @@ export class DirectoryIndex {
           const node = await registration.open({ paths: entry.paths, mimetype: entry.mimetype! });
           return { node: this.guard(node, what) };
         } catch (error) {
-          const http = httpErrorOf(error, what);
+          const http = httpErrorOf(error, what, this.rootPath);
           this.logger.warn(`Cannot open ${what} as ${entry.mimetype}: ${http.message}`);
           return { error: http };
         }
@@ -436,7 +439,7 @@ export class DirectoryIndex {
     const known = this.guarded.get(node);
     if (known) return known as T;
     const fail = (error: unknown): never => {
-      const http = httpErrorOf(error, what);
+      const http = httpErrorOf(error, what, this.rootPath);
       this.logger.warn(`Cannot read ${what}: ${http.message}`);
       throw http;
     };
