@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { AdapterRegistration } from './adapter.types';
 import type { TableNode } from '../catalog/tree/tree.types';
 import { DirectoryIndex, stripSuffixes, walkDirectory, type DirectoryOptions, type WalkEntry } from './directory';
-import { AdapterRegistry, createAdapterRegistry, parseAdapterOption, parseExtOption } from './registry';
+import { AdapterRegistry, createAdapterRegistry, loadAdapter, parseAdapterOption, parseExtOption } from './registry';
 import { BUILTIN_ADAPTERS } from './builtin-adapters';
 
 /** Naming-only registrations: the walk never opens files, so these formats need no real adapter here. */
@@ -169,6 +169,14 @@ describe('AdapterRegistry', () => {
     expect(registry.mimetypeOf('README')).toBeUndefined();
     expect(registry.lookup('Text/CSV')).toBeDefined();
     expect(stripSuffixes('thing.tar.gz')).toBe('thing');
+  });
+
+  it('should take Tiled\'s Python adapter names as the built-in adapter of the same mimetype', async () => {
+    const where = { where: 'adapters_by_mimetype', baseDir: tmpdir() };
+    expect((await loadAdapter('text/csv', 'tiled.adapters.csv:read_csv', where)).open).toBe(BUILTIN_ADAPTERS[0].open);
+    await expect(loadAdapter('application/x-netcdf', 'tiled.adapters.netcdf:read', where)).rejects.toThrow(
+      'Cannot load the adapter for "application/x-netcdf" (adapters_by_mimetype): "tiled.adapters.netcdf:read" is one of Tiled\'s Python adapters and tiled-ts has no built-in adapter for application/x-netcdf',
+    );
   });
 
   it('should refuse malformed --ext and --adapter options with the expected spelling', () => {

@@ -157,6 +157,13 @@ export async function loadAdapter(mimetype: string, spec: unknown, location: Ada
   };
   if (typeof spec !== 'string' || !spec.trim()) return fail(`expected a string 'module:export', got ${JSON.stringify(spec)}`);
   if (!mimetype.includes('/')) return fail(`"${mimetype}" is not a mimetype such as text/x-foo`);
+  // A Tiled configuration names Tiled's own Python adapters (`tiled.adapters.csv:read_csv`): the built-in
+  // adapter of that mimetype stands in for them, so the file needs no edit.
+  if (spec.startsWith('tiled.')) {
+    const builtin = BUILTIN_ADAPTERS.find((r) => normalizeMimetype(r.mimetype) === normalizeMimetype(mimetype));
+    if (builtin) return { ...builtin, mimetype };
+    return fail(`"${spec}" is one of Tiled's Python adapters and tiled-ts has no built-in adapter for ${mimetype}; built-in: ${BUILTIN_ADAPTERS.map((r) => r.mimetype).join(', ')}`);
+  }
   const colon = spec.lastIndexOf(':');
   const moduleSpec = colon > 0 ? spec.slice(0, colon) : spec;
   const exportName = colon > 0 ? spec.slice(colon + 1) : 'default';
