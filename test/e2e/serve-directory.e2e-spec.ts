@@ -22,9 +22,9 @@ async function writeWorkbook(path: string): Promise<void> {
   ]);
   const second = workbook.addWorksheet('second');
   second.addRows([
-    ['flag', 'count'],
-    [true, 10],
-    [false, 20],
+    ['flag', 'count', 'when', 'formula'],
+    [true, 10, new Date(Date.UTC(2024, 0, 2, 3, 4, 5)), { formula: 'B2*2', result: 20 }],
+    [false, 20, new Date(Date.UTC(2025, 5, 6)), { formula: 'B3*2', result: 40 }],
   ]);
   await workbook.xlsx.writeFile(path);
 }
@@ -118,7 +118,12 @@ describe('tiled serve directory', () => {
   it('serves an Excel workbook as a container of one table per sheet', async () => {
     expect(await keys('book')).toEqual(['first', 'second']);
     expect(await arrow('/table/full/book/first')).toEqual({ x: [1n, 2n, 3n], y: [0.5, 1.5, 2.5], label: ['one', 'two', 'three'] });
-    expect(await json('/table/full/book/second?format=json')).toEqual({ flag: [true, false], count: [10, 20] });
+    expect(await json('/table/full/book/second?format=json')).toEqual({
+      flag: [true, false],
+      count: [10, 20],
+      when: ['2024-01-02T03:04:05.000Z', '2025-06-06T00:00:00.000Z'],
+      formula: [20, 40],
+    });
   });
 
   it('reads gzip- and zstd-compressed Parquet files too', async () => {
