@@ -195,10 +195,18 @@ describe('tiled serve directory', () => {
   });
 });
 
-/** The fenced blocks of one language in docs/files.md, in order. */
+/** The fenced blocks of one language in docs/files.md, in order ('' for blocks without one). */
 function docBlocks(language: string): string[] {
-  const text = readFileSync(join(__dirname, '..', '..', 'docs', 'files.md'), 'utf8');
-  return [...text.matchAll(new RegExp(`\`\`\`${language}\n([\\s\\S]*?)\`\`\``, 'g'))].map((m) => m[1]);
+  const blocks: string[] = [];
+  let open: { language: string; lines: string[] } | undefined;
+  for (const line of readFileSync(join(__dirname, '..', '..', 'docs', 'files.md'), 'utf8').split('\n')) {
+    if (!line.startsWith('```')) open?.lines.push(line);
+    else if (open) {
+      if (open.language === language) blocks.push(`${open.lines.join('\n')}\n`);
+      open = undefined;
+    } else open = { language: line.slice(3).trim(), lines: [] };
+  }
+  return blocks;
 }
 
 describe('tiled serve directory refusing bad input before it listens', () => {
@@ -227,6 +235,18 @@ describe('tree: directory in a YAML configuration (docs/files.md)', () => {
     writeFileSync(join(dir, 'data', 'table.csv'), 'a\n1\n');
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('prints what docs/files.md shows for `tiled serve directory ./data`', async () => {
+    const server = await startTiled(['serve', 'directory', './data', '--api-key', KEY], { cwd: dir });
+    try {
+      await server.waitForOutput('Indexing complete.');
+      const shown = docBlocks('').find((block) => block.includes('Server is up.'))!;
+      const port = new URL(server.url).port;
+      for (const line of shown.trim().split('\n')) expect(server.output()).toContain(line.replace(':8000', `:${port}`));
+    } finally {
+      await server.stop();
+    }
+  });
 
   it('shows the adapter the tests load', () => {
     expect(docBlocks('js')).toContain(readFileSync(ADAPTER, 'utf8'));
