@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { ColumnType, TableColumn, TableNode, TablePartition } from '../catalog/tree/tree.types';
 import { AdapterError, type AdapterRegistration, type AdapterSource } from './adapter.types';
-import { type Cell, convertColumn, inferColumnType } from './table-columns';
+import { type Cell, convertColumnYielding, inferColumnType } from './table-columns';
 
 /** Rows read at open to infer the column types (dask samples the start of the file for the same purpose). */
 export const SAMPLE_ROWS = 1000;
@@ -126,11 +126,11 @@ function columnNames(header: readonly string[]): string[] {
   });
 }
 
-function toPartition(columns: readonly TableColumn[], rows: readonly string[][], firstRow: number): TablePartition {
+async function toPartition(columns: readonly TableColumn[], rows: readonly string[][], firstRow: number): Promise<TablePartition> {
   const partition: TablePartition = {};
-  columns.forEach((column, c) => {
+  for (const [c, column] of columns.entries()) {
     try {
-      partition[column.name] = convertColumn(
+      partition[column.name] = await convertColumnYielding(
         column.name,
         rows.map((row) => row[c] as Cell),
         column.type,
@@ -140,7 +140,7 @@ function toPartition(columns: readonly TableColumn[], rows: readonly string[][],
       if (error instanceof AdapterError && firstRow > 0) throw new AdapterError(`${error.message} (counting from the partition's first row)`, error.status);
       throw error;
     }
-  });
+  }
   return partition;
 }
 

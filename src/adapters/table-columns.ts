@@ -4,6 +4,7 @@
  * NaN), all booleans → bool, anything else → string (an empty cell is '').
  */
 import type { ColumnType, ColumnValues } from '../catalog/tree/tree.types';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { AdapterError } from './adapter.types';
 
 /** A cell as a reader gives it: text from CSV; numbers, booleans, dates or text from Excel. */
@@ -58,6 +59,27 @@ export function inferColumnType(cells: Iterable<Cell>): ColumnType {
   return kind === null ? 'float64' : 'string';
 }
 
+/** Rows converted between two turns of the event loop. */
+const SLICE_ROWS = 65_536;
+
+/** {@link convertColumn} a slice of rows at a time, letting other requests run in between. */
+export async function convertColumnYielding(column: string, cells: readonly Cell[], type: ColumnType): Promise<ColumnValues> {
+  if (cells.length <= SLICE_ROWS) return convertColumn(column, cells, type);
+  const pieces: ColumnValues[] = [];
+  for (let at = 0; at < cells.length; at += SLICE_ROWS) {
+    pieces.push(convertColumn(column, cells.slice(at, at + SLICE_ROWS), type, at));
+    await yieldToEventLoop();
+  }
+  if (type === 'bool' || type === 'string') return (pieces as (readonly (boolean | string)[])[]).flat() as ColumnValues;
+  const out = new (pieces[0].constructor as new (length: number) => Float64Array)(cells.length);
+  let offset = 0;
+  for (const piece of pieces as Float64Array[]) {
+    out.set(piece, offset);
+    offset += piece.length;
+  }
+  return out;
+}
+
 function mismatch(column: string, row: number, cell: Cell, type: ColumnType): AdapterError {
   return new AdapterError(
     `Column "${column}", row ${row + 1}: ${JSON.stringify(cell instanceof Date ? cell.toISOString() : cell)} is not ${type}, the type the first rows of the file gave this column`,
@@ -66,13 +88,13 @@ function mismatch(column: string, row: number, cell: Cell, type: ColumnType): Ad
 }
 
 /** Convert one column's cells to `type`; a cell that does not fit is a 422 naming the column and row. */
-export function convertColumn(column: string, cells: readonly Cell[], type: ColumnType): ColumnValues {
+export function convertColumn(column: string, cells: readonly Cell[], type: ColumnType, firstRow = 0): ColumnValues {
   switch (type) {
     case 'int64': {
       const out = new BigInt64Array(cells.length);
       cells.forEach((cell, i) => {
         const text = typeof cell === 'number' ? (Number.isInteger(cell) ? String(cell) : '') : String(cell ?? '').trim();
-        if (!INTEGER.test(text)) throw mismatch(column, i, cell, type);
+        if (!INTEGER.test(text)) throw mismatch(column, firstRow + i, cell, type);
         out[i] = BigInt.asIntN(64, BigInt(text));
       });
       return out;
@@ -87,7 +109,7 @@ export function convertColumn(column: string, cells: readonly Cell[], type: Colu
           return;
         }
         const n = typeof cell === 'number' ? cell : kindOf(cell) === 'int' || kindOf(cell) === 'float' ? Number(String(cell).trim().replace(/^([+-]?)inf(inity)?$/i, '$1Infinity')) : NaN;
-        if (Number.isNaN(n) && !/^nan$/i.test(String(cell).trim())) throw mismatch(column, i, cell, type);
+        if (Number.isNaN(n) && !/^nan$/i.test(String(cell).trim())) throw mismatch(column, firstRow + i, cell, type);
         out[i] = n;
       });
       return out;
@@ -98,7 +120,7 @@ export function convertColumn(column: string, cells: readonly Cell[], type: Colu
         const text = String(cell ?? '').trim();
         if (TRUE.has(text)) return true;
         if (FALSE.has(text)) return false;
-        throw mismatch(column, i, cell, type);
+        throw mismatch(column, firstRow + i, cell, type);
       });
     case 'string':
       return cells.map((cell) => (isEmpty(cell) ? '' : cell instanceof Date ? cell.toISOString() : String(cell)));
