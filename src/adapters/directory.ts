@@ -10,8 +10,8 @@
  * - Nothing outside the directory is reachable: keys come from the walk, never from request paths, and
  *   symbolic links pointing outside are skipped unless `allowSymlinksOutside`; link loops are detected.
  */
-import { watch as watchFs, type FSWatcher } from 'node:fs';
-import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { watch as watchFs, type Dirent, type FSWatcher } from 'node:fs';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from '@nestjs/common';
@@ -93,20 +93,21 @@ class Walker {
 
   /** The folder's visible children, links resolved; anything unsafe is skipped with a warning. */
   private async list(folder: string, ancestors: ReadonlySet<string>): Promise<Found[]> {
-    let names: string[];
+    let dirents: Dirent[];
     try {
-      names = (await readdir(folder)).sort();
+      dirents = (await readdir(folder, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     } catch (error) {
       this.logger.warn(`Skipping folder ${this.rel(folder)}: ${(error as Error).message}`);
       return [];
     }
     const found: Found[] = [];
-    for (const name of names) {
+    for (const dirent of dirents) {
       if (++this.seen % YIELD_EVERY === 0) await yieldToEventLoop();
+      const name = dirent.name;
       if (name.startsWith('.')) continue;
       const path = join(folder, name);
       try {
-        const link = (await lstat(path)).isSymbolicLink();
+        const link = dirent.isSymbolicLink();
         const real = link ? await realpath(path) : path;
         if (link && !this.inside(real) && !this.options.allowSymlinksOutside) {
           this.logger.warn(`Skipping ${this.rel(path)}: a symbolic link pointing outside the served directory`);
