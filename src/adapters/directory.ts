@@ -268,7 +268,10 @@ export class DirectoryIndex {
   private readonly guarded = new WeakMap<TreeNode, TreeNode>();
   private readonly logger: WalkLogger;
   private readonly registry: AdapterRegistry;
-  private watcher?: FSWatcher;
+  private watching?: { onRefresh?: (count: number) => void; debounceMs: number; timer?: NodeJS.Timeout };
+  private readonly watchers = new Map<string, FSWatcher>();
+  /** The real paths of the served folder and every sub-folder the last walk entered. */
+  private folderPaths: string[] = [];
   private refreshing?: Promise<number>;
   private again = false;
   private rootPath?: string;
@@ -305,6 +308,7 @@ export class DirectoryIndex {
     const root: Folder = { children: new Map() };
     const folders = new Map<string, Folder>([['', root]]);
     const stamps = new Set<string>();
+    const folderPaths = [this.rootPath];
     let count = 0;
     for await (const entry of new Walker(this.rootPath, { ...this.options, registry: this.registry, logger: this.logger }).walk(this.rootPath, [], new Set([this.rootPath]))) {
       const parent = folders.get(entry.segments.slice(0, -1).join('/'));
@@ -314,6 +318,7 @@ export class DirectoryIndex {
         const folder: Folder = { children: new Map() };
         folders.set(entry.segments.join('/'), folder);
         parent.children.set(key, folder);
+        folderPaths.push(entry.paths[0]);
       } else {
         parent.children.set(key, entry);
         stamps.add(this.cacheKey(entry));
@@ -321,31 +326,67 @@ export class DirectoryIndex {
       count++;
     }
     this.snapshot = root;
+    this.folderPaths = folderPaths;
+    this.syncWatchers();
     for (const key of this.opened.keys()) if (!stamps.has(key)) this.opened.delete(key);
     return count;
   }
 
-  /** Re-walk (debounced) whenever something under the folder changes, until close(). */
+  /**
+   * Re-walk (debounced) whenever something in a served folder changes, until close(). Each folder has its
+   * own watcher, kept in step with the walk: unlike a recursive watch, these can all be unref'd (so
+   * `tiled admin check-config` of a watched folder still exits) and follow folders reached through links.
+   */
   watch(onRefresh?: (count: number) => void, debounceMs = 300): void {
-    if (this.watcher) return;
-    let timer: NodeJS.Timeout | undefined;
-    this.watcher = watchFs(this.rootPath ?? this.dir, { recursive: true }, () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        this.refresh().then(
-          (count) => onRefresh?.(count),
-          (error: unknown) => this.logger.warn(`Re-indexing ${this.dir} failed: ${(error as Error).message}`),
-        );
-      }, debounceMs);
-    });
-    this.watcher.on('error', (error) => this.logger.warn(`Watching ${this.dir} stopped: ${error.message}`));
-    // A server keeps the process alive; `tiled admin check-config` loading a watched folder must still exit.
-    this.watcher.unref();
+    if (this.watching) return;
+    this.watching = { onRefresh, debounceMs };
+    this.syncWatchers();
   }
 
   close(): void {
-    this.watcher?.close();
-    this.watcher = undefined;
+    clearTimeout(this.watching?.timer);
+    this.watching = undefined;
+    for (const watcher of this.watchers.values()) watcher.close();
+    this.watchers.clear();
+  }
+
+  private readonly changed = (): void => {
+    const watching = this.watching;
+    if (!watching) return;
+    clearTimeout(watching.timer);
+    watching.timer = setTimeout(() => {
+      this.refresh().then(
+        (count) => watching.onRefresh?.(count),
+        (error: unknown) => this.logger.warn(`Re-indexing ${this.dir} failed: ${(error as Error).message}`),
+      );
+    }, watching.debounceMs);
+    watching.timer.unref();
+  };
+
+  private syncWatchers(): void {
+    if (!this.watching) return;
+    const wanted = new Set(this.folderPaths.length ? this.folderPaths : [resolve(this.dir)]);
+    for (const [path, watcher] of this.watchers) {
+      if (wanted.has(path)) continue;
+      watcher.close();
+      this.watchers.delete(path);
+    }
+    for (const path of wanted) {
+      if (this.watchers.has(path)) continue;
+      try {
+        const watcher = watchFs(path, this.changed);
+        // A watched folder that goes away ends its watcher; the walk that follows notices the rest.
+        watcher.on('error', () => {
+          watcher.close();
+          this.watchers.delete(path);
+          this.changed();
+        });
+        watcher.unref();
+        this.watchers.set(path, watcher);
+      } catch (error) {
+        this.logger.warn(`Cannot watch ${this.relative(path) || '.'}: ${(error as Error).message}`);
+      }
+    }
   }
 
   private cacheKey(entry: WalkEntry): string {

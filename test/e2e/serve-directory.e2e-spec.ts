@@ -192,6 +192,15 @@ describe('tiled serve directory', () => {
     unlinkSync(join(dir, 'added.csv'));
     await until(async () => (await get('/metadata/added')).status === 404, 'added.csv removed');
     expect(await keys()).not.toContain('added');
+
+    // In a sub-folder, and in a folder made after the server started.
+    writeFileSync(join(dir, 'sub', 'late.csv'), 'z\n1\n');
+    mkdirSync(join(dir, 'fresh'));
+    writeFileSync(join(dir, 'fresh', 'first.csv'), 'y\n2\n');
+    await until(async () => (await keys('sub')).includes('late') && (await get('/metadata/fresh/first')).status === 200, 'sub/late.csv and fresh/first.csv');
+    writeFileSync(join(dir, 'fresh', 'second.csv'), 'x\n3\n');
+    await until(async () => (await get('/table/full/fresh/second?format=json')).status === 200, 'fresh/second.csv');
+    expect(await json('/table/full/fresh/second?format=json')).toEqual({ x: [3] });
   });
 });
 
