@@ -190,8 +190,8 @@ class Walker {
       }
     }
     for (const [name, group] of sequences) {
-      // Tiled sorts the sequence's paths as strings: frame_10 sorts before frame_2 unless zero-padded.
-      const files = group.files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+      // Tiled sorts the sequence by file name as a string: frame_10 sorts before frame_2 unless zero-padded.
+      const files = group.files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       if (!this.registry.lookup(group.mimetype)) {
         this.logger.log(`Skipping the sequence ${this.rel(join(folder, name))}*: no adapter for ${group.mimetype}`);
         continue;
