@@ -245,13 +245,15 @@ describe('tree: directory in a YAML configuration (docs/files.md)', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('prints what docs/files.md shows for `tiled serve directory ./data`', async () => {
-    const server = await startTiled(['serve', 'directory', './data', '--api-key', KEY], { cwd: dir });
+  it('prints what docs/files.md shows for `tiled serve directory ./data`, and honours --keep-ext and --include-ext', async () => {
+    const server = await startTiled(['serve', 'directory', './data', '--api-key', KEY, '--keep-ext', '--include-ext', '.csv', '--ext', '.num=text/csv'], { cwd: dir });
     try {
       await server.waitForOutput('Indexing complete.');
       const shown = docBlocks('').find((block) => block.includes('Server is up.'))!;
       const port = new URL(server.url).port;
       for (const line of shown.trim().split('\n')) expect(server.output()).toContain(line.replace(':8000', `:${port}`));
+      const listing = (await (await fetch(`${server.api}/search/?fields=`, { headers: { authorization: `Apikey ${KEY}` } })).json()) as { data: { id: string }[] };
+      expect(listing.data.map((d) => d.id)).toEqual(['table.csv']);
     } finally {
       await server.stop();
     }
