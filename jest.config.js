@@ -24,7 +24,7 @@ module.exports = {
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
   // The built-in plugins import the plugin API by package name (tsconfig.json "paths" does the same for tsc).
-  moduleNameMapper: { '^tiled-ts/plugins-api$': '<rootDir>/src/plugins-api' },
+  moduleNameMapper: { '^tiled-ts/plugins-api$': '<rootDir>/src/plugins-api', '^tiled-ts/adapters-api$': '<rootDir>/src/adapters-api' },
   testTimeout: 60000,
   maxWorkers: 1,
   // The whole-suite log scan: a directory for every server's output, the secrets the specs saw, the scan last.

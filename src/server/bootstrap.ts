@@ -14,6 +14,7 @@ import { HttpMetrics } from '../metrics/http-metrics';
 import { installMetricsHook } from '../metrics/metrics.hook';
 import { OpenApiService } from '../openapi/openapi.service';
 import { answerClientError, answerFrameworkError } from './malformed-request';
+import type { TreeNode } from '../catalog/tree/tree.types';
 
 /** Time a client has to send a whole request, headers and body (ms). */
 export const REQUEST_TIMEOUT_MS = 30_000;
@@ -23,6 +24,8 @@ export const HEADERS_TIMEOUT_MS = 10_000;
 export interface BootstrapOptions {
   /** `--api-key` from the command line. */
   apiKey?: string;
+  /** A tree built by the command itself (`serve directory`), served instead of the config's `trees`. */
+  catalogRoot?: TreeNode;
 }
 
 export interface BuiltApp {
@@ -34,7 +37,7 @@ export interface BuiltApp {
 /** Build the application exactly as `tiled serve` runs it; e2e tests use this same function. */
 export async function createApp(config: AppConfig, options: BootstrapOptions = {}): Promise<BuiltApp> {
   // Every configuration check first (the same ones `tiled admin check-config` runs), then the database.
-  const { singleUserKey, authenticators, catalogRoot } = await validateDeployment(config, { apiKey: options.apiKey });
+  const { singleUserKey, authenticators, catalogRoot } = await validateDeployment(config, options);
   // Loaded only when needed: the database, plugin host and token modules are most of a cold start.
   const multiUserAuth = authenticators
     ? (await import('../auth/multi-user-auth.module')).MultiUserAuthModule.forRootAsync(config, { authenticators })

@@ -24,10 +24,10 @@ export interface Deployment {
  * `tiled admin check-config` both call this, so the two cannot disagree about a configuration.
  * Each failure is a ConfigError carrying the message `serve` prints.
  */
-export async function validateDeployment(config: AppConfig, options: { apiKey?: string } = {}): Promise<Deployment> {
+export async function validateDeployment(config: AppConfig, options: { apiKey?: string; catalogRoot?: TreeNode } = {}): Promise<Deployment> {
   if (isSingleUser(config)) {
     const singleUserKey = asConfigError(() => resolveSingleUserKey(options.apiKey, config.authentication.single_user_api_key));
-    return { singleUserKey, catalogRoot: await resolveTrees(config) };
+    return { singleUserKey, catalogRoot: options.catalogRoot ?? (await resolveTrees(config)) };
   }
   // Loaded only in multi-user mode: the plugin host is a noticeable part of a single-user cold start.
   const [{ loadProviders }, { PluginLoadError }] = await Promise.all([import('../plugin-host/load-providers'), import('../plugin-host/plugin-loader')]);
@@ -38,7 +38,7 @@ export async function validateDeployment(config: AppConfig, options: { apiKey?: 
     throw error instanceof PluginLoadError ? new ConfigError(error.message) : error;
   }
   if (config.database) asConfigError(() => parseDatabaseUri(config.database!.uri));
-  return { authenticators, catalogRoot: await resolveTrees(config) };
+  return { authenticators, catalogRoot: options.catalogRoot ?? (await resolveTrees(config)) };
 }
 
 /** What `tiled admin check-config` reports: the lines `serve` would refuse to start with, and the warnings it would print. */

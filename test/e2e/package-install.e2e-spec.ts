@@ -172,6 +172,8 @@ describe('the npm package, installed into an empty deployment folder', () => {
         "import { definePlugin, isProviderUnavailable, PLUGIN_API_VERSION } from 'tiled-ts/plugins-api';",
         "import { containerNode } from 'tiled-ts/catalog';",
         "import { queries } from 'tiled-ts';",
+        "import { AdapterError, type AdapterFactory } from 'tiled-ts/adapters-api';",
+        "export const adapter: AdapterFactory = async ({ paths }) => { throw new AdapterError(`cannot read ${paths[0]}`, 422); };",
         "export const open = async (url: string): Promise<string> => ((await fromUri(url)) as Container).metadata.title as string;",
         "export const plugin = definePlugin({ meta: { name: 'x', version: '1', apiVersion: PLUGIN_API_VERSION }, argsSchema: {},",
         "  create: () => ({ mode: 'internal', authenticate: async () => ({ kind: 'rejected' }) }) });",
@@ -179,6 +181,8 @@ describe('the npm package, installed into an empty deployment folder', () => {
         // A wrong type must fail: proves the imports are typed, not `any`.
         '// @ts-expect-error apiVersion is a number',
         "definePlugin({ meta: { name: 'x', version: '1', apiVersion: '1' }, argsSchema: {}, create: () => { throw new Error(); } });",
+        '// @ts-expect-error an adapter error answers one of the statuses the contract lists',
+        "new AdapterError('teapot', 418);",
         '',
       ].join('\n'),
     );

@@ -79,6 +79,7 @@ async function resolveOne(config: AppConfig, index: number): Promise<TreeNode> {
   const mount = config.trees[index];
   if (mount.tree === 'demo') return demoTree();
   const label = where(config, index);
+  if (mount.tree === 'directory') return directoryMount(config, index);
   const { exports, file, exportName } = await loadModule(mount, label);
   let value: unknown = exports[exportName];
   // A CommonJS module imported as ESM puts `module.exports` under `default`.
@@ -99,6 +100,20 @@ async function resolveOne(config: AppConfig, index: number): Promise<TreeNode> {
   const problem = treeProblem(value);
   if (problem) throw new ConfigError(`Tree "${mount.tree}" (${label}) is not a tree: ${problem}. Export a node (see docs/catalog.md) or a function returning one.`);
   return value as TreeNode;
+}
+
+/** `tree: directory`: a folder of files served through the adapter registry (docs/files.md). */
+async function directoryMount(config: AppConfig, index: number): Promise<TreeNode> {
+  // The adapters and their libraries are loaded only when a configuration serves a folder.
+  const { directoryTreeFromArgs } = await import('../../adapters/directory-config');
+  const { AdapterConfigError } = await import('../../adapters/registry');
+  const mount = config.trees[index];
+  try {
+    return await directoryTreeFromArgs({ ...(mount.args ?? {}) }, { keyPath: `trees[${index}].args`, file: config.source, baseDir: mount.baseDir });
+  } catch (error) {
+    if (error instanceof AdapterConfigError) throw new ConfigError(error.message, error.message.split('\n'));
+    throw error;
+  }
 }
 
 function segments(path: string): string[] {

@@ -4,8 +4,17 @@ import { ConfigError, configForTree, defaultConfigPath, loadConfig } from '../..
 import { SingleUserKeyError } from '../../auth/single-user-key';
 import { CliError } from '../cli-error';
 import { scalabilityProblems } from '../../config/scalability';
+import type { TreeNode } from '../../catalog/tree/tree.types';
+import { registerServeDirectoryCommand } from './serve-directory.command';
 
-interface ServeFlags {
+/** What a command that builds its own tree (`serve directory`) hands runServer. */
+export interface ServedTree {
+  catalogRoot?: TreeNode;
+  /** Runs once the server listens (the directory is indexed then, as Tiled does). */
+  afterListen?: () => Promise<void>;
+}
+
+export interface ServeFlags {
   host?: string;
   port?: number;
   public?: boolean;
@@ -21,7 +30,7 @@ function parsePort(value: string): number {
   return port;
 }
 
-function addServeFlags(command: Command): Command {
+export function addServeFlags(command: Command): Command {
   return command
     .option('--host <host>', 'Bind socket to this host (default: 127.0.0.1, or uvicorn.host from the config)')
     .option('--port <port>', 'Bind to a socket with this port (default: 8000, or uvicorn.port from the config)', parsePort)
@@ -62,10 +71,12 @@ export function registerServeCommands(program: Command): void {
   ).action(async (specifier: string, flags: ServeFlags) => {
     await runServer(configOrExit(() => configForTree(specifier, process.cwd())), flags);
   });
+
+  registerServeDirectoryCommand(serve);
 }
 
 /** A bad TILED_* environment variable is a configuration error too: exit 2 before anything listens. */
-function configOrExit(build: () => AppConfig): AppConfig {
+export function configOrExit(build: () => AppConfig): AppConfig {
   try {
     return build();
   } catch (error) {
@@ -84,7 +95,7 @@ async function loadOrExit(path: string): Promise<AppConfig> {
 }
 
 /** Apply the CLI flags over the config, build the app exactly as tests do, listen, print the connect URL. */
-export async function runServer(base: AppConfig, flags: ServeFlags): Promise<void> {
+export async function runServer(base: AppConfig, flags: ServeFlags, served: ServedTree = {}): Promise<void> {
   // The server stack (Nest, Fastify) is loaded only by `serve`: client commands start without it.
   const { connectBanner, createApp, afterListen } = await import('../../server/bootstrap');
   const config: AppConfig = {
@@ -108,7 +119,7 @@ export async function runServer(base: AppConfig, flags: ServeFlags): Promise<voi
   }
   let built;
   try {
-    built = await createApp(config, { apiKey: flags.apiKey });
+    built = await createApp(config, { apiKey: flags.apiKey, catalogRoot: served.catalogRoot });
   } catch (error) {
     if (error instanceof SingleUserKeyError || error instanceof ConfigError) throw new CliError(error.message, 2);
     throw error;
@@ -127,4 +138,5 @@ export async function runServer(base: AppConfig, flags: ServeFlags): Promise<voi
   if (singleUserKey?.generated) process.stderr.write(connectBanner(config.server.host, port, singleUserKey.key));
   process.stderr.write(`Tiled (tiled-ts) running on http://${config.server.host}:${port} (Press CTRL+C to quit)\n`);
   afterListen(app);
+  await served.afterListen?.();
 }
