@@ -36,6 +36,8 @@ function tooManyElements(count: number, limit: number | undefined, type: string,
   throw new BadRequestError(`Response of ${count} elements is too large to encode as ${type} (at most ${limit}). ${hint}`);
 }
 
+const ARRAY_HINT = "Use slicing ('?slice=...') to request smaller chunks, or request application/octet-stream.";
+
 const noChildren: ChildLister = () => Promise.resolve([]);
 
 /** pandas' bytes per cell of each column type (object columns count their 8-byte pointers, as pandas does). */
@@ -74,13 +76,16 @@ export class CatalogDataService {
     }
     const encoder = ARRAY_BY_TYPE.get(type);
     if (!encoder?.encode) throw new Error(`No array encoder for ${type}`);
-    tooManyElements(values.length, encoder.maxElements, type, "Use slicing ('?slice=...') to request smaller chunks, or request application/octet-stream.");
+    tooManyElements(values.length, encoder.maxElements, type, ARRAY_HINT);
     const body = await encoder.encode({ values, shape, dtype: node.dtype });
     return { body, type: contentTypeHeader(type), etag: await md5OfBody(body, type) };
   }
 
-  private checkSize(shape: readonly number[], node: ArrayNode): void {
-    const bytes = shape.reduce((a, b) => a * b, 1) * DTYPES[node.dtype].itemsize;
+  /** Both bounds, from the shape alone: nothing is read for a response that would be refused. */
+  private checkSize(shape: readonly number[], node: ArrayNode, type: string): void {
+    const count = shape.reduce((a, b) => a * b, 1);
+    tooManyElements(count, ARRAY_BY_TYPE.get(type)?.maxElements, type, ARRAY_HINT);
+    const bytes = count * DTYPES[node.dtype].itemsize;
     if (bytes > RESPONSE_BYTESIZE_LIMIT) {
       throw new BadRequestError(`Response would exceed ${RESPONSE_BYTESIZE_LIMIT}. Use slicing ('?slice=...') to request smaller chunks.`);
     }
@@ -129,7 +134,7 @@ export class CatalogDataService {
         `The expected shape ${pyTuple(expected.split(',').map(Number))} does not match the actual shape ${pyTuple(selection.shape)} that would result from the requested block and slice.`,
       );
     }
-    this.checkSize(selection.shape, node);
+    this.checkSize(selection.shape, node, type);
     const values = await readBlockChecked(node, block);
     const result = gather(values, blockShape, selection, DTYPES[node.dtype].create);
     return this.encodeArray(result, selection.shape, node, type, result === values);
@@ -151,7 +156,7 @@ export class CatalogDataService {
         `The shape expected from the structure ${expected === 'scalar' ? '()' : pyTuple(expected.split(',').map(Number))} does not match the actual data shape ${pyTuple(selection.shape)}`,
       );
     }
-    this.checkSize(selection.shape, node);
+    this.checkSize(selection.shape, node, type);
     const values = await readSelection(node, selection);
     const single = node.chunks.every((c) => c.length === 1) && sliceText === '';
     return this.encodeArray(values, selection.shape, node, type, single);
