@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { BadRequestError, TiledHttpError } from '../common/errors/tiled-http.error';
 import { DTYPES, bytesOf } from './tree/dtype';
 import type { ArrayNode, NumericArray, TableNode, TablePartition, TreeNode } from './tree/tree.types';
-import { SliceError, SLICE_PATTERN, SLICE_PATTERN_TEXT, csvUnsupported, gather, parseSlice, readBlockChecked, readSelection, select, toCsvText, toJsonText } from './data/ndarray';
+import { SliceError, SLICE_PATTERN, SLICE_PATTERN_TEXT, gather, parseSlice, readBlockChecked, readSelection, select } from './data/ndarray';
 import { rowsOf, selectColumns } from './data/table-data';
 import { ARRAY_BY_TYPE, ARRAY_DEFAULT, ARRAY_TYPES, HDF5, TABLE_BY_TYPE, TABLE_DEFAULT, TABLE_TYPES, TEXT_ENCODING_ELEMENT_LIMIT } from './encoders/registry';
 import { ChildLister, encodeHdf5 } from './encoders/hdf5';

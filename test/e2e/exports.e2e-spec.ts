@@ -149,7 +149,7 @@ describe('exports (tiled serve module, single-user)', () => {
           bits: [bits],
           format: [format],
         });
-        const data = ifd.data as Uint8Array;
+        const data = ifd.data;
         const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
         const little = body.subarray(0, 2).toString('latin1') === 'II';
         const read = (i: number): number => {

@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { docBlocks, printedLines, runShell } from '../helpers/doc-runner';
 import { RunningServer, startTiled } from '../helpers/tiled-process';
 import { toyConfig } from '../helpers/toy-config';
 
@@ -9,6 +10,7 @@ import { toyConfig } from '../helpers/toy-config';
  * FetchStore), on a multi-user server so API keys and their scopes apply exactly as on /api/v1.
  */
 const TREE = join(__dirname, '..', 'fixtures', 'trees', 'exports-tree.js');
+const ROOT = join(__dirname, '..', '..');
 
 // zarrita ships only as ES modules; TypeScript's CommonJS output would turn import() into require().
 const esm = new Function('specifier', 'return import(specifier)') as <T>(specifier: string) => Promise<T>;
@@ -149,5 +151,21 @@ describe('Zarr over HTTP (/zarr/v2, /zarr/v3)', () => {
     expect(status).toBe(400);
     expect(detail).toMatch(/^Zarr chunk of 72000000 bytes exceeds the limit of 67108864 bytes/);
     expect(server.output()).not.toContain('the export limits should have refused this read');
+  });
+
+  it("docs/client.md's Zarr example prints what its comment says", async () => {
+    const [example] = docBlocks(join(ROOT, 'docs', 'client.md')).filter((block) => block.kind === 'zarr');
+    // The fixture serves the demo tree under demo/; the example reads it at the root, as `tiled serve demo` does.
+    const source = example.body.join('\n').split('http://localhost:8000/zarr/v3/').join(`${server.url}/zarr/v3/demo/`);
+    const consumer = mkdtempSync(join(tmpdir(), 'tiled-zarr-example-'));
+    try {
+      symlinkSync(join(ROOT, 'node_modules'), join(consumer, 'node_modules'), 'dir');
+      writeFileSync(join(consumer, 'example.mjs'), source);
+      const result = await runShell(`cd '${consumer}' && node example.mjs`, { TILED_API_KEY: readKey });
+      expect(result.stderr).toBe('');
+      expect(result.stdout.trim().split('\n')).toEqual(printedLines(source));
+    } finally {
+      rmSync(consumer, { recursive: true, force: true });
+    }
   });
 });
