@@ -6,6 +6,7 @@ import { SliceError, SLICE_PATTERN, SLICE_PATTERN_TEXT, gather, parseSlice, read
 import { rowsOf, selectColumns } from './data/table-data';
 import { ARRAY_BY_TYPE, ARRAY_DEFAULT, ARRAY_TYPES, HDF5, TABLE_BY_TYPE, TABLE_DEFAULT, TABLE_TYPES, TEXT_ENCODING_ELEMENT_LIMIT } from './encoders/registry';
 import { ChildLister, encodeHdf5 } from './encoders/hdf5';
+import { encodeOffThread, ownBuffer } from './encoders/encoder-pool';
 import { Encoded, md5OfBody } from './http/send';
 import { contentTypeHeader } from './http/negotiate';
 import { Query, all, intParam, missing, patternParam } from './http/query-params';
@@ -77,7 +78,8 @@ export class CatalogDataService {
     const encoder = ARRAY_BY_TYPE.get(type);
     if (!encoder?.encode) throw new Error(`No array encoder for ${type}`);
     tooManyElements(values.length, encoder.maxElements, type, ARRAY_HINT);
-    const body = await encoder.encode({ values, shape, dtype: node.dtype });
+    const array = { values, shape, dtype: node.dtype };
+    const body = encoder.offThread ? await encodeOffThread({ kind: 'array', type, array: { ...array, values: ownBuffer(values) } }) : await encoder.encode(array);
     return { body, type: contentTypeHeader(type), etag: await md5OfBody(body, type) };
   }
 
@@ -203,6 +205,7 @@ export class CatalogDataService {
       const selected: TableNode = { family: 'table', metadata: node.metadata, columns, npartitions: parts.length, readPartition: (i) => parts[i] };
       body = await encodeHdf5(selected, noChildren);
     }
+    else if (encoder?.offThread) body = await encodeOffThread({ kind: 'table', type, columns, partitions: parts });
     else if (encoder?.encode) body = await encoder.encode(columns, parts);
     else throw new Error(`No table encoder for ${type}`);
     return { body, type: contentTypeHeader(type), etag: await md5OfBody(body, type) };

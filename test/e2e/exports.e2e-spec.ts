@@ -281,6 +281,21 @@ describe('exports (tiled serve module, single-user)', () => {
   });
 
   describe('limits', () => {
+    it('encodes large images off the event loop: the server answers other requests meanwhile', async () => {
+      const order: string[] = [];
+      const png = get('/array/full/demo/big?format=png').then(async (response) => {
+        expect(response.status).toBe(200);
+        expect(PNG.sync.read(Buffer.from(await response.arrayBuffer())).width).toBe(1024);
+        order.push('png');
+      });
+      const health = fetch(`${server.url}/healthz`).then((response) => {
+        expect(response.status).toBe(200);
+        order.push('healthz');
+      });
+      await Promise.all([png, health]);
+      expect(order).toEqual(['healthz', 'png']);
+    });
+
     it('refuses exports over the limits with a 400 and a detail, before reading anything', async () => {
       for (const [path, pattern] of [
         ['/array/full/huge?format=png', /^Response of 9000000 elements is too large to encode as image\/png \(at most 4194304\)\. Use slicing/],

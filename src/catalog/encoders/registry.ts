@@ -28,6 +28,8 @@ interface EncoderCommon {
    * so each bounds its own hold on every other request (docs/security.md). Undefined: only the byte limit.
    */
   maxElements?: number;
+  /** Encoded on an encoder thread (encoder-pool.ts): seconds of CPU at the limit, which the event loop must not wait out. */
+  offThread?: boolean;
 }
 
 export interface ArrayEncoder extends EncoderCommon {
@@ -48,10 +50,14 @@ export type ContainerEncoder = EncoderCommon;
  * 0.75 µs an element on this project's reference machine: this bounds one request to about 0.2 s.
  */
 export const TEXT_ENCODING_ELEMENT_LIMIT = 262_144;
-/** Images are scaled (a linear-time percentile) and deflated: about 25 ms a mebipixel. */
+/**
+ * The formats below are written on an encoder thread, so these bound how long one export occupies it
+ * (measured on a busy 2-core machine: a 2048 × 2048 PNG about 5 s, a TIFF 9 s, 1 Mi Parquet cells 6 s,
+ * 256 Ki Excel cells 10 s) and how much it copies there.
+ */
 export const IMAGE_ELEMENT_LIMIT = 4_194_304;
-/** Parquet and Excel are built cell by cell in JavaScript. */
-export const SPREADSHEET_CELL_LIMIT = 1_048_576;
+export const PARQUET_CELL_LIMIT = 1_048_576;
+export const XLSX_CELL_LIMIT = 262_144;
 
 const CSV_ALIASES = ['csv'];
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -92,21 +98,21 @@ export const ARRAY_ENCODERS: readonly ArrayEncoder[] = [
   { type: 'text/x-comma-separated-values', aliases: [], library: 'built in', maxElements: TEXT_ENCODING_ELEMENT_LIMIT, encode: arrayCsv('text/x-comma-separated-values') },
   { type: 'text/plain', aliases: ['text', 'txt'], library: 'built in', maxElements: TEXT_ENCODING_ELEMENT_LIMIT, encode: arrayCsv('text/plain') },
   { type: 'application/vnd.ms-excel', aliases: ['xls'], library: 'built in (CSV)', maxElements: TEXT_ENCODING_ELEMENT_LIMIT, encode: arrayCsv('application/vnd.ms-excel') },
-  { type: 'image/png', aliases: ['png'], library: 'pngjs', maxElements: IMAGE_ELEMENT_LIMIT, encode: encodePng },
-  { type: 'image/tiff', aliases: ['tiff', 'tif'], library: 'geotiff', maxElements: IMAGE_ELEMENT_LIMIT, encode: encodeTiff },
-  { type: 'text/html', aliases: ['html', 'htm'], library: 'pngjs (an embedded PNG)', maxElements: IMAGE_ELEMENT_LIMIT, encode: arrayHtml },
+  { type: 'image/png', aliases: ['png'], library: 'pngjs', maxElements: IMAGE_ELEMENT_LIMIT, offThread: true, encode: encodePng },
+  { type: 'image/tiff', aliases: ['tiff', 'tif'], library: 'geotiff', maxElements: IMAGE_ELEMENT_LIMIT, offThread: true, encode: encodeTiff },
+  { type: 'text/html', aliases: ['html', 'htm'], library: 'pngjs (an embedded PNG)', maxElements: IMAGE_ELEMENT_LIMIT, offThread: true, encode: arrayHtml },
   { type: 'application/x-npy', aliases: ['npy'], library: 'built in (NPY 1.0); not in Tiled 0.2.16', encode: encodeNpy },
 ];
 
 export const TABLE_ENCODERS: readonly TableEncoder[] = [
   { type: ARROW_FILE, aliases: ['arrow', 'feather'], library: 'apache-arrow', encode: toArrowFile },
-  { type: 'application/x-parquet', aliases: ['parquet'], library: 'hyparquet-writer', maxElements: SPREADSHEET_CELL_LIMIT, encode: encodeParquet },
+  { type: 'application/x-parquet', aliases: ['parquet'], library: 'hyparquet-writer', maxElements: PARQUET_CELL_LIMIT, offThread: true, encode: encodeParquet },
   { type: 'text/csv', aliases: CSV_ALIASES, library: 'built in', maxElements: TEXT_ENCODING_ELEMENT_LIMIT, encode: toCsv },
   { type: 'text/x-comma-separated-values', aliases: [], library: 'built in', maxElements: TEXT_ENCODING_ELEMENT_LIMIT, encode: toCsv },
   { type: 'text/plain', aliases: ['text', 'txt'], library: 'built in (CSV)', maxElements: TEXT_ENCODING_ELEMENT_LIMIT, encode: toCsv },
   { type: 'application/vnd.ms-excel', aliases: ['xls'], library: 'built in (CSV)', maxElements: TEXT_ENCODING_ELEMENT_LIMIT, encode: toCsv },
   { type: 'text/html', aliases: ['html', 'htm'], library: 'built in', maxElements: TEXT_ENCODING_ELEMENT_LIMIT, encode: encodeHtmlTable },
-  { type: XLSX, aliases: ['xlsx'], library: 'exceljs', maxElements: SPREADSHEET_CELL_LIMIT, encode: encodeXlsx },
+  { type: XLSX, aliases: ['xlsx'], library: 'exceljs', maxElements: XLSX_CELL_LIMIT, offThread: true, encode: encodeXlsx },
   { type: 'application/json', aliases: ['json'], library: 'built in', maxElements: TEXT_ENCODING_ELEMENT_LIMIT, encode: toColumnJson },
   { type: 'application/json-seq', aliases: [], library: 'built in', maxElements: TEXT_ENCODING_ELEMENT_LIMIT, encode: toJsonSeq },
   { type: HDF5, aliases: ['h5', 'hdf5'], library: 'h5wasm' },
