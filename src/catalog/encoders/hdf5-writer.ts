@@ -3,6 +3,7 @@ import { readFile, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Metadata, NumericArray } from '../tree/tree.types';
+import { TiledHttpError } from '../../common/errors/tiled-http.error';
 import { importEsm } from './esm';
 
 /** One group or dataset of an HDF5 export, by its path from the file's root. */
@@ -42,6 +43,29 @@ function writeAttributes(target: H5Object, metadata: Metadata): void {
   }
 }
 
+function writeItem(groups: Map<string, H5Group>, item: Hdf5Item): void {
+  const parent = groups.get(item.path.slice(0, -1).join('/'));
+  if (!parent) return;
+  const name = item.path[item.path.length - 1];
+  if (item.kind === 'group') {
+    const group = parent.create_group(name);
+    writeAttributes(group, item.metadata);
+    groups.set(item.path.join('/'), group);
+  } else {
+    writeAttributes(parent.create_dataset({ name, data: item.data, shape: [...item.shape] }), item.metadata);
+  }
+}
+
+/** A name or value HDF5 cannot hold is the format's limit (Tiled: "does not fit into HDF5"), not a server error. */
+function writeChecked(path: readonly string[], write: () => void): void {
+  try {
+    write();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new TiledHttpError(406, `This node cannot be exported as application/x-hdf5 (at '/${path.join('/')}': ${reason}). Choose a different format.`);
+  }
+}
+
 /**
  * Write the items (parents before children) as one HDF5 file with h5wasm and return its bytes. Runs on an
  * encoder thread (encoder-pool.ts): h5wasm is synchronous, and its heap is then the thread's, not the server's.
@@ -53,21 +77,9 @@ export async function writeHdf5(rootMetadata: Metadata, items: readonly Hdf5Item
   try {
     const root = new h5wasm.File(file, 'w');
     try {
-      writeAttributes(root, rootMetadata);
       const groups = new Map<string, H5Group>([['', root]]);
-      for (const item of items) {
-        const parent = groups.get(item.path.slice(0, -1).join('/'));
-        if (!parent) continue;
-        const name = item.path[item.path.length - 1];
-        if (item.kind === 'group') {
-          const group = parent.create_group(name);
-          writeAttributes(group, item.metadata);
-          groups.set(item.path.join('/'), group);
-        } else {
-          const dataset = parent.create_dataset({ name, data: item.data, shape: [...item.shape] });
-          writeAttributes(dataset, item.metadata);
-        }
-      }
+      writeChecked([], () => writeAttributes(root, rootMetadata));
+      for (const item of items) writeChecked(item.path, () => writeItem(groups, item));
     } finally {
       root.close();
     }
