@@ -16,13 +16,12 @@ let nextId = 1;
 
 function start(): Thread {
   const worker = new Worker(join(__dirname, 'encoder-thread.js'));
-  // Idle encoder threads never keep a server (or a CLI command) alive.
-  worker.unref();
   const thread: Thread = { worker, pending: new Map() };
   worker.on('message', (reply: EncoderReply) => {
     const waiting = thread.pending.get(reply.id);
     if (!waiting) return;
     thread.pending.delete(reply.id);
+    if (thread.pending.size === 0) worker.unref();
     if ('body' in reply) waiting.resolve(Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength));
     else waiting.reject(errorFromReply(reply));
   });
@@ -33,6 +32,8 @@ function start(): Thread {
   };
   worker.on('error', fail);
   worker.on('exit', (code) => fail(new Error(`Encoder thread exited with code ${code}`)));
+  // Idle encoder threads never keep a process alive; a thread with work is referenced until it answers.
+  worker.unref();
   threads.push(thread);
   return thread;
 }
@@ -60,6 +61,7 @@ export function encodeOffThread(job: EncoderJob): Promise<Buffer> {
   const chosen = thread;
   return new Promise((resolve, reject) => {
     chosen.pending.set(id, { resolve, reject });
+    chosen.worker.ref();
     chosen.worker.postMessage({ id, job });
   });
 }

@@ -33,12 +33,12 @@ function writeAttributes(target: H5Object, metadata: Metadata): void {
     if (typeof value === 'string') target.create_attribute(name, value);
     else if (typeof value === 'number') {
       if (Number.isInteger(value) && Math.abs(value) < 2 ** 31) target.create_attribute(name, value);
-      else target.create_attribute(name, new Float64Array([value]), [], '<d');
-    } else if (typeof value === 'bigint') target.create_attribute(name, new BigInt64Array([value]), [], '<q');
-    else if (typeof value === 'boolean') target.create_attribute(name, new Uint8Array([value ? 1 : 0]), [], '|u1');
+      else target.create_attribute(name, new Float64Array([value]), []);
+    } else if (typeof value === 'bigint') target.create_attribute(name, new BigInt64Array([value]), []);
+    else if (typeof value === 'boolean') target.create_attribute(name, new Uint8Array([value ? 1 : 0]), []);
     else if (value instanceof Date) target.create_attribute(name, value.toISOString());
     else if (Array.isArray(value) && value.length && value.every((v) => typeof v === 'string')) target.create_attribute(name, value);
-    else if (Array.isArray(value) && value.length && value.every((v) => typeof v === 'number')) target.create_attribute(name, Float64Array.from(value), [value.length], '<d');
+    else if (Array.isArray(value) && value.length && value.every((v) => typeof v === 'number')) target.create_attribute(name, Float64Array.from(value), [value.length]);
     else target.create_attribute(name, JSON.stringify(value) ?? 'null');
   }
 }

@@ -7,8 +7,11 @@ import { encodeOffThread, ownBuffer } from './encoder-pool';
 import type { Hdf5Item } from './hdf5-writer';
 import { columnValues } from './table-columns';
 
-/** What an HDF5 export may hold: it is assembled in memory (and in h5wasm's heap, which never shrinks). */
-export const HDF5_EXPORT_BYTE_LIMIT = 64 * 1024 * 1024;
+/**
+ * What an HDF5 export may hold: it is read into memory, copied to an encoder thread and written through
+ * h5wasm's heap (which never shrinks). 16 MiB keeps one export around a second on a busy machine.
+ */
+export const HDF5_EXPORT_BYTE_LIMIT = 16 * 1024 * 1024;
 /** Most groups and datasets in one HDF5 export: each is a walk step and an HDF5 object. */
 export const HDF5_EXPORT_NODE_LIMIT = 10_000;
 
