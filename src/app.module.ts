@@ -6,6 +6,7 @@ import { AuthenticationGuard } from './auth/authentication.guard';
 import { CredentialsStrategy } from './auth/credentials.strategy';
 import { SingleUserAuthModule } from './auth/single-user-auth.module';
 import { CatalogModule } from './catalog/catalog.module';
+import { ZarrHttpModule } from './zarr-http/zarr-http.module';
 import type { TreeNode } from './catalog/tree/tree.types';
 import { TiledExceptionFilter } from './common/errors/tiled-exception.filter';
 import { APP_CONFIG, AppConfig, isSingleUser, metricsEnabled } from './config/app-config';
@@ -30,12 +31,14 @@ export class AppModule {
     const authModule = isSingleUser(config)
       ? SingleUserAuthModule.forRoot(requireKey(options.singleUserApiKey), config.authentication.allow_anonymous_access)
       : requireModule(options.multiUserAuth);
+    const catalog = CatalogModule.forRoot(options.catalogRoot);
     return {
       module: AppModule,
       imports: [
         PassportModule,
         authModule,
-        CatalogModule.forRoot(options.catalogRoot),
+        catalog,
+        ZarrHttpModule.forCatalog(catalog),
         ...(metricsEnabled(config) ? [MetricsModule.forRoot(config)] : []),
         OpenApiModule,
       ],

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { aboutAliases, aboutFormats } from '../catalog/encoders/registry';
 
 /** The Tiled API generation we speak; the Python client checks it is PEP 440 and ≥ 0.2.4. */
 export const TILED_COMPAT_VERSION = '0.2.16';
@@ -25,15 +26,6 @@ export const QUERY_NAMES = [
   'keypresent', 'like', 'specs', 'access_blob_filter', 'structure_family',
 ];
 
-/** Media types per structure family that this server can produce. */
-export const FORMATS: Record<string, string[]> = {
-  array: ['application/octet-stream', 'application/json', 'text/csv', 'text/x-comma-separated-values', 'text/plain'],
-  table: ['application/vnd.apache.arrow.file', 'text/csv', 'text/x-comma-separated-values', 'text/plain', 'application/json'],
-  container: ['application/json'],
-};
-
-export const FORMAT_ALIASES: Record<string, Record<string, string[]>> = {
-  array: { 'application/json': ['json'], 'text/csv': ['csv'], 'text/plain': ['text', 'txt'], 'application/octet-stream': ['bin', 'octet-stream'] },
-  table: { 'application/vnd.apache.arrow.file': ['arrow', 'feather'], 'text/csv': ['csv'], 'application/json': ['json'], 'text/plain': ['text', 'txt'] },
-  container: { 'application/json': ['json'] },
-};
+/** Media types per structure family that this server produces, and their extensions: read from the encoders' one table. */
+export const FORMATS = aboutFormats();
+export const FORMAT_ALIASES = aboutAliases();

@@ -1,24 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { BadRequestError, TiledHttpError } from '../common/errors/tiled-http.error';
 import { DTYPES, bytesOf } from './tree/dtype';
-import type { ArrayNode, NumericArray, TableNode, TablePartition } from './tree/tree.types';
-import { SliceError, SLICE_PATTERN, SLICE_PATTERN_TEXT, csvUnsupported, gather, parseSlice, readBlockChecked, readSelection, select, toCsvText, toJsonText } from './data/ndarray';
-import { ARROW_FILE, TABLE_TYPES, encodeTable, rowsOf, selectColumns } from './data/table-data';
+import type { ArrayNode, NumericArray, TableNode, TablePartition, TreeNode } from './tree/tree.types';
+import { SliceError, SLICE_PATTERN, SLICE_PATTERN_TEXT, gather, parseSlice, readBlockChecked, readSelection, select } from './data/ndarray';
+import { rowsOf, selectColumns } from './data/table-data';
+import { ARRAY_BY_TYPE, ARRAY_DEFAULT, ARRAY_TYPES, HDF5, TABLE_BY_TYPE, TABLE_DEFAULT, TABLE_TYPES, TEXT_ENCODING_ELEMENT_LIMIT } from './encoders/registry';
+import { ChildLister, encodeHdf5 } from './encoders/hdf5';
+import { encodeOffThread, ownBuffer } from './encoders/encoder-pool';
 import { Encoded, md5OfBody } from './http/send';
 import { contentTypeHeader } from './http/negotiate';
 import { Query, all, intParam, missing, patternParam } from './http/query-params';
 import { pyTuple } from './http/python-repr';
 
-export const ARRAY_TYPES = [
-  'application/octet-stream',
-  'application/json',
-  'text/csv',
-  'text/x-comma-separated-values',
-  'text/plain',
-  'application/vnd.ms-excel',
-] as const;
-export const ARRAY_DEFAULT = 'application/octet-stream';
-export { TABLE_TYPES, ARROW_FILE };
+export { ARRAY_DEFAULT, ARRAY_TYPES, TABLE_DEFAULT, TABLE_TYPES, TEXT_ENCODING_ELEMENT_LIMIT };
 
 /** Most names a column or field list (query or POSTed body) may hold; each one selects a copy of data. */
 export const MAX_LISTED_NAMES = 1000;
@@ -37,6 +31,16 @@ export function checkListLength(length: number, loc: (string | number)[]): void 
   ]);
 }
 
+/** An encoder's element bound, checked before any encoding work (docs/security.md). */
+function tooManyElements(count: number, limit: number | undefined, type: string, hint: string): void {
+  if (limit === undefined || count <= limit) return;
+  throw new BadRequestError(`Response of ${count} elements is too large to encode as ${type} (at most ${limit}). ${hint}`);
+}
+
+const ARRAY_HINT = "Use slicing ('?slice=...') to request smaller chunks, or request application/octet-stream.";
+
+const noChildren: ChildLister = () => Promise.resolve([]);
+
 /** pandas' bytes per cell of each column type (object columns count their 8-byte pointers, as pandas does). */
 const COLUMN_BYTES: ReadonlyMap<string, number> = new Map([
   ['bool', 1],
@@ -46,14 +50,6 @@ const COLUMN_BYTES: ReadonlyMap<string, number> = new Map([
   ['float64', 8],
   ['string', 8],
 ]);
-
-/**
- * Most elements an array response may hold in a text format (JSON, CSV, plain text). Text encoding
- * runs on the event loop at about 0.75 µs an element on this project's reference machine, so this
- * bounds one request's hold on every other to about 0.2 s; 512 × 512 still fits. Binary formats are
- * not limited by it (docs/security.md).
- */
-export const TEXT_ENCODING_ELEMENT_LIMIT = 262_144;
 
 /** Tiled's default `response_bytesize_limit`. */
 export const RESPONSE_BYTESIZE_LIMIT = 300_000_000;
@@ -69,7 +65,6 @@ export class CatalogDataService {
   private readonly rawEtags = new WeakMap<NumericArray, Encoded>();
 
   private async encodeArray(values: NumericArray, shape: readonly number[], node: ArrayNode, type: string, raw: boolean): Promise<Encoded> {
-    const kind = DTYPES[node.dtype].kind;
     if (type === 'application/octet-stream') {
       if (raw) {
         const hit = this.rawEtags.get(values);
@@ -80,23 +75,19 @@ export class CatalogDataService {
       if (raw) this.rawEtags.set(values, encoded);
       return encoded;
     }
-    if (values.length > TEXT_ENCODING_ELEMENT_LIMIT) {
-      throw new BadRequestError(
-        `Response of ${values.length} elements is too large to encode as ${type} (at most ${TEXT_ENCODING_ELEMENT_LIMIT} elements in a text format). Use slicing ('?slice=...') to request smaller chunks, or request application/octet-stream.`,
-      );
-    }
-    let text: string;
-    if (type === 'application/json') text = await toJsonText(values, shape, kind);
-    else {
-      if (shape.length > 2) throw new TiledHttpError(406, csvUnsupported(shape, type));
-      text = await toCsvText(values, shape, kind);
-    }
-    const body = Buffer.from(text);
+    const encoder = ARRAY_BY_TYPE.get(type);
+    if (!encoder?.encode) throw new Error(`No array encoder for ${type}`);
+    tooManyElements(values.length, encoder.maxElements, type, ARRAY_HINT);
+    const array = { values, shape, dtype: node.dtype };
+    const body = encoder.offThread ? await encodeOffThread({ kind: 'array', type, array: { ...array, values: ownBuffer(values) } }) : await encoder.encode(array);
     return { body, type: contentTypeHeader(type), etag: await md5OfBody(body, type) };
   }
 
-  private checkSize(shape: readonly number[], node: ArrayNode): void {
-    const bytes = shape.reduce((a, b) => a * b, 1) * DTYPES[node.dtype].itemsize;
+  /** Both bounds, from the shape alone: nothing is read for a response that would be refused. */
+  private checkSize(shape: readonly number[], node: ArrayNode, type: string): void {
+    const count = shape.reduce((a, b) => a * b, 1);
+    tooManyElements(count, ARRAY_BY_TYPE.get(type)?.maxElements, type, ARRAY_HINT);
+    const bytes = count * DTYPES[node.dtype].itemsize;
     if (bytes > RESPONSE_BYTESIZE_LIMIT) {
       throw new BadRequestError(`Response would exceed ${RESPONSE_BYTESIZE_LIMIT}. Use slicing ('?slice=...') to request smaller chunks.`);
     }
@@ -145,7 +136,7 @@ export class CatalogDataService {
         `The expected shape ${pyTuple(expected.split(',').map(Number))} does not match the actual shape ${pyTuple(selection.shape)} that would result from the requested block and slice.`,
       );
     }
-    this.checkSize(selection.shape, node);
+    this.checkSize(selection.shape, node, type);
     const values = await readBlockChecked(node, block);
     const result = gather(values, blockShape, selection, DTYPES[node.dtype].create);
     return this.encodeArray(result, selection.shape, node, type, result === values);
@@ -167,7 +158,7 @@ export class CatalogDataService {
         `The shape expected from the structure ${expected === 'scalar' ? '()' : pyTuple(expected.split(',').map(Number))} does not match the actual data shape ${pyTuple(selection.shape)}`,
       );
     }
-    this.checkSize(selection.shape, node);
+    this.checkSize(selection.shape, node, type);
     const values = await readSelection(node, selection);
     const single = node.chunks.every((c) => c.length === 1) && sliceText === '';
     return this.encodeArray(values, selection.shape, node, type, single);
@@ -207,8 +198,22 @@ export class CatalogDataService {
       const hint = partition === 'all' ? 'Select a subset of the columns to' : "Select a subset of the columns ('?field=...') to";
       throw new BadRequestError(`Response would exceed ${RESPONSE_BYTESIZE_LIMIT}. ${hint} request a smaller chunks.`);
     }
-    const body = encodeTable(type, columns, parts);
+    const encoder = TABLE_BY_TYPE.get(type);
+    tooManyElements(rows * columns.length, encoder?.maxElements, type, 'Select a subset of the columns or one partition, or request application/vnd.apache.arrow.file.');
+    let body: Buffer;
+    if (type === HDF5) {
+      const selected: TableNode = { family: 'table', metadata: node.metadata, columns, npartitions: parts.length, readPartition: (i) => parts[i] };
+      body = await encodeHdf5(selected, noChildren);
+    }
+    else if (encoder?.offThread) body = await encodeOffThread({ kind: 'table', type, columns, partitions: parts });
+    else if (encoder?.encode) body = await encoder.encode(columns, parts);
+    else throw new Error(`No table encoder for ${type}`);
     return { body, type: contentTypeHeader(type), etag: await md5OfBody(body, type) };
+  }
+
+  async containerHdf5(node: TreeNode, fields: readonly string[], children: ChildLister): Promise<Encoded> {
+    const body = await encodeHdf5(node, children, fields);
+    return { body, type: HDF5, etag: await md5OfBody(body, HDF5) };
   }
 
   partitionParam(node: TableNode, query: Query): number {

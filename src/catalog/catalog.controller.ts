@@ -3,7 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Scopes } from '../auth/auth.decorators';
 import { TiledHttpError } from '../common/errors/tiled-http.error';
 import { apiBase, etagOf, toJson, wantsMsgpack } from '../common/http/wire';
-import { ARRAY_DEFAULT, ARRAY_TYPES, ARROW_FILE, CatalogDataService, TABLE_TYPES, checkListLength } from './catalog-data.service';
+import { ARRAY_DEFAULT, ARRAY_TYPES, CatalogDataService, TABLE_DEFAULT, TABLE_TYPES, checkListLength } from './catalog-data.service';
+import { CONTAINER_DEFAULT, CONTAINER_TYPES, HDF5 } from './encoders/registry';
 import { CatalogService, Located } from './catalog.service';
 import { negotiate } from './http/negotiate';
 import { queryOf } from './http/query-params';
@@ -141,7 +142,7 @@ export class CatalogController {
     const query = queryOf(request);
     const partition = route === 'partition' ? this.data.partitionParam(node, query) : 'all';
     const columns = this.data.columnsRequested(query, body, `/table/${route}`);
-    const { type } = negotiate(request, query, TABLE_TYPES, ARROW_FILE);
+    const { type } = negotiate(request, query, TABLE_TYPES, TABLE_DEFAULT);
     const encoded = await this.data.table(node, partition, columns, type);
     return sendEncoded(request, reply, encoded, this.disposition(request));
   }
@@ -149,13 +150,16 @@ export class CatalogController {
   private async sendContainer(request: FastifyRequest, reply: FastifyReply, body: unknown): Promise<FastifyReply> {
     const located = await this.locateFamily(request, ['container']);
     const query = queryOf(request);
-    // HDF5, Tiled's default here, is not produced by this server: JSON answers */* as well.
-    negotiate(request, query, ['application/json'], 'application/json');
+    const { type } = negotiate(request, query, CONTAINER_TYPES, CONTAINER_DEFAULT);
     if (body !== undefined && !Array.isArray(body)) {
       throw new TiledHttpError(422, [{ type: 'list_type', loc: ['body'], msg: 'Input should be a valid list', input: body }]);
     }
     const fields = Array.isArray(body) ? body : [query.field ?? []].flat();
     checkListLength(fields.length, Array.isArray(body) ? ['body'] : ['query', 'field']);
+    if (type === HDF5) {
+      const encoded = await this.data.containerHdf5(located.node, fields.map(String), (c) => this.catalog.childEntries(c));
+      return sendEncoded(request, reply, encoded, this.disposition(request));
+    }
     const payload = await this.catalog.containerExport(located.node, fields.map(String));
     const bytes = Buffer.from(toJson(payload));
     return sendEncoded(request, reply, { body: bytes, type: 'application/json', etag: etagOf(bytes) }, this.disposition(request));

@@ -60,7 +60,7 @@ describe('catalog errors: 4xx with a useful detail, never 500 (tiled serve demo)
   it('answers 406 for media types it cannot produce, listing what it can', async () => {
     await expectError('/array/full/small', 406, /^"None of the media types requested by the client are supported. Supported: application\/octet-stream, .*Requested: image\/gif."$/, { accept: 'image/gif' });
     await expectError('/array/full/nested/deeper/cube', 406, 'The shape of this data (4, 5, 6) is incompatible with the requested format (text/csv). Slice it or choose a different format.', { accept: 'text/csv' });
-    await expectError('/container/full/nested', 406, /Supported: application\/json/, { accept: 'application/x-hdf5' });
+    await expectError('/container/full/nested', 406, /Supported: application\/x-hdf5, application\/json\./, { accept: 'application/x-parquet' });
   });
 
   it('names the table parameters that are wrong', async () => {

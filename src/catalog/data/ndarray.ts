@@ -77,7 +77,7 @@ function isWhole(shape: readonly number[], sel: Selection): boolean {
 }
 
 /** Copy a region between two C-order arrays, one contiguous innermost run at a time. */
-function copyRegionBetween(
+export function copyRegionBetween(
   src: NumericArray,
   srcShape: readonly number[],
   srcStart: readonly number[],

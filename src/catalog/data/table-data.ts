@@ -123,23 +123,6 @@ export function toJsonSeq(columns: readonly TableColumn[], partitions: readonly 
   return Buffer.from(lines.length ? `${lines.join('\n')}\n` : '');
 }
 
-export const TABLE_TYPES = [
-  ARROW_FILE,
-  'text/csv',
-  'text/x-comma-separated-values',
-  'text/plain',
-  'application/vnd.ms-excel',
-  'application/json',
-  'application/json-seq',
-] as const;
-
-export function encodeTable(type: string, columns: readonly TableColumn[], partitions: readonly TablePartition[]): Buffer {
-  if (type === ARROW_FILE) return toArrowFile(columns, partitions);
-  if (type === 'application/json') return toColumnJson(columns, partitions);
-  if (type === 'application/json-seq') return toJsonSeq(columns, partitions);
-  return toCsv(columns, partitions);
-}
-
 export { rowsOf };
 
 /** Columns of a table node, with the requested subset checked like pandas would. */

@@ -1,22 +1,16 @@
 import type { FastifyRequest } from 'fastify';
 import { TiledHttpError } from '../../common/errors/tiled-http.error';
+import { FORMAT_ALIASES } from '../encoders/registry';
 import { Query, one } from './query-params';
 
 /**
- * File-extension aliases accepted by `?format=` (Python's MIME table plus Tiled's custom ones). A Map:
+ * `?format=` spellings beyond the encoders' own aliases (src/catalog/encoders/registry.ts). Maps:
  * `format=constructor` is an unknown format (406), not Object.prototype's member.
  */
-const ALIASES: ReadonlyMap<string, string> = new Map(Object.entries({
-  json: 'application/json',
-  csv: 'text/csv',
-  txt: 'text/plain',
-  text: 'text/plain',
-  xls: 'application/vnd.ms-excel',
-  bin: 'application/octet-stream',
-  arrow: 'application/vnd.apache.arrow.file',
-  feather: 'application/vnd.apache.arrow.file',
-  msgpack: 'application/x-msgpack',
-}));
+const EXTRA_ALIASES: ReadonlyMap<string, string> = new Map([
+  ['bin', 'application/octet-stream'],
+  ['msgpack', 'application/x-msgpack'],
+]);
 
 export interface Negotiated {
   /** The matched media type, without parameters. */
@@ -33,7 +27,8 @@ export function negotiate(request: FastifyRequest, query: Query, supported: read
   if (format !== undefined && format !== '') {
     requested = format.split(',').map((f) => {
       const trimmed = f.trim();
-      return ALIASES.get(trimmed.toLowerCase()) ?? trimmed;
+      const alias = trimmed.toLowerCase();
+      return FORMAT_ALIASES.get(alias) ?? EXTRA_ALIASES.get(alias) ?? trimmed;
     });
   } else {
     const accept = request.headers.accept;
