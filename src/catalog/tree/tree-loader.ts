@@ -4,6 +4,8 @@ import { pathToFileURL } from 'node:url';
 import type { AppConfig, TreeMountConfig } from '../../config/app-config';
 import { ConfigError } from '../../config/config-loader';
 import { demoTree } from './demo-tree';
+import { CatalogDatabaseError } from '../writable/catalog-database';
+import { catalogFromArgs } from '../writable/catalog-tree';
 import { isDType } from './dtype';
 import type { ContainerNode, TreeNode } from './tree.types';
 
@@ -36,6 +38,9 @@ export function treeProblem(value: unknown): string | null {
       return `'family' must be 'container', 'array' or 'table', got ${JSON.stringify(node.family)}`;
   }
 }
+
+/** The writable catalog, by its tiled-ts name and Tiled's spellings of it. */
+const CATALOG_TREES: ReadonlySet<string> = new Set(['catalog', 'tiled.catalog:from_uri', 'tiled.catalog.adapter:from_uri']);
 
 function where(config: AppConfig, index: number): string {
   const file = config.source ? `in ${config.source}` : 'from the command line';
@@ -79,6 +84,14 @@ async function resolveOne(config: AppConfig, index: number): Promise<TreeNode> {
   const mount = config.trees[index];
   if (mount.tree === 'demo') return demoTree();
   const label = where(config, index);
+  if (CATALOG_TREES.has(mount.tree)) {
+    try {
+      return (await catalogFromArgs({ ...(mount.args ?? {}) }, mount.baseDir)).root;
+    } catch (error) {
+      if (error instanceof CatalogDatabaseError) throw new ConfigError(`${label.replace(/\.tree /, '.args ')}: ${error.message}`);
+      throw error;
+    }
+  }
   const { exports, file, exportName } = await loadModule(mount, label);
   let value: unknown = exports[exportName];
   // A CommonJS module imported as ESM puts `module.exports` under `default`.

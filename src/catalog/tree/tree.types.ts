@@ -25,6 +25,10 @@ interface NodeCommon {
   readonly specs?: readonly Spec[];
   /** false: never cache documents built from this node. Default true. */
   readonly cacheable?: boolean;
+  /** Tiled's access blob (catalog nodes: `{}` without an access policy); absent → `null` in resources. */
+  readonly accessBlob?: Record<string, unknown>;
+  /** Tiled's data sources of the node, shown with `include_data_sources=true`; absent → `null`. */
+  dataSources?(): MaybePromise<readonly Record<string, unknown>[]>;
 }
 
 export interface ContainerNode extends NodeCommon {
@@ -33,6 +37,8 @@ export interface ContainerNode extends NodeCommon {
   keys(): MaybePromise<readonly string[]>;
   /** A child by key, or undefined when there is none. */
   get(key: string): MaybePromise<TreeNode | undefined>;
+  /** The default sorting reported in resources; absent → Tiled's in-memory `[{key: '_', direction: 1}]`. */
+  readonly sorting?: readonly { key: string; direction: 1 | -1 }[];
 }
 
 /** Element types of arrays; all multi-byte types are little-endian. `bool` is one byte, 0 or 1. */

@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { AppConfig } from '../../config/app-config';
 import { ConfigError, configForTree, defaultConfigPath, loadConfig } from '../../config/config-loader';
@@ -56,12 +59,80 @@ export function registerServeCommands(program: Command): void {
 
   addServeFlags(
     serve
+      .command('catalog')
+      .description('Serve a catalog: a database of nodes, with data written under --write directories.')
+      .argument('[database]', 'A filepath or database URI (sqlite:///catalog.db, postgresql://user@host/db)')
+      .option('-r, --read <path>', 'Locations that the server may read from', collect, [])
+      .option('-w, --write <path>', 'Locations that the server may write to', collect, [])
+      .option('--temp', 'Make a new catalog in a temporary directory.')
+      .option('--init', 'Initialize a new catalog database.'),
+  ).action(async (database: string | undefined, flags: ServeFlags & CatalogFlags) => {
+    await runServer(configOrExit(() => catalogConfig(database, flags)), flags);
+  });
+
+  addServeFlags(
+    serve
       .command('module')
       .description('Serve a tree exported by a JavaScript module (like Tiled\'s "serve pyobject").')
       .argument('<specifier>', 'Module and export, e.g. ./my-tree.js:tree'),
   ).action(async (specifier: string, flags: ServeFlags) => {
     await runServer(configOrExit(() => configForTree(specifier, process.cwd())), flags);
   });
+}
+
+interface CatalogFlags {
+  read: string[];
+  write: string[];
+  temp?: boolean;
+  init?: boolean;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+const CATALOG_USAGE = `A catalog must be specified. Either use a temporary catalog:
+    tiled serve catalog --temp
+or initialize a new catalog, e.g.
+    tiled catalog init catalog.db
+    tiled serve catalog catalog.db
+or use an existing one:
+    tiled serve catalog catalog.db
+`;
+
+/** Tiled's \`serve catalog\`: the catalog tree at '/', its storage from the flags, with Tiled's printed lines. */
+function catalogConfig(database: string | undefined, flags: CatalogFlags): AppConfig {
+  const write = [...flags.write];
+  let uri = database;
+  let init = flags.init === true;
+  if (flags.temp) {
+    if (database !== undefined) {
+      process.stderr.write('The option --temp was set but a database was also provided. Do one or the other.\n');
+      throw new CliError('Aborted!', 1);
+    }
+    const directory = mkdtempSync(join(tmpdir(), 'tmp'));
+    process.stderr.write(`Initializing temporary storage in ${directory}\n`);
+    uri = `sqlite:///${join(directory, 'catalog.db')}`;
+    init = true;
+    process.stderr.write(`  catalog database:          ${join(directory, 'catalog.db')}\n`);
+    if (write.length === 0) {
+      const data = join(directory, 'data');
+      mkdirSync(data);
+      process.stderr.write(`  writable file storage:     ${data}\n`);
+      const tabular = join(directory, 'data.sqlite');
+      process.stderr.write(`  writable tabular storage:  ${tabular}\n`);
+      write.push(data, `sqlite:///${tabular}`);
+    }
+  } else if (database === undefined) {
+    process.stderr.write(CATALOG_USAGE);
+    throw new CliError('Aborted!', 1);
+  }
+  if (write.length === 0) {
+    process.stderr.write('This catalog will be served as read-only. To make it writable, specify a writable directory with --write.\n');
+  }
+  const base = configForTree('catalog', process.cwd());
+  const args = { uri, writable_storage: write, readable_storage: flags.read, init_if_not_exists: init };
+  return { ...base, trees: [{ ...base.trees[0], args }] };
 }
 
 /** A bad TILED_* environment variable is a configuration error too: exit 2 before anything listens. */

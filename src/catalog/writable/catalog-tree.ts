@@ -1,0 +1,114 @@
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ContainerNode, TreeNode } from '../tree/tree.types';
+import { CatalogDatabaseError, openCatalogDatabase } from './catalog-database';
+import { CatalogStore, DataSourceRow, NodeRow } from './catalog-store';
+import { dataNodeFor } from './catalog-data-nodes';
+
+/** A catalog being served: its database and where its data lives. */
+export interface CatalogContext {
+  store: CatalogStore;
+  /** Directories new data is written under; empty: the catalog is read-only for data. */
+  writableDirs: string[];
+  /** Directories data may be read from (the writable ones included). */
+  readableDirs: string[];
+  /** Entries of writable_storage that are database URIs (Tiled's tabular storage); accepted, not yet used. */
+  tabularStorage: string[];
+}
+
+/** What the write routes need to know about a served catalog node. */
+export interface CatalogHandle {
+  context: CatalogContext;
+  /** null: the catalog's root. */
+  row: NodeRow | null;
+  /** The node's path inside its catalog (its URL path may have a mount prefix). */
+  segments: string[];
+}
+
+const handles = new WeakMap<TreeNode, CatalogHandle>();
+
+/** The catalog behind a served node, or undefined for nodes of other (read-only) trees. */
+export function catalogHandle(node: TreeNode): CatalogHandle | undefined {
+  return handles.get(node);
+}
+
+/** Tiled's sorting of a SQL catalog: the empty key, i.e. creation order. */
+const CATALOG_SORTING = [{ key: '', direction: 1 }] as const;
+
+export function dataSourceDocument(source: DataSourceRow): Record<string, unknown> {
+  return {
+    id: source.id,
+    structure_family: source.structureFamily,
+    structure: source.structure,
+    mimetype: source.mimetype,
+    parameters: source.parameters,
+    properties: source.properties,
+    assets: source.assets.map((a) => ({ data_uri: a.dataUri, is_directory: a.isDirectory, parameter: a.parameter, num: a.num, id: a.id, size: a.size })),
+    management: source.management,
+  };
+}
+
+/**
+ * A catalog node as the tree contract wants it. Every lookup builds new node objects from the database,
+ * and none is cacheable: after any write the next request sees the new state.
+ */
+export async function catalogNode(context: CatalogContext, row: NodeRow | null, segments: string[]): Promise<TreeNode> {
+  let node: TreeNode;
+  if (row === null || row.structureFamily === 'container') node = containerFor(context, row, segments);
+  else node = await dataNodeFor(context, row, await context.store.dataSources(row.id));
+  handles.set(node, { context, row, segments });
+  return node;
+}
+
+function containerFor(context: CatalogContext, row: NodeRow | null, segments: string[]): ContainerNode {
+  const parentId = row?.id ?? null;
+  // Nothing is memoised on the node: the root object lives as long as the server, and every read must
+  // see the writes committed before it.
+  return {
+    family: 'container',
+    metadata: row?.metadata ?? {},
+    specs: row?.specs ?? [],
+    accessBlob: row?.accessBlob ?? {},
+    sorting: CATALOG_SORTING,
+    cacheable: false,
+    keys: async () => (await context.store.children(parentId)).map((r) => r.key),
+    get: async (key) => {
+      const child = await context.store.child(parentId, key);
+      return child ? catalogNode(context, child, [...segments, key]) : undefined;
+    },
+    dataSources: async () => (row ? (await context.store.dataSources(row.id)).map(dataSourceDocument) : []),
+  };
+}
+
+function storageList(value: unknown, name: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
+  // Tiled's older spelling: a mapping whose values are the locations.
+  if (typeof value === 'object' && Object.values(value).every((v) => typeof v === 'string')) return Object.values(value) as string[];
+  throw new CatalogDatabaseError(`catalog ${name}: expected a directory or a list of directories, got ${JSON.stringify(value)}`);
+}
+
+const DATABASE_URI = /^(sqlite|duckdb|postgresql|postgres)(\+[a-z0-9_]+)?:\/\//i;
+
+function directoryOf(location: string, baseDir: string): string {
+  if (location.startsWith('file:')) return fileURLToPath(location.replace(/^file:\/\/localhost\//, 'file:///'));
+  return isAbsolute(location) ? location : resolve(baseDir, location);
+}
+
+/**
+ * Tiled's `tiled.catalog:from_uri`: open (and, if asked, initialise) the catalog database and serve it.
+ * `args` as in a Tiled configuration: uri, writable_storage, readable_storage, init_if_not_exists.
+ */
+export async function catalogFromArgs(args: Record<string, unknown>, baseDir: string): Promise<{ root: TreeNode; context: CatalogContext }> {
+  const uri = args.uri;
+  if (typeof uri !== 'string' || uri === '') throw new CatalogDatabaseError("a catalog tree needs args.uri, the catalog database (e.g. sqlite:///catalog.db or postgresql://…)");
+  const writable = storageList(args.writable_storage, 'writable_storage');
+  const readable = storageList(args.readable_storage, 'readable_storage');
+  const tabularStorage = writable.filter((w) => DATABASE_URI.test(w));
+  const writableDirs = writable.filter((w) => !DATABASE_URI.test(w)).map((w) => directoryOf(w, baseDir));
+  const readableDirs = [...writableDirs, ...readable.map((r) => directoryOf(r, baseDir))];
+  const dataSource = await openCatalogDatabase(uri, { initIfNotExists: args.init_if_not_exists === true, cwd: baseDir });
+  const context: CatalogContext = { store: new CatalogStore(dataSource), writableDirs, readableDirs, tabularStorage };
+  return { root: await catalogNode(context, null, []), context };
+}
