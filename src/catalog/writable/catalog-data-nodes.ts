@@ -1,13 +1,46 @@
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { TiledHttpError } from '../../common/errors/tiled-http.error';
+import { arrayLayout, createZarrArray, patchZarr, writeZarrBlock, writeZarrFull, zarrArrayNode } from '../storage';
+import type { ArrayStructure } from '../storage';
 import type { TreeNode } from '../tree/tree.types';
 import type { DataSourceRow, NodeRow } from './catalog-store';
 import type { CatalogContext } from './catalog-tree';
 
-/**
+/*
  * The one place that ties the catalog to the on-disk formats (src/catalog/storage/): the array or table
  * node of a catalog row, read from its data source's files, and the files of a new data source.
  */
-export async function dataNodeFor(_context: CatalogContext, row: NodeRow, _sources: DataSourceRow[]): Promise<TreeNode> {
+
+/** Tiled's mimetype of the Zarr arrays it writes. */
+export const ZARR_MIMETYPE = 'application/x-zarr';
+
+function directoryOf(source: DataSourceRow): string {
+  const asset = source.assets.find((a) => a.dataUri.startsWith('file:'));
+  if (!asset) throw new TiledHttpError(500, 'This node has no data on disk');
+  return fileURLToPath(asset.dataUri);
+}
+
+/** A data source as Tiled's resources and POST responses show it. */
+export function dataSourceDocument(source: DataSourceRow): Record<string, unknown> {
+  return {
+    id: source.id,
+    structure_family: source.structureFamily,
+    structure: source.structure,
+    mimetype: source.mimetype,
+    parameters: source.parameters,
+    properties: source.properties,
+    assets: source.assets.map((a) => ({ data_uri: a.dataUri, is_directory: a.isDirectory, parameter: a.parameter, num: a.num, id: a.id, size: a.size })),
+    management: source.management,
+  };
+}
+
+export async function dataNodeFor(_context: CatalogContext, row: NodeRow, sources: DataSourceRow[]): Promise<TreeNode> {
+  const [source] = sources;
+  const common = { cacheable: false, accessBlob: row.accessBlob, dataSources: () => sources.map(dataSourceDocument) };
+  if (row.structureFamily === 'array' && source?.mimetype === ZARR_MIMETYPE && source.structure) {
+    return { ...zarrArrayNode(directoryOf(source), source.structure as unknown as ArrayStructure, row.metadata, row.specs), ...common };
+  }
   throw new TiledHttpError(501, `Reading ${row.structureFamily} nodes of a catalog is not available in this build`);
 }
 
@@ -20,42 +53,64 @@ export interface NewDataSource {
 }
 
 /**
- * Create the (empty) storage of a new array or table under the first writable directory.
- * Every file or directory made is pushed onto `created` before anything else can fail, so the caller
- * can remove them if the node is not committed.
+ * Create the (empty) storage of a new array or table under the first writable directory, at the node's
+ * path inside the catalog (Tiled's layout). Every directory made is pushed onto `created` before it is
+ * written, so the caller can remove it if the node is not committed.
  */
 export async function initDataStorage(
-  _context: CatalogContext,
+  context: CatalogContext,
   family: string,
-  _structure: Record<string, unknown> | null,
-  _segments: string[],
-  _created: string[],
+  structure: Record<string, unknown> | null,
+  segments: string[],
+  created: string[],
 ): Promise<NewDataSource> {
+  const dir = join(context.writableDirs[0], ...segments);
+  if (family === 'array') {
+    const given = structure as unknown as ArrayStructure;
+    const layout = arrayLayout(given);
+    const stored: ArrayStructure = { data_type: given.data_type, chunks: layout.chunks, shape: layout.shape, dims: layout.dims, resizable: false };
+    created.push(dir);
+    await createZarrArray(dir, stored);
+    return {
+      structure: stored as unknown as Record<string, unknown>,
+      mimetype: ZARR_MIMETYPE,
+      parameters: {},
+      assets: [{ dataUri: pathToFileURL(dir).href, isDirectory: true, parameter: 'data_uri', num: null }],
+    };
+  }
   throw new TiledHttpError(501, `Writing ${family} data is not available in this build`);
 }
 
-function unavailable(what: string): never {
-  throw new TiledHttpError(501, `Writing ${what} is not available in this build`);
+function zarrSource(source: DataSourceRow): { dir: string; structure: ArrayStructure } {
+  if (source.mimetype !== ZARR_MIMETYPE || !source.structure) throw new TiledHttpError(405, 'This node cannot accept array data.');
+  return { dir: directoryOf(source), structure: source.structure as unknown as ArrayStructure };
 }
 
-export async function writeArrayFull(_context: CatalogContext, _source: DataSourceRow, _bytes: Buffer): Promise<void> {
-  unavailable('array data');
+export async function writeArrayFull(_context: CatalogContext, source: DataSourceRow, bytes: Buffer): Promise<void> {
+  const { dir, structure } = zarrSource(source);
+  await writeZarrFull(dir, structure, bytes);
 }
 
-export async function writeArrayBlock(_context: CatalogContext, _source: DataSourceRow, _block: number[], _bytes: Buffer): Promise<void> {
-  unavailable('array data');
+export async function writeArrayBlock(_context: CatalogContext, source: DataSourceRow, block: number[], bytes: Buffer): Promise<void> {
+  const { dir, structure } = zarrSource(source);
+  await writeZarrBlock(dir, structure, block, bytes);
 }
 
 /** Write `bytes` (a region of `shape` at `offset`), growing the array if `extend`; resolves to the new structure. */
 export async function patchArray(
   _context: CatalogContext,
-  _source: DataSourceRow,
-  _offset: number[],
-  _shape: number[],
-  _bytes: Buffer,
-  _extend: boolean,
+  source: DataSourceRow,
+  offset: number[],
+  shape: number[],
+  bytes: Buffer,
+  extend: boolean,
 ): Promise<Record<string, unknown>> {
-  unavailable('array data');
+  const { dir, structure } = zarrSource(source);
+  return (await patchZarr(dir, structure, offset, shape, bytes, extend)) as unknown as Record<string, unknown>;
+}
+
+function unavailable(what: string): never {
+  throw new TiledHttpError(501, `Writing ${what} is not available in this build`);
 }
 
 export async function writeTablePartition(_context: CatalogContext, _source: DataSourceRow, _partition: number, _arrow: Buffer): Promise<void> {

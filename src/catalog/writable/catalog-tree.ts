@@ -2,8 +2,10 @@ import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ContainerNode, TreeNode } from '../tree/tree.types';
 import { CatalogDatabaseError, openCatalogDatabase } from './catalog-database';
-import { CatalogStore, DataSourceRow, NodeRow } from './catalog-store';
-import { dataNodeFor } from './catalog-data-nodes';
+import { CatalogStore, NodeRow } from './catalog-store';
+import { dataNodeFor, dataSourceDocument } from './catalog-data-nodes';
+
+export { dataSourceDocument };
 
 /** A catalog being served: its database and where its data lives. */
 export interface CatalogContext {
@@ -35,18 +37,6 @@ export function catalogHandle(node: TreeNode): CatalogHandle | undefined {
 /** Tiled's sorting of a SQL catalog: the empty key, i.e. creation order. */
 const CATALOG_SORTING = [{ key: '', direction: 1 }] as const;
 
-export function dataSourceDocument(source: DataSourceRow): Record<string, unknown> {
-  return {
-    id: source.id,
-    structure_family: source.structureFamily,
-    structure: source.structure,
-    mimetype: source.mimetype,
-    parameters: source.parameters,
-    properties: source.properties,
-    assets: source.assets.map((a) => ({ data_uri: a.dataUri, is_directory: a.isDirectory, parameter: a.parameter, num: a.num, id: a.id, size: a.size })),
-    management: source.management,
-  };
-}
 
 /**
  * A catalog node as the tree contract wants it. Every lookup builds new node objects from the database,
