@@ -85,6 +85,10 @@ class Sql {
     const statement = this.postgres ? text : text.replace(/\$\d+/g, '?');
     const bound = params.map((p) => (p !== null && typeof p === 'object' && !(p instanceof Date) ? JSON.stringify(p) : typeof p === 'boolean' && !this.postgres ? Number(p) : p));
     const result: unknown = await this.runner.query(statement, bound);
+    // TypeORM answers an UPDATE or DELETE on PostgreSQL with [rows, affected count].
+    if (this.postgres && /^\s*(UPDATE|DELETE)\b/i.test(text) && Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') {
+      return result[0] as Row[];
+    }
     return Array.isArray(result) ? (result as Row[]) : [];
   }
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { readdir, rm, rmdir } from 'node:fs/promises';
+import { dirname, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Injectable, Logger } from '@nestjs/common';
 import { applyPatch, JsonPatchError, Operation } from 'fast-json-patch';
@@ -284,10 +285,24 @@ export class CatalogWriteService {
     // Files go only after the records are gone for good: a failed commit leaves both in place.
     for (const asset of removed) {
       if (!asset.dataUri.startsWith('file:')) continue;
-      await rm(fileURLToPath(asset.dataUri), { recursive: true, force: true }).catch((error: unknown) => {
-        this.logger.warn(`Could not delete ${asset.dataUri} of a deleted node: ${error instanceof Error ? error.message : String(error)}`);
-      });
+      const path = fileURLToPath(asset.dataUri);
+      try {
+        await rm(path, { recursive: true, force: true });
+        await removeEmptyParents(path, handle.context.writableDirs);
+      } catch (error) {
+        this.logger.warn(`Could not delete the data of a deleted node: ${error instanceof Error ? error.message : String(error)}`);
+      }
     }
+  }
+}
+
+/** The directories that held a node's data mirror its path; those left empty go too, up to the storage root. */
+async function removeEmptyParents(path: string, roots: readonly string[]): Promise<void> {
+  const root = roots.find((r) => path.startsWith(r + sep));
+  if (!root) return;
+  for (let dir = dirname(path); dir.startsWith(root + sep); dir = dirname(dir)) {
+    if ((await readdir(dir)).length > 0) return;
+    await rmdir(dir);
   }
 }
 
