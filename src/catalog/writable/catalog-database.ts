@@ -33,13 +33,18 @@ export function catalogMigrations(): MigrationClass[] {
  * or a bare file path, which means a SQLite file.
  */
 export function parseCatalogUri(uri: string, cwd: string = process.cwd()): ParsedDatabaseUri {
-  const text = uri.includes('://') ? uri : `sqlite:///${uri}`;
+  const text = catalogUriText(uri);
   try {
     return parseDatabaseUri(text, cwd);
   } catch (error) {
     if (error instanceof DatabaseUriError) throw new CatalogDatabaseError(error.message.replace(/^database\.uri/, 'catalog uri'));
     throw error;
   }
+}
+
+/** A bare file path as the SQLite URI it means (how Tiled prints it). */
+export function catalogUriText(uri: string): string {
+  return uri.includes('://') ? uri : `sqlite:///${uri}`;
 }
 
 export async function connectCatalog(uri: string, options: { cwd?: string; migrations?: MigrationClass[] } = {}): Promise<DataSource> {
@@ -103,11 +108,11 @@ export async function initCatalog(uri: string, ifNotExists: boolean): Promise<st
     const state = await catalogSchemaState(dataSource);
     if (state !== 'uninitialised') {
       if (ifNotExists) return '';
-      throw new CatalogDatabaseError(`Database at ${redactDatabaseUri(uri)} is already initialized.`);
+      throw new CatalogDatabaseError(`Database at ${redactDatabaseUri(catalogUriText(uri))} is already initialized.`);
     }
     await dataSource.runMigrations({ transaction: 'each' });
     // Tiled's two lines.
-    return `Database ${redactDatabaseUri(uri)} is new. Creating tables.\nDatabase initialized.`;
+    return `Database ${redactDatabaseUri(catalogUriText(uri))} is new. Creating tables.\nDatabase initialized.`;
   } finally {
     await dataSource.destroy();
   }
