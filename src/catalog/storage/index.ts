@@ -5,3 +5,6 @@ export { removeTemporaryFiles, TEMP_PREFIX, writeFileAtomic } from './atomic-fil
 export { StorageError, StorageErrorCode } from './storage.errors';
 export { blockRegion, createZarrArray, patchZarr, writeZarrBlock, writeZarrFull, zarrArrayNode } from './zarr-array';
 export type { CreateZarrOptions, ZarrCompression } from './zarr-array';
+export { parquetPartitionPath, parquetTableNode, writeParquetPartition } from './parquet-table';
+export { tableLayout } from './table-structure';
+export type { TableLayout, TableStructure } from './table-structure';

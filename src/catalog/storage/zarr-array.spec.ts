@@ -83,7 +83,7 @@ describe('Zarr array storage', () => {
   describe('createZarrArray', () => {
     it('should write Zarr v3 metadata with the structure chunk grid, as zarr-python 3 does', async () => {
       const dir = nextDir();
-      await createZarrArray(dir, structure('float64', [5, 4], [[2, 2, 1], [3, 1]], ['x', 'y']));
+      await createZarrArray(dir, structure('float64', [5, 4], [[2, 2, 1], [3, 1]], ['x', 'y']), { compression: 'zstd' });
       const meta = JSON.parse(await readFile(join(dir, 'zarr.json'), 'utf8'));
       expect(meta).toMatchObject({
         zarr_format: 3,
@@ -101,6 +101,16 @@ describe('Zarr array storage', () => {
       });
     });
 
+    it('should write uncompressed chunks by default, naming no byte order for one-byte types', async () => {
+      const dir = nextDir();
+      await createZarrArray(dir, structure('uint8', [2], [[2]]));
+      const meta = JSON.parse(await readFile(join(dir, 'zarr.json'), 'utf8'));
+      expect(meta).toMatchObject({ data_type: 'uint8', codecs: [{ name: 'bytes' }] });
+      expect(meta).not.toHaveProperty('dimension_names');
+      await writeZarrFull(dir, structure('uint8', [2], [[2]]), new Uint8Array([7, 9]));
+      expect(new Uint8Array(await readFile(join(dir, 'c', '0')))).toEqual(new Uint8Array([7, 9]));
+    });
+
     it('should refuse chunks Zarr cannot hold and data types it cannot store', async () => {
       await expectStorageError(createZarrArray(nextDir(), structure('int32', [5], [[2, 3]])), StorageErrorCode.UnsupportedStructure, 400, /chunks\[0\] must be regular/);
       await expectStorageError(createZarrArray(nextDir(), structure('int32', [5], [[2, 2]])), StorageErrorCode.UnsupportedStructure, 400, /add up to shape\[0\]/);
@@ -116,11 +126,11 @@ describe('Zarr array storage', () => {
     const chunks = [[2, 2, 1], [3, 1]];
     const itemsize = DTYPES[dtype].itemsize;
 
-    it('should read back a full write block by block, through the node and through an independent decoder', async () => {
+    it.each(['zstd', 'none'] as const)('should read back a full write (%s) block by block, through the node and through an independent decoder', async (compression) => {
       const dir = nextDir();
       const s = structure(dtype, shape, chunks);
       const all = bytes(sample(dtype, 20));
-      await createZarrArray(dir, s);
+      await createZarrArray(dir, s, { compression });
       await writeZarrFull(dir, s, all);
       const node = zarrArrayNode(dir, s, { note: 1 });
       expect(node).toMatchObject({ family: 'array', dtype, shape, chunks, metadata: { note: 1 } });
