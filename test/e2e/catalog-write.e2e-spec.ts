@@ -2,6 +2,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Float64, Int32, Table, tableFromArrays, tableFromIPC, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
 import { createTestDatabase, EngineName, TestDatabase, testEngines } from '../helpers/postgres';
 import { RunningServer, startTiled } from '../helpers/tiled-process';
 
@@ -235,6 +236,49 @@ describe.each(testEngines())('the writable catalog on %s', (engine: EngineName) 
     });
   });
 
+  describe('tables', () => {
+    // Plain UTF-8 strings, as pyarrow sends a pandas column (tableFromArrays would dictionary-encode them).
+    const rows: Table = new Table({
+      x: vectorFromArray([1.5, 2.5], new Float64()),
+      n: vectorFromArray([1, 2], new Int32()),
+      label: vectorFromArray(['a', 'b'], new Utf8()),
+    });
+    const schema = `data:application/vnd.apache.arrow.file;base64,${Buffer.from(tableToIPC(rows.slice(0, 0), 'stream')).toString('base64')}`;
+    const tableBody = (id: string, npartitions: number): Record<string, unknown> => ({
+      id,
+      structure_family: 'table',
+      metadata: {},
+      data_sources: [{ structure_family: 'table', structure: { arrow_schema: schema, npartitions, columns: ['x', 'n', 'label'], resizable: false }, management: 'writable', assets: [] }],
+    });
+    const arrowFile = (table: Table = rows): Buffer => Buffer.from(tableToIPC(table, 'file'));
+
+    it('writes a whole table as Parquet and reads it back as Arrow and CSV', async () => {
+      const created = (await (await post('cat', tableBody('t', 1))).json()) as Record<string, any>;
+      expect(created.links.partition).toBe(`${server.api}/table/partition/cat/t?partition={index}`);
+      expect(created.data_sources[0]).toMatchObject({ mimetype: 'application/x-parquet', assets: [{ parameter: 'data_uris', num: 0, is_directory: false }] });
+      expect((await send('PUT', 'table/full/cat/t', arrowFile(), 'application/vnd.apache.arrow.file')).status).toBe(200);
+      expect(existsSync(join(data, 't', 'partition-0.parquet'))).toBe(true);
+      const arrow = await fetch(`${server.api}/table/full/cat/t`, { headers: { ...AUTH, accept: 'application/vnd.apache.arrow.file' } });
+      const table = tableFromIPC(new Uint8Array(await arrow.arrayBuffer()));
+      expect(table.getChild('label')?.toArray()).toEqual(['a', 'b']);
+      const csv = await fetch(`${server.api}/table/full/cat/t`, { headers: { ...AUTH, accept: 'text/csv' } });
+      expect(await csv.text()).toBe('x,n,label\n1.5,1,a\n2.5,2,b\n');
+    });
+
+    it('writes partitions one by one, and refuses a partition out of range or a table of other columns', async () => {
+      await post('cat', tableBody('parts', 2));
+      expect((await send('PUT', 'table/full/cat/parts', arrowFile(), 'application/vnd.apache.arrow.file')).status).toBe(400);
+      expect((await send('PUT', 'table/partition/cat/parts?partition=1', arrowFile(), 'application/vnd.apache.arrow.file')).status).toBe(200);
+      expect((await send('PUT', 'table/partition/cat/parts?partition=2', arrowFile(), 'application/vnd.apache.arrow.file')).status).toBe(400);
+      const other: Table = tableFromArrays({ y: Float64Array.from([1]) });
+      const wrong = await send('PUT', 'table/partition/cat/parts?partition=0', arrowFile(other), 'application/vnd.apache.arrow.file');
+      expect(wrong.status).toBeGreaterThanOrEqual(400);
+      expect(wrong.status).toBeLessThan(500);
+      const partition = await fetch(`${server.api}/table/partition/cat/parts?partition=1`, { headers: { ...AUTH, accept: 'text/csv' } });
+      expect(await partition.text()).toBe('x,n,label\n1.5,1,a\n2.5,2,b\n');
+    });
+  });
+
   describe('DELETE /metadata/{path}', () => {
     it('follows Tiled\'s recursive and external_only rules, removing the files last', async () => {
       await post('cat', { id: 'd', structure_family: 'container' });
@@ -264,6 +308,6 @@ describe.each(testEngines())('the writable catalog on %s', (engine: EngineName) 
     expect((await getJson('search/cat?fields=')).meta.count).toBe(before + 1);
     await fetch(`${server.api}/metadata/cat/fresh`, { method: 'DELETE', headers: AUTH });
     expect((await getJson('search/cat?fields=')).meta.count).toBe(before);
-    expect(readdirSync(data).sort()).toEqual(['grid', 'leaf']);
+    expect(readdirSync(data).sort()).toEqual(['grid', 'leaf', 'parts', 't']);
   });
 });

@@ -1,8 +1,20 @@
-import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { TiledHttpError } from '../../common/errors/tiled-http.error';
-import { arrayLayout, createZarrArray, patchZarr, writeZarrBlock, writeZarrFull, zarrArrayNode } from '../storage';
-import type { ArrayStructure } from '../storage';
+import {
+  arrayLayout,
+  createZarrArray,
+  parquetPartitionPath,
+  parquetTableNode,
+  patchZarr,
+  tableLayout,
+  writeParquetPartition,
+  writeZarrBlock,
+  writeZarrFull,
+  zarrArrayNode,
+} from '../storage';
+import type { ArrayStructure, TableStructure } from '../storage';
 import type { TreeNode } from '../tree/tree.types';
 import type { DataSourceRow, NodeRow } from './catalog-store';
 import type { CatalogContext } from './catalog-tree';
@@ -12,13 +24,16 @@ import type { CatalogContext } from './catalog-tree';
  * node of a catalog row, read from its data source's files, and the files of a new data source.
  */
 
-/** Tiled's mimetype of the Zarr arrays it writes. */
+/** Tiled's mimetypes of the Zarr arrays and Parquet tables it writes. */
 export const ZARR_MIMETYPE = 'application/x-zarr';
+export const PARQUET_MIMETYPE = 'application/x-parquet';
 
+/** The directory holding a data source's files: the Zarr directory, or the directory of the Parquet partitions. */
 function directoryOf(source: DataSourceRow): string {
   const asset = source.assets.find((a) => a.dataUri.startsWith('file:'));
   if (!asset) throw new TiledHttpError(500, 'This node has no data on disk');
-  return fileURLToPath(asset.dataUri);
+  const path = fileURLToPath(asset.dataUri);
+  return asset.isDirectory ? path : dirname(path);
 }
 
 /** A data source as Tiled's resources and POST responses show it. */
@@ -40,6 +55,9 @@ export async function dataNodeFor(_context: CatalogContext, row: NodeRow, source
   const common = { cacheable: false, accessBlob: row.accessBlob, dataSources: () => sources.map(dataSourceDocument) };
   if (row.structureFamily === 'array' && source?.mimetype === ZARR_MIMETYPE && source.structure) {
     return { ...zarrArrayNode(directoryOf(source), source.structure as unknown as ArrayStructure, row.metadata, row.specs), ...common };
+  }
+  if (row.structureFamily === 'table' && source?.mimetype === PARQUET_MIMETYPE && source.structure) {
+    return { ...parquetTableNode(directoryOf(source), source.structure as unknown as TableStructure, row.metadata, row.specs), ...common };
   }
   throw new TiledHttpError(501, `Reading ${row.structureFamily} nodes of a catalog is not available in this build`);
 }
@@ -78,7 +96,21 @@ export async function initDataStorage(
       assets: [{ dataUri: pathToFileURL(dir).href, isDirectory: true, parameter: 'data_uri', num: null }],
     };
   }
-  throw new TiledHttpError(501, `Writing ${family} data is not available in this build`);
+  if (family === 'table') {
+    const given = structure as unknown as TableStructure;
+    const layout = tableLayout(given);
+    const stored: TableStructure = { arrow_schema: given.arrow_schema, npartitions: layout.npartitions, columns: layout.columns.map((c) => c.name), resizable: false };
+    created.push(dir);
+    await mkdir(dir, { recursive: true });
+    return {
+      structure: stored as unknown as Record<string, unknown>,
+      mimetype: PARQUET_MIMETYPE,
+      parameters: {},
+      // One asset per partition file, as Tiled's Parquet adapter records them; the files appear as they are written.
+      assets: Array.from({ length: layout.npartitions }, (_, i) => ({ dataUri: pathToFileURL(parquetPartitionPath(dir, i)).href, isDirectory: false, parameter: 'data_uris', num: i })),
+    };
+  }
+  throw new TiledHttpError(400, `Writing ${family} data is not supported by tiled-ts`);
 }
 
 function zarrSource(source: DataSourceRow): { dir: string; structure: ArrayStructure } {
@@ -110,14 +142,15 @@ export async function patchArray(
 }
 
 function unavailable(what: string): never {
-  throw new TiledHttpError(501, `Writing ${what} is not available in this build`);
+  throw new TiledHttpError(501, `${what} is not available in this build`);
 }
 
-export async function writeTablePartition(_context: CatalogContext, _source: DataSourceRow, _partition: number, _arrow: Buffer): Promise<void> {
-  unavailable('table data');
+export async function writeTablePartition(_context: CatalogContext, source: DataSourceRow, partition: number, arrow: Buffer): Promise<void> {
+  if (source.mimetype !== PARQUET_MIMETYPE || !source.structure) throw new TiledHttpError(405, 'This node does not support writing.');
+  await writeParquetPartition(directoryOf(source), source.structure as unknown as TableStructure, partition, arrow);
 }
 
 /** Append the rows of `arrow` to a partition; resolves to the new structure. */
 export async function appendTablePartition(_context: CatalogContext, _source: DataSourceRow, _partition: number, _arrow: Buffer): Promise<Record<string, unknown>> {
-  unavailable('table data');
+  unavailable('Appending rows to a table');
 }

@@ -124,6 +124,7 @@ export class CatalogDataWriteService {
     const { handle, source } = await this.target(pathText, ['table'], refusal);
     const bytes = this.bytes(contentType, body, ARROW_FILE);
     const npartitions = Number((source.structure as { npartitions?: number } | null)?.npartitions ?? 1);
+    if (query === undefined && npartitions !== 1) throw new BadRequestError(`This table has ${npartitions} partitions; write each with PUT /table/partition/{path}?partition=i`);
     if (partition >= npartitions) throw new BadRequestError(`Partition ${partition} is out of range: this table has ${npartitions} partition${npartitions === 1 ? '' : 's'}`);
     await handle.context.store.write(async (tx) => {
       if (mode === 'append') {
