@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import type { RecordedResponse } from './bare-server';
+import { runStorageBench } from './storage-bench';
+import type { StorageResult } from './storage-bench';
 
 /*
  * Paths in the demo tree (src/catalog) that the cases use. A case whose URL does not answer 200 is
@@ -322,6 +324,16 @@ function resultRows(results: CaseResult[]): string[][] {
   });
 }
 
+function storageReport(storage: StorageResult[]): string {
+  if (storage.length === 0) return '';
+  const table = alignedTable(
+    ['Storage case (no HTTP)', 'Bytes', 'tiled-ts ms', 'bare ms', 'ratio'],
+    storage.map((s) => [s.name, formatBytes(s.bytes), s.tiledMs.toFixed(1), s.bareMs.toFixed(1), `${((s.bareMs / s.tiledMs) * 100).toFixed(0)} %`]),
+    [false, true, true, true, true],
+  );
+  return `\nMedian ms per operation, against a bare fs.writeFile / fs.readFile of the same bytes on the same disk:\n\n${table}\n`;
+}
+
 async function run(options: BenchOptions): Promise<number> {
   const key = `bench${randomBytes(16).toString('hex')}`;
   const auth = { authorization: `Apikey ${key}` };
@@ -329,6 +341,14 @@ async function run(options: BenchOptions): Promise<number> {
   const log = (message: string): void => void process.stderr.write(`${message}\n`);
 
   log(`Node.js ${process.version} (${process.execPath}) runs both servers and the load generator`);
+  // Storage cases run first, while no server competes for the disk and the cores.
+  log('Timing the storage-level cases…');
+  const storage = await runStorageBench(Math.max(5, Math.round(options.duration * 5)), options.only);
+  const storageTable = storageReport(storage);
+  if (cases.length === 0) {
+    process.stdout.write(`\n${new Date().toISOString()} — Node.js ${process.version}\n${storageTable}`);
+    return 0;
+  }
   log(`Timing ${options.starts} cold start(s) of "tiled serve demo" to the first 200…`);
   const startTimes: number[] = [];
   let server: ChildProcess | undefined;
@@ -400,7 +420,7 @@ async function run(options: BenchOptions): Promise<number> {
   );
   const skipped = results.filter((r) => r.skipped).map((r) => `Skipped ${r.case.name}: ${r.skipped}\n`).join('');
   const startLine = `First 200 after process start: tiled-ts median ${median(startTimes).toFixed(0)} ms (runs: ${startTimes.map((t) => t.toFixed(0)).join(', ')}); bare node:http ${bareStart.ms.toFixed(0)} ms`;
-  process.stdout.write(`\n${new Date().toISOString()} — ${node} — ${machine}\n${options.connections} connections, ${options.duration} s per case and server after ${options.warmup} s warm-up, median of ${options.rounds} alternating round(s)\n\n${table}\n\n${skipped}${startLine}\n\n`);
+  process.stdout.write(`\n${new Date().toISOString()} — ${node} — ${machine}\n${options.connections} connections, ${options.duration} s per case and server after ${options.warmup} s warm-up, median of ${options.rounds} alternating round(s)\n\n${table}\n${storageTable}\n${skipped}${startLine}\n\n`);
 
   const metadata = results.find((r) => r.case.targeted);
   const verdicts: string[] = [];
@@ -413,7 +433,7 @@ async function run(options: BenchOptions): Promise<number> {
   process.stdout.write(`Targets:\n${verdicts.map((v) => `  ${v}`).join('\n')}\n`);
 
   if (options.json) {
-    writeFileSync(options.json, JSON.stringify({ date: new Date().toISOString(), node: process.version, machine, options, servers: { tiled: tiledBase, bare: bareBase }, startTimes, bareStartMs: bareStart.ms, results }, null, 2));
+    writeFileSync(options.json, JSON.stringify({ date: new Date().toISOString(), node: process.version, machine, options, servers: { tiled: tiledBase, bare: bareBase }, startTimes, bareStartMs: bareStart.ms, results, storage }, null, 2));
   }
   // Failed requests mean the numbers measure error paths, not the cases: that run is not a result.
   const failed = results.some((r) => (r.tiled?.failures ?? 0) + (r.bare?.failures ?? 0) > 0);

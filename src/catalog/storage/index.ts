@@ -8,3 +8,5 @@ export type { CreateZarrOptions, ZarrCompression } from './zarr-array';
 export { parquetPartitionPath, parquetTableNode, writeParquetPartition } from './parquet-table';
 export { tableLayout } from './table-structure';
 export type { TableLayout, TableStructure } from './table-structure';
+export { appendSqlRows, closeSqlStorage, createSqlTable, defaultSqlTableName, sqlTableNode } from './sql-table';
+export type { SqlTableParameters } from './sql-table';

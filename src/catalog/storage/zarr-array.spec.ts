@@ -101,6 +101,15 @@ describe('Zarr array storage', () => {
       });
     });
 
+    it("should write the zarr.json docs/storage.md shows", async () => {
+      const doc = await readFile(join(__dirname, '..', '..', '..', 'docs', 'storage.md'), 'utf8');
+      const example = /<!-- zarr\.json example[^>]*-->\n```json\n([\s\S]*?)\n```/.exec(doc);
+      expect(example).not.toBeNull();
+      const dir = nextDir();
+      await createZarrArray(dir, structure('float64', [5, 4], [[2, 2, 1], [3, 1]], ['x', 'y']), { compression: 'zstd' });
+      expect(JSON.parse(await readFile(join(dir, 'zarr.json'), 'utf8'))).toEqual(JSON.parse((example as RegExpExecArray)[1]));
+    });
+
     it('should write uncompressed chunks by default, naming no byte order for one-byte types', async () => {
       const dir = nextDir();
       await createZarrArray(dir, structure('uint8', [2], [[2]]));
@@ -223,6 +232,24 @@ describe('Zarr array storage', () => {
       const node = zarrArrayNode(dir, out, {});
       const blocks = await Promise.all([[0, 0], [1, 0], [2, 0]].map((b) => node.readBlock(b)));
       expect(blocks.map(list)).toEqual([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10]]);
+    });
+
+    it('should never shrink the array when a PATCH comes with a structure older than the last extend', async () => {
+      const dir = nextDir();
+      await createZarrArray(dir, s);
+      const [grown, stale] = await Promise.all([
+        patchZarr(dir, s, [3], [3, 2], bytes(new Float32Array(6).fill(1)), true),
+        patchZarr(dir, s, [3], [1, 2], bytes(new Float32Array(2).fill(2)), true),
+      ]);
+      expect(grown.shape).toEqual([6, 2]);
+      expect(stale.shape).toEqual([6, 2]);
+      expect(JSON.parse(await readFile(join(dir, 'zarr.json'), 'utf8')).shape).toEqual([6, 2]);
+      await expectStorageError(
+        patchZarr(dir, s, [5], [2, 2], bytes(new Float32Array(4)), false),
+        StorageErrorCode.DoesNotFit,
+        409,
+        /current array shape \(6, 2\)/,
+      );
     });
   });
 

@@ -204,16 +204,19 @@ export async function patchZarr(dir: string, structure: ArrayStructure, offset: 
   }
   checkLength(bytes, sizeOf(shape), layout.itemsize, `a region of shape [${shape.join(', ')}]`);
   const start = layout.shape.map((_, d) => offset[d] ?? 0);
-  const newShape = layout.shape.map((n, d) => Math.max(n, start[d] + shape[d]));
   return exclusively(dir, async () => {
     const meta = await readZarrJson(dir);
-    if (newShape.some((n, d) => n !== layout.shape[d])) {
+    // The shape on disk is the current one: a PATCH that extended the array may not be in `structure` yet,
+    // and taking the caller's older shape would shrink the array again.
+    const current = meta.shape.length === rank ? meta.shape.map((n, d) => Math.max(n, layout.shape[d])) : layout.shape;
+    const newShape = current.map((n, d) => Math.max(n, start[d] + shape[d]));
+    if (newShape.some((n, d) => n !== current[d])) {
       if (!extend) {
         // Tiled 0.2.16 formats Python's builtin `slice` here, not the region: the text is kept for clients that match it.
-        throw new StorageError(StorageErrorCode.DoesNotFit, `Slice <class 'slice'> does not fit within current array shape ${pyTuple(layout.shape)}. Use ?extend=true to extend the array dimensions to fit.`);
+        throw new StorageError(StorageErrorCode.DoesNotFit, `Slice <class 'slice'> does not fit within current array shape ${pyTuple(current)}. Use ?extend=true to extend the array dimensions to fit.`);
       }
-      await writeFileAtomic(join(dir, ZARR_JSON), JSON.stringify({ ...meta, shape: newShape }, null, 2));
     }
+    if (newShape.some((n, d) => n !== meta.shape[d])) await writeFileAtomic(join(dir, ZARR_JSON), JSON.stringify({ ...meta, shape: newShape }, null, 2));
     const grown: ArrayLayout = { ...layout, shape: newShape, chunks: regularChunks(newShape, layout.chunkShape) };
     await writeRegion(dir, grown, meta, start, shape, bytes);
     return { data_type: structure.data_type, chunks: grown.chunks, shape: newShape, dims: layout.dims, resizable: structure.resizable ?? false };
