@@ -257,15 +257,21 @@ export class Container extends BaseNode {
     return (await node.refresh()) as ArrayNode;
   }
 
-  /** Create a child table from an Apache Arrow table and upload it (Tiled's `write_dataframe`). */
-  async writeTable(table: Table, options: NodeOptions = {}): Promise<TableNode> {
+  /**
+   * Create a child table from an Apache Arrow table and upload it (Tiled's `write_dataframe`). With
+   * `appendable`, the table is stored as SQL rows that {@link TableNode.appendRows} extends (Tiled's
+   * `create_appendable_table`); the catalog needs tabular storage for that.
+   */
+  async writeTable(table: Table, options: NodeOptions & { appendable?: boolean } = {}): Promise<TableNode> {
     const structure = { arrow_schema: arrowSchemaOf(table), npartitions: 1, columns: table.schema.fields.map((f) => f.name), resizable: false };
+    const mimetype = options.appendable ? 'application/x-tiled-sql-table' : null;
     const node = (await this.create({
       ...Container.common(options),
       structure_family: 'table',
-      data_sources: [{ structure_family: 'table', structure, id: null, mimetype: null, parameters: {}, properties: {}, assets: [], management: 'writable' }],
+      data_sources: [{ structure_family: 'table', structure, id: null, mimetype, parameters: {}, properties: {}, assets: [], management: 'writable' }],
     })) as TableNode;
-    await node.write(table);
+    if (options.appendable) await node.appendRows(table);
+    else await node.write(table);
     return node;
   }
 

@@ -54,7 +54,7 @@ describe.each(testEngines())('the writable catalog on %s', (engine: EngineName) 
         'trees:',
         '  - path: /cat',
         '    tree: catalog',
-        `    args: {uri: "${db.uri}", writable_storage: ["./data"], init_if_not_exists: true}`,
+        `    args: {uri: "${db.uri}", writable_storage: ["./data", "${engine === 'postgres' ? db.uri : 'sqlite:///tabular.db'}"], init_if_not_exists: true}`,
         '  - path: /ro',
         '    tree: tiled.catalog:from_uri',
         `    args: {uri: "${readOnlyDb.uri}", init_if_not_exists: true}`,
@@ -244,11 +244,11 @@ describe.each(testEngines())('the writable catalog on %s', (engine: EngineName) 
       label: vectorFromArray(['a', 'b'], new Utf8()),
     });
     const schema = `data:application/vnd.apache.arrow.file;base64,${Buffer.from(tableToIPC(rows.slice(0, 0), 'stream')).toString('base64')}`;
-    const tableBody = (id: string, npartitions: number): Record<string, unknown> => ({
+    const tableBody = (id: string, npartitions: number, mimetype: string | null = null): Record<string, unknown> => ({
       id,
       structure_family: 'table',
       metadata: {},
-      data_sources: [{ structure_family: 'table', structure: { arrow_schema: schema, npartitions, columns: ['x', 'n', 'label'], resizable: false }, management: 'writable', assets: [] }],
+      data_sources: [{ structure_family: 'table', structure: { arrow_schema: schema, npartitions, columns: ['x', 'n', 'label'], resizable: false }, mimetype, management: 'writable', assets: [] }],
     });
     const arrowFile = (table: Table = rows): Buffer => Buffer.from(tableToIPC(table, 'file'));
 
@@ -276,6 +276,35 @@ describe.each(testEngines())('the writable catalog on %s', (engine: EngineName) 
       expect(wrong.status).toBeLessThan(500);
       const partition = await fetch(`${server.api}/table/partition/cat/parts?partition=1`, { headers: { ...AUTH, accept: 'text/csv' } });
       expect(await partition.text()).toBe('x,n,label\n1.5,1,a\n2.5,2,b\n');
+    });
+  });
+
+  describe('appendable tables (SQL storage)', () => {
+    const arrow = 'application/vnd.apache.arrow.file';
+    const batch = (x: number[], n: number[], label: string[]): Buffer =>
+      Buffer.from(tableToIPC(new Table({ x: vectorFromArray(x, new Float64()), n: vectorFromArray(n, new Int32()), label: vectorFromArray(label, new Utf8()) }), 'file'));
+    const schemaOf = (): string =>
+      `data:application/vnd.apache.arrow.file;base64,${Buffer.from(tableToIPC(new Table({ x: vectorFromArray([], new Float64()), n: vectorFromArray([], new Int32()), label: vectorFromArray([], new Utf8()) }), 'stream')).toString('base64')}`;
+
+    it('appends rows with PATCH /table/partition and reads them back in order', async () => {
+      const created = await post('cat', {
+        id: 'events',
+        structure_family: 'table',
+        metadata: {},
+        data_sources: [{ structure_family: 'table', structure: { arrow_schema: schemaOf(), npartitions: 1, columns: ['x', 'n', 'label'], resizable: false }, mimetype: 'application/x-tiled-sql-table', assets: [], management: 'writable' }],
+      });
+      expect(created.status).toBe(200);
+      const source = ((await created.json()) as Record<string, any>).data_sources[0];
+      expect(source).toMatchObject({ mimetype: 'application/x-tiled-sql-table', parameters: { table_name: expect.stringMatching(/^table_/), dataset_id: expect.any(Number) } });
+      expect((await send('PATCH', 'table/partition/cat/events?partition=0', batch([1], [10], ['a']), arrow)).status).toBe(200);
+      expect((await send('PATCH', 'table/partition/cat/events?partition=0', batch([2, 3], [20, 30], ['b', 'c']), arrow)).status).toBe(200);
+      const csv = await fetch(`${server.api}/table/full/cat/events`, { headers: { ...AUTH, accept: 'text/csv' } });
+      expect(await csv.text()).toBe('x,n,label\n1.0,10,a\n2.0,20,b\n3.0,30,c\n');
+    });
+
+    it('answers 405 for an append to a Parquet table and a full write of an appendable one', async () => {
+      expect((await send('PATCH', 'table/partition/cat/t?partition=0', batch([1], [1], ['a']), arrow)).status).toBe(405);
+      expect((await send('PUT', 'table/full/cat/events', batch([1], [1], ['a']), arrow)).status).toBe(405);
     });
   });
 

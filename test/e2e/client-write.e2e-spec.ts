@@ -49,6 +49,13 @@ describe('the TypeScript client writing to `tiled serve catalog --temp`', () => 
     expect(back.getChild('s')?.toArray()).toEqual(['u', 'v']);
   });
 
+  it('appends rows to an appendable table', async () => {
+    const batch = (values: number[]): Table => new Table({ t: vectorFromArray(values, new Float64()) });
+    const log = await client.writeTable(batch([1, 2]), { key: 'log', appendable: true });
+    await log.appendRows(batch([3]));
+    expect(Array.from((await log.read()).getChild('t')!.toArray() as Float64Array)).toEqual([1, 2, 3]);
+  });
+
   it('replaces metadata and keeps the old as a revision', async () => {
     const grid = (await client.get('grid')) as ArrayNode;
     const replaced = await grid.replaceMetadata({ unit: 'photons' }, { specs: [{ name: 'image' }] });

@@ -3,6 +3,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { TiledHttpError } from '../../common/errors/tiled-http.error';
 import {
+  appendSqlRows,
+  createSqlTable,
+  sqlTableNode,
   arrayLayout,
   createZarrArray,
   parquetPartitionPath,
@@ -14,7 +17,7 @@ import {
   writeZarrFull,
   zarrArrayNode,
 } from '../storage';
-import type { ArrayStructure, TableStructure } from '../storage';
+import type { ArrayStructure, SqlTableParameters, TableStructure } from '../storage';
 import type { TreeNode } from '../tree/tree.types';
 import type { DataSourceRow, NodeRow } from './catalog-store';
 import type { CatalogContext } from './catalog-tree';
@@ -27,6 +30,14 @@ import type { CatalogContext } from './catalog-tree';
 /** Tiled's mimetypes of the Zarr arrays and Parquet tables it writes. */
 export const ZARR_MIMETYPE = 'application/x-zarr';
 export const PARQUET_MIMETYPE = 'application/x-parquet';
+/** Tiled's appendable tables: rows in an SQL database named by a `writable_storage` URI. */
+export const SQL_TABLE_MIMETYPE = 'application/x-tiled-sql-table';
+
+function sqlAsset(source: DataSourceRow): string {
+  const asset = source.assets.find((a) => !a.dataUri.startsWith('file:'));
+  if (!asset) throw new TiledHttpError(500, 'This node has no SQL storage');
+  return asset.dataUri;
+}
 
 /** The directory holding a data source's files: the Zarr directory, or the directory of the Parquet partitions. */
 function directoryOf(source: DataSourceRow): string {
@@ -56,6 +67,10 @@ export async function dataNodeFor(_context: CatalogContext, row: NodeRow, source
   if (row.structureFamily === 'array' && source?.mimetype === ZARR_MIMETYPE && source.structure) {
     return { ...zarrArrayNode(directoryOf(source), source.structure as unknown as ArrayStructure, row.metadata, row.specs), ...common };
   }
+  if (row.structureFamily === 'table' && source?.mimetype === SQL_TABLE_MIMETYPE && source.structure) {
+    const parameters = source.parameters as unknown as SqlTableParameters;
+    return { ...sqlTableNode(sqlAsset(source), parameters, source.structure as unknown as TableStructure, row.metadata, row.specs), ...common };
+  }
   if (row.structureFamily === 'table' && source?.mimetype === PARQUET_MIMETYPE && source.structure) {
     return { ...parquetTableNode(directoryOf(source), source.structure as unknown as TableStructure, row.metadata, row.specs), ...common };
   }
@@ -81,7 +96,25 @@ export async function initDataStorage(
   structure: Record<string, unknown> | null,
   segments: string[],
   created: string[],
+  mimetype: string | null = null,
 ): Promise<NewDataSource> {
+  if (family === 'table' && mimetype === SQL_TABLE_MIMETYPE) {
+    const uri = context.tabularStorage[0];
+    if (!uri) throw new TiledHttpError(405, 'This catalog has no tabular storage (a database URI in writable_storage) for appendable tables');
+    const given = structure as unknown as TableStructure;
+    const layout = tableLayout(given);
+    const stored: TableStructure = { arrow_schema: given.arrow_schema, npartitions: layout.npartitions, columns: layout.columns.map((c) => c.name), resizable: false };
+    const parameters = await createSqlTable(uri, null, stored);
+    return {
+      structure: stored as unknown as Record<string, unknown>,
+      mimetype: SQL_TABLE_MIMETYPE,
+      parameters: parameters as unknown as Record<string, unknown>,
+      assets: [{ dataUri: uri, isDirectory: false, parameter: 'data_uri', num: null }],
+    };
+  }
+  if (mimetype !== null && mimetype !== (family === 'array' ? ZARR_MIMETYPE : PARQUET_MIMETYPE)) {
+    throw new TiledHttpError(415, `The given data source mimetype, ${mimetype}, is not one that the Tiled server knows how to write.`);
+  }
   const dir = join(context.writableDirs[0], ...segments);
   if (family === 'array') {
     const given = structure as unknown as ArrayStructure;
@@ -141,16 +174,14 @@ export async function patchArray(
   return (await patchZarr(dir, structure, offset, shape, bytes, extend)) as unknown as Record<string, unknown>;
 }
 
-function unavailable(what: string): never {
-  throw new TiledHttpError(501, `${what} is not available in this build`);
-}
-
 export async function writeTablePartition(_context: CatalogContext, source: DataSourceRow, partition: number, arrow: Buffer): Promise<void> {
   if (source.mimetype !== PARQUET_MIMETYPE || !source.structure) throw new TiledHttpError(405, 'This node does not support writing.');
   await writeParquetPartition(directoryOf(source), source.structure as unknown as TableStructure, partition, arrow);
 }
 
-/** Append the rows of `arrow` to a partition; resolves to the new structure. */
-export async function appendTablePartition(_context: CatalogContext, _source: DataSourceRow, _partition: number, _arrow: Buffer): Promise<Record<string, unknown>> {
-  unavailable('Appending rows to a table');
+/** Append the rows of `arrow` to a partition of an appendable (SQL) table; resolves to its structure. */
+export async function appendTablePartition(_context: CatalogContext, source: DataSourceRow, partition: number, arrow: Buffer): Promise<Record<string, unknown>> {
+  if (source.mimetype !== SQL_TABLE_MIMETYPE || !source.structure) throw new TiledHttpError(405, 'This node does not supporting writing a partition.');
+  await appendSqlRows(sqlAsset(source), source.parameters as unknown as SqlTableParameters, source.structure as unknown as TableStructure, partition, arrow);
+  return source.structure;
 }

@@ -122,7 +122,9 @@ export class CatalogTransaction {
   }
 
   async insertAsset(dataSourceId: number, asset: { dataUri: string; isDirectory: boolean; parameter: string | null; num: number | null }): Promise<number> {
-    const [row] = await this.sql.rows('INSERT INTO assets (data_uri, is_directory, time_created) VALUES ($1, $2, $3) RETURNING id', [asset.dataUri, asset.isDirectory, Date.now()]);
+    // One asset per location: SQL storage is one database shared by many data sources.
+    const [existing] = await this.sql.rows('SELECT id FROM assets WHERE data_uri = $1', [asset.dataUri]);
+    const [row] = existing ? [existing] : await this.sql.rows('INSERT INTO assets (data_uri, is_directory, time_created) VALUES ($1, $2, $3) RETURNING id', [asset.dataUri, asset.isDirectory, Date.now()]);
     const assetId = Number(row.id);
     await this.sql.rows('INSERT INTO data_source_asset_association (data_source_id, asset_id, parameter, num) VALUES ($1, $2, $3, $4)', [dataSourceId, assetId, asset.parameter, asset.num]);
     return assetId;

@@ -14,7 +14,7 @@ export interface CatalogContext {
   writableDirs: string[];
   /** Directories data may be read from (the writable ones included). */
   readableDirs: string[];
-  /** Entries of writable_storage that are database URIs (Tiled's tabular storage); accepted, not yet used. */
+  /** Entries of writable_storage that are database URIs (Tiled's tabular storage), for appendable tables. */
   tabularStorage: string[];
 }
 
@@ -95,7 +95,8 @@ export async function catalogFromArgs(args: Record<string, unknown>, baseDir: st
   if (typeof uri !== 'string' || uri === '') throw new CatalogDatabaseError("a catalog tree needs args.uri, the catalog database (e.g. sqlite:///catalog.db or postgresql://…)");
   const writable = storageList(args.writable_storage, 'writable_storage');
   const readable = storageList(args.readable_storage, 'readable_storage');
-  const tabularStorage = writable.filter((w) => DATABASE_URI.test(w));
+  // Relative SQLite paths resolve against the configuration's directory, as every other path does.
+  const tabularStorage = writable.filter((w) => DATABASE_URI.test(w)).map((w) => w.replace(/^(sqlite(?:\+[a-z0-9_]+)?:\/\/\/)(?!\/)(?!:memory:)(.+)$/i, (_m, scheme: string, path: string) => `${scheme}${resolve(baseDir, path)}`));
   const writableDirs = writable.filter((w) => !DATABASE_URI.test(w)).map((w) => directoryOf(w, baseDir));
   const readableDirs = [...writableDirs, ...readable.map((r) => directoryOf(r, baseDir))];
   const dataSource = await openCatalogDatabase(uri, { initIfNotExists: args.init_if_not_exists === true, cwd: baseDir });

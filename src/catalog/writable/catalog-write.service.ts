@@ -140,7 +140,7 @@ export class CatalogWriteService {
         for (const source of sources) {
           // The files are made inside the transaction: if they cannot be, no node is committed;
           // if the commit fails, the files are removed below. Either both exist or neither.
-          const init: NewDataSource = await initDataStorage(handle.context, family, source.structure, segments, created.files);
+          const init: NewDataSource = await initDataStorage(handle.context, family, source.structure, segments, created.files, source.mimetype);
           const id = await tx.insertDataSource(node.id, {
             structureFamily: family,
             structure: init.structure,
@@ -171,7 +171,7 @@ export class CatalogWriteService {
     return response;
   }
 
-  private parseDataSource(value: unknown, index: number): { structure: Json | null; properties: Json; assets: boolean } {
+  private parseDataSource(value: unknown, index: number): { structure: Json | null; properties: Json; assets: boolean; mimetype: string | null } {
     if (!isObject(value)) throw bodyProblem(['data_sources', index], 'Input should be a valid dictionary', value, 'dict_type');
     const structure = value.structure ?? null;
     if (structure !== null && !isObject(structure)) throw bodyProblem(['data_sources', index, 'structure'], 'Input should be a valid dictionary', structure, 'dict_type');
@@ -179,7 +179,9 @@ export class CatalogWriteService {
     if (!isObject(properties)) throw bodyProblem(['data_sources', index, 'properties'], 'Input should be a valid dictionary', properties, 'dict_type');
     const management = value.management ?? 'writable';
     if (management !== 'writable') throw bodyProblem(['data_sources', index, 'management'], "POST /metadata creates data sources managed by the server ('writable')", management);
-    return { structure, properties, assets: Array.isArray(value.assets) && value.assets.length > 0 };
+    const mimetype = value.mimetype ?? null;
+    if (mimetype !== null && typeof mimetype !== 'string') throw bodyProblem(['data_sources', index, 'mimetype'], 'Input should be a valid string', mimetype, 'string_type');
+    return { structure, properties, assets: Array.isArray(value.assets) && value.assets.length > 0, mimetype };
   }
 
   /** PUT /metadata/{path}: replace metadata, specs (and, with a policy, the access blob); null/absent keeps each. */
