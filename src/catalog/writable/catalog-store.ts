@@ -134,6 +134,12 @@ export class CatalogTransaction {
     await this.sql.rows('UPDATE data_sources SET structure = $1 WHERE id = $2', [structure, dataSourceId]);
   }
 
+  /** The node's current row, locked until the transaction ends (SQLite's IMMEDIATE transaction already holds the write lock). */
+  async lockNode(nodeId: number): Promise<NodeRow | undefined> {
+    const rows = await this.sql.rows(`SELECT ${NODE_COLUMNS} FROM nodes WHERE id = $1${this.sql.postgres ? ' FOR UPDATE' : ''}`, [nodeId]);
+    return rows.length ? toNode(rows[0]) : undefined;
+  }
+
   async touch(nodeId: number): Promise<void> {
     await this.sql.rows('UPDATE nodes SET time_updated = $1 WHERE id = $2', [Date.now(), nodeId]);
   }
@@ -141,7 +147,7 @@ export class CatalogTransaction {
   /** Replace metadata, specs and access blob, first saving the current ones as the next revision unless told not to. */
   async replaceMetadata(nodeId: number, values: { metadata: Metadata; specs: readonly Spec[]; accessBlob: Record<string, unknown> }, dropRevision: boolean): Promise<void> {
     if (!dropRevision) {
-      const [current] = await this.sql.rows('SELECT metadata, specs, access_blob, time_updated FROM nodes WHERE id = $1', [nodeId]);
+      const [current] = await this.sql.rows(`SELECT metadata, specs, access_blob, time_updated FROM nodes WHERE id = $1${this.sql.postgres ? ' FOR UPDATE' : ''}`, [nodeId]);
       const [max] = await this.sql.rows('SELECT MAX(revision_number) AS n FROM revisions WHERE node_id = $1', [nodeId]);
       await this.sql.rows(
         'INSERT INTO revisions (node_id, revision_number, metadata, specs, access_blob, time_updated) VALUES ($1, $2, $3, $4, $5, $6)',

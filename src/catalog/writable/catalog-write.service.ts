@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Injectable, Logger } from '@nestjs/common';
 import { applyPatch, JsonPatchError, Operation } from 'fast-json-patch';
 import { apply as applyMergePatch } from 'json-merge-patch';
-import { TiledHttpError, UnprocessableError } from '../../common/errors/tiled-http.error';
+import { NotFoundError, pyList, TiledHttpError, UnprocessableError } from '../../common/errors/tiled-http.error';
 import { CatalogService, Located } from '../catalog.service';
 import type { Metadata, Spec, TreeNode } from '../tree/tree.types';
 import { CatalogHandle, catalogHandle, dataSourceDocument } from './catalog-tree';
@@ -189,36 +189,35 @@ export class CatalogWriteService {
     if (!isObject(body)) throw bodyProblem([], 'Input should be a valid dictionary or object to extract fields from', body, 'model_attributes_type');
     if (body.metadata != null && !isObject(body.metadata)) throw bodyProblem(['metadata'], 'Input should be a valid dictionary', body.metadata, 'dict_type');
     const specs = body.specs == null ? null : parseSpecs(body.specs);
-    const { row, handle } = await this.metadataTarget(pathText);
-    const metadata = (body.metadata as Metadata | null | undefined) ?? row.metadata;
-    return this.saveMetadata(handle, row, metadata, specs ?? row.specs, body.access_blob, dropRevision);
+    const metadata = (body.metadata as Metadata | null | undefined) ?? null;
+    return this.saveMetadata(pathText, body.access_blob, dropRevision, (row) => ({ metadata: metadata ?? row.metadata, specs: specs ?? row.specs }));
   }
 
   /** PATCH /metadata/{path}: RFC 6902 JSON patch or RFC 7386 merge patch of metadata, specs and access blob. */
   async patch(pathText: string | undefined, body: unknown, dropRevision: boolean): Promise<Json> {
     if (!isObject(body)) throw bodyProblem([], 'Input should be a valid dictionary or object to extract fields from', body, 'model_attributes_type');
-    const { row, handle } = await this.metadataTarget(pathText);
     const type = body['content-type'];
-    let metadata: unknown;
-    let specs: unknown;
-    let accessBlob: unknown;
-    if (type === JSON_PATCH) {
-      metadata = jsonPatch(row.metadata, body.metadata ?? [], 'metadata');
-      specs = jsonPatch(row.specs, body.specs ?? [], 'specs');
-      accessBlob = jsonPatch(row.accessBlob, body.access_blob ?? [], 'access_blob');
-    } else if (type === MERGE_PATCH) {
-      metadata = applyMergePatch(structuredClone(row.metadata), body.metadata ?? {});
-      // `specs: null` means "unchanged"; `[]` clears them (a list replaces a list in a merge patch).
-      specs = body.specs == null ? row.specs : applyMergePatch(structuredClone(row.specs), body.specs);
-      accessBlob = applyMergePatch(structuredClone(row.accessBlob), body.access_blob ?? {});
-    } else {
+    if (type !== JSON_PATCH && type !== MERGE_PATCH) {
+      await this.metadataTarget(pathText);
       throw new TiledHttpError(406, `valid content types: ${JSON_PATCH}, ${MERGE_PATCH}`);
     }
-    if (!isObject(metadata)) throw new TiledHttpError(422, 'The patched metadata must be a JSON object');
-    if (!Array.isArray(specs)) throw new TiledHttpError(422, 'The patched specs must be a list');
-    if (specs.length > MAX_SPECS) throw new TiledHttpError(422, `Update cannot result in more than ${MAX_SPECS} specs`);
-    const parsed = parseSpecs(specs);
-    return this.saveMetadata(handle, row, metadata, parsed, accessBlob, dropRevision);
+    return this.saveMetadata(pathText, body.access_blob, dropRevision, (row) => {
+      let metadata: unknown;
+      let specs: unknown;
+      if (type === JSON_PATCH) {
+        metadata = jsonPatch(row.metadata, body.metadata ?? [], 'metadata');
+        specs = jsonPatch(row.specs, body.specs ?? [], 'specs');
+        jsonPatch(row.accessBlob, body.access_blob ?? [], 'access_blob');
+      } else {
+        metadata = applyMergePatch(structuredClone(row.metadata), body.metadata ?? {});
+        // `specs: null` means "unchanged"; `[]` clears them (a list replaces a list in a merge patch).
+        specs = body.specs == null ? row.specs : applyMergePatch(structuredClone(row.specs), body.specs);
+      }
+      if (!isObject(metadata)) throw new TiledHttpError(422, 'The patched metadata must be a JSON object');
+      if (!Array.isArray(specs)) throw new TiledHttpError(422, 'The patched specs must be a list');
+      if (specs.length > MAX_SPECS) throw new TiledHttpError(422, `Update cannot result in more than ${MAX_SPECS} specs`);
+      return { metadata, specs: parseSpecs(specs) };
+    });
   }
 
   private async metadataTarget(pathText: string | undefined): Promise<{ row: NodeRow; handle: CatalogHandle }> {
@@ -228,11 +227,28 @@ export class CatalogWriteService {
     return { row: rowOf(handle, detail), handle };
   }
 
-  private async saveMetadata(handle: CatalogHandle, row: NodeRow, metadata: Metadata, specs: Spec[], requestedBlob: unknown, dropRevision: boolean): Promise<Json> {
-    await handle.context.store.write((tx) => tx.replaceMetadata(row.id, { metadata, specs, accessBlob: row.accessBlob }, dropRevision));
+  /**
+   * Read the node's current metadata, compute the new one and store it, all in one transaction holding the
+   * node's row: concurrent patches (from this or another server process) apply one after the other and none
+   * is lost, and each gets its own revision number.
+   */
+  private async saveMetadata(
+    pathText: string | undefined,
+    requestedBlob: unknown,
+    dropRevision: boolean,
+    compute: (current: NodeRow) => { metadata: Metadata; specs: Spec[] },
+  ): Promise<Json> {
+    const { row, handle } = await this.metadataTarget(pathText);
+    const current = await handle.context.store.write(async (tx) => {
+      const locked = await tx.lockNode(row.id);
+      if (!locked) throw new NotFoundError(`No such entry: ${pyList(pathText?.split('/').filter(Boolean) ?? [])}`);
+      const { metadata, specs } = compute(locked);
+      await tx.replaceMetadata(row.id, { metadata, specs, accessBlob: locked.accessBlob }, dropRevision);
+      return locked;
+    });
     const response: Json = { id: row.key };
     // Without an access policy the stored blob cannot change; Tiled answers with the unchanged one.
-    if (requestedBlob != null && JSON.stringify(requestedBlob) !== JSON.stringify(row.accessBlob)) response.access_blob = row.accessBlob;
+    if (requestedBlob != null && JSON.stringify(requestedBlob) !== JSON.stringify(current.accessBlob)) response.access_blob = current.accessBlob;
     return response;
   }
 
@@ -313,7 +329,8 @@ function jsonPatch(document: unknown, operations: unknown, field: string): unkno
   try {
     return applyPatch(structuredClone(document), operations as Operation[], true, false).newDocument;
   } catch (error) {
-    if (error instanceof JsonPatchError) throw new TiledHttpError(422, `Invalid JSON patch of ${field}: ${error.name} (${error.message.split('\n')[0]})`);
-    throw error;
+    // Whatever a malformed operation list makes the library throw, it is the request's fault.
+    const reason = error instanceof JsonPatchError ? `${error.name} (${error.message.split('\n')[0]})` : 'malformed operations';
+    throw new TiledHttpError(422, `Invalid JSON patch of ${field}: ${reason}`);
   }
 }
