@@ -256,6 +256,7 @@ function buildConfig(sources: Sources, origin: Origin, env: NodeJS.ProcessEnv): 
     authentication,
     database,
     allow_origins: allowOrigins,
+    ...(typeof data.write_body_limit === 'number' ? { write_body_limit: data.write_body_limit } : {}),
     server: {
       host: typeof uvicorn.host === 'string' ? uvicorn.host : DEFAULT_SERVER.host,
       port: typeof uvicorn.port === 'number' ? uvicorn.port : DEFAULT_SERVER.port,

@@ -164,6 +164,11 @@ export const CONFIG_SCHEMA: JsonSchema = {
       },
     },
     allow_origins: { type: ['array', 'null'], items: { type: 'string' }, description: 'CORS origins allowed to call the API' },
+    write_body_limit: {
+      type: ['integer', 'null'],
+      minimum: 1024,
+      description: 'Largest body, in bytes, of a request writing array or table data (tiled-ts; default 256 MiB)',
+    },
     uvicorn: {
       type: 'object',
       additionalProperties: false,

@@ -51,6 +51,7 @@ describe.each(testEngines())('the writable catalog on %s', (engine: EngineName) 
     writeFileSync(
       config,
       [
+        'write_body_limit: 4096',
         'trees:',
         '  - path: /cat',
         '    tree: catalog',
@@ -227,6 +228,12 @@ describe.each(testEngines())('the writable catalog on %s', (engine: EngineName) 
       const both = await send('PATCH', 'array/full/cat/grid?offset=5,0&shape=1,3&extend=true&persist=false', float64Bytes([1, 2, 3]));
       expect(both.status).toBe(400);
       expect((await getJson('metadata/cat/grid')).data.attributes.structure.shape).toEqual([5, 3]);
+    });
+
+    it('refuses a data body over write_body_limit with 413', async () => {
+      const response = await send('PUT', 'array/full/cat/grid', Buffer.alloc(8192));
+      expect(response.status).toBe(413);
+      expect(await response.json()).toEqual({ detail: 'Request body is too large: this route accepts at most 4096 bytes' });
     });
 
     it('shows the data sources with include_data_sources=true', async () => {
