@@ -4,8 +4,6 @@ import { pathToFileURL } from 'node:url';
 import type { AppConfig, TreeMountConfig } from '../../config/app-config';
 import { ConfigError } from '../../config/config-loader';
 import { demoTree } from './demo-tree';
-import { CatalogDatabaseError } from '../writable/catalog-database';
-import { catalogFromArgs } from '../writable/catalog-tree';
 import { isDType } from './dtype';
 import type { ContainerNode, TreeNode } from './tree.types';
 
@@ -85,6 +83,8 @@ async function resolveOne(config: AppConfig, index: number): Promise<TreeNode> {
   if (mount.tree === 'demo') return demoTree();
   const label = where(config, index);
   if (CATALOG_TREES.has(mount.tree)) {
+    // Loaded only for a catalog: TypeORM and the database drivers are not part of every server's start.
+    const [{ catalogFromArgs }, { CatalogDatabaseError }] = await Promise.all([import('../writable/catalog-tree'), import('../writable/catalog-database')]);
     try {
       return (await catalogFromArgs({ ...(mount.args ?? {}) }, mount.baseDir)).root;
     } catch (error) {

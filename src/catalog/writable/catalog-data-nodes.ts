@@ -20,7 +20,7 @@ import {
 import type { ArrayStructure, SqlTableParameters, TableStructure } from '../storage';
 import type { TreeNode } from '../tree/tree.types';
 import type { DataSourceRow, NodeRow } from './catalog-store';
-import type { CatalogContext } from './catalog-tree';
+import type { CatalogContext } from './catalog-handle';
 
 /*
  * The one place that ties the catalog to the on-disk formats (src/catalog/storage/): the array or table

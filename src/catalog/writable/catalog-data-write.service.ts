@@ -3,9 +3,11 @@ import { BadRequestError, TiledHttpError } from '../../common/errors/tiled-http.
 import { CatalogService } from '../catalog.service';
 import { boolParam, intParam, missing, patternParam, Query } from '../http/query-params';
 import { pyTuple } from '../http/python-repr';
-import { appendTablePartition, patchArray, writeArrayBlock, writeArrayFull, writeTablePartition } from './catalog-data-nodes';
 import type { DataSourceRow } from './catalog-store';
-import { catalogHandle, CatalogHandle } from './catalog-tree';
+import { catalogHandle, CatalogHandle } from './catalog-handle';
+
+/** The storage side, loaded on first use (not part of every server's start). */
+const storage = (): Promise<typeof import('./catalog-data-nodes')> => import('./catalog-data-nodes');
 
 export const OCTET_STREAM = 'application/octet-stream';
 export const ARROW_FILE = 'application/vnd.apache.arrow.file';
@@ -60,7 +62,7 @@ export class CatalogDataWriteService {
     const structure = source.structure as unknown as ArrayStructure;
     checkByteLength(bytes, structure.shape, structure.data_type.itemsize, 'the array');
     if (!persist) return;
-    await writeArrayFull(handle.context, source, bytes);
+    await (await storage()).writeArrayFull(handle.context, source, bytes);
     await handle.context.store.write((tx) => tx.touch(handle.row!.id));
   }
 
@@ -75,7 +77,7 @@ export class CatalogDataWriteService {
     }
     checkByteLength(bytes, block.map((b, d) => structure.chunks[d][b]), structure.data_type.itemsize, `block ${pyTuple(block)}`);
     if (!persist) return;
-    await writeArrayBlock(handle.context, source, block, bytes);
+    await (await storage()).writeArrayBlock(handle.context, source, block, bytes);
     await handle.context.store.write((tx) => tx.touch(handle.row!.id));
   }
 
@@ -105,6 +107,7 @@ export class CatalogDataWriteService {
     }
     checkByteLength(bytes, shape, structure.data_type.itemsize, 'the patch');
     if (!persist) return source.structure ?? {};
+    const { patchArray } = await storage();
     return handle.context.store.write(async (tx) => {
       const next = await patchArray(handle.context, source, offset, shape, bytes, extend);
       await tx.updateStructure(source.id, next);
@@ -126,6 +129,7 @@ export class CatalogDataWriteService {
     const npartitions = Number((source.structure as { npartitions?: number } | null)?.npartitions ?? 1);
     if (query === undefined && npartitions !== 1) throw new BadRequestError(`This table has ${npartitions} partitions; write each with PUT /table/partition/{path}?partition=i`);
     if (partition >= npartitions) throw new BadRequestError(`Partition ${partition} is out of range: this table has ${npartitions} partition${npartitions === 1 ? '' : 's'}`);
+    const { appendTablePartition, writeTablePartition } = await storage();
     await handle.context.store.write(async (tx) => {
       if (mode === 'append') {
         const next = await appendTablePartition(handle.context, source, partition, bytes);

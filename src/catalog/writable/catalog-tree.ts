@@ -3,36 +3,13 @@ import { fileURLToPath } from 'node:url';
 import type { ContainerNode, TreeNode } from '../tree/tree.types';
 import { CatalogDatabaseError, openCatalogDatabase } from './catalog-database';
 import { CatalogStore, NodeRow } from './catalog-store';
+import { CatalogContext, registerCatalog, registerCatalogNode } from './catalog-handle';
 import { dataNodeFor, dataSourceDocument } from './catalog-data-nodes';
 
 export { dataSourceDocument };
 
-/** A catalog being served: its database and where its data lives. */
-export interface CatalogContext {
-  store: CatalogStore;
-  /** Directories new data is written under; empty: the catalog is read-only for data. */
-  writableDirs: string[];
-  /** Directories data may be read from (the writable ones included). */
-  readableDirs: string[];
-  /** Entries of writable_storage that are database URIs (Tiled's tabular storage), for appendable tables. */
-  tabularStorage: string[];
-}
-
-/** What the write routes need to know about a served catalog node. */
-export interface CatalogHandle {
-  context: CatalogContext;
-  /** null: the catalog's root. */
-  row: NodeRow | null;
-  /** The node's path inside its catalog (its URL path may have a mount prefix). */
-  segments: string[];
-}
-
-const handles = new WeakMap<TreeNode, CatalogHandle>();
-
-/** The catalog behind a served node, or undefined for nodes of other (read-only) trees. */
-export function catalogHandle(node: TreeNode): CatalogHandle | undefined {
-  return handles.get(node);
-}
+export { catalogHandle, closeCatalogs } from './catalog-handle';
+export type { CatalogContext, CatalogHandle } from './catalog-handle';
 
 /** Tiled's sorting of a SQL catalog: the empty key, i.e. creation order. */
 const CATALOG_SORTING = [{ key: '', direction: 1 }] as const;
@@ -46,7 +23,7 @@ export async function catalogNode(context: CatalogContext, row: NodeRow | null, 
   let node: TreeNode;
   if (row === null || row.structureFamily === 'container') node = containerFor(context, row, segments);
   else node = await dataNodeFor(context, row, await context.store.dataSources(row.id));
-  handles.set(node, { context, row, segments });
+  registerCatalogNode(node, { context, row, segments });
   return node;
 }
 
@@ -101,5 +78,6 @@ export async function catalogFromArgs(args: Record<string, unknown>, baseDir: st
   const readableDirs = [...writableDirs, ...readable.map((r) => directoryOf(r, baseDir))];
   const dataSource = await openCatalogDatabase(uri, { initIfNotExists: args.init_if_not_exists === true, cwd: baseDir });
   const context: CatalogContext = { store: new CatalogStore(dataSource), writableDirs, readableDirs, tabularStorage };
+  registerCatalog(context);
   return { root: await catalogNode(context, null, []), context };
 }

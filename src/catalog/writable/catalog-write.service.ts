@@ -8,9 +8,9 @@ import { apply as applyMergePatch } from 'json-merge-patch';
 import { NotFoundError, pyList, TiledHttpError, UnprocessableError } from '../../common/errors/tiled-http.error';
 import { CatalogService, Located } from '../catalog.service';
 import type { Metadata, Spec, TreeNode } from '../tree/tree.types';
-import { CatalogHandle, catalogHandle, dataSourceDocument } from './catalog-tree';
+import { CatalogHandle, catalogHandle } from './catalog-handle';
 import { KeyCollision, type DataSourceRow, type NodeRow } from './catalog-store';
-import { initDataStorage, NewDataSource } from './catalog-data-nodes';
+import type { NewDataSource } from './catalog-data-nodes';
 
 /** Tiled's bound on specs per node. */
 export const MAX_SPECS = 20;
@@ -129,6 +129,8 @@ export class CatalogWriteService {
 
     const key = (typeof body.id === 'string' && body.id !== '' ? body.id : null) ?? randomUUID();
     checkKey(key);
+    // Loaded on first use: the storage formats and their libraries are not part of every server's start.
+    const { initDataStorage, dataSourceDocument } = await import('./catalog-data-nodes');
     const parentId = handle.row?.id ?? null;
     const segments = [...handle.segments, key];
     const created: { files: string[] } = { files: [] };

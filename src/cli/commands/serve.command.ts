@@ -181,6 +181,8 @@ export async function runServer(base: AppConfig, flags: ServeFlags): Promise<voi
   try {
     built = await createApp(config, { apiKey: flags.apiKey });
   } catch (error) {
+    // Catalog databases opened with the trees would keep a failed start alive (a PostgreSQL pool).
+    await (await import('../../catalog/writable/catalog-handle')).closeCatalogs();
     if (error instanceof SingleUserKeyError || error instanceof ConfigError) throw new CliError(error.message, 2);
     throw error;
   }
@@ -190,6 +192,7 @@ export async function runServer(base: AppConfig, flags: ServeFlags): Promise<voi
     await app.listen(config.server.port, config.server.host);
   } catch (error) {
     const code = (error as { code?: string }).code;
+    await app.close().catch(() => undefined);
     if (code === 'EADDRINUSE') throw new CliError(`Port ${config.server.port} on ${config.server.host} is already in use; choose another with --port`, 1);
     throw error;
   }
