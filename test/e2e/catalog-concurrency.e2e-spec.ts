@@ -54,7 +54,29 @@ describe.each(testEngines())('two servers writing to one catalog on %s', (engine
     }
     const shared = (await (await fetch(`${servers[1].api}/metadata/shared`, { headers: HEADERS })).json()) as { data: { attributes: { metadata: Record<string, unknown> } } };
     expect(Object.keys(shared.data.attributes.metadata)).toHaveLength(2 * PER_SERVER + 1);
-    const revisions = (await (await fetch(`${servers[1].api}/revisions/shared?page[limit]=0`, { headers: HEADERS })).json()) as { meta: { count: number } };
-    expect(revisions.meta.count).toBe(2 * PER_SERVER);
+    const revisionsDoc = (await (await fetch(`${servers[1].api}/revisions/shared?page[limit]=0`, { headers: HEADERS })).json()) as { meta: { count: number } };
+    expect(revisionsDoc.meta.count).toBe(2 * PER_SERVER);
+  });
+
+  it('applies concurrent extending PATCHes from both servers without losing one or shrinking the array', async () => {
+    const structure = { data_type: { endianness: 'little', kind: 'f', itemsize: 8, dt_units: null }, shape: [1], chunks: [[1]], dims: null, resizable: false };
+    const created = await fetch(`${servers[0].api}/metadata/`, {
+      method: 'POST',
+      headers: HEADERS,
+      body: JSON.stringify({ id: 'grow', structure_family: 'array', metadata: {}, data_sources: [{ structure_family: 'array', structure, management: 'writable', assets: [] }] }),
+    });
+    expect(created.status).toBe(200);
+    const statuses = await Promise.all(
+      Array.from({ length: 16 }, (_, offset) =>
+        fetch(`${servers[offset % 2].api}/array/full/grow?offset=${offset}&shape=1&extend=true`, {
+          method: 'PATCH',
+          headers: { authorization: HEADERS.authorization, 'content-type': 'application/octet-stream' },
+          body: Buffer.from(new Float64Array([offset]).buffer),
+        }).then((r) => r.status),
+      ),
+    );
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    const values = (await (await fetch(`${servers[1].api}/array/full/grow?format=json`, { headers: HEADERS })).json()) as number[];
+    expect(values).toEqual(Array.from({ length: 16 }, (_, i) => i));
   });
 });

@@ -108,8 +108,12 @@ export class CatalogDataWriteService {
     checkByteLength(bytes, shape, structure.data_type.itemsize, 'the patch');
     if (!persist) return source.structure ?? {};
     const { patchArray } = await storage();
+    // Read, write and record the new shape under the node's lock: two concurrent extensions (from this or
+    // another process) apply one after the other, each to the shape the other left.
     return handle.context.store.write(async (tx) => {
-      const next = await patchArray(handle.context, source, offset, shape, bytes, extend);
+      await tx.lockNode(handle.row!.id);
+      const [current] = await tx.dataSources(handle.row!.id);
+      const next = await patchArray(handle.context, current ?? source, offset, shape, bytes, extend);
       await tx.updateStructure(source.id, next);
       await tx.touch(handle.row!.id);
       return next;

@@ -93,6 +93,37 @@ class Sql {
   }
 }
 
+/** A node's data sources with their assets, through `sql` (the pool, or a transaction). */
+async function readDataSources(sql: Sql, nodeId: number): Promise<DataSourceRow[]> {
+  const sources = await sql.rows('SELECT id, structure_family, structure, mimetype, parameters, properties, management FROM data_sources WHERE node_id = $1 ORDER BY id', [nodeId]);
+  const out: DataSourceRow[] = [];
+  for (const s of sources) {
+    const assets = await sql.rows(
+      `SELECT a.id, a.data_uri, a.is_directory, a.size, x.parameter, x.num FROM assets a
+         JOIN data_source_asset_association x ON x.asset_id = a.id WHERE x.data_source_id = $1 ORDER BY a.id`,
+      [s.id],
+    );
+    out.push({
+      id: Number(s.id),
+      structureFamily: String(s.structure_family),
+      structure: s.structure == null ? null : json(s.structure),
+      mimetype: s.mimetype == null ? null : String(s.mimetype),
+      parameters: json(s.parameters),
+      properties: json(s.properties),
+      management: String(s.management) as Management,
+      assets: assets.map((a) => ({
+        id: Number(a.id),
+        dataUri: String(a.data_uri),
+        isDirectory: a.is_directory === true || Number(a.is_directory) === 1,
+        size: a.size == null ? null : Number(a.size),
+        parameter: a.parameter == null ? null : String(a.parameter),
+        num: a.num == null ? null : Number(a.num),
+      })),
+    });
+  }
+  return out;
+}
+
 /** What a write transaction may do; obtained only through {@link CatalogStore.write}. */
 export class CatalogTransaction {
   constructor(private readonly sql: Sql) {}
@@ -132,6 +163,11 @@ export class CatalogTransaction {
 
   async updateStructure(dataSourceId: number, structure: Record<string, unknown>): Promise<void> {
     await this.sql.rows('UPDATE data_sources SET structure = $1 WHERE id = $2', [structure, dataSourceId]);
+  }
+
+  /** The node's data sources as this transaction sees them (read after {@link lockNode}: current, and stable until commit). */
+  async dataSources(nodeId: number): Promise<DataSourceRow[]> {
+    return readDataSources(this.sql, nodeId);
   }
 
   /** The node's current row, locked until the transaction ends (SQLite's IMMEDIATE transaction already holds the write lock). */
@@ -248,33 +284,7 @@ export class CatalogStore {
   }
 
   async dataSources(nodeId: number): Promise<DataSourceRow[]> {
-    const sources = await this.sql.rows('SELECT id, structure_family, structure, mimetype, parameters, properties, management FROM data_sources WHERE node_id = $1 ORDER BY id', [nodeId]);
-    const out: DataSourceRow[] = [];
-    for (const s of sources) {
-      const assets = await this.sql.rows(
-        `SELECT a.id, a.data_uri, a.is_directory, a.size, x.parameter, x.num FROM assets a
-           JOIN data_source_asset_association x ON x.asset_id = a.id WHERE x.data_source_id = $1 ORDER BY a.id`,
-        [s.id],
-      );
-      out.push({
-        id: Number(s.id),
-        structureFamily: String(s.structure_family),
-        structure: s.structure == null ? null : json(s.structure),
-        mimetype: s.mimetype == null ? null : String(s.mimetype),
-        parameters: json(s.parameters),
-        properties: json(s.properties),
-        management: String(s.management) as Management,
-        assets: assets.map((a) => ({
-          id: Number(a.id),
-          dataUri: String(a.data_uri),
-          isDirectory: a.is_directory === true || Number(a.is_directory) === 1,
-          size: a.size == null ? null : Number(a.size),
-          parameter: a.parameter == null ? null : String(a.parameter),
-          num: a.num == null ? null : Number(a.num),
-        })),
-      });
-    }
-    return out;
+    return readDataSources(this.sql, nodeId);
   }
 
   async revisions(nodeId: number, offset: number, limit: number): Promise<{ revisions: RevisionRow[]; count: number }> {
