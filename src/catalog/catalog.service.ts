@@ -63,6 +63,7 @@ async function matching(entries: readonly ChildEntry[], predicates: readonly Pre
 /** How /metadata and /search render each resource, from their shared query parameters. */
 interface RenderOptions {
   fields: ReadonlySet<string> | null;
+  includeDataSources?: boolean;
   omitLinks: boolean;
   selectMetadata: MetadataSelector | null;
 }
@@ -199,7 +200,7 @@ export class CatalogService {
   }
 
   /** One resource as Tiled's `construct_resource` builds it (as 09-search.txt shows it, field quirks included). */
-  async resource(node: TreeNode, path: string[], base: string, { fields, omitLinks, selectMetadata }: RenderOptions): Promise<Record<string, unknown>> {
+  async resource(node: TreeNode, path: string[], base: string, { fields, omitLinks, selectMetadata, includeDataSources }: RenderOptions): Promise<Record<string, unknown>> {
     const keysOnly = fields !== null && fields.size === 1 && fields.has('');
     const want = (f: string): boolean => !keysOnly && (fields === null || fields.has(f));
     const attributes = {
@@ -208,9 +209,9 @@ export class CatalogService {
       specs: want('specs') ? (node.specs ?? []) : null,
       metadata: want('metadata') ? this.metadataOf(node, selectMetadata) : null,
       structure: want('structure') ? await this.structureOf(node) : null,
-      access_blob: null,
-      sorting: want('sorting') && node.family === 'container' ? DEFAULT_SORTING : null,
-      data_sources: null,
+      access_blob: want('access_blob') ? (node.accessBlob ?? null) : null,
+      sorting: want('sorting') && node.family === 'container' ? (node.sorting ?? DEFAULT_SORTING) : null,
+      data_sources: includeDataSources && node.dataSources ? await node.dataSources() : null,
     };
     let links: Record<string, string> | null = null;
     if (!omitLinks) links = keysOnly ? { self: `${base}/metadata/${path.join('/')}` } : this.links(node, path, base);
@@ -261,10 +262,10 @@ export class CatalogService {
   async metadata(located: Located, query: Query, base: string, msgpack: boolean, cacheKey: string): Promise<Encoded> {
     const fields = CatalogService.fieldsOf(query);
     const omitLinks = boolParam(query, 'omit_links');
-    boolParam(query, 'include_data_sources');
+    const includeDataSources = boolParam(query, 'include_data_sources');
     intParam(query, 'max_depth', { ge: 0, le: 5 });
     const rootPath = boolParam(query, 'root_path');
-    const render: RenderOptions = { fields, omitLinks, selectMetadata: parseSelectMetadata(query) };
+    const render: RenderOptions = { fields, omitLinks, selectMetadata: parseSelectMetadata(query), includeDataSources };
     return this.cachedDocument(located.node, `${located.path.join('/')}|${base}|${cacheKey}`, msgpack, async () => ({
       data: await this.resource(located.node, located.path, base, render),
       error: null,
@@ -278,7 +279,7 @@ export class CatalogService {
     const container = located.node as ContainerNode;
     const fields = CatalogService.fieldsOf(query);
     const omitLinks = boolParam(query, 'omit_links');
-    boolParam(query, 'include_data_sources');
+    const includeDataSources = boolParam(query, 'include_data_sources');
     intParam(query, 'max_depth', { ge: 0, le: 5 });
     const offsetParam = intParam(query, 'page[offset]', { ge: 0 });
     const cursor = intParam(query, 'page[cursor]', { ge: 0 });
@@ -288,7 +289,7 @@ export class CatalogService {
     const sorting = parseSort(all(query, 'sort'));
     const filters = parseFilters(query);
     // Tiled's 400 for a bad expression comes from the handler, after every other parameter was validated.
-    const render: RenderOptions = { fields, omitLinks, selectMetadata: parseSelectMetadata(query) };
+    const render: RenderOptions = { fields, omitLinks, selectMetadata: parseSelectMetadata(query), includeDataSources };
     return this.cachedDocument(container, `s|${located.path.join('/')}|${base}|${cacheKey}`, msgpack, async () => {
       const countOnly = fields !== null && fields.size === 1 && fields.has('count');
       const { count, entries: page } = await this.searchChildren(container, {

@@ -5,6 +5,7 @@ import { registerLoginCommands } from './commands/login.command';
 import { registerApiKeyCommands } from './commands/api-key.command';
 import { registerAdminCommands } from './commands/admin.command';
 import { registerTreeCommand } from './commands/tree.command';
+import { registerCatalogCommands } from './commands/catalog.command';
 import { CliError } from './cli-error';
 import { TILED_TS_VERSION } from '../about/about.constants';
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerApiKeyCommands(program);
   registerTreeCommand(program);
   registerAdminCommands(program);
+  registerCatalogCommands(program);
   return program;
 }
 

@@ -90,6 +90,8 @@ export interface RequestOptions {
   query?: URLSearchParams | Record<string, string | string[] | undefined>;
   json?: unknown;
   form?: Record<string, string>;
+  /** Raw bytes with their content type (array data, Arrow files). */
+  bytes?: { data: Uint8Array; type: string };
   accept?: string;
   headers?: Record<string, string>;
   /** false: send no credentials (refresh/revoke carry their own proof). */
@@ -355,8 +357,11 @@ export class Context {
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     // Tiled enforces the double-submit check on unsafe methods; sending the header is always harmless.
     if (csrf && !['GET', 'HEAD', 'OPTIONS'].includes(method)) headers['x-csrf'] = csrf;
-    let body: string | undefined;
-    if (options.json !== undefined) {
+    let body: string | Uint8Array | undefined;
+    if (options.bytes) {
+      headers['content-type'] = options.bytes.type;
+      body = options.bytes.data;
+    } else if (options.json !== undefined) {
       headers['content-type'] = JSON_TYPE;
       body = JSON.stringify(options.json);
     } else if (options.form) {

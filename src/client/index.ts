@@ -16,7 +16,8 @@ export type {
 } from './context';
 export { NotAuthenticatedError, TiledClientError } from './errors';
 export { ArrayNode, BaseNode, Container, TableNode, slicedShape } from './nodes';
-export type { ArrayData, ArrayStructure, Node, Resource, TableStructure, TypedArray } from './nodes';
+export type { ArrayData, ArrayStructure, DeleteOptions, Node, NodeOptions, Resource, TableStructure, TypedArray, WriteArrayOptions } from './nodes';
+export type { WritableArray } from './write';
 export { queries } from './queries';
 export type { Query } from './queries';
 export { createProfile, deleteProfile, loadProfiles, resolveProfile } from './profiles';

@@ -2,6 +2,29 @@ import { Table, tableFromIPC } from 'apache-arrow';
 import { Context } from './context';
 import { TiledClientError } from './errors';
 import { Query, queryParams } from './queries';
+import { ARROW_FILE, arrowFileOf, arrowSchemaOf, blockBytes, blockIndices, bytesOf, checkChunks, dataTypeOf, MERGE_PATCH, OCTET_STREAM, wholeChunks, WritableArray } from './write';
+
+/** Metadata and specs of a node being created or replaced. */
+export interface NodeOptions {
+  /** The new node's key; omitted: the server makes one (a UUID). */
+  key?: string;
+  metadata?: Record<string, unknown>;
+  specs?: { name: string; version?: string | null }[];
+}
+
+export interface WriteArrayOptions extends NodeOptions {
+  shape: number[];
+  /** Per dimension, chunk lengths; more than one chunk: the array is uploaded block by block. Default: one chunk. */
+  chunks?: number[][];
+  dims?: string[];
+}
+
+export interface DeleteOptions {
+  /** Delete a container with everything under it. */
+  recursive?: boolean;
+  /** false: also delete data the server wrote (Tiled's default, true, refuses to). */
+  externalOnly?: boolean;
+}
 
 export interface Resource {
   id: string;
@@ -106,6 +129,29 @@ export class BaseNode {
   async refresh(): Promise<Node> {
     return fetchNode(this.context, this.path);
   }
+
+  /** Merge `metadata` into the node's (RFC 7386: a `null` value removes a key); `specs`, if given, replace its specs. Keeps a revision. */
+  async updateMetadata(metadata: Record<string, unknown>, options: { specs?: NodeOptions['specs'] } = {}): Promise<Node> {
+    await this.context.fetchDocument('PATCH', nodeUrl(this.context, 'metadata', this.path), {
+      json: { 'content-type': MERGE_PATCH, metadata, specs: options.specs ?? null },
+      accept: 'application/json',
+    });
+    return this.refresh();
+  }
+
+  /** Replace the node's metadata (and specs, if given). Keeps a revision. */
+  async replaceMetadata(metadata: Record<string, unknown>, options: { specs?: NodeOptions['specs'] } = {}): Promise<Node> {
+    await this.context.fetchDocument('PUT', nodeUrl(this.context, 'metadata', this.path), { json: { metadata, specs: options.specs ?? null }, accept: 'application/json' });
+    return this.refresh();
+  }
+
+  /** Delete this node (see {@link DeleteOptions} for containers and server-written data). */
+  async delete(options: DeleteOptions = {}): Promise<void> {
+    await this.context.fetchDocument('DELETE', nodeUrl(this.context, 'metadata', this.path), {
+      query: { recursive: String(options.recursive ?? false), external_only: String(options.externalOnly ?? true) },
+      accept: 'application/json',
+    });
+  }
 }
 
 /** A container: children are fetched lazily, page by page, following `links.next`. */
@@ -178,6 +224,55 @@ export class Container extends BaseNode {
 
   [Symbol.asyncIterator](): AsyncGenerator<string> {
     return this.keys();
+  }
+
+  private async create(body: Record<string, unknown>): Promise<Node> {
+    const created = (await this.context.fetchDocument('POST', nodeUrl(this.context, 'metadata', this.path), { json: body, accept: 'application/json' })) as { id: string };
+    return fetchNode(this.context, [...this.path, created.id]);
+  }
+
+  private static common(options: NodeOptions): Record<string, unknown> {
+    return { id: options.key ?? null, metadata: options.metadata ?? {}, specs: (options.specs ?? []).map((s) => ({ name: s.name, version: s.version ?? null })) };
+  }
+
+  /** Create a child container (Tiled's `create_container`). */
+  async createContainer(options: NodeOptions = {}): Promise<Container> {
+    return (await this.create({ ...Container.common(options), structure_family: 'container', data_sources: [] })) as Container;
+  }
+
+  /** Create a child array from a C-order typed array and upload it: whole, or block by block with `chunks` (Tiled's `write_array`). */
+  async writeArray(data: WritableArray, options: WriteArrayOptions): Promise<ArrayNode> {
+    const { shape } = options;
+    if (shape.reduce((a, b) => a * b, 1) !== data.length) throw new TiledClientError(0, `shape ${JSON.stringify(shape)} does not hold ${data.length} elements`);
+    const chunks = options.chunks ?? wholeChunks(shape);
+    checkChunks(shape, chunks);
+    const structure = { data_type: dataTypeOf(data), chunks, shape, dims: options.dims ?? null, resizable: false };
+    const node = (await this.create({
+      ...Container.common(options),
+      structure_family: 'array',
+      data_sources: [{ structure_family: 'array', structure, id: null, mimetype: null, parameters: {}, properties: {}, assets: [], management: 'writable' }],
+    })) as ArrayNode;
+    if (chunks.every((c) => c.length === 1)) await node.write(data);
+    else for (const block of blockIndices(chunks)) await node.writeBlock(block, blockBytes(data, shape, chunks, block));
+    return (await node.refresh()) as ArrayNode;
+  }
+
+  /**
+   * Create a child table from an Apache Arrow table and upload it (Tiled's `write_dataframe`). With
+   * `appendable`, the table is stored as SQL rows that {@link TableNode.appendRows} extends (Tiled's
+   * `create_appendable_table`); the catalog needs tabular storage for that.
+   */
+  async writeTable(table: Table, options: NodeOptions & { appendable?: boolean } = {}): Promise<TableNode> {
+    const structure = { arrow_schema: arrowSchemaOf(table), npartitions: 1, columns: table.schema.fields.map((f) => f.name), resizable: false };
+    const mimetype = options.appendable ? 'application/x-tiled-sql-table' : null;
+    const node = (await this.create({
+      ...Container.common(options),
+      structure_family: 'table',
+      data_sources: [{ structure_family: 'table', structure, id: null, mimetype, parameters: {}, properties: {}, assets: [], management: 'writable' }],
+    })) as TableNode;
+    if (options.appendable) await node.appendRows(table);
+    else await node.write(table);
+    return node;
   }
 
   /** A child by key, or a descendant by `a/b/c` path. */
@@ -293,6 +388,29 @@ export class ArrayNode extends BaseNode {
     return this.fetchArray(base, { block: block.join(','), expected_shape: shape.length ? shape.join(',') : 'scalar' }, shape);
   }
 
+  /** Replace the whole array with C-order data of its shape and dtype. */
+  async write(data: WritableArray): Promise<void> {
+    await this.context.fetchDocument('PUT', nodeUrl(this.context, 'array/full', this.path), { bytes: { data: bytesOf(data), type: OCTET_STREAM } });
+  }
+
+  /** Replace one block (`block[i]` indexes the chunks of dimension i) with its C-order bytes. */
+  async writeBlock(block: number[], data: WritableArray | Uint8Array): Promise<void> {
+    await this.context.fetchDocument('PUT', nodeUrl(this.context, 'array/block', this.path), {
+      query: { block: block.join(',') },
+      bytes: { data: bytesOf(data), type: OCTET_STREAM },
+    });
+  }
+
+  /** Write a region of `shape` at `offset`; with `extend`, grow the array to fit. Resolves to the node as it is afterwards. */
+  async patch(data: WritableArray, options: { offset: number[]; shape: number[]; extend?: boolean }): Promise<ArrayNode> {
+    await this.context.fetchDocument('PATCH', nodeUrl(this.context, 'array/full', this.path), {
+      query: { offset: options.offset.join(','), shape: options.shape.join(','), extend: String(options.extend ?? false) },
+      bytes: { data: bytesOf(data), type: OCTET_STREAM },
+      accept: 'application/json',
+    });
+    return (await this.refresh()) as ArrayNode;
+  }
+
   private async fetchArray(url: string, query: Record<string, string>, shape: number[]): Promise<ArrayData> {
     const dataType = this.arrayStructure.data_type;
     if (!('kind' in dataType)) throw new TiledClientError(0, 'Structured array types are not supported by this client yet');
@@ -320,6 +438,27 @@ export class TableNode extends BaseNode {
   async readPartition(partition: number, options: { columns?: string[] } = {}): Promise<Table> {
     const url = this.item.links?.partition?.split('?')[0] ?? nodeUrl(this.context, 'table/partition', this.path);
     return this.fetchTable(url, { partition: String(partition), ...(options.columns ? { column: options.columns } : {}) });
+  }
+
+  /** Replace the table (of one partition) with `table`, whose columns must be the table's. */
+  async write(table: Table): Promise<void> {
+    await this.context.fetchDocument('PUT', nodeUrl(this.context, 'table/full', this.path), { bytes: { data: arrowFileOf(table), type: ARROW_FILE } });
+  }
+
+  /** Replace one partition. */
+  async writePartition(partition: number, table: Table): Promise<void> {
+    await this.context.fetchDocument('PUT', nodeUrl(this.context, 'table/partition', this.path), {
+      query: { partition: String(partition) },
+      bytes: { data: arrowFileOf(table), type: ARROW_FILE },
+    });
+  }
+
+  /** Append rows to a partition (Tiled's `append_partition`). */
+  async appendRows(table: Table, partition = 0): Promise<void> {
+    await this.context.fetchDocument('PATCH', nodeUrl(this.context, 'table/partition', this.path), {
+      query: { partition: String(partition) },
+      bytes: { data: arrowFileOf(table), type: ARROW_FILE },
+    });
   }
 
   private async fetchTable(url: string, query: Record<string, string | string[]>): Promise<Table> {

@@ -74,6 +74,8 @@ export interface MetricsConfig {
 export interface AppConfig {
   /** The file or directory the configuration came from, if any (for messages). */
   source?: string;
+  /** Largest body of a data write (PUT/PATCH of arrays and tables), in bytes; absent: the default. */
+  write_body_limit?: number;
   trees: TreeMountConfig[];
   authentication: AuthenticationConfig;
   /** Absent: multi-user mode uses a transient in-memory SQLite database. */

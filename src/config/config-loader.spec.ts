@@ -81,9 +81,9 @@ describe('loadConfig', () => {
       expect(problems).toEqual([expect.stringMatching(/duplicate-key-dir\/b\.yml: authentication: this key is also set in .*duplicate-key-dir\/a\.yml/)]);
     });
 
-    it('should say the Tiled catalog is not supported', async () => {
+    it("should refuse 'catalog' and 'trees' together, as Tiled does", async () => {
       const problems = await problemsOf(join(FIXTURES, 'catalog.yml'));
-      expect(problems).toEqual([expect.stringMatching(/catalog\.yml: catalog: a Tiled SQL catalog is not supported by tiled-ts; serve data with `trees:`/)]);
+      expect(problems).toEqual([expect.stringMatching(/catalog\.yml: catalog: The configuration 'catalog' specifies a single catalog, whereas 'trees' can specify multiple catalogs/)]);
     });
 
     it('should report every problem at once', async () => {

@@ -256,6 +256,7 @@ function buildConfig(sources: Sources, origin: Origin, env: NodeJS.ProcessEnv): 
     authentication,
     database,
     allow_origins: allowOrigins,
+    ...(typeof data.write_body_limit === 'number' ? { write_body_limit: data.write_body_limit } : {}),
     server: {
       host: typeof uvicorn.host === 'string' ? uvicorn.host : DEFAULT_SERVER.host,
       port: typeof uvicorn.port === 'number' ? uvicorn.port : DEFAULT_SERVER.port,
@@ -368,9 +369,7 @@ function reportUnimplementedKeys(
     if (!child) continue;
     const where = [...path, key];
     if (child['x-tiled-ts'] === 'unsupported') {
-      at(where, key === 'catalog'
-        ? 'a Tiled SQL catalog is not supported by tiled-ts; serve data with `trees:` instead (e.g. trees: [{path: /, tree: demo}])'
-        : `${key} is not supported by tiled-ts (${child.description}); remove it`);
+      at(where, `${key} is not supported by tiled-ts (${child.description}); remove it`);
     } else if (child['x-tiled-ts'] === 'ignored') {
       warn(where, String(child.description));
     } else {
@@ -391,8 +390,23 @@ function buildTrees(
   at: (path: KeyPath, message: string) => void,
   describe: (path: KeyPath) => string,
 ): TreeMountConfig[] {
-  if (data.trees === undefined || data.trees === null) {
-    if (data.catalog === undefined) at(['trees'], "required key is missing; the configuration must list the 'trees' to serve (tiled-ts does not support 'catalog')");
+  const hasCatalog = data.catalog !== undefined && data.catalog !== null;
+  const hasTrees = data.trees !== undefined && data.trees !== null;
+  if (hasCatalog && hasTrees) {
+    at(
+      ['catalog'],
+      "The configuration 'catalog' specifies a single catalog, whereas 'trees' can specify multiple catalogs. It is not allowed to use both 'catalog' and 'trees'.",
+    );
+    return [];
+  }
+  if (hasCatalog) {
+    // Tiled's single-catalog section is shorthand for one catalog tree at the root.
+    return typeof data.catalog === 'object' && !Array.isArray(data.catalog)
+      ? [{ path: '/', tree: 'catalog', args: data.catalog as Record<string, unknown>, baseDir }]
+      : [];
+  }
+  if (!hasTrees) {
+    at(['trees'], "required key is missing; the configuration must list the 'trees' to serve, or name one 'catalog'");
     return [];
   }
   if (!Array.isArray(data.trees)) return [];
@@ -402,10 +416,6 @@ function buildTrees(
     if (item === null || typeof item !== 'object' || Array.isArray(item)) return;
     const { tree, path, args } = item as Record<string, unknown>;
     if (typeof tree !== 'string' || typeof path !== 'string') return;
-    if (tree === 'catalog') {
-      at(['trees', index, 'tree'], "the Tiled SQL catalog ('tree: catalog') is not supported by tiled-ts; use a built-in tree such as 'demo' or a module specifier");
-      return;
-    }
     const segments = path.split('/').filter((segment) => segment !== '');
     const normalised = '/' + segments.join('/');
     for (const other of seen) {

@@ -54,8 +54,8 @@ export const CONFIG_SCHEMA: JsonSchema = {
           tree: {
             type: 'string',
             pattern: '^([A-Za-z0-9_-]+|[^:]+:[A-Za-z_$][A-Za-z0-9_$]*)$',
-            'x-expect': 'a built-in tree name such as "demo" or a module specifier "./path/to/module.js:exportName"',
-            description: 'Built-in tree name (`demo`) or `module:export`; relative modules resolve against the config file directory',
+            'x-expect': 'a built-in tree name such as "demo" or "catalog", or a module specifier "./path/to/module.js:exportName"',
+            description: 'Built-in tree name (`demo`, `catalog`) or `module:export`; relative modules resolve against the config file directory',
           },
           path: { type: 'string', description: 'URL sub-path the tree is mounted at, `/` for the root' },
           args: { type: ['object', 'null'], description: 'Arguments passed to the tree factory' },
@@ -164,6 +164,11 @@ export const CONFIG_SCHEMA: JsonSchema = {
       },
     },
     allow_origins: { type: ['array', 'null'], items: { type: 'string' }, description: 'CORS origins allowed to call the API' },
+    write_body_limit: {
+      type: ['integer', 'null'],
+      minimum: 1024,
+      description: 'Largest body, in bytes, of a request writing array or table data (tiled-ts; default 256 MiB)',
+    },
     uvicorn: {
       type: 'object',
       additionalProperties: false,
@@ -188,7 +193,17 @@ export const CONFIG_SCHEMA: JsonSchema = {
         ssl_ciphers: unsupported('TLS (terminate TLS in a reverse proxy)'),
       },
     },
-    catalog: unsupported('A Tiled SQL catalog; use `trees` instead'),
+    catalog: {
+      type: ['object', 'null'],
+      description: 'One writable catalog served at `/` (the same as `trees: [{path: /, tree: catalog, args: …}]`)',
+      required: ['uri'],
+      properties: {
+        uri: { type: 'string', description: 'The catalog database: sqlite:///file.db, postgresql://…, or a file path' },
+        writable_storage: { type: ['string', 'array', 'object', 'null'], description: 'Directories new data is written under' },
+        readable_storage: { type: ['string', 'array', 'null'], description: 'Directories data may also be read from' },
+        init_if_not_exists: { type: ['boolean', 'null'], description: 'Create the catalog tables if the database has none' },
+      },
+    },
     access_control: unsupported('Access policies; data is visible to anyone holding read scopes'),
     routers: unsupported('Custom FastAPI routers'),
     metrics: {

@@ -62,7 +62,7 @@ export async function createApp(config: AppConfig, options: BootstrapOptions = {
     adapter,
     { logger: new StartupQuietLogger(config.server.verbose), abortOnError: false },
   );
-  installBodyLimits(app);
+  installBodyLimits(app, { writeBodyLimit: config.write_body_limit });
   // Without listed origins nothing is added: no hook on the hot path, and a preflight finds no route.
   if (config.allow_origins.length) app.enableCors(corsOptions(config.allow_origins));
   await app.register(fastifyCookie);

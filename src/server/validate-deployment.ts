@@ -54,6 +54,8 @@ export async function checkDeployment(path: string, env: NodeJS.ProcessEnv = pro
   try {
     const config = await loadConfig(path, env);
     const { singleUserKey } = await validateDeployment(config);
+    // The check opened any catalog database to validate it; nothing will serve it.
+    await (await import('../catalog/writable/catalog-handle')).closeCatalogs();
     return { errors: [], warnings: [...(config.warnings ?? []), ...(singleUserKey?.warnings ?? [])] };
   } catch (error) {
     if (error instanceof ConfigError) return { errors: error.errors, warnings: [] };

@@ -216,6 +216,8 @@ export const SINGLE_USER_KNOWN_DIFFERENCES: Record<string, KnownDifference> = {
   '24-serve-demo.txt about': ABOUT,
   '24-serve-demo.txt search/ page[limit]=3, fields=structure_family (no key)': DEMO_TREE,
   '24-serve-demo.txt metadata/ with key': DEMO_TREE,
+  '24-serve-catalog.txt about': ABOUT,
+  '24-serve-catalog.txt search/ page[limit]=3, fields=structure_family (no key)': NOT_AUTHENTICATED,
   '23-single-user-generated-minimal.txt metadata/ no key': NOT_AUTHENTICATED,
   '23-single-user-generated-minimal.txt array/full no key': NOT_AUTHENTICATED,
 };

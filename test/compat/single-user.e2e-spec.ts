@@ -10,7 +10,8 @@ const GENERATED_MINIMAL = `${join(__dirname, 'fixtures', 'generated-minimal.js')
 
 /**
  * 20–22 were recorded against `tiled serve pyobject ref_tree:tree` with these flags, 23 against
- * Tiled's generated_minimal example, 24-serve-demo against `tiled serve demo`.
+ * Tiled's generated_minimal example, 24-serve-demo against `tiled serve demo`, 24-serve-catalog against
+ * `tiled serve catalog --temp`.
  */
 const RUNS: { file: string; args: string[]; key?: string; tree?: string; command?: string[] }[] = [
   { file: '20-single-user-pyobject.txt', args: [] },
@@ -19,6 +20,8 @@ const RUNS: { file: string; args: string[]; key?: string; tree?: string; command
   { file: '23-single-user-generated-minimal.txt', args: [], tree: GENERATED_MINIMAL },
   // Tiled's `serve demo` is public by default; ours needs the flag (docs/compatibility.md).
   { file: '24-serve-demo.txt', args: ['--public'], command: ['serve', 'demo'] },
+  // A fresh writable catalog: the capture creates a container in it with POST /metadata/.
+  { file: '24-serve-catalog.txt', args: ['--temp'], command: ['serve', 'catalog'] },
 ];
 
 describe.each(RUNS)('replay of $file against tiled-ts serve module', ({ file, args, key, tree, command }) => {

@@ -63,9 +63,9 @@ describe('tiled serve config with a broken configuration', () => {
     expect(stderr).toMatch(/bad-provider-name\.yml: authentication\.providers\[0\]\.provider: expected a name made of letters, digits, "_" and "-"/);
   });
 
-  it('says that a Tiled catalog is not supported', async () => {
+  it("refuses 'catalog' and 'trees' together, as Tiled does", async () => {
     const stderr = await serveBroken(join(FIXTURES, 'catalog.yml'));
-    expect(stderr).toMatch(/catalog\.yml: catalog: a Tiled SQL catalog is not supported by tiled-ts/);
+    expect(stderr).toMatch(/catalog\.yml: catalog: The configuration 'catalog' specifies a single catalog/);
   });
 
   it('says a missing file is missing', async () => {

@@ -37,6 +37,9 @@ export function treeProblem(value: unknown): string | null {
   }
 }
 
+/** The writable catalog, by its tiled-ts name and Tiled's spellings of it. */
+const CATALOG_TREES: ReadonlySet<string> = new Set(['catalog', 'tiled.catalog:from_uri', 'tiled.catalog.adapter:from_uri']);
+
 function where(config: AppConfig, index: number): string {
   const file = config.source ? `in ${config.source}` : 'from the command line';
   return `trees[${index}].tree ${file}`;
@@ -80,6 +83,16 @@ async function resolveOne(config: AppConfig, index: number): Promise<TreeNode> {
   if (mount.tree === 'demo') return demoTree();
   const label = where(config, index);
   if (mount.tree === 'directory') return directoryMount(config, index);
+  if (CATALOG_TREES.has(mount.tree)) {
+    // Loaded only for a catalog: TypeORM and the database drivers are not part of every server's start.
+    const [{ catalogFromArgs }, { CatalogDatabaseError }] = await Promise.all([import('../writable/catalog-tree'), import('../writable/catalog-database')]);
+    try {
+      return (await catalogFromArgs({ ...(mount.args ?? {}) }, mount.baseDir)).root;
+    } catch (error) {
+      if (error instanceof CatalogDatabaseError) throw new ConfigError(`${label.replace(/\.tree /, '.args ')}: ${error.message}`);
+      throw error;
+    }
+  }
   const { exports, file, exportName } = await loadModule(mount, label);
   let value: unknown = exports[exportName];
   // A CommonJS module imported as ESM puts `module.exports` under `default`.

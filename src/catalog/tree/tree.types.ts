@@ -29,6 +29,10 @@ interface NodeCommon {
   readonly specs?: readonly Spec[];
   /** false: never cache documents built from this node. Default true. */
   readonly cacheable?: boolean;
+  /** Tiled's access blob (catalog nodes: `{}` without an access policy); absent → `null` in resources. */
+  readonly accessBlob?: Record<string, unknown>;
+  /** Tiled's data sources of the node, shown with `include_data_sources=true`; absent → `null`. */
+  dataSources?(): MaybePromise<readonly Record<string, unknown>[]>;
 }
 
 export interface ContainerNode extends NodeCommon {
@@ -46,6 +50,8 @@ export interface ContainerNode extends NodeCommon {
   search?(request: ChildSearchRequest): Promise<ChildSearchResult>;
   /** Optional: answer /distinct over the children the filters accept (as `search`). */
   distinct?(request: ChildDistinctRequest): Promise<ChildDistinctResult>;
+  /** The default sorting reported in resources; absent → Tiled's in-memory `[{key: '_', direction: 1}]`. */
+  readonly sorting?: readonly { key: string; direction: 1 | -1 }[];
 }
 
 export interface ChildSearchRequest {

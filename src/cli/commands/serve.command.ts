@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { AppConfig } from '../../config/app-config';
 import { ConfigError, configForTree, defaultConfigPath, loadConfig } from '../../config/config-loader';
@@ -65,6 +68,19 @@ export function registerServeCommands(program: Command): void {
 
   addServeFlags(
     serve
+      .command('catalog')
+      .description('Serve a catalog: a database of nodes, with data written under --write directories.')
+      .argument('[database]', 'A filepath or database URI (sqlite:///catalog.db, postgresql://user@host/db)')
+      .option('-r, --read <path>', 'Locations that the server may read from', collect, [])
+      .option('-w, --write <path>', 'Locations that the server may write to', collect, [])
+      .option('--temp', 'Make a new catalog in a temporary directory.')
+      .option('--init', 'Initialize a new catalog database.'),
+  ).action(async (database: string | undefined, flags: ServeFlags & CatalogFlags) => {
+    await runServer(configOrExit(() => catalogConfig(database, flags)), flags);
+  });
+
+  addServeFlags(
+    serve
       .command('module')
       .description('Serve a tree exported by a JavaScript module (like Tiled\'s "serve pyobject").')
       .argument('<specifier>', 'Module and export, e.g. ./my-tree.js:tree'),
@@ -73,6 +89,61 @@ export function registerServeCommands(program: Command): void {
   });
 
   registerServeDirectoryCommand(serve);
+}
+
+interface CatalogFlags {
+  read: string[];
+  write: string[];
+  temp?: boolean;
+  init?: boolean;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+const CATALOG_USAGE = `A catalog must be specified. Either use a temporary catalog:
+    tiled serve catalog --temp
+or initialize a new catalog, e.g.
+    tiled catalog init catalog.db
+    tiled serve catalog catalog.db
+or use an existing one:
+    tiled serve catalog catalog.db
+`;
+
+/** Tiled's \`serve catalog\`: the catalog tree at '/', its storage from the flags, with Tiled's printed lines. */
+function catalogConfig(database: string | undefined, flags: CatalogFlags): AppConfig {
+  const write = [...flags.write];
+  let uri = database;
+  let init = flags.init === true;
+  if (flags.temp) {
+    if (database !== undefined) {
+      process.stderr.write('The option --temp was set but a database was also provided. Do one or the other.\n');
+      throw new CliError('Aborted!', 1);
+    }
+    const directory = mkdtempSync(join(tmpdir(), 'tmp'));
+    process.stderr.write(`Initializing temporary storage in ${directory}\n`);
+    uri = `sqlite:///${join(directory, 'catalog.db')}`;
+    init = true;
+    process.stderr.write(`  catalog database:          ${join(directory, 'catalog.db')}\n`);
+    if (write.length === 0) {
+      const data = join(directory, 'data');
+      mkdirSync(data);
+      process.stderr.write(`  writable file storage:     ${data}\n`);
+      const tabular = join(directory, 'data.sqlite');
+      process.stderr.write(`  writable tabular storage:  ${tabular}\n`);
+      write.push(data, `sqlite:///${tabular}`);
+    }
+  } else if (database === undefined) {
+    process.stderr.write(CATALOG_USAGE);
+    throw new CliError('Aborted!', 1);
+  }
+  if (write.length === 0) {
+    process.stderr.write('This catalog will be served as read-only. To make it writable, specify a writable directory with --write.\n');
+  }
+  const base = configForTree('catalog', process.cwd());
+  const args = { uri, writable_storage: write, readable_storage: flags.read, init_if_not_exists: init };
+  return { ...base, trees: [{ ...base.trees[0], args }] };
 }
 
 /** A bad TILED_* environment variable is a configuration error too: exit 2 before anything listens. */
@@ -121,6 +192,8 @@ export async function runServer(base: AppConfig, flags: ServeFlags, served: Serv
   try {
     built = await createApp(config, { apiKey: flags.apiKey, catalogRoot: served.catalogRoot });
   } catch (error) {
+    // Catalog databases opened with the trees would keep a failed start alive (a PostgreSQL pool).
+    await (await import('../../catalog/writable/catalog-handle')).closeCatalogs();
     if (error instanceof SingleUserKeyError || error instanceof ConfigError) throw new CliError(error.message, 2);
     throw error;
   }
@@ -130,6 +203,7 @@ export async function runServer(base: AppConfig, flags: ServeFlags, served: Serv
     await app.listen(config.server.port, config.server.host);
   } catch (error) {
     const code = (error as { code?: string }).code;
+    await app.close().catch(() => undefined);
     if (code === 'EADDRINUSE') throw new CliError(`Port ${config.server.port} on ${config.server.host} is already in use; choose another with --port`, 1);
     throw error;
   }

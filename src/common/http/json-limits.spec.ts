@@ -1,4 +1,4 @@
-import { AUTH_BODY_LIMIT, DATA_BODY_LIMIT, DEFAULT_BODY_LIMIT, bodyLimitFor, nestsDeeperThan } from './json-limits';
+import { AUTH_BODY_LIMIT, DATA_BODY_LIMIT, DEFAULT_BODY_LIMIT, DEFAULT_WRITE_BODY_LIMIT, METADATA_BODY_LIMIT, bodyLimitFor, nestsDeeperThan } from './json-limits';
 
 describe('json-limits', () => {
   describe('nestsDeeperThan', () => {
@@ -19,7 +19,14 @@ describe('json-limits', () => {
       expect(bodyLimitFor('/api/v1/auth/principal/:uuid/apikey')).toBe(AUTH_BODY_LIMIT);
       expect(bodyLimitFor('/api/v1/table/full/*')).toBe(DATA_BODY_LIMIT);
       expect(bodyLimitFor('/api/v1/container/full')).toBe(DATA_BODY_LIMIT);
-      expect(bodyLimitFor('/api/v1/metadata/*')).toBe(DEFAULT_BODY_LIMIT);
+      expect(bodyLimitFor('/api/v1/metadata/*')).toBe(METADATA_BODY_LIMIT);
+      expect(bodyLimitFor('/api/v1/about')).toBe(DEFAULT_BODY_LIMIT);
+    });
+
+    it('should give data writes the configured write limit, and reads of the same path their own', () => {
+      expect(bodyLimitFor('/api/v1/array/full/*', 'PUT')).toBe(DEFAULT_WRITE_BODY_LIMIT);
+      expect(bodyLimitFor('/api/v1/table/partition/*', 'PATCH', 1234)).toBe(1234);
+      expect(bodyLimitFor('/api/v1/table/full/*', 'POST')).toBe(DATA_BODY_LIMIT);
     });
   });
 });

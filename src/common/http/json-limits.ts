@@ -14,14 +14,25 @@ export const AUTH_BODY_LIMIT = 16 * 1024;
 export const DATA_BODY_LIMIT = 1024 * 1024;
 /** Any other route that takes a body. */
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
+/** Metadata documents created or replaced through POST/PUT/PATCH /metadata (Tiled sets no bound). */
+export const METADATA_BODY_LIMIT = 1024 * 1024;
+/** Default bound on array and table data written through PUT/PATCH (config `catalog_write_body_limit`). */
+export const DEFAULT_WRITE_BODY_LIMIT = 256 * 1024 * 1024;
+/** Raw data bodies: array bytes and Arrow IPC files, kept as Buffers for the write routes. */
+export const DATA_BODY_TYPES = ['application/octet-stream', 'application/vnd.apache.arrow.file'] as const;
 /** Deepest JSON nesting accepted in a request body (no Tiled request body goes beyond 3). */
 export const MAX_JSON_DEPTH = 32;
 
 const DATA_ROUTE = /^\/api\/v1\/(?:table|container|node)\//;
+const WRITE_DATA_ROUTE = /^\/api\/v1\/(?:array|table|node)\//;
+const METADATA_ROUTE = /^\/api\/v1\/metadata(?:\/|$)/;
 const AUTH_ROUTE = /^\/api\/v1\/auth\//;
 
-/** The body limit of a route, from its path pattern as Fastify registers it. */
-export function bodyLimitFor(url: string): number {
+/** The body limit of a route, from its path pattern and method as Fastify registers them. */
+export function bodyLimitFor(url: string, method: string | readonly string[] = 'GET', writeLimit = DEFAULT_WRITE_BODY_LIMIT): number {
+  const methods = typeof method === 'string' ? [method] : method;
+  if (WRITE_DATA_ROUTE.test(url) && methods.some((m) => m === 'PUT' || m === 'PATCH')) return writeLimit;
+  if (METADATA_ROUTE.test(url)) return METADATA_BODY_LIMIT;
   if (DATA_ROUTE.test(url)) return DATA_BODY_LIMIT;
   if (AUTH_ROUTE.test(url)) return AUTH_BODY_LIMIT;
   return DEFAULT_BODY_LIMIT;
@@ -90,13 +101,16 @@ type Done = (error: Error | null, body?: unknown) => void;
  * must be installed before Nest registers its routes: call this before `init()`/`listen()`), a JSON parser
  * that checks depth before parsing (Fastify's own parser does the parse itself: it refuses `__proto__` and
  * `constructor.prototype` keys), and the form parser the password grant and the device-code page need.
- * Besides Fastify's own `text/plain` parser, any other content type is refused with 415.
+ * Besides Fastify's own `text/plain` parser and the raw data types of the write routes, any other content
+ * type is refused with 415.
  */
-export function installBodyLimits(app: NestFastifyApplication): void {
+export function installBodyLimits(app: NestFastifyApplication, options: { writeBodyLimit?: number } = {}): void {
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRoute', (route) => {
-    route.bodyLimit ??= bodyLimitFor(route.url);
+    route.bodyLimit ??= bodyLimitFor(route.url, route.method, options.writeBodyLimit);
   });
+  // Array bytes and Arrow files reach the write routes whole, as a Buffer, within the route's limit.
+  fastify.addContentTypeParser([...DATA_BODY_TYPES], { parseAs: 'buffer' }, (_request: FastifyRequest, body: Buffer, done: Done) => done(null, body));
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   // Registered through Nest, so Nest knows a JSON parser exists and does not add its own at init.
   app.useBodyParser('application/json', { bodyLimit: DEFAULT_BODY_LIMIT }, (request: FastifyRequest, body: Buffer | string, done: Done) => {

@@ -1,0 +1,338 @@
+import { randomUUID } from 'node:crypto';
+import { readdir, rm, rmdir } from 'node:fs/promises';
+import { dirname, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Injectable, Logger } from '@nestjs/common';
+import { applyPatch, JsonPatchError, Operation } from 'fast-json-patch';
+import { apply as applyMergePatch } from 'json-merge-patch';
+import { NotFoundError, pyList, TiledHttpError, UnprocessableError } from '../../common/errors/tiled-http.error';
+import { CatalogService, Located } from '../catalog.service';
+import type { Metadata, Spec, TreeNode } from '../tree/tree.types';
+import { CatalogHandle, catalogHandle } from './catalog-handle';
+import { KeyCollision, type DataSourceRow, type NodeRow } from './catalog-store';
+import type { NewDataSource } from './catalog-data-nodes';
+
+/** Tiled's bound on specs per node. */
+export const MAX_SPECS = 20;
+/** Longest key accepted for a new node. */
+export const MAX_KEY_LENGTH = 255;
+const MERGE_PATCH = 'application/merge-patch+json';
+const JSON_PATCH = 'application/json-patch+json';
+const WRITABLE_FAMILIES = new Set(['container', 'array', 'table']);
+const ALL_FAMILIES = new Set(['container', 'array', 'table', 'sparse', 'awkward', 'ragged', 'composite', 'xarray_dataset']);
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function bodyProblem(loc: (string | number)[], msg: string, input: unknown, type = 'value_error'): UnprocessableError {
+  return new UnprocessableError([{ type, loc: ['body', ...loc], msg, input }]);
+}
+
+/** `specs` as Tiled's model accepts them: a list of `{name, version}` (a bare name is accepted too), at most 20, unique. */
+export function parseSpecs(value: unknown, loc: (string | number)[] = ['specs']): Spec[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw bodyProblem(loc, 'Input should be a valid list', value, 'list_type');
+  const specs = value.map((item, i): Spec => {
+    if (typeof item === 'string') return { name: item, version: null };
+    if (!isObject(item) || typeof item.name !== 'string' || item.name.length > 255 || (item.version != null && typeof item.version !== 'string')) {
+      throw bodyProblem([...loc, i], 'Input should be a spec: {"name": string (at most 255 characters), "version": string or null}', item);
+    }
+    return { name: item.name, version: (item.version as string | null | undefined) ?? null };
+  });
+  checkSpecs(specs);
+  return specs;
+}
+
+function checkSpecs(specs: readonly Spec[]): void {
+  if (specs.length > MAX_SPECS) throw new TiledHttpError(422, `Update cannot result in more than ${MAX_SPECS} specs`);
+  const seen = new Set(specs.map((s) => `${s.name}\u0000${s.version ?? ''}`));
+  if (seen.size !== specs.length) throw new TiledHttpError(422, 'Update cannot result in non-unique specs');
+}
+
+/** A key must name one path segment: no '/', no control characters, not '.' or '..' (it becomes a directory name). */
+export function checkKey(key: string): void {
+  // eslint-disable-next-line no-control-regex
+  const bad = key.includes('/') ? "it contains '/'" : /[\u0000-\u001f\u007f]/.test(key) ? 'it contains a control character' : key === '.' || key === '..' ? 'it is a relative path' : key.length > MAX_KEY_LENGTH ? `it is longer than ${MAX_KEY_LENGTH} characters` : null;
+  if (bad) throw new TiledHttpError(422, `Invalid key ${JSON.stringify(key)}: ${bad}. A key names one path segment.`);
+}
+
+function linksFor(family: string, structure: Json | null, base: string, path: string): Record<string, string> {
+  const self = `${base}/metadata/${path}`;
+  if (family === 'container') return { full: `${base}/container/full/${path}`, search: `${base}/search/${path}`, self };
+  if (family === 'table') return { full: `${base}/table/full/${path}`, partition: `${base}/table/partition/${path}?partition={index}`, self };
+  const shape = Array.isArray(structure?.shape) ? (structure.shape as unknown[]) : [];
+  return { block: `${base}/array/block/${path}?block=${shape.map((_, i) => `{${i}}`).join(',')}`, full: `${base}/array/full/${path}`, self };
+}
+
+/** The node to change, if it belongs to a catalog; otherwise the route's 405. */
+function handleOf(node: TreeNode, detail: string): CatalogHandle {
+  const handle = catalogHandle(node);
+  if (!handle) throw new TiledHttpError(405, detail);
+  return handle;
+}
+
+function rowOf(handle: CatalogHandle, detail: string): NodeRow {
+  if (!handle.row) throw new TiledHttpError(405, detail);
+  return handle.row;
+}
+
+function displayPath(pathText: string | undefined): string {
+  return pathText ?? '';
+}
+
+/** Every catalog write of Tiled 0.2.16 except the data routes (see CatalogDataWriteService). */
+@Injectable()
+export class CatalogWriteService {
+  private readonly logger = new Logger(CatalogWriteService.name);
+
+  constructor(private readonly catalog: CatalogService) {}
+
+  async locate(pathText: string | undefined): Promise<Located> {
+    return this.catalog.locate(pathText);
+  }
+
+  /** POST /metadata/{path}: create a child of the node at `path`. */
+  async create(pathText: string | undefined, body: unknown, base: string): Promise<Json> {
+    if (!isObject(body)) throw bodyProblem([], 'Input should be a valid dictionary or object to extract fields from', body, 'model_attributes_type');
+    const family = body.structure_family;
+    if (typeof family !== 'string' || !ALL_FAMILIES.has(family)) {
+      throw bodyProblem(['structure_family'], `Input should be ${[...ALL_FAMILIES].map((f) => `'${f}'`).join(', ')}`, family ?? null, family === undefined ? 'missing' : 'enum');
+    }
+    const metadata = body.metadata ?? {};
+    if (!isObject(metadata)) throw bodyProblem(['metadata'], 'Input should be a valid dictionary', metadata, 'dict_type');
+    const specs = parseSpecs(body.specs);
+    const rawSources = body.data_sources ?? [];
+    if (!Array.isArray(rawSources)) throw bodyProblem(['data_sources'], 'Input should be a valid list', rawSources, 'list_type');
+    if (body.id !== undefined && body.id !== null && typeof body.id !== 'string') throw bodyProblem(['id'], 'Input should be a valid string', body.id, 'string_type');
+    const requestedBlob = body.access_blob ?? {};
+    const sources = rawSources.map((s, i) => this.parseDataSource(s, i));
+    if (sources.some((s) => s.assets)) {
+      throw new TiledHttpError(400, 'Externally-managed assets cannot be registered using POST /metadata/{path}. Use POST /register/{path} instead.');
+    }
+
+    const located = await this.catalog.locate(pathText);
+    const path = displayPath(pathText);
+    const handle = catalogHandle(located.node);
+    if (!handle) throw new TiledHttpError(405, `Data cannot be written at the path ${path}`);
+    if (located.node.family !== 'container') {
+      throw new TiledHttpError(405, `Cannot create a node under ${path}: it is a ${located.node.family}, and only containers have children`);
+    }
+    if (sources.length && handle.context.writableDirs.length === 0) throw new TiledHttpError(405, `Data cannot be written at the path ${path}`);
+    if (!WRITABLE_FAMILIES.has(family)) throw new TiledHttpError(400, `Creating ${family} nodes is not supported by tiled-ts; it writes containers, arrays and tables`);
+    if (family !== 'container' && sources.length !== 1) {
+      throw bodyProblem(['data_sources'], `A ${family} node is created with exactly one data source, got ${sources.length}`, rawSources);
+    }
+    if (family === 'container' && sources.length) throw bodyProblem(['data_sources'], 'A container is created without data sources', rawSources);
+
+    const key = (typeof body.id === 'string' && body.id !== '' ? body.id : null) ?? randomUUID();
+    checkKey(key);
+    // Loaded on first use: the storage formats and their libraries are not part of every server's start.
+    const { initDataStorage, dataSourceDocument } = await import('./catalog-data-nodes');
+    const parentId = handle.row?.id ?? null;
+    const segments = [...handle.segments, key];
+    const created: { files: string[] } = { files: [] };
+    let stored: DataSourceRow[];
+    try {
+      stored = await handle.context.store.write(async (tx) => {
+        const node = await tx.insertNode(parentId, key, family, metadata, specs, {});
+        const out: DataSourceRow[] = [];
+        for (const source of sources) {
+          // The files are made inside the transaction: if they cannot be, no node is committed;
+          // if the commit fails, the files are removed below. Either both exist or neither.
+          const init: NewDataSource = await initDataStorage(handle.context, family, source.structure, segments, created.files, source.mimetype);
+          const id = await tx.insertDataSource(node.id, {
+            structureFamily: family,
+            structure: init.structure,
+            mimetype: init.mimetype,
+            parameters: init.parameters,
+            properties: source.properties,
+            management: 'writable',
+          });
+          const assets = [];
+          for (const asset of init.assets) assets.push({ ...asset, id: await tx.insertAsset(id, asset), size: null });
+          out.push({ id, structureFamily: family, structure: init.structure, mimetype: init.mimetype, parameters: init.parameters, properties: source.properties, management: 'writable', assets });
+        }
+        return out;
+      });
+    } catch (error) {
+      await Promise.all(created.files.map((f) => rm(f, { recursive: true, force: true }).catch(() => undefined)));
+      if (error instanceof KeyCollision) throw new TiledHttpError(409, `/${segments.join('/')}`);
+      throw error;
+    }
+    const structure = stored[0]?.structure ?? null;
+    const response: Json = {
+      id: key,
+      links: linksFor(family, structure, base, `${path}/${key}`),
+      data_sources: stored.map(dataSourceDocument),
+    };
+    // Without an access policy Tiled stores {} and says so when the request asked for something else.
+    if (!isObject(requestedBlob) || Object.keys(requestedBlob).length) response.access_blob = {};
+    return response;
+  }
+
+  private parseDataSource(value: unknown, index: number): { structure: Json | null; properties: Json; assets: boolean; mimetype: string | null } {
+    if (!isObject(value)) throw bodyProblem(['data_sources', index], 'Input should be a valid dictionary', value, 'dict_type');
+    const structure = value.structure ?? null;
+    if (structure !== null && !isObject(structure)) throw bodyProblem(['data_sources', index, 'structure'], 'Input should be a valid dictionary', structure, 'dict_type');
+    const properties = value.properties ?? {};
+    if (!isObject(properties)) throw bodyProblem(['data_sources', index, 'properties'], 'Input should be a valid dictionary', properties, 'dict_type');
+    const management = value.management ?? 'writable';
+    if (management !== 'writable') throw bodyProblem(['data_sources', index, 'management'], "POST /metadata creates data sources managed by the server ('writable')", management);
+    const mimetype = value.mimetype ?? null;
+    if (mimetype !== null && typeof mimetype !== 'string') throw bodyProblem(['data_sources', index, 'mimetype'], 'Input should be a valid string', mimetype, 'string_type');
+    return { structure, properties, assets: Array.isArray(value.assets) && value.assets.length > 0, mimetype };
+  }
+
+  /** PUT /metadata/{path}: replace metadata, specs (and, with a policy, the access blob); null/absent keeps each. */
+  async replace(pathText: string | undefined, body: unknown, dropRevision: boolean): Promise<Json> {
+    if (!isObject(body)) throw bodyProblem([], 'Input should be a valid dictionary or object to extract fields from', body, 'model_attributes_type');
+    if (body.metadata != null && !isObject(body.metadata)) throw bodyProblem(['metadata'], 'Input should be a valid dictionary', body.metadata, 'dict_type');
+    const specs = body.specs == null ? null : parseSpecs(body.specs);
+    const metadata = (body.metadata as Metadata | null | undefined) ?? null;
+    return this.saveMetadata(pathText, body.access_blob, dropRevision, (row) => ({ metadata: metadata ?? row.metadata, specs: specs ?? row.specs }));
+  }
+
+  /** PATCH /metadata/{path}: RFC 6902 JSON patch or RFC 7386 merge patch of metadata, specs and access blob. */
+  async patch(pathText: string | undefined, body: unknown, dropRevision: boolean): Promise<Json> {
+    if (!isObject(body)) throw bodyProblem([], 'Input should be a valid dictionary or object to extract fields from', body, 'model_attributes_type');
+    const type = body['content-type'];
+    if (type !== JSON_PATCH && type !== MERGE_PATCH) {
+      await this.metadataTarget(pathText);
+      throw new TiledHttpError(406, `valid content types: ${JSON_PATCH}, ${MERGE_PATCH}`);
+    }
+    return this.saveMetadata(pathText, body.access_blob, dropRevision, (row) => {
+      let metadata: unknown;
+      let specs: unknown;
+      if (type === JSON_PATCH) {
+        metadata = jsonPatch(row.metadata, body.metadata ?? [], 'metadata');
+        specs = jsonPatch(row.specs, body.specs ?? [], 'specs');
+        jsonPatch(row.accessBlob, body.access_blob ?? [], 'access_blob');
+      } else {
+        metadata = applyMergePatch(structuredClone(row.metadata), body.metadata ?? {});
+        // `specs: null` means "unchanged"; `[]` clears them (a list replaces a list in a merge patch).
+        specs = body.specs == null ? row.specs : applyMergePatch(structuredClone(row.specs), body.specs);
+      }
+      if (!isObject(metadata)) throw new TiledHttpError(422, 'The patched metadata must be a JSON object');
+      if (!Array.isArray(specs)) throw new TiledHttpError(422, 'The patched specs must be a list');
+      if (specs.length > MAX_SPECS) throw new TiledHttpError(422, `Update cannot result in more than ${MAX_SPECS} specs`);
+      return { metadata, specs: parseSpecs(specs) };
+    });
+  }
+
+  private async metadataTarget(pathText: string | undefined): Promise<{ row: NodeRow; handle: CatalogHandle }> {
+    const located = await this.catalog.locate(pathText);
+    const detail = 'This node does not support update of metadata.';
+    const handle = handleOf(located.node, detail);
+    return { row: rowOf(handle, detail), handle };
+  }
+
+  /**
+   * Read the node's current metadata, compute the new one and store it, all in one transaction holding the
+   * node's row: concurrent patches (from this or another server process) apply one after the other and none
+   * is lost, and each gets its own revision number.
+   */
+  private async saveMetadata(
+    pathText: string | undefined,
+    requestedBlob: unknown,
+    dropRevision: boolean,
+    compute: (current: NodeRow) => { metadata: Metadata; specs: Spec[] },
+  ): Promise<Json> {
+    const { row, handle } = await this.metadataTarget(pathText);
+    const current = await handle.context.store.write(async (tx) => {
+      const locked = await tx.lockNode(row.id);
+      if (!locked) throw new NotFoundError(`No such entry: ${pyList(pathText?.split('/').filter(Boolean) ?? [])}`);
+      const { metadata, specs } = compute(locked);
+      await tx.replaceMetadata(row.id, { metadata, specs, accessBlob: locked.accessBlob }, dropRevision);
+      return locked;
+    });
+    const response: Json = { id: row.key };
+    // Without an access policy the stored blob cannot change; Tiled answers with the unchanged one.
+    if (requestedBlob != null && JSON.stringify(requestedBlob) !== JSON.stringify(current.accessBlob)) response.access_blob = current.accessBlob;
+    return response;
+  }
+
+  /** GET /revisions/{path}. */
+  async revisions(pathText: string | undefined, offset: number, limit: number, base: string): Promise<Json> {
+    const located = await this.catalog.locate(pathText);
+    const detail = 'This node does not support revisions.';
+    const row = rowOf(handleOf(located.node, detail), detail);
+    const { revisions, count } = await catalogHandle(located.node)!.context.store.revisions(row.id, offset, limit);
+    const p = located.path.join('/');
+    return {
+      data: revisions.map((r) => ({ revision_number: r.revisionNumber, attributes: { metadata: r.metadata, specs: r.specs, time_updated: r.timeUpdated } })),
+      error: null,
+      links: {
+        self: `${base}/revisions/${p}?page[offset]=${offset}&page[limit]=${limit}`,
+        first: `${base}/revisions/${p}?page[offset]=0&page[limit]=${limit}`,
+        next: offset + limit < count ? `${base}/revisions/${p}?page[offset]=${offset + limit}&page[limit]=${limit}` : null,
+      },
+      meta: { count },
+    };
+  }
+
+  /** DELETE /revisions/{path}?number=N. */
+  async deleteRevision(pathText: string | undefined, number: number): Promise<void> {
+    const located = await this.catalog.locate(pathText);
+    const detail = 'This node does not support a del request for revisions.';
+    const handle = handleOf(located.node, detail);
+    const row = rowOf(handle, detail);
+    const deleted = await handle.context.store.write((tx) => tx.deleteRevision(row.id, number));
+    if (!deleted) throw new TiledHttpError(404, `No revision ${number} for node ${row.id}`);
+  }
+
+  /** DELETE /metadata/{path}: Tiled's rules: children only with `recursive`, server-written data only without `external_only`. */
+  async delete(pathText: string | undefined, recursive: boolean, externalOnly: boolean): Promise<void> {
+    const located = await this.catalog.locate(pathText);
+    const detail = 'This node does not support deletion.';
+    const handle = handleOf(located.node, detail);
+    const row = rowOf(handle, detail);
+    const removed = await handle.context.store.write(async (tx) => {
+      if (!recursive && (await tx.hasChildren(row.id))) {
+        throw new TiledHttpError(409, 'Cannot delete a node that is not empty. Delete its contents first or pass `recursive=True`.');
+      }
+      const ids = await tx.subtree(row.id);
+      if (externalOnly && (await tx.hasInternalData(ids))) {
+        throw new TiledHttpError(
+          409,
+          'Some items in this tree are internally managed. Deleting the records will also delete the underlying data files. If you want to delete them, pass external_only=False.',
+        );
+      }
+      return tx.deleteNodes(ids.reverse());
+    });
+    // Files go only after the records are gone for good: a failed commit leaves both in place.
+    for (const asset of removed) {
+      if (!asset.dataUri.startsWith('file:')) continue;
+      const path = fileURLToPath(asset.dataUri);
+      try {
+        await rm(path, { recursive: true, force: true });
+        await removeEmptyParents(path, handle.context.writableDirs);
+      } catch (error) {
+        this.logger.warn(`Could not delete the data of a deleted node: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+}
+
+/** The directories that held a node's data mirror its path; those left empty go too, up to the storage root. */
+async function removeEmptyParents(path: string, roots: readonly string[]): Promise<void> {
+  const root = roots.find((r) => path.startsWith(r + sep));
+  if (!root) return;
+  for (let dir = dirname(path); dir.startsWith(root + sep); dir = dirname(dir)) {
+    if ((await readdir(dir)).length > 0) return;
+    await rmdir(dir);
+  }
+}
+
+function jsonPatch(document: unknown, operations: unknown, field: string): unknown {
+  if (!Array.isArray(operations)) throw new UnprocessableError([{ type: 'list_type', loc: ['body', field], msg: 'Input should be a valid list of JSON patch operations', input: operations }]);
+  try {
+    return applyPatch(structuredClone(document), operations as Operation[], true, false).newDocument;
+  } catch (error) {
+    // Whatever a malformed operation list makes the library throw, it is the request's fault.
+    const reason = error instanceof JsonPatchError ? `${error.name} (${error.message.split('\n')[0]})` : 'malformed operations';
+    throw new TiledHttpError(422, `Invalid JSON patch of ${field}: ${reason}`);
+  }
+}
