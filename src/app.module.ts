@@ -11,6 +11,8 @@ import { TiledExceptionFilter } from './common/errors/tiled-exception.filter';
 import { APP_CONFIG, AppConfig, isSingleUser, metricsEnabled } from './config/app-config';
 import { MetricsModule } from './metrics/metrics.module';
 import { OpenApiModule } from './openapi/openapi.module';
+import { ACCESS_POLICY } from './access/access-policy.token';
+import type { AccessPolicy } from './plugins-api';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -20,6 +22,8 @@ export interface AppModuleOptions {
   multiUserAuth?: DynamicModule;
   /** The trees of the config, loaded by validateDeployment before the app is built. */
   catalogRoot: TreeNode;
+  /** The access policy validateDeployment loaded (allow-all without `access_control:`). */
+  accessPolicy: AccessPolicy;
 }
 
 /** The only place modules are wired. Which authentication module is loaded depends on the mode. */
@@ -35,18 +39,19 @@ export class AppModule {
       imports: [
         PassportModule,
         authModule,
-        CatalogModule.forRoot(options.catalogRoot),
+        CatalogModule.forRoot(options.catalogRoot, { explain: !isSingleUser(config) }),
         ...(metricsEnabled(config) ? [MetricsModule.forRoot(config)] : []),
         OpenApiModule,
       ],
       controllers: [AboutController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
+        { provide: ACCESS_POLICY, useValue: options.accessPolicy },
         CredentialsStrategy,
         { provide: APP_GUARD, useClass: AuthenticationGuard },
         { provide: APP_FILTER, useClass: TiledExceptionFilter },
       ],
-      exports: [APP_CONFIG],
+      exports: [APP_CONFIG, ACCESS_POLICY],
       global: true,
     };
   }

@@ -3,6 +3,9 @@ import { CatalogDataService } from './catalog-data.service';
 import { CatalogController } from './catalog.controller';
 import { CATALOG_ROOT, CatalogService } from './catalog.service';
 import type { TreeNode } from './tree/tree.types';
+import { NodeAccessService } from './access/node-access';
+import { ExplainController } from './access/explain.controller';
+import { ExplainService } from './access/explain.service';
 
 /**
  * The catalog: tree adapters and every read route. The trees are resolved before the app is built
@@ -10,11 +13,12 @@ import type { TreeNode } from './tree/tree.types';
  */
 @Module({})
 export class CatalogModule {
-  static forRoot(root: TreeNode): DynamicModule {
+  /** `explain`: serve `GET /api/v1/auth/explain` (multi-user mode, where the other /auth routes are). */
+  static forRoot(root: TreeNode, options: { explain?: boolean } = {}): DynamicModule {
     return {
       module: CatalogModule,
-      controllers: [CatalogController],
-      providers: [{ provide: CATALOG_ROOT, useValue: root }, CatalogService, CatalogDataService],
+      controllers: [CatalogController, ...(options.explain ? [ExplainController] : [])],
+      providers: [{ provide: CATALOG_ROOT, useValue: root }, NodeAccessService, CatalogService, CatalogDataService, ExplainService],
       exports: [CatalogService],
     };
   }

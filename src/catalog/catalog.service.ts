@@ -9,13 +9,19 @@ import { Query, all, boolParam, intParam } from './http/query-params';
 import { pyList } from '../common/errors/tiled-http.error';
 import { DTYPES } from './tree/dtype';
 import { encodeArrowSchema } from './data/table-data';
-import type { ArrayNode, ContainerNode, NumericArray, TableNode, TreeNode } from './tree/tree.types';
+import type { AccessBlob, ArrayNode, ContainerNode, NumericArray, TableNode, TreeNode } from './tree/tree.types';
+import { ChildFilter, NodeAccessService, RequestAccess, effectiveBlob, passes } from './access/node-access';
 
 export const CATALOG_ROOT = Symbol('CatalogRoot');
 
 export interface Located {
   node: TreeNode;
   path: string[];
+  /** The access blob governing the node: its own or its nearest ancestor's. */
+  blob?: AccessBlob;
+  /** Which of its children the caller may see (read:metadata); null: no restriction applies to this request. */
+  view?: ChildFilter | null;
+  access?: RequestAccess | null;
 }
 
 const ALL_FIELDS = ['structure_family', 'specs', 'metadata', 'structure', 'count', 'sorting', 'data_sources', 'access_blob'] as const;
@@ -26,6 +32,8 @@ const CACHE_ENTRIES_PER_NODE = 256;
 interface ChildEntry extends Candidate {
   node: TreeNode;
 }
+
+const READ_DATA: ReadonlySet<string> = new Set(['read:data']);
 
 /** Most `metadata` keys one /distinct request may tally; each is a pass over every child. */
 export const MAX_DISTINCT_KEYS = 64;
@@ -71,20 +79,60 @@ export class CatalogService {
   private readonly schemas = new WeakMap<TableNode, string>();
   private readonly columnArrays = new WeakMap<TableNode, Map<string, ArrayNode | null>>();
 
-  constructor(@Inject(CATALOG_ROOT) private readonly root: TreeNode) {}
+  constructor(
+    @Inject(CATALOG_ROOT) private readonly root: TreeNode,
+    readonly access: NodeAccessService,
+  ) {}
 
-  /** Walk the path from the root; a missing step is Tiled's 404 naming the whole path. */
-  async locate(pathText: string | undefined): Promise<Located> {
+  /**
+   * Walk the path from the root; a missing step is Tiled's 404 naming the whole path. Under an access
+   * policy (Tiled's `get_entry`): each step must pass the parent's read:metadata filter and the key's
+   * subtree, and the route's `scopes` must be allowed on the final node. A hidden step is answered
+   * exactly like a missing one.
+   */
+  async locate(pathText: string | undefined, access: RequestAccess | null = null, scopes: readonly string[] = ['read:metadata']): Promise<Located> {
     const path = (pathText ?? '').split('/').filter(Boolean);
     let node: TreeNode = this.root;
-    for (const segment of path) {
+    let blob = effectiveBlob(node, undefined);
+    const missing = (): NotFoundError => new NotFoundError(`No such entry: ${pyList(path)}`);
+    for (let depth = 0; depth < path.length; depth++) {
+      const segment = path[depth];
+      if (!this.access.withinKeyPath(access, depth, segment)) {
+        this.access.hiddenStep(access!, path, `outside the API key's subtree /${access!.keyPath.join('/')}`);
+        throw missing();
+      }
       let next: TreeNode | undefined;
       if (node.family === 'container') next = await node.get(segment);
       else if (node.family === 'table') next = (await this.columnAsArray(node, segment)) ?? undefined;
-      if (!next) throw new NotFoundError(`No such entry: ${pyList(path)}`);
+      if (!next) throw missing();
+      const nextBlob = effectiveBlob(next, blob);
+      if (access && node.family === 'container') {
+        const filter = await this.access.childFilter(access, node, path.slice(0, depth), blob);
+        if (!passes(filter, nextBlob)) {
+          this.access.hiddenStep(access, path, `the policy's filters hide /${path.slice(0, depth + 1).join('/')}`);
+          throw missing();
+        }
+      }
       node = next;
+      blob = nextBlob;
     }
-    return { node, path };
+    await this.access.checkNode(access, node, path, blob, scopes);
+    const view = access && node.family === 'container' ? await this.access.childFilter(access, node, path, blob) : null;
+    return { node, path, blob, view, access };
+  }
+
+  /** A container's children the caller may see with `scopes` (read:metadata: the lookup's own view). */
+  private async visibleEntries(located: Located, scopes?: ReadonlySet<string>): Promise<ChildEntry[]> {
+    const entries = await this.childEntries(located.node as ContainerNode);
+    const filter = scopes ? await this.access.childFilter(located.access ?? null, located.node, located.path, located.blob, scopes) : located.view;
+    if (!filter || filter.kind === 'all') return entries;
+    if (filter.kind === 'none') return [];
+    return entries.filter((entry) => passes(filter, effectiveBlob(entry.node, located.blob)));
+  }
+
+  /** Cache-key suffix: documents built for different views of the children are different documents. */
+  private static viewKey(located: Located): string {
+    return located.view ? `|v:${NodeAccessService.viewKey(located.view)}` : '';
   }
 
   requireFamily(located: Located, families: readonly string[]): void {
@@ -151,10 +199,14 @@ export class CatalogService {
     return schema;
   }
 
-  private async structureOf(node: TreeNode): Promise<Record<string, unknown>> {
+  private async structureOf(node: TreeNode, view: ChildFilter | null | undefined, blob: AccessBlob | undefined): Promise<Record<string, unknown>> {
     switch (node.family) {
-      case 'container':
-        return { contents: null, count: (await this.childEntries(node)).length };
+      case 'container': {
+        const entries = await this.childEntries(node);
+        if (!view || view.kind === 'all') return { contents: null, count: entries.length };
+        if (view.kind === 'none') return { contents: null, count: 0 };
+        return { contents: null, count: entries.filter((entry) => passes(view, effectiveBlob(entry.node, blob))).length };
+      }
       case 'array': {
         const info = DTYPES[node.dtype];
         return {
@@ -184,7 +236,14 @@ export class CatalogService {
   }
 
   /** One resource as Tiled's `construct_resource` builds it (as 09-search.txt shows it, field quirks included). */
-  async resource(node: TreeNode, path: string[], base: string, { fields, omitLinks, selectMetadata }: RenderOptions): Promise<Record<string, unknown>> {
+  async resource(
+    node: TreeNode,
+    path: string[],
+    base: string,
+    { fields, omitLinks, selectMetadata }: RenderOptions,
+    view: ChildFilter | null = null,
+    blob: AccessBlob | undefined = node.accessBlob,
+  ): Promise<Record<string, unknown>> {
     const keysOnly = fields !== null && fields.size === 1 && fields.has('');
     const want = (f: string): boolean => !keysOnly && (fields === null || fields.has(f));
     const attributes = {
@@ -192,8 +251,8 @@ export class CatalogService {
       structure_family: want('structure_family') || (!keysOnly && node.family === 'container') ? node.family : null,
       specs: want('specs') ? (node.specs ?? []) : null,
       metadata: want('metadata') ? this.metadataOf(node, selectMetadata) : null,
-      structure: want('structure') ? await this.structureOf(node) : null,
-      access_blob: null,
+      structure: want('structure') ? await this.structureOf(node, view, blob) : null,
+      access_blob: want('access_blob') ? (node.accessBlob ?? null) : null,
       sorting: want('sorting') && node.family === 'container' ? DEFAULT_SORTING : null,
       data_sources: null,
     };
@@ -250,8 +309,8 @@ export class CatalogService {
     intParam(query, 'max_depth', { ge: 0, le: 5 });
     const rootPath = boolParam(query, 'root_path');
     const render: RenderOptions = { fields, omitLinks, selectMetadata: parseSelectMetadata(query) };
-    return this.cachedDocument(located.node, `${located.path.join('/')}|${base}|${cacheKey}`, msgpack, async () => ({
-      data: await this.resource(located.node, located.path, base, render),
+    return this.cachedDocument(located.node, `${located.path.join('/')}|${base}|${cacheKey}${CatalogService.viewKey(located)}`, msgpack, async () => ({
+      data: await this.resource(located.node, located.path, base, render, located.view, located.blob),
       error: null,
       links: null,
       meta: rootPath ? { root_path: '/' } : {},
@@ -274,8 +333,8 @@ export class CatalogService {
     const filters = parseFilters(query);
     // Tiled's 400 for a bad expression comes from the handler, after every other parameter was validated.
     const render: RenderOptions = { fields, omitLinks, selectMetadata: parseSelectMetadata(query) };
-    return this.cachedDocument(container, `s|${located.path.join('/')}|${base}|${cacheKey}`, msgpack, async () => {
-      let matches: Candidate[] = await matching(await this.childEntries(container), filters.predicates);
+    return this.cachedDocument(container, `s|${located.path.join('/')}|${base}|${cacheKey}${CatalogService.viewKey(located)}`, msgpack, async () => {
+      let matches: Candidate[] = await matching(await this.visibleEntries(located), filters.predicates);
       if (filters.lookups.length) {
         const wanted = new Set(filters.lookups);
         matches = wanted.size > 1 ? [] : matches.filter((c) => wanted.has(c.key));
@@ -286,7 +345,10 @@ export class CatalogService {
       const countOnly = fields !== null && fields.size === 1 && fields.has('count');
       const page = countOnly ? [] : (matches.slice(offset, offset + limit) as ChildEntry[]);
       const data = [];
-      for (const entry of page) data.push(await this.resource(entry.node, [...located.path, entry.key], base, render));
+      for (const entry of page) {
+        // The searched container's view stands for its children's: a policy's filters depend on the caller, not the node.
+        data.push(await this.resource(entry.node, [...located.path, entry.key], base, render, located.view, effectiveBlob(entry.node, located.blob)));
+      }
       const self = offset === 0 ? `${base}/search/${p}?page[limit]=${limit}` : `${base}/search/${p}?page[offset]=${offset}&page[limit]=${limit}`;
       return {
         data,
@@ -310,8 +372,8 @@ export class CatalogService {
     const specs = boolParam(query, 'specs');
     const counts = boolParam(query, 'counts');
     const filters = parseFilters(query);
-    return this.cachedDocument(container, `d|${located.path.join('/')}|${cacheKey}`, msgpack, async () => {
-      let matches: Candidate[] = await matching(await this.childEntries(container), filters.predicates);
+    return this.cachedDocument(container, `d|${located.path.join('/')}|${cacheKey}${CatalogService.viewKey(located)}`, msgpack, async () => {
+      let matches: Candidate[] = await matching(await this.visibleEntries(located), filters.predicates);
       if (filters.lookups.length) matches = matches.filter((c) => filters.lookups.includes(c.key));
       const tally = (values: unknown[]): { value: unknown; count: number | null }[] => {
         const seen = new Map<string, { value: unknown; count: number }>();
@@ -332,14 +394,17 @@ export class CatalogService {
     });
   }
 
-  /** `{contents, metadata}` of a subtree (Tiled's container JSON export: metadata only, no data). */
-  async containerExport(node: TreeNode, only?: readonly string[]): Promise<Record<string, unknown>> {
+  /** `{contents, metadata}` of a subtree (Tiled's container JSON export: metadata only, no data), children filtered with read:data. */
+  async containerExport(located: Located, only?: readonly string[]): Promise<Record<string, unknown>> {
+    const { node } = located;
     const contents: [string, unknown][] = [];
     if (node.family === 'container') {
       const wanted = only && only.length ? new Set(only) : null;
-      for (const entry of await this.childEntries(node)) {
+      const entries = located.access ? await this.visibleEntries(located, READ_DATA) : await this.childEntries(node);
+      for (const entry of entries) {
         if (wanted && !wanted.has(entry.key)) continue;
-        contents.push([entry.key, await this.containerExport(entry.node)]);
+        const child: Located = { node: entry.node, path: [...located.path, entry.key], blob: effectiveBlob(entry.node, located.blob), access: located.access };
+        contents.push([entry.key, await this.containerExport(child)]);
       }
     }
     // fromEntries defines own properties: a child named `__proto__` stays a child.

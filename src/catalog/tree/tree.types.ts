@@ -20,9 +20,17 @@ export type Metadata = Record<string, unknown>;
 
 export type MaybePromise<T> = T | Promise<T>;
 
+/**
+ * Who may reach a node under an access policy: Tiled's `{"tags": ["proposal_42"]}` or `{"user": "alice"}`.
+ * Served as the resource's `access_blob`. See docs/access-control.md.
+ */
+export type AccessBlob = Readonly<Record<string, unknown>>;
+
 interface NodeCommon {
   readonly metadata: Metadata;
   readonly specs?: readonly Spec[];
+  /** Undefined: the node inherits its nearest ancestor's blob (none at all: no policy rule restricts it). */
+  readonly accessBlob?: AccessBlob;
   /** false: never cache documents built from this node. Default true. */
   readonly cacheable?: boolean;
 }
