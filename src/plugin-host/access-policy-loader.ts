@@ -14,6 +14,8 @@ const BUILTIN_POLICIES: ReadonlyMap<string, () => AccessPolicyPlugin<never>> = n
   ['allow-all', () => require('../access/allow-all-policy').allowAllPolicyPlugin],
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   ['tag-based', () => require('../access/tag-based-policy').tagBasedPolicyPlugin],
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  ['external-pdp', () => require('../access/external-pdp-policy').externalPdpPolicyPlugin],
 ]);
 
 const TILED_POLICY_ALIASES: ReadonlyMap<string, string> = new Map([

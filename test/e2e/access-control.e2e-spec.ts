@@ -1,4 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
@@ -309,5 +311,66 @@ describe.each(testEngines().filter((engine) => engine === 'postgres'))('key tags
     expect((await get('/metadata/b')).status).toBe(404);
     const inspected = (await (await get('/auth/apikey')).json()) as { path: string; access_tags: string[] };
     expect([inspected.access_tags, inspected.path]).toEqual([['data_B'], '/b/sub']);
+  });
+});
+
+describe('access control through an external policy decision point (Tiled\'s ExternalPolicyDecisionPoint protocol)', () => {
+  let dir: string;
+  let pdp: Server;
+  let server: RunningServer;
+  const asked: { endpoint: string; input: Record<string, unknown> }[] = [];
+
+  beforeAll(async () => {
+    // The decision point: alice may see data_A and read what is tagged with it; nobody else sees any tag.
+    pdp = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        const { input } = JSON.parse(body) as { input: Record<string, unknown> };
+        const endpoint = request.url ?? '';
+        asked.push({ endpoint, input });
+        const alice = input.identity === 'alice';
+        const tags = Array.isArray(input.tags) ? (input.tags as string[]) : null;
+        const result =
+          endpoint === '/v1/tags' ? (alice ? ['data_A'] : []) : endpoint === '/v1/scopes' ? (tags === null || (alice && tags.includes('data_A')) ? ['read:metadata', 'read:data'] : []) : true;
+        response.setHeader('content-type', 'application/json');
+        response.end(JSON.stringify({ result }));
+      });
+    });
+    await new Promise<void>((resolve) => pdp.listen(0, '127.0.0.1', resolve));
+    const port = (pdp.address() as AddressInfo).port;
+    dir = mkdtempSync(join(tmpdir(), 'tiled-access-pdp-'));
+    const config = join(dir, 'config.yml');
+    writeFileSync(
+      config,
+      yaml.dump({
+        trees: [{ path: '/', tree: `${join(FIXTURES, 'tree.js')}:tree` }],
+        authentication: { providers: [{ provider: 'toy', authenticator: 'dictionary', args: { users_to_passwords: { alice: 'alice-pw', bob: 'bob-pw' } } }] },
+        access_control: {
+          access_policy: 'external-pdp',
+          args: { authorization_provider: `http://127.0.0.1:${port}/v1/`, create_node_endpoint: 'allow', allowed_tags_endpoint: 'tags', scopes_endpoint: 'scopes', provider: 'toy' },
+        },
+      }),
+    );
+    server = await startTiled(['serve', 'config', config]);
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    await new Promise((resolve) => pdp?.close(resolve));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('filters children by the tags the decision point allows and reads by the scopes it grants', async () => {
+    const alice = await login(server, 'alice');
+    const bob = await login(server, 'bob');
+    const list = async (token: string): Promise<string[]> =>
+      ((await (await fetch(`${server.api}/search/`, { headers: { authorization: `Bearer ${token}` } })).json()) as { data: { id: string }[] }).data.map((d) => d.id);
+    expect(await list(alice)).toEqual(['a', 'open']);
+    expect(await list(bob)).toEqual(['open']);
+    expect((await fetch(`${server.api}/array/full/a/arr`, { headers: { authorization: `Bearer ${alice}` } })).status).toBe(200);
+    expect((await fetch(`${server.api}/metadata/a`, { headers: { authorization: `Bearer ${bob}` } })).status).toBe(404);
+    const question = asked.find((q) => q.endpoint === '/v1/scopes' && Array.isArray(q.input.tags));
+    expect(question?.input).toMatchObject({ identity: 'alice', tags: ['data_A'], access_tags: null, principal: { type: 'user', identities: [{ id: 'alice', provider: 'toy' }] } });
   });
 });
