@@ -374,3 +374,42 @@ describe('access control through an external policy decision point (Tiled\'s Ext
     expect(question?.input).toMatchObject({ identity: 'alice', tags: ['data_A'], access_tags: null, principal: { type: 'user', identities: [{ id: 'alice', provider: 'toy' }] } });
   });
 });
+
+describe('a third-party access policy module, in single-user mode', () => {
+  let dir: string;
+  let server: RunningServer;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tiled-access-module-'));
+    const config = join(dir, 'config.yml');
+    writeFileSync(
+      config,
+      yaml.dump({
+        trees: [{ path: '/', tree: `${join(FIXTURES, 'tree.js')}:tree` }],
+        authentication: { single_user_api_key: 'secretSingleUserKey0123' },
+        access_control: { access_policy: `${join(FIXTURES, 'metadata-only-policy.js')}:MetadataOnly`, args: { except: 'b/arr' } },
+      }),
+    );
+    server = await startTiled(['serve', 'config', config]);
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is loaded from `module:Export` with its args checked, and its per-node scopes are enforced', async () => {
+    const get = (path: string): Promise<Response> => fetch(`${server.api}${path}`, { headers: { authorization: 'Apikey secretSingleUserKey0123' } });
+    expect((await get('/metadata/a/arr')).status).toBe(200);
+    expect((await get('/array/full/a/arr')).status).toBe(403);
+    expect((await get('/array/full/b/arr')).status).toBe(200);
+    const bad = join(dir, 'bad.yml');
+    writeFileSync(bad, readFileSync(join(dir, 'config.yml'), 'utf8').replace('except:', 'unexpected:'));
+    const checked = await runTiled(['admin', 'check-config', bad]);
+    expect([checked.code, checked.stdout + checked.stderr]).toEqual([1, expect.stringContaining('access_control.args: unknown key "unexpected"')]);
+    const missing = join(dir, 'missing.yml');
+    writeFileSync(missing, readFileSync(join(dir, 'config.yml'), 'utf8').replace(/access_policy: .*/, "access_policy: 'tiled.access_control.access_policies:TagBasedAccessPolicy'").replace(/args:[^\n]*\n(\s+except[^\n]*\n)?/, "args: {provider: toy, tags_db: {uri: 'file:missing.sqlite'}}\n"));
+    const noTags = await runTiled(['admin', 'check-config', missing]);
+    expect(noTags.stdout + noTags.stderr).toMatch(/tags database \S*missing\.sqlite does not exist \(compile one with `tiled admin compile-tags TAGS_YAML/);
+  });
+});
