@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AccessCaller, AccessRefusedError, NO_ACCESS } from '../plugins-api';
 import { openSqlite } from './sqlite';
 import { TagBasedAccessPolicy } from './tag-based-policy';
 import { TagsDatabase } from './tags-database';
+import { compileTagDefinitions, writeTagsDatabase } from './tags-compiler';
 
 /** Tiled's rules for creating and retagging nodes, and the corners of reading, on the tags database of docs/access-control.md. */
 describe(TagBasedAccessPolicy.name, () => {
@@ -89,6 +90,21 @@ describe(TagBasedAccessPolicy.name, () => {
     it('should hide everything when asked for a scope outside the policy\'s scopes', async () => {
       const narrow = new TagBasedAccessPolicy('toy', new TagsDatabase(join(dir, 'tags.sqlite')), ['read:metadata']);
       expect(await narrow.filters(node(undefined), user('alice'), new Set(['read:data']))).toBe(NO_ACCESS);
+    });
+  });
+
+  describe('a recompiled tags database', () => {
+    it('should be read again without a restart', async () => {
+      const file = join(dir, 'live.sqlite');
+      writeTagsDatabase(file, compileTagDefinitions('tags: {old_tag: {users: [{name: alice, scopes: [read:metadata]}]}}', new Map()));
+      const tags = new TagsDatabase(file);
+      expect(tags.isTagDefined('old_tag')).toBe(true);
+      writeTagsDatabase(file, compileTagDefinitions('tags: {new_tag: {users: [{name: alice, scopes: [read:metadata]}]}}', new Map()));
+      const later = new Date(Date.now() + 5000);
+      utimesSync(file, later, later);
+      const deadline = Date.now() + 5000;
+      while (tags.isTagDefined('old_tag') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect([tags.isTagDefined('old_tag'), tags.isTagDefined('new_tag'), [...tags.scopesFromTag('new_tag', 'alice')]]).toEqual([false, true, ['read:metadata']]);
     });
   });
 });
