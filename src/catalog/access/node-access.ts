@@ -100,17 +100,18 @@ export class NodeAccessService {
   async checkNode(access: RequestAccess | null, node: TreeNode, path: readonly string[], blob: AccessBlob | undefined, required: readonly string[]): Promise<void> {
     if (!access) return;
     if (path.length < access.keyPath.length) {
-      this.refused(access, path, required, `outside the API key's subtree /${access.keyPath.join('/')}`);
+      this.refused(access, path, required, 'key subtree', `outside the API key's subtree /${access.keyPath.join('/')}`);
       throw new NotFoundError(`No such entry: ${pyList(path)}`);
     }
     const allowed = await this.allowedOn(access, node, path, blob);
     const missing = required.filter((scope) => !allowed.has(scope));
     if (missing.length === 0) return;
+    const why = await this.policyReasons(access, node, path, blob);
     if (!allowed.has('read:metadata')) {
-      this.refused(access, path, required, 'the policy grants no read:metadata on it');
+      this.refused(access, path, required, why.layer, `no read:metadata on it${why.detail}`);
       throw new NotFoundError(`No such entry: ${pyList(path)}`);
     }
-    this.refused(access, path, required, `the policy and credential together grant only ${[...allowed].sort().join(' ') || 'nothing'}`);
+    this.refused(access, path, required, why.layer, `the policy and credential together grant only ${[...allowed].sort().join(' ') || 'nothing'}${why.detail}`);
     throw new ForbiddenError(
       `Not enough permissions to perform this action on this node. Requires scopes ${pyList(required)}. Principal had scopes ${pyList([...allowed].sort())} on this node.`,
     );
@@ -124,11 +125,19 @@ export class NodeAccessService {
 
   /** A hidden step during lookup: logged with its reason, answered exactly like a missing one. */
   hiddenStep(access: RequestAccess, path: readonly string[], reason: string): void {
-    this.refused(access, path, ['read:metadata'], reason);
+    this.refused(access, path, ['read:metadata'], reason.startsWith('outside') ? 'key subtree' : 'lookup', reason);
   }
 
-  private refused(access: RequestAccess, path: readonly string[], scopes: readonly string[], reason: string): void {
-    this.logger.warn(`Refused ${scopes.join(' ')} on /${path.join('/')} to ${access.who}: ${reason}`);
+  /** The refusing layer and the policy's own words, as `GET /auth/explain` gives them. */
+  private async policyReasons(access: RequestAccess, node: TreeNode, path: readonly string[], blob: AccessBlob | undefined): Promise<{ layer: string; detail: string }> {
+    if (!this.policy.explain) return { layer: 'policy', detail: '' };
+    const reasons = await this.policy.explain(accessNode(node, path, blob), access.caller);
+    const layer = reasons.find((reason) => reason.layer === 'key tags')?.layer ?? reasons[0]?.layer ?? 'policy';
+    return { layer, detail: reasons.length ? ` (${reasons.map((reason) => reason.detail).join('; ')})` : '' };
+  }
+
+  private refused(access: RequestAccess, path: readonly string[], scopes: readonly string[], layer: string, reason: string): void {
+    this.logger.warn(`Refused ${scopes.join(' ')} on /${path.join('/')} to ${access.who} by ${layer}: ${reason}`);
   }
 }
 
