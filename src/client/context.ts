@@ -110,6 +110,8 @@ export interface RequestOptions {
   authenticate?: boolean;
 }
 
+const KEY_PATH_UNSUPPORTED =
+  'This server ignored the key\'s path (binding a key to a subtree is a tiled-ts feature): the key it created reached the whole catalog, so it was revoked.';
 const SINGLE_USER_NO_KEYS =
   'This Tiled server is deployed as a single-user server. Unlike multi-user servers, it has a single, static API key and does not support generating additional API keys.';
 
@@ -292,7 +294,13 @@ export class Context {
   async createApiKey(options: CreateApiKeyOptions = {}): Promise<ApiKeyWithSecret> {
     const links = (await this.about()).authentication.links;
     if (!links) throw new TiledClientError(0, SINGLE_USER_NO_KEYS);
-    return (await this.fetchDocument('POST', links.apikey, { json: apiKeyBody(options), accept: MSGPACK })) as ApiKeyWithSecret;
+    const key = (await this.fetchDocument('POST', links.apikey, { json: apiKeyBody(options), accept: MSGPACK })) as ApiKeyWithSecret;
+    if (options.path && !key.path) {
+      // A server that ignores `path` (Tiled) made a key reaching everything: never hand that out as a bound key.
+      await this.fetchDocument('DELETE', links.apikey, { query: { first_eight: key.first_eight }, accept: MSGPACK });
+      throw new TiledClientError(0, KEY_PATH_UNSUPPORTED);
+    }
+    return key;
   }
 
   /** Revoke one of the caller's keys by its first eight characters (a full key is trimmed). */

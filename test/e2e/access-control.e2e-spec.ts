@@ -282,7 +282,10 @@ describe('access control: Tiled\'s tag-based policy over its compiled tags datab
   });
 });
 
-describe.each(testEngines().filter((engine) => engine === 'postgres'))('key tags and subtree stored in the auth database (%s)', (engine) => {
+// The SQLite auth database is the first suite's; this one adds PostgreSQL when the test environment has it.
+const withPostgres = testEngines().includes('postgres');
+(withPostgres ? describe : describe.skip)('key tags and subtree stored in the auth database (postgres)', () => {
+  const engine = 'postgres';
   let db: TestDatabase;
   let dir: string;
   let server: RunningServer;
@@ -411,5 +414,39 @@ describe('a third-party access policy module, in single-user mode', () => {
     writeFileSync(missing, readFileSync(join(dir, 'config.yml'), 'utf8').replace(/access_policy: .*/, "access_policy: 'tiled.access_control.access_policies:TagBasedAccessPolicy'").replace(/args:[^\n]*\n(\s+except[^\n]*\n)?/, "args: {provider: toy, tags_db: {uri: 'file:missing.sqlite'}}\n"));
     const noTags = await runTiled(['admin', 'check-config', missing]);
     expect(noTags.stdout + noTags.stderr).toMatch(/tags database \S*missing\.sqlite does not exist \(compile one with `tiled admin compile-tags TAGS_YAML/);
+  });
+});
+
+describe('`tiled api_key create --path` against a server that ignores `path` (as Tiled 0.2.16 does)', () => {
+  it('revokes the unbound key it got instead of handing it out', async () => {
+    const revoked: string[] = [];
+    const tiled = createServer((request, response) => {
+      const url = new URL(request.url ?? '/', 'http://x');
+      const base = `http://127.0.0.1:${(tiled.address() as AddressInfo).port}/api/v1`;
+      response.setHeader('content-type', 'application/json');
+      if (request.method === 'GET' && url.pathname === '/api/v1/') {
+        response.end(JSON.stringify({ api_version: 0, authentication: { required: false, providers: [], links: { apikey: `${base}/auth/apikey`, whoami: `${base}/auth/whoami` } } }));
+      } else if (request.method === 'POST' && url.pathname === '/api/v1/auth/apikey') {
+        response.end(JSON.stringify({ first_eight: '0123abcd', expiration_time: null, note: null, scopes: ['inherit'], access_tags: null, latest_activity: null, secret: `0123abcd${'0'.repeat(64)}` }));
+      } else if (request.method === 'DELETE' && url.pathname === '/api/v1/auth/apikey') {
+        revoked.push(url.searchParams.get('first_eight') ?? '');
+        response.statusCode = 204;
+        response.end();
+      } else {
+        response.statusCode = 404;
+        response.end('{"detail":"Not Found"}');
+      }
+    });
+    await new Promise<void>((resolve) => tiled.listen(0, '127.0.0.1', resolve));
+    const home = new ClientHome();
+    try {
+      await home.run(['profile', 'create', `http://127.0.0.1:${(tiled.address() as AddressInfo).port}`, '--name', 'old']);
+      const created = await home.run(['api_key', 'create', '--profile', 'old', '--path', '/b'], { env: { TILED_API_KEY: 'someKey0123' } });
+      expect([created.code, created.stdout, revoked]).toEqual([1, '', ['0123abcd']]);
+      expect(created.stderr).toContain("This server ignored the key's path");
+    } finally {
+      home.cleanup();
+      await new Promise((resolve) => tiled.close(resolve));
+    }
   });
 });
