@@ -118,9 +118,6 @@ export class TagBasedAccessPolicy implements AccessPolicy {
       if (caller.principal.type !== 'service' && this.isAdmin(caller)) return ALL_ACCESS;
       identifier = this.identifierOf(caller);
       if (identifier !== null) for (const tag of intersectAll([...scopes].map((scope) => this.tags.tagsFromScope(scope, identifier!)))) tagList.add(tag);
-    } else if (this.isAdmin(caller)) {
-      // The single-user key: Tiled gives it every scope, admin:apikeys included.
-      return ALL_ACCESS;
     }
     const readOnly = [...scopes].every((scope) => (PUBLIC_SCOPES as readonly string[]).includes(scope));
     if (readOnly && scopes.size > 0) for (const tag of this.tags.publicTags()) tagList.add(tag);

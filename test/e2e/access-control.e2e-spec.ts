@@ -136,7 +136,8 @@ describe('access control: Tiled\'s tag-based policy over its compiled tags datab
     writeTiledTagsDatabase(join(dir, 'compiled_tags.sqlite'));
     server = await startTiled(['serve', 'config', configFor(dir, 'sqlite:///auth.db')], { cwd: dir });
     credentials.set('anonymous', null);
-    for (const user of USERS) credentials.set(user, { bearer: await login(server, user) });
+    const tokens = await Promise.all(USERS.map((user) => login(server, user)));
+    USERS.forEach((user, i) => credentials.set(user, { bearer: tokens[i] }));
     const alice = (credentials.get('alice') as { bearer: string }).bearer;
     const tagged = await createKey(server, alice, { scopes: ['read:metadata', 'read:data', 'create:apikeys'], access_tags: ['data_B'] });
     expect(tagged.status).toBe(200);
