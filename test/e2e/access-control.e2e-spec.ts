@@ -274,6 +274,8 @@ describe('access control: Tiled\'s tag-based policy over its compiled tags datab
       expect([refused.code, refused.stdout]).toEqual([1, shown]);
       const allowed = await home.run(['whoami', '--profile', 'p', '--explain', '/b/arr', '--scope', 'read:data'], { env: { TILED_API_KEY: pathKey } });
       expect([allowed.code, allowed.stdout.split('\n')[0]]).toEqual([0, 'ALLOWED: read:data on /b/arr (decided by node tags: tag data_B: grants read:data read:metadata)']);
+      const whoami = await home.run(['whoami', '--profile', 'p'], { env: { TILED_API_KEY: pathKey } });
+      expect(whoami.stdout).toBe(`alice\nAPI key ${pathKey.slice(0, 8)}: bound to /b\n`);
       const list = await home.run(['api_key', 'list', '--profile', 'p'], { env: { TILED_API_KEY: pathKey } });
       expect(list.stdout.split('\n')[0]).toMatch(/Access tags\s+Path$/);
       expect(list.stdout).toMatch(new RegExp(`${pathKey.slice(0, 8)}.*-\\s+/b\\n`));

@@ -204,6 +204,15 @@ export function registerLoginCommands(program: Command): void {
         return;
       }
       process.stdout.write(`${principal.identities.map((identity) => identity.id).join(',')}\n`);
+      if (context.usingApiKey) {
+        // What this key may reach, when it is narrower than its owner (docs/access-control.md).
+        const key = await context.whichApiKey();
+        const limits = [
+          ...(key.access_tags ? [`restricted to access tags ${key.access_tags.join(', ') || '(none)'}`] : []),
+          ...(key.path ? [`bound to ${key.path}`] : []),
+        ];
+        if (limits.length) process.stdout.write(`API key ${key.first_eight}: ${limits.join('; ')}\n`);
+      }
     });
 }
 
