@@ -12,6 +12,8 @@ import { TiledExceptionFilter } from './common/errors/tiled-exception.filter';
 import { APP_CONFIG, AppConfig, isSingleUser, metricsEnabled } from './config/app-config';
 import { MetricsModule } from './metrics/metrics.module';
 import { OpenApiModule } from './openapi/openapi.module';
+import { ACCESS_POLICY } from './access/access-policy.token';
+import type { AccessPolicy } from './plugins-api';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -21,6 +23,8 @@ export interface AppModuleOptions {
   multiUserAuth?: DynamicModule;
   /** The trees of the config, loaded by validateDeployment before the app is built. */
   catalogRoot: TreeNode;
+  /** The access policy validateDeployment loaded (allow-all without `access_control:`). */
+  accessPolicy: AccessPolicy;
 }
 
 /** The only place modules are wired. Which authentication module is loaded depends on the mode. */
@@ -31,7 +35,7 @@ export class AppModule {
     const authModule = isSingleUser(config)
       ? SingleUserAuthModule.forRoot(requireKey(options.singleUserApiKey), config.authentication.allow_anonymous_access)
       : requireModule(options.multiUserAuth);
-    const catalog = CatalogModule.forRoot(options.catalogRoot);
+    const catalog = CatalogModule.forRoot(options.catalogRoot, { explain: !isSingleUser(config) });
     return {
       module: AppModule,
       imports: [
@@ -45,11 +49,12 @@ export class AppModule {
       controllers: [AboutController],
       providers: [
         { provide: APP_CONFIG, useValue: config },
+        { provide: ACCESS_POLICY, useValue: options.accessPolicy },
         CredentialsStrategy,
         { provide: APP_GUARD, useClass: AuthenticationGuard },
         { provide: APP_FILTER, useClass: TiledExceptionFilter },
       ],
-      exports: [APP_CONFIG],
+      exports: [APP_CONFIG, ACCESS_POLICY],
       global: true,
     };
   }

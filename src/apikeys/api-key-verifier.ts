@@ -10,6 +10,7 @@ import type { RevocationBus, RevocationListener } from '../common/revocation/rev
 import { effectiveKeyScopes } from './api-key-scopes';
 import { hashPresentedSecret } from './api-key-secret';
 import { ApiKeyStore, toOwner } from './api-key.store';
+import { splitKeyPath } from './dto/create-api-key.dto';
 
 /**
  * The `API_KEY_VERIFIER` of multi-user mode, on every request that presents a key.
@@ -106,6 +107,8 @@ export class ApiKeyVerifierService implements ApiKeyVerifier, OnModuleInit, OnMo
       via: 'apikey',
       apiKeyHash: Buffer.from(hashedSecret, 'hex'),
       apiKeyFirstEight: row.firstEight,
+      accessTags: row.accessTags === null ? null : Object.freeze(new Set(row.accessTags)),
+      ...(row.path ? { keyPath: Object.freeze(splitKeyPath(row.path)) } : {}),
     }) as AuthContext;
     return { keyId: row.id, principalId: owner.id, expiresAt, context, loadedAt: now };
   }

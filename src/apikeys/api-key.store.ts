@@ -18,6 +18,7 @@ export interface NewKeyRow {
   note: string | null;
   scopes: string[];
   accessTags: string[] | null;
+  path: string | null;
   principalId: number;
   timeCreated: Date;
 }
@@ -137,11 +138,11 @@ export function toOwner(principal: PrincipalEntity): KeyOwner {
 
 /** Null on a collision; in a savepoint, so a PostgreSQL unique violation does not abort the surrounding transaction. */
 async function insertKey(manager: EntityManager, row: NewKeyRow): Promise<ApiKeyEntity | null> {
-  const { firstEight, hashedSecret, expirationTime, note, scopes, accessTags, principalId, timeCreated } = row;
+  const { firstEight, hashedSecret, expirationTime, note, scopes, accessTags, path, principalId, timeCreated } = row;
   try {
     return await manager.transaction((savepoint) => {
       const keys = savepoint.getRepository(ApiKeyEntity);
-      return keys.save(keys.create({ firstEight, hashedSecret, expirationTime, note, scopes, accessTags, principalId, timeCreated, latestActivity: null, revokedAt: null }));
+      return keys.save(keys.create({ firstEight, hashedSecret, expirationTime, note, scopes, accessTags, path, principalId, timeCreated, latestActivity: null, revokedAt: null }));
     });
   } catch (error) {
     if (isUniqueViolation(error)) return null;

@@ -2,6 +2,8 @@ import { Logger, Module } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { ACCESS_POLICY } from '../access/access-policy.token';
+import type { AccessPolicy } from '../plugins-api';
 import { PrincipalsModule } from '../principals/principals.module';
 import { CredentialCache, DEFAULT_CACHE_OPTIONS } from '../common/revocation/credential-cache';
 import { REVOCATION_BUS, RevocationBus } from '../common/revocation/revocation-bus';
@@ -35,9 +37,9 @@ import { PrincipalsAdminService } from './principals-admin.service';
     { provide: API_KEY_VERIFIER, useExisting: ApiKeyVerifierService },
     {
       provide: ApiKeysService,
-      useFactory: (store: ApiKeyStore, verifier: ApiKeyVerifierService, config: AppConfig) =>
-        new ApiKeysService(store, verifier, config, new Logger('ApiKeys')),
-      inject: [ApiKeyStore, ApiKeyVerifierService, APP_CONFIG],
+      useFactory: (store: ApiKeyStore, verifier: ApiKeyVerifierService, config: AppConfig, policy: AccessPolicy) =>
+        new ApiKeysService(store, verifier, config, new Logger('ApiKeys'), policy),
+      inject: [ApiKeyStore, ApiKeyVerifierService, APP_CONFIG, ACCESS_POLICY],
     },
     PrincipalsAdminService,
   ],

@@ -10,6 +10,8 @@ import { generateSecret, hashPresentedSecret } from './api-key-secret';
 import type { PlainLogger } from '../common/logging/plain-logger';
 import { ApiKeyVerifierService } from './api-key-verifier';
 import { ApiKeyStore, KeyOwner } from './api-key.store';
+import type { AccessPolicy } from '../plugins-api';
+import { splitKeyPath } from './dto/create-api-key.dto';
 
 /** Tiled's limit per principal; counts keys that still work (revoked and expired rows are audit history). */
 export const MAX_KEYS_PER_PRINCIPAL = 100;
@@ -21,6 +23,9 @@ interface CreateRequest {
   owner: KeyOwner;
   /** Set when the caller authenticated with an API key minting for itself: the new key may not exceed it. */
   callingKeyScopes?: ReadonlySet<string>;
+  /** …nor reach tags or nodes the calling key cannot. */
+  callingKeyTags?: ReadonlySet<string> | null;
+  callingKeyPath?: readonly string[];
 }
 
 /** The key rules (docs/api-keys-server.md): who may mint what, for how long, and revocation. */
@@ -30,13 +35,19 @@ export class ApiKeysService {
     private readonly verifier: ApiKeyVerifierService,
     private readonly config: AppConfig,
     private readonly logger: PlainLogger,
+    /** Checks that a key's access tags are ones its owner may have; absent: any tag. */
+    private readonly policy?: AccessPolicy,
   ) {}
 
   /** `POST /auth/apikey`: a key for the caller. */
   async createForCaller(auth: AuthContext, body: unknown): Promise<ApiKeyWithSecretResponseDto> {
     const dto = CreateApiKeyDto.parse(body);
     const owner = await this.callerOf(auth);
-    return this.create({ owner, callingKeyScopes: auth.via === 'apikey' ? auth.scopes : undefined }, dto);
+    const viaKey = auth.via === 'apikey';
+    return this.create(
+      { owner, callingKeyScopes: viaKey ? auth.scopes : undefined, callingKeyTags: viaKey ? (auth.accessTags ?? null) : undefined, callingKeyPath: auth.keyPath },
+      dto,
+    );
   }
 
   /** `POST /auth/principal/{uuid}/apikey`: an administrator mints a key on someone's behalf (checked against that principal). */
@@ -93,6 +104,8 @@ export class ApiKeysService {
         );
       }
     }
+    await this.checkTags(request, dto.access_tags);
+    const path = this.pathWithin(request, dto.path);
     const now = new Date();
     const expirationTime = this.expirationFor(dto.expires_in, now);
     const result = await this.store.insertUnderCap(owner.id, MAX_KEYS_PER_PRINCIPAL, MAX_DRAWS, () => ({
@@ -101,6 +114,7 @@ export class ApiKeysService {
       note: dto.note,
       scopes: [...scopes],
       accessTags: dto.access_tags,
+      path,
       principalId: owner.id,
       timeCreated: now,
     }));
@@ -111,6 +125,38 @@ export class ApiKeysService {
     }
     if (result.kind === 'collisions') throw new TiledHttpError(503, 'Could not allocate a unique API key; try again');
     return { ...toApiKeyResponse(result.row), secret: result.drawn.secret };
+  }
+
+  /** A key's tags must be tags its owner may have (per the access policy), and within the calling key's tags. */
+  private async checkTags(request: CreateRequest, tags: string[] | null): Promise<void> {
+    const calling = request.callingKeyTags;
+    if (calling) {
+      const beyond = tags === null ? null : tags.filter((tag) => !calling.has(tag));
+      if (beyond === null || beyond.length > 0) {
+        throw new ForbiddenError(
+          `The API key making this request is restricted to access tags ${pyList([...calling])}; a key it creates must be restricted to a subset of them${beyond?.length ? `. Not held: ${pyList(beyond)}` : ''}.`,
+        );
+      }
+    }
+    if (tags === null || !this.policy?.tagRefusal) return;
+    const { owner } = request;
+    const caller = { principal: { uuid: owner.uuid, type: owner.type, identities: owner.identities }, accessTags: null, scopes: owner.roleScopes };
+    for (const tag of tags) {
+      const refusal = await this.policy.tagRefusal(tag, caller);
+      if (refusal) throw new ForbiddenError(`Cannot restrict an API key to access tag '${tag}': ${refusal}.`);
+    }
+  }
+
+  /** The new key's subtree: as asked, inside the calling key's subtree; a key bound to a subtree passes it on by default. */
+  private pathWithin(request: CreateRequest, path: string | null): string | null {
+    const calling = request.callingKeyPath;
+    if (!calling || calling.length === 0) return path;
+    if (path === null) return `/${calling.join('/')}`;
+    const wanted = splitKeyPath(path);
+    if (wanted.length < calling.length || calling.some((segment, i) => wanted[i] !== segment)) {
+      throw new ForbiddenError(`The API key making this request is bound to /${calling.join('/')}; a key it creates must be bound inside it, not to ${path}.`);
+    }
+    return path;
   }
 
   /** Tiled's rule (403, same text): every requested scope must be one the owner holds, or `inherit`. */

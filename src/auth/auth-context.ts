@@ -19,6 +19,10 @@ export interface AuthContext {
   apiKeyFirstEight?: string;
   /** Session id (hex) carried by an access token, when the caller used one. */
   sessionId?: string;
+  /** An API key's `access_tags` (Tiled's `authn_access_tags`); absent or null: not restricted by tags. */
+  accessTags?: ReadonlySet<string> | null;
+  /** The subtree an API key is bound to, as path segments; absent: the whole catalog. */
+  keyPath?: readonly string[];
 }
 
 /** Where the guard leaves the AuthContext on the request object. */

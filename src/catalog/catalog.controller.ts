@@ -10,8 +10,10 @@ import { negotiate } from './http/negotiate';
 import { queryOf } from './http/query-params';
 import { sendEncoded } from './http/send';
 import type { ArrayNode, TableNode } from './tree/tree.types';
+import { AUTH_CONTEXT, AuthContext } from '../auth/auth-context';
 
 type Params = { '*'?: string };
+type RouteScope = 'read:metadata' | 'read:data';
 
 function wildcard(request: FastifyRequest): string | undefined {
   return (request.params as Params)['*'];
@@ -34,7 +36,7 @@ export class CatalogController {
   @Scopes(['read:metadata'])
   @Get(['metadata', 'metadata/*'])
   async metadata(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
-    const located = await this.catalog.locate(wildcard(request));
+    const located = await this.locate(request, 'read:metadata');
     const encoded = await this.catalog.metadata(located, queryOf(request), apiBase(request), wantsMsgpack(request.headers.accept), rawQuery(request));
     return sendEncoded(request, reply, encoded);
   }
@@ -42,7 +44,7 @@ export class CatalogController {
   @Scopes(['read:metadata'])
   @Get(['search', 'search/*'])
   async search(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
-    const located = await this.catalog.locate(wildcard(request));
+    const located = await this.locate(request, 'read:metadata');
     const encoded = await this.catalog.search(located, queryOf(request), apiBase(request), wantsMsgpack(request.headers.accept), rawQuery(request));
     return sendEncoded(request, reply, encoded, { 'cache-control': 'must-revalidate' });
   }
@@ -50,7 +52,7 @@ export class CatalogController {
   @Scopes(['read:metadata'])
   @Get(['distinct', 'distinct/*'])
   async distinct(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
-    const located = await this.catalog.locate(wildcard(request));
+    const located = await this.locate(request, 'read:metadata');
     const encoded = await this.catalog.distinct(located, queryOf(request), wantsMsgpack(request.headers.accept), rawQuery(request));
     return sendEncoded(request, reply, encoded);
   }
@@ -118,14 +120,20 @@ export class CatalogController {
   @Scopes(['read:data'])
   @Get(['node/full', 'node/full/*'])
   async nodeFull(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
-    const located = await this.catalog.locate(wildcard(request));
+    const located = await this.locate(request, 'read:data');
     this.catalog.requireFamily(located, ['container', 'table']);
     if (located.node.family === 'table') return this.sendTable(request, reply, undefined, 'full');
     return this.sendContainer(request, reply, undefined);
   }
 
+  /** Every route looks its node up here, with the route's scope checked on the node under the access policy. */
+  private locate(request: FastifyRequest, scope: RouteScope): Promise<Located> {
+    const auth = (request as unknown as Record<symbol, AuthContext | undefined>)[AUTH_CONTEXT];
+    return this.catalog.locate(wildcard(request), this.catalog.access.forRequest(auth), [scope]);
+  }
+
   private async locateFamily(request: FastifyRequest, families: string[]): Promise<Located> {
-    const located = await this.catalog.locate(wildcard(request));
+    const located = await this.locate(request, 'read:data');
     this.catalog.requireFamily(located, families);
     return located;
   }
@@ -157,10 +165,10 @@ export class CatalogController {
     const fields = Array.isArray(body) ? body : [query.field ?? []].flat();
     checkListLength(fields.length, Array.isArray(body) ? ['body'] : ['query', 'field']);
     if (type === HDF5) {
-      const encoded = await this.data.containerHdf5(located.node, fields.map(String), (c) => this.catalog.childEntries(c));
+      const encoded = await this.data.containerHdf5(located.node, fields.map(String), this.catalog.exportLister(located));
       return sendEncoded(request, reply, encoded, this.disposition(request));
     }
-    const payload = await this.catalog.containerExport(located.node, fields.map(String));
+    const payload = await this.catalog.containerExport(located, fields.map(String));
     const bytes = Buffer.from(toJson(payload));
     return sendEncoded(request, reply, { body: bytes, type: 'application/json', etag: etagOf(bytes) }, this.disposition(request));
   }

@@ -7,6 +7,9 @@ import { CatalogDataWriteService } from './writable/catalog-data-write.service';
 import { CatalogWriteController } from './writable/catalog-write.controller';
 import { CatalogWriteService } from './writable/catalog-write.service';
 import { closeCatalogs } from './writable/catalog-handle';
+import { NodeAccessService } from './access/node-access';
+import { ExplainController } from './access/explain.controller';
+import { ExplainService } from './access/explain.service';
 
 /**
  * The catalog: tree adapters and every read route. The trees are resolved before the app is built
@@ -19,11 +22,20 @@ export class CatalogModule implements OnApplicationShutdown {
     await closeCatalogs();
   }
 
-  static forRoot(root: TreeNode): DynamicModule {
+  /** `explain`: serve `GET /api/v1/auth/explain` (multi-user mode, where the other /auth routes are). */
+  static forRoot(root: TreeNode, options: { explain?: boolean } = {}): DynamicModule {
     return {
       module: CatalogModule,
-      controllers: [CatalogController, CatalogWriteController],
-      providers: [{ provide: CATALOG_ROOT, useValue: root }, CatalogService, CatalogDataService, CatalogWriteService, CatalogDataWriteService],
+      controllers: [CatalogController, CatalogWriteController, ...(options.explain ? [ExplainController] : [])],
+      providers: [
+        { provide: CATALOG_ROOT, useValue: root },
+        NodeAccessService,
+        CatalogService,
+        CatalogDataService,
+        CatalogWriteService,
+        CatalogDataWriteService,
+        ExplainService,
+      ],
       exports: [CatalogService],
     };
   }

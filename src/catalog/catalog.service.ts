@@ -2,15 +2,17 @@ import { Inject, Injectable } from '@nestjs/common';
 import { BadRequestError, NotFoundError, TiledHttpError } from '../common/errors/tiled-http.error';
 import { etagOf, toJson, toMsgpack } from '../common/http/wire';
 import { Candidate, Predicate, parseFilters } from './query/filters';
+import { distinctOf } from './query/distinct';
+import type { Filter } from './query/filter-ast';
 import { MetadataSelector, parseSelectMetadata } from './query/select-metadata';
 import { applySort, parseSort } from './query/sorting';
-import { distinctOf } from './query/distinct';
 import { Encoded } from './http/send';
 import { Query, all, boolParam, intParam } from './http/query-params';
 import { pyList } from '../common/errors/tiled-http.error';
 import { DTYPES } from './tree/dtype';
 import { encodeArrowSchema } from './data/table-data';
 import type {
+  AccessBlob,
   ArrayNode,
   ChildDistinctRequest,
   ChildSearchRequest,
@@ -20,12 +22,18 @@ import type {
   TableNode,
   TreeNode,
 } from './tree/tree.types';
+import { ChildFilter, NodeAccessService, RequestAccess, effectiveBlob, passes } from './access/node-access';
 
 export const CATALOG_ROOT = Symbol('CatalogRoot');
 
 export interface Located {
   node: TreeNode;
   path: string[];
+  /** The access blob governing the node: its own or its nearest ancestor's. */
+  blob?: AccessBlob;
+  /** Which of its children the caller may see (read:metadata); null: no restriction applies to this request. */
+  view?: ChildFilter | null;
+  access?: RequestAccess | null;
 }
 
 const ALL_FIELDS = ['structure_family', 'specs', 'metadata', 'structure', 'count', 'sorting', 'data_sources', 'access_blob'] as const;
@@ -36,6 +44,8 @@ const CACHE_ENTRIES_PER_NODE = 256;
 interface ChildEntry extends Candidate {
   node: TreeNode;
 }
+
+const READ_DATA: ReadonlySet<string> = new Set(['read:data']);
 
 /** Most `metadata` keys one /distinct request may tally; each is a pass over every child. */
 export const MAX_DISTINCT_KEYS = 64;
@@ -63,9 +73,9 @@ async function matching(entries: readonly ChildEntry[], predicates: readonly Pre
 /** How /metadata and /search render each resource, from their shared query parameters. */
 interface RenderOptions {
   fields: ReadonlySet<string> | null;
-  includeDataSources?: boolean;
   omitLinks: boolean;
   selectMetadata: MetadataSelector | null;
+  includeDataSources?: boolean;
 }
 
 const FAMILY_REPR: Readonly<Record<string, string>> = {
@@ -82,20 +92,80 @@ export class CatalogService {
   private readonly schemas = new WeakMap<TableNode, string>();
   private readonly columnArrays = new WeakMap<TableNode, Map<string, ArrayNode | null>>();
 
-  constructor(@Inject(CATALOG_ROOT) private readonly root: TreeNode) {}
+  constructor(
+    @Inject(CATALOG_ROOT) private readonly root: TreeNode,
+    readonly access: NodeAccessService,
+  ) {}
 
-  /** Walk the path from the root; a missing step is Tiled's 404 naming the whole path. */
-  async locate(pathText: string | undefined): Promise<Located> {
+  /**
+   * Walk the path from the root; a missing step is Tiled's 404 naming the whole path. Under an access
+   * policy (Tiled's `get_entry`): each step must pass the parent's read:metadata filter and the key's
+   * subtree, and the route's `scopes` must be allowed on the final node. A hidden step is answered
+   * exactly like a missing one.
+   */
+  async locate(pathText: string | undefined, access: RequestAccess | null = null, scopes: readonly string[] = ['read:metadata']): Promise<Located> {
     const path = (pathText ?? '').split('/').filter(Boolean);
     let node: TreeNode = this.root;
-    for (const segment of path) {
+    let blob = effectiveBlob(node, undefined);
+    const missing = (): NotFoundError => new NotFoundError(`No such entry: ${pyList(path)}`);
+    for (let depth = 0; depth < path.length; depth++) {
+      const segment = path[depth];
+      if (!this.access.withinKeyPath(access, depth, segment)) {
+        this.access.hiddenStep(access!, path, `outside the API key's subtree /${access!.keyPath.join('/')}`);
+        throw missing();
+      }
       let next: TreeNode | undefined;
       if (node.family === 'container') next = await node.get(segment);
       else if (node.family === 'table') next = (await this.columnAsArray(node, segment)) ?? undefined;
-      if (!next) throw new NotFoundError(`No such entry: ${pyList(path)}`);
+      if (!next) throw missing();
+      const nextBlob = effectiveBlob(next, blob);
+      if (access && node.family === 'container') {
+        const filter = await this.access.childFilter(access, node, path.slice(0, depth), blob);
+        if (!passes(filter, nextBlob)) {
+          this.access.hiddenStep(access, path, `the policy's filters hide /${path.slice(0, depth + 1).join('/')}`);
+          throw missing();
+        }
+      }
       node = next;
+      blob = nextBlob;
     }
-    return { node, path };
+    await this.access.checkNode(access, node, path, blob, scopes);
+    const view = access && node.family === 'container' ? await this.access.childFilter(access, node, path, blob) : null;
+    return { node, path, blob, view, access };
+  }
+
+  /** A container's children the caller may see with `scopes` (read:metadata: the lookup's own view). */
+  private async visibleEntries(located: Located, scopes?: ReadonlySet<string>): Promise<ChildEntry[]> {
+    const entries = await this.childEntries(located.node as ContainerNode);
+    const filter = scopes ? await this.access.childFilter(located.access ?? null, located.node, located.path, located.blob, scopes) : located.view;
+    if (!filter || filter.kind === 'all') return entries;
+    if (filter.kind === 'none') return [];
+    return entries.filter((entry) => passes(filter, effectiveBlob(entry.node, located.blob)));
+  }
+
+  /**
+   * The policy's view of a container's children as filters a container's own search can apply (a SQL
+   * catalog puts them in its WHERE clause); undefined when the view hides every child.
+   */
+  private static viewFilters(view: ChildFilter | null | undefined): Filter[] | undefined {
+    if (!view || view.kind === 'all') return [];
+    if (view.kind === 'none') return undefined;
+    return view.queries.map((q) => ({ type: 'access_blob_filter', userId: q.user_id, tags: q.tags }));
+  }
+
+  /** The children the caller may see, counted by the container's own search when it has one. */
+  private async childCount(container: ContainerNode, view: ChildFilter | null | undefined, blob: AccessBlob | undefined): Promise<number> {
+    const viewFilters = CatalogService.viewFilters(view);
+    if (!viewFilters) return 0;
+    if (container.search) return (await container.search({ filters: viewFilters, lookups: [], sorting: [], offset: 0, limit: 0 })).count;
+    const entries = await this.childEntries(container);
+    if (viewFilters.length === 0) return entries.length;
+    return entries.filter((entry) => passes(view!, effectiveBlob(entry.node, blob))).length;
+  }
+
+  /** Cache-key suffix: documents built for different views of the children are different documents. */
+  private static viewKey(located: Located): string {
+    return located.view ? `|v:${NodeAccessService.viewKey(located.view)}` : '';
   }
 
   requireFamily(located: Located, families: readonly string[]): void {
@@ -143,11 +213,6 @@ export class CatalogService {
     return node;
   }
 
-  private async childCount(container: ContainerNode): Promise<number> {
-    if (container.search) return (await container.search({ filters: [], lookups: [], sorting: [], offset: 0, limit: 0 })).count;
-    return (await this.childEntries(container)).length;
-  }
-
   async childEntries(container: ContainerNode): Promise<ChildEntry[]> {
     const cached = this.childLists.get(container);
     if (cached) return cached;
@@ -167,10 +232,10 @@ export class CatalogService {
     return schema;
   }
 
-  private async structureOf(node: TreeNode): Promise<Record<string, unknown>> {
+  private async structureOf(node: TreeNode, view: ChildFilter | null | undefined, blob: AccessBlob | undefined): Promise<Record<string, unknown>> {
     switch (node.family) {
       case 'container':
-        return { contents: null, count: await this.childCount(node) };
+        return { contents: null, count: await this.childCount(node, view, blob) };
       case 'array': {
         const info = DTYPES[node.dtype];
         return {
@@ -200,7 +265,14 @@ export class CatalogService {
   }
 
   /** One resource as Tiled's `construct_resource` builds it (as 09-search.txt shows it, field quirks included). */
-  async resource(node: TreeNode, path: string[], base: string, { fields, omitLinks, selectMetadata, includeDataSources }: RenderOptions): Promise<Record<string, unknown>> {
+  async resource(
+    node: TreeNode,
+    path: string[],
+    base: string,
+    { fields, omitLinks, selectMetadata, includeDataSources }: RenderOptions,
+    view: ChildFilter | null = null,
+    blob: AccessBlob | undefined = node.accessBlob,
+  ): Promise<Record<string, unknown>> {
     const keysOnly = fields !== null && fields.size === 1 && fields.has('');
     const want = (f: string): boolean => !keysOnly && (fields === null || fields.has(f));
     const attributes = {
@@ -208,7 +280,7 @@ export class CatalogService {
       structure_family: want('structure_family') || (!keysOnly && node.family === 'container') ? node.family : null,
       specs: want('specs') ? (node.specs ?? []) : null,
       metadata: want('metadata') ? this.metadataOf(node, selectMetadata) : null,
-      structure: want('structure') ? await this.structureOf(node) : null,
+      structure: want('structure') ? await this.structureOf(node, view, blob) : null,
       access_blob: want('access_blob') ? (node.accessBlob ?? null) : null,
       sorting: want('sorting') && node.family === 'container' ? (node.sorting ?? DEFAULT_SORTING) : null,
       data_sources: includeDataSources && node.dataSources ? await node.dataSources() : null,
@@ -266,8 +338,8 @@ export class CatalogService {
     intParam(query, 'max_depth', { ge: 0, le: 5 });
     const rootPath = boolParam(query, 'root_path');
     const render: RenderOptions = { fields, omitLinks, selectMetadata: parseSelectMetadata(query), includeDataSources };
-    return this.cachedDocument(located.node, `${located.path.join('/')}|${base}|${cacheKey}`, msgpack, async () => ({
-      data: await this.resource(located.node, located.path, base, render),
+    return this.cachedDocument(located.node, `${located.path.join('/')}|${base}|${cacheKey}${CatalogService.viewKey(located)}`, msgpack, async () => ({
+      data: await this.resource(located.node, located.path, base, render, located.view, located.blob),
       error: null,
       links: null,
       meta: rootPath ? { root_path: '/' } : {},
@@ -290,9 +362,9 @@ export class CatalogService {
     const filters = parseFilters(query);
     // Tiled's 400 for a bad expression comes from the handler, after every other parameter was validated.
     const render: RenderOptions = { fields, omitLinks, selectMetadata: parseSelectMetadata(query), includeDataSources };
-    return this.cachedDocument(container, `s|${located.path.join('/')}|${base}|${cacheKey}`, msgpack, async () => {
+    return this.cachedDocument(container, `s|${located.path.join('/')}|${base}|${cacheKey}${CatalogService.viewKey(located)}`, msgpack, async () => {
       const countOnly = fields !== null && fields.size === 1 && fields.has('count');
-      const { count, entries: page } = await this.searchChildren(container, {
+      const { count, entries: page } = await this.searchChildren(located, {
         filters: filters.filters,
         lookups: filters.lookups,
         sorting,
@@ -301,7 +373,10 @@ export class CatalogService {
       }, filters.predicates);
       const p = located.path.join('/');
       const data = [];
-      for (const entry of page) data.push(await this.resource(entry.node, [...located.path, entry.key], base, render));
+      for (const entry of page) {
+        // The searched container's view stands for its children's: a policy's filters depend on the caller, not the node.
+        data.push(await this.resource(entry.node, [...located.path, entry.key], base, render, located.view, effectiveBlob(entry.node, located.blob)));
+      }
       const self = offset === 0 ? `${base}/search/${p}?page[limit]=${limit}` : `${base}/search/${p}?page[offset]=${offset}&page[limit]=${limit}`;
       return {
         data,
@@ -316,18 +391,6 @@ export class CatalogService {
     });
   }
 
-  /** The container's own search when it has one (a database), else filters, sort and page in memory. */
-  private async searchChildren(container: ContainerNode, request: ChildSearchRequest, predicates: readonly Predicate[]): Promise<ChildSearchResult> {
-    if (container.search) return container.search(request);
-    let matches: Candidate[] = await matching(await this.childEntries(container), predicates);
-    if (request.lookups.length) {
-      const wanted = new Set(request.lookups);
-      matches = wanted.size > 1 ? [] : matches.filter((c) => wanted.has(c.key));
-    }
-    matches = applySort(matches, request.sorting);
-    return { count: matches.length, entries: (matches as ChildEntry[]).slice(request.offset, request.offset + request.limit) };
-  }
-
   async distinct(located: Located, query: Query, msgpack: boolean, cacheKey: string): Promise<Encoded> {
     if (located.node.family !== 'container') throw new TiledHttpError(405, 'This node does not support distinct.');
     const container = located.node;
@@ -337,23 +400,64 @@ export class CatalogService {
     const specs = boolParam(query, 'specs');
     const counts = boolParam(query, 'counts');
     const filters = parseFilters(query);
-    return this.cachedDocument(container, `d|${located.path.join('/')}|${cacheKey}`, msgpack, async () => {
+    return this.cachedDocument(container, `d|${located.path.join('/')}|${cacheKey}${CatalogService.viewKey(located)}`, msgpack, async () => {
       const request: ChildDistinctRequest = { filters: filters.filters, lookups: filters.lookups, metadata: keys, structureFamilies: families, specs, counts };
-      if (container.distinct) return container.distinct(request);
-      let matches: Candidate[] = await matching(await this.childEntries(container), filters.predicates);
+      const viewFilters = CatalogService.viewFilters(located.view);
+      if (container.distinct && viewFilters) return container.distinct({ ...request, filters: [...request.filters, ...viewFilters] });
+      let matches: Candidate[] = viewFilters ? await matching(await this.visibleEntries(located), filters.predicates) : [];
       if (filters.lookups.length) matches = matches.filter((c) => filters.lookups.includes(c.key));
       return distinctOf(matches, request);
     });
   }
 
-  /** `{contents, metadata}` of a subtree (Tiled's container JSON export: metadata only, no data). */
-  async containerExport(node: TreeNode, only?: readonly string[]): Promise<Record<string, unknown>> {
+  /**
+   * Lists children for an export walk (the HDF5 writer) with read:data, as the JSON export does: each
+   * container reached is remembered with its path and inherited blob, so its own children are filtered too.
+   */
+  exportLister(located: Located): (container: ContainerNode) => Promise<readonly { key: string; node: TreeNode }[]> {
+    if (!located.access) return (container) => this.childEntries(container);
+    const placed = new Map<TreeNode, Located>([[located.node, located]]);
+    return async (container) => {
+      const at = placed.get(container);
+      if (!at) return [];
+      const entries = await this.visibleEntries(at, READ_DATA);
+      for (const entry of entries) {
+        placed.set(entry.node, { node: entry.node, path: [...at.path, entry.key], blob: effectiveBlob(entry.node, at.blob), access: at.access });
+      }
+      return entries;
+    };
+  }
+
+  /**
+   * The children of a located container that the caller may see and every filter accepts, sorted and
+   * paged: by the container's own search when it has one (a database, given the policy's view as
+   * filters), else in memory.
+   */
+  private async searchChildren(located: Located, request: ChildSearchRequest, predicates: readonly Predicate[]): Promise<ChildSearchResult> {
+    const container = located.node as ContainerNode;
+    const viewFilters = CatalogService.viewFilters(located.view);
+    if (!viewFilters) return { count: 0, entries: [] };
+    if (container.search) return container.search({ ...request, filters: [...request.filters, ...viewFilters] });
+    let matches: Candidate[] = await matching(await this.visibleEntries(located), predicates);
+    if (request.lookups.length) {
+      const wanted = new Set(request.lookups);
+      matches = wanted.size > 1 ? [] : matches.filter((c) => wanted.has(c.key));
+    }
+    matches = applySort(matches, request.sorting);
+    return { count: matches.length, entries: (matches as ChildEntry[]).slice(request.offset, request.offset + request.limit) };
+  }
+
+  /** `{contents, metadata}` of a subtree (Tiled's container JSON export: metadata only, no data), children filtered with read:data. */
+  async containerExport(located: Located, only?: readonly string[]): Promise<Record<string, unknown>> {
+    const { node } = located;
     const contents: [string, unknown][] = [];
     if (node.family === 'container') {
       const wanted = only && only.length ? new Set(only) : null;
-      for (const entry of await this.childEntries(node)) {
+      const entries = located.access ? await this.visibleEntries(located, READ_DATA) : await this.childEntries(node);
+      for (const entry of entries) {
         if (wanted && !wanted.has(entry.key)) continue;
-        contents.push([entry.key, await this.containerExport(entry.node)]);
+        const child: Located = { node: entry.node, path: [...located.path, entry.key], blob: effectiveBlob(entry.node, located.blob), access: located.access };
+        contents.push([entry.key, await this.containerExport(child)]);
       }
     }
     // fromEntries defines own properties: a child named `__proto__` stays a child.

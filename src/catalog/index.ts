@@ -3,6 +3,7 @@
  * name your module in `trees[].tree` or `tiled serve module ./file.js:exportName`. See docs/catalog.md.
  */
 export type {
+  AccessBlob,
   ArrayNode,
   ChildDistinctRequest,
   ChildDistinctResult,

@@ -42,6 +42,8 @@ export interface ApiKeyInfo {
   note: string | null;
   scopes: string[];
   access_tags: string[] | null;
+  /** tiled-ts: the subtree the key is bound to (absent from Tiled servers). */
+  path?: string | null;
 }
 
 export interface ApiKeyWithSecret extends ApiKeyInfo {
@@ -74,6 +76,18 @@ export interface CreateApiKeyOptions {
   expiresIn?: number | string | null;
   note?: string | null;
   accessTags?: string[] | null;
+  /** tiled-ts: bind the key to this subtree (`/beamline/2026-03`). Sent only when set, so Tiled servers see Tiled's body. */
+  path?: string | null;
+}
+
+/** `GET /api/v1/auth/explain`'s answer (docs/access-control.md). */
+export interface Explanation {
+  path: string;
+  scope: string;
+  allowed: boolean;
+  decided_by: string;
+  reason: string;
+  layers: { layer: string; outcome: 'allowed' | 'refused'; detail: string }[];
 }
 
 export interface ContextOptions {
@@ -98,6 +112,8 @@ export interface RequestOptions {
   authenticate?: boolean;
 }
 
+const KEY_PATH_UNSUPPORTED =
+  'This server ignored the key\'s path (binding a key to a subtree is a tiled-ts feature): the key it created reached the whole catalog, so it was revoked.';
 const SINGLE_USER_NO_KEYS =
   'This Tiled server is deployed as a single-user server. Unlike multi-user servers, it has a single, static API key and does not support generating additional API keys.';
 
@@ -272,10 +288,21 @@ export class Context {
     return (await this.fetchDocument('GET', links.whoami, { accept: MSGPACK })) as Principal | null;
   }
 
+  /** tiled-ts: may this caller use `scope` on `path`, and which layer decided (docs/access-control.md). */
+  async explain(path: string, scope = 'read:metadata'): Promise<Explanation> {
+    return (await this.fetchDocument('GET', `${this.apiUri}auth/explain`, { query: { path, scope }, accept: JSON_TYPE })) as Explanation;
+  }
+
   async createApiKey(options: CreateApiKeyOptions = {}): Promise<ApiKeyWithSecret> {
     const links = (await this.about()).authentication.links;
     if (!links) throw new TiledClientError(0, SINGLE_USER_NO_KEYS);
-    return (await this.fetchDocument('POST', links.apikey, { json: apiKeyBody(options), accept: MSGPACK })) as ApiKeyWithSecret;
+    const key = (await this.fetchDocument('POST', links.apikey, { json: apiKeyBody(options), accept: MSGPACK })) as ApiKeyWithSecret;
+    if (options.path && !key.path) {
+      // A server that ignores `path` (Tiled) made a key reaching everything: never hand that out as a bound key.
+      await this.fetchDocument('DELETE', links.apikey, { query: { first_eight: key.first_eight }, accept: MSGPACK });
+      throw new TiledClientError(0, KEY_PATH_UNSUPPORTED);
+    }
+    return key;
   }
 
   /** Revoke one of the caller's keys by its first eight characters (a full key is trimmed). */
@@ -421,5 +448,6 @@ function apiKeyBody(options: CreateApiKeyOptions): Record<string, unknown> {
     access_tags: options.accessTags && options.accessTags.length ? options.accessTags : null,
     expires_in: expires,
     note: options.note ?? null,
+    ...(options.path ? { path: options.path } : {}),
   };
 }

@@ -71,6 +71,15 @@ export interface MetricsConfig {
   prometheus: boolean;
 }
 
+/** `access_control:` as Tiled spells it: a policy specifier and its args (docs/access-control.md). */
+export interface AccessControlConfig {
+  /** `tag-based`, `allow-all`, Tiled's `tiled.access_control.access_policies:…`, or `./module.js:Export`. */
+  access_policy: string;
+  args: Record<string, unknown>;
+  /** Directory relative specifiers and files resolve against (the config file's directory). */
+  baseDir: string;
+}
+
 export interface AppConfig {
   /** The file or directory the configuration came from, if any (for messages). */
   source?: string;
@@ -86,6 +95,8 @@ export interface AppConfig {
   metrics?: MetricsConfig;
   /** Directory the configuration came from; relative specifiers resolve against it. */
   configDir?: string;
+  /** Absent: every node grants every scope (Tiled's default, no policy). */
+  access_control?: AccessControlConfig;
   /** Accepted-but-ignored Tiled keys and similar notes; `tiled serve` prints them as warnings at startup. */
   warnings?: readonly string[];
 }

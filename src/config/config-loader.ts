@@ -246,6 +246,7 @@ function buildConfig(sources: Sources, origin: Origin, env: NodeJS.ProcessEnv): 
   const allowOrigins = listFromEnv(data.allow_origins, 'TILED_ALLOW_ORIGINS', env, problems) ?? [];
   const uvicorn = objectAt(data, 'uvicorn') ?? {};
   const metrics = objectAt(data, 'metrics') ?? {};
+  const accessControl = objectAt(data, 'access_control');
 
   if (problems.length > 0) throw invalid(origin.source ?? origin.label ?? 'from the environment', problems);
 
@@ -263,6 +264,9 @@ function buildConfig(sources: Sources, origin: Origin, env: NodeJS.ProcessEnv): 
       verbose: false,
     },
     metrics: { prometheus: typeof metrics.prometheus === 'boolean' ? metrics.prometheus : DEFAULT_METRICS.prometheus },
+    ...(accessControl && typeof accessControl.access_policy === 'string'
+      ? { access_control: { access_policy: accessControl.access_policy, args: objectAt(accessControl, 'args') ?? {}, baseDir: origin.configDir } }
+      : {}),
     warnings,
   };
   return deepFreeze(config);

@@ -204,7 +204,21 @@ export const CONFIG_SCHEMA: JsonSchema = {
         init_if_not_exists: { type: ['boolean', 'null'], description: 'Create the catalog tables if the database has none' },
       },
     },
-    access_control: unsupported('Access policies; data is visible to anyone holding read scopes'),
+    access_control: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      required: ['access_policy'],
+      description: 'Who may see and do what on which node (docs/access-control.md)',
+      properties: {
+        access_policy: {
+          type: 'string',
+          minLength: 1,
+          'x-expect': 'a policy such as "tiled.access_control.access_policies:TagBasedAccessPolicy" or "./my-policy.js:MyPolicy"',
+          description: 'The policy: `tag-based`, `allow-all`, Tiled\'s class path for either, or a JavaScript module',
+        },
+        args: { type: ['object', 'null'], description: 'Arguments of the policy (for the tag-based one: provider, tags_db, scopes)' },
+      },
+    },
     routers: unsupported('Custom FastAPI routers'),
     metrics: {
       type: ['object', 'null'],

@@ -161,7 +161,7 @@ export async function loadAuthenticator(provider: ProviderConfig, ctx: LoadConte
   return { provider: provider.provider, authenticator, plugin: { name: descriptor.meta.name, version: descriptor.meta.version }, source };
 }
 
-function resolveModule(target: Target, baseDir: string): string | null {
+export function resolveModule(target: Target, baseDir: string): string | null {
   const request = target.kind === 'path' ? resolve(baseDir, target.module) : target.module;
   if (target.kind === 'path' && !existsSync(request)) return null;
   try {
@@ -203,7 +203,7 @@ function pickImportCondition(value: unknown): string | undefined {
 // TypeScript compiles `import()` to `require()` under CommonJS; this keeps a real dynamic import for ESM plugins.
 const dynamicImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<unknown>;
 
-async function importModule(file: string): Promise<unknown> {
+export async function importModule(file: string): Promise<unknown> {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(file);
@@ -214,7 +214,7 @@ async function importModule(file: string): Promise<unknown> {
   }
 }
 
-function pickExport(exported: unknown, name: string | undefined): unknown {
+export function pickExport(exported: unknown, name: string | undefined): unknown {
   if (!exported || (typeof exported !== 'object' && typeof exported !== 'function')) return undefined;
   const record = exported as Record<string, unknown>;
   if (name) {
@@ -257,7 +257,7 @@ function authenticatorProblem(value: unknown): string | null {
   return `mode must be "internal" or "external", not ${JSON.stringify(auth.mode)}`;
 }
 
-function validateArgs(schema: Record<string, unknown>, args: unknown, keyPath: string): string[] {
+export function validateArgs(schema: Record<string, unknown>, args: unknown, keyPath: string): string[] {
   const ajv = new Ajv({ allErrors: true, strict: false });
   addFormats(ajv);
   let validate;

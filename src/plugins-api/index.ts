@@ -179,3 +179,5 @@ export const outcome = {
     return reason === undefined ? { kind: 'rejected' } : { kind: 'rejected', reason };
   },
 };
+
+export * from './access-policy';

@@ -37,7 +37,7 @@ export interface BuiltApp {
 /** Build the application exactly as `tiled serve` runs it; e2e tests use this same function. */
 export async function createApp(config: AppConfig, options: BootstrapOptions = {}): Promise<BuiltApp> {
   // Every configuration check first (the same ones `tiled admin check-config` runs), then the database.
-  const { singleUserKey, authenticators, catalogRoot } = await validateDeployment(config, options);
+  const { singleUserKey, authenticators, catalogRoot, accessPolicy } = await validateDeployment(config, options);
   // Loaded only when needed: the database, plugin host and token modules are most of a cold start.
   const multiUserAuth = authenticators
     ? (await import('../auth/multi-user-auth.module')).MultiUserAuthModule.forRootAsync(config, { authenticators })
@@ -58,7 +58,7 @@ export async function createApp(config: AppConfig, options: BootstrapOptions = {
     clientErrorHandler: answerClientError,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot({ config, singleUserApiKey: singleUserKey?.key, multiUserAuth, catalogRoot }),
+    AppModule.forRoot({ config, singleUserApiKey: singleUserKey?.key, multiUserAuth, catalogRoot, accessPolicy }),
     adapter,
     { logger: new StartupQuietLogger(config.server.verbose), abortOnError: false },
   );

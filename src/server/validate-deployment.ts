@@ -6,6 +6,7 @@ import { resolveTrees } from '../catalog/tree/tree-loader';
 import type { TreeNode } from '../catalog/tree/tree.types';
 import { DatabaseUriError, parseDatabaseUri } from '../database/database-uri';
 import type { AuthenticatorRegistry } from '../plugin-host/authenticator-registry';
+import type { AccessPolicy } from '../plugins-api';
 
 /** What a valid configuration starts: everything `tiled serve` needs before it opens the database. */
 export interface Deployment {
@@ -15,6 +16,8 @@ export interface Deployment {
   authenticators?: AuthenticatorRegistry;
   /** The trees of `trees[]`, loaded and mounted under one root. */
   catalogRoot: TreeNode;
+  /** `access_control:`'s policy, loaded and started; the allow-all policy when there is none. */
+  accessPolicy: AccessPolicy;
 }
 
 /**
@@ -27,7 +30,7 @@ export interface Deployment {
 export async function validateDeployment(config: AppConfig, options: { apiKey?: string; catalogRoot?: TreeNode } = {}): Promise<Deployment> {
   if (isSingleUser(config)) {
     const singleUserKey = asConfigError(() => resolveSingleUserKey(options.apiKey, config.authentication.single_user_api_key));
-    return { singleUserKey, catalogRoot: options.catalogRoot ?? (await resolveTrees(config)) };
+    return { singleUserKey, catalogRoot: options.catalogRoot ?? (await resolveTrees(config)), accessPolicy: await loadPolicy(config) };
   }
   // Loaded only in multi-user mode: the plugin host is a noticeable part of a single-user cold start.
   const [{ loadProviders }, { PluginLoadError }] = await Promise.all([import('../plugin-host/load-providers'), import('../plugin-host/plugin-loader')]);
@@ -38,7 +41,22 @@ export async function validateDeployment(config: AppConfig, options: { apiKey?: 
     throw error instanceof PluginLoadError ? new ConfigError(error.message) : error;
   }
   if (config.database) asConfigError(() => parseDatabaseUri(config.database!.uri));
-  return { authenticators, catalogRoot: options.catalogRoot ?? (await resolveTrees(config)) };
+  return { authenticators, catalogRoot: options.catalogRoot ?? (await resolveTrees(config)), accessPolicy: await loadPolicy(config) };
+}
+
+async function loadPolicy(config: AppConfig): Promise<AccessPolicy> {
+  if (!config.access_control) {
+    const { AllowAllPolicy } = await import('../access/allow-all-policy');
+    return new AllowAllPolicy();
+  }
+  const [{ loadAccessPolicy }, { PluginLoadError }] = await Promise.all([import('../plugin-host/access-policy-loader'), import('../plugin-host/plugin-loader')]);
+  try {
+    const loaded = await loadAccessPolicy(config.access_control, config.source);
+    new Logger('AccessPolicy').log(`Access policy ${loaded.name}`);
+    return loaded.policy;
+  } catch (error) {
+    throw error instanceof PluginLoadError ? new ConfigError(error.message) : error;
+  }
 }
 
 /** What `tiled admin check-config` reports: the lines `serve` would refuse to start with, and the warnings it would print. */

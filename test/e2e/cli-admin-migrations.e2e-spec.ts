@@ -6,7 +6,8 @@ import { createTestDatabase, EngineName, TestDatabase, testEngines } from '../he
 import { runTiled, startTiled } from '../helpers/tiled-process';
 import { writeToyConfig } from '../helpers/toy-config';
 
-const NEWEST = 'PendingLoginAddress1795800000000';
+const NEWEST = 'ApiKeyPath1795900000000';
+const FOURTH = 'PendingLoginAddress1795800000000';
 const THIRD = 'LoginThrottle1795790000000';
 const SECOND = 'ExternalLoginState1795760000000';
 const FIRST = 'InitialSchema1760000000000';
@@ -37,7 +38,7 @@ describe.each(testEngines())('tiled admin upgrade-database / downgrade-database 
     expect((await admin('initialize-database', db.uri)).code).toBe(0);
 
     const down = await admin('downgrade-database', db.uri, SECOND);
-    expect([down.stderr, down.code]).toEqual([expect.stringContaining(`downgraded to ${SECOND} (undid ${NEWEST}, ${THIRD})`), 0]);
+    expect([down.stderr, down.code]).toEqual([expect.stringContaining(`downgraded to ${SECOND} (undid ${NEWEST}, ${FOURTH}, ${THIRD})`), 0]);
     const again = await admin('downgrade-database', db.uri, '1795760000000');
     expect([again.stderr, again.code]).toEqual([expect.stringContaining('is already at 1795760000000'), 0]);
 
@@ -46,7 +47,7 @@ describe.each(testEngines())('tiled admin upgrade-database / downgrade-database 
     expect(refused.stdout + refused.stderr).toContain(`tiled admin upgrade-database`);
 
     const up = await admin('upgrade-database', db.uri);
-    expect([up.stderr, up.code]).toEqual([expect.stringContaining(`upgraded (${THIRD}, ${NEWEST})`), 0]);
+    expect([up.stderr, up.code]).toEqual([expect.stringContaining(`upgraded (${THIRD}, ${FOURTH}, ${NEWEST})`), 0]);
     const server = await startTiled(['serve', 'config', serverConfig()]);
     try {
       const login = await fetch(`${server.api}/auth/provider/toy/token`, {
@@ -61,7 +62,7 @@ describe.each(testEngines())('tiled admin upgrade-database / downgrade-database 
 
   it('upgrades only as far as a given revision, and to base and back leaves a database initialize-database accepts', async () => {
     expect((await admin('initialize-database', db.uri)).code).toBe(0);
-    expect((await admin('downgrade-database', db.uri, 'base')).stderr).toContain(`downgraded to base (undid ${NEWEST}, ${THIRD}, ${SECOND}, ${FIRST})`);
+    expect((await admin('downgrade-database', db.uri, 'base')).stderr).toContain(`downgraded to base (undid ${NEWEST}, ${FOURTH}, ${THIRD}, ${SECOND}, ${FIRST})`);
     const partial = await admin('initialize-database', db.uri);
     expect([partial.stderr, partial.code]).toEqual([expect.stringContaining('initialised.'), 0]);
     expect((await admin('downgrade-database', db.uri, FIRST)).code).toBe(0);
@@ -69,13 +70,13 @@ describe.each(testEngines())('tiled admin upgrade-database / downgrade-database 
     expect(toFirst.stderr).toContain(`is already at or past ${FIRST}`);
     expect((await admin('upgrade-database', db.uri, SECOND)).stderr).toContain(`upgraded (${SECOND})`);
     const rest = await admin('upgrade-database', db.uri, NEWEST);
-    expect(rest.stderr).toContain(`upgraded (${THIRD}, ${NEWEST})`);
+    expect(rest.stderr).toContain(`upgraded (${THIRD}, ${FOURTH}, ${NEWEST})`);
   });
 
   it('names the known revisions when given an unknown one, and refuses an uninitialised database', async () => {
     const unknown = await admin('downgrade-database', db.uri, 'nope');
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toBe(`Error: Unknown revision 'nope'. Known revisions, oldest first: base, ${FIRST}, ${SECOND}, ${THIRD}, ${NEWEST}\n`);
+    expect(unknown.stderr).toBe(`Error: Unknown revision 'nope'. Known revisions, oldest first: base, ${FIRST}, ${SECOND}, ${THIRD}, ${FOURTH}, ${NEWEST}\n`);
     const empty = await admin('downgrade-database', db.uri, 'base');
     expect(empty.code).toBe(1);
     expect(empty.stderr).toMatch(/has not been initialised; there is nothing to downgrade/);

@@ -8,6 +8,8 @@ export interface ApiKeyResponseDto {
   scopes: string[];
   access_tags: string[] | null;
   latest_activity: Date | null;
+  /** Beyond Tiled: the subtree the key is bound to; absent for a key that reaches the whole catalog (Tiled's shape). */
+  path?: string;
 }
 
 /** Tiled's `APIKeyWithSecret`: only the creation response carries the secret. */
@@ -25,5 +27,6 @@ export function toApiKeyResponse(row: ApiKeyEntity): ApiKeyResponseDto {
     scopes: row.scopes,
     access_tags: row.accessTags,
     latest_activity: row.latestActivity,
+    ...(row.path ? { path: row.path } : {}),
   };
 }

@@ -8,6 +8,8 @@ export class CreateApiKeyDto {
   scopes!: string[] | null;
   access_tags!: string[] | null;
   note!: string | null;
+  /** Beyond Tiled: bind the key to this subtree (`/beamline/2026-03`), normalised to a leading slash; null: everywhere. */
+  path!: string | null;
 
   /**
    * Validate like FastAPI/pydantic would, with the same 422 shapes (`loc`, `type`, `msg`, `input`), so
@@ -25,6 +27,7 @@ export class CreateApiKeyDto {
     dto.scopes = parseStringList('scopes', raw.scopes, problems);
     dto.access_tags = parseStringList('access_tags', raw.access_tags, problems);
     dto.note = parseNote(raw.note, problems);
+    dto.path = parsePath(raw.path, problems);
     if (problems.length > 0) throw new UnprocessableError(problems);
     return dto;
   }
@@ -98,4 +101,30 @@ function parseNote(value: unknown, problems: Problems): string | null {
     return null;
   }
   return value;
+}
+
+const PATH_MAX = 1023;
+
+/** `a/b`, `/a/b/` → `/a/b`; `/` or empty → null (the whole catalog). Dot segments are refused, not resolved. */
+function parsePath(value: unknown, problems: Problems): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') {
+    problems.push({ type: 'string_type', loc: ['body', 'path'], msg: 'Input should be a valid string', input: value });
+    return null;
+  }
+  if (value.length > PATH_MAX) {
+    problems.push({ type: 'string_too_long', loc: ['body', 'path'], msg: `String should have at most ${PATH_MAX} characters`, input: value, ctx: { max_length: PATH_MAX } });
+    return null;
+  }
+  const segments = splitKeyPath(value);
+  if (segments.some((segment) => segment === '.' || segment === '..')) {
+    problems.push({ type: 'value_error', loc: ['body', 'path'], msg: "Value error, a key's path may not contain '.' or '..' segments", input: value });
+    return null;
+  }
+  return segments.length ? `/${segments.join('/')}` : null;
+}
+
+/** A key's stored path as the segments the catalog walks. */
+export function splitKeyPath(path: string): string[] {
+  return path.split('/').filter(Boolean);
 }

@@ -1,5 +1,6 @@
 import { DTYPES } from './dtype';
 import type {
+  AccessBlob,
   ArrayNode,
   ColumnType,
   ColumnValues,
@@ -17,6 +18,8 @@ import type {
 export interface NodeOptions {
   metadata?: Metadata;
   specs?: readonly (Spec | string)[];
+  /** Who may reach the node under an access policy (docs/access-control.md); inherited by descendants without one. */
+  accessBlob?: AccessBlob;
 }
 
 function specsOf(specs: NodeOptions['specs']): Spec[] {
@@ -31,6 +34,7 @@ export function containerNode(children: Record<string, TreeNode> | Map<string, T
     family: 'container',
     metadata: options.metadata ?? {},
     specs: specsOf(options.specs),
+    ...(options.accessBlob ? { accessBlob: options.accessBlob } : {}),
     keys: () => keys,
     get: (key) => map.get(key),
   };
@@ -107,6 +111,7 @@ export function generatedArrayNode(options: ArrayOptions & { value: (flatIndex: 
     dims: options.dims ?? null,
     metadata: options.metadata ?? {},
     specs: specsOf(options.specs),
+    ...(options.accessBlob ? { accessBlob: options.accessBlob } : {}),
     readBlock(block) {
       const key = block.join(',');
       const hit = cache.get(key) ?? generating.get(key);
@@ -156,6 +161,7 @@ export function arrayNode(
     dims: options.dims ?? null,
     metadata: options.metadata ?? {},
     specs: specsOf(options.specs),
+    ...(options.accessBlob ? { accessBlob: options.accessBlob } : {}),
     readBlock(block) {
       if (single) return flat;
       const key = block.join(',');
@@ -250,6 +256,7 @@ export function tableNode(partitions: readonly TablePartition[], options: NodeOp
     npartitions: partitions.length,
     metadata: options.metadata ?? {},
     specs: specsOf(options.specs),
+    ...(options.accessBlob ? { accessBlob: options.accessBlob } : {}),
     readPartition: (index) => partitions[index],
   };
 }

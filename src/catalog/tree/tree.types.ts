@@ -24,13 +24,22 @@ export type Metadata = Record<string, unknown>;
 
 export type MaybePromise<T> = T | Promise<T>;
 
+/**
+ * Who may reach a node under an access policy: Tiled's `{"tags": ["proposal_42"]}` or `{"user": "alice"}`.
+ * Served as the resource's `access_blob`. See docs/access-control.md.
+ */
+export type AccessBlob = Readonly<Record<string, unknown>>;
+
 interface NodeCommon {
   readonly metadata: Metadata;
   readonly specs?: readonly Spec[];
+  /**
+   * Undefined: the node inherits its nearest ancestor's blob (none at all: no policy rule restricts it);
+   * served as `access_blob` (`null` when undefined). Catalog nodes carry `{}` when created without a policy.
+   */
+  readonly accessBlob?: AccessBlob;
   /** false: never cache documents built from this node. Default true. */
   readonly cacheable?: boolean;
-  /** Tiled's access blob (catalog nodes: `{}` without an access policy); absent → `null` in resources. */
-  readonly accessBlob?: Record<string, unknown>;
   /** Tiled's data sources of the node, shown with `include_data_sources=true`; absent → `null`. */
   dataSources?(): MaybePromise<readonly Record<string, unknown>[]>;
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { defaultConfigPath } from '../../config/config-loader';
 import { CliError } from '../cli-error';
@@ -65,6 +66,35 @@ export function registerAdminCommands(program: Command): void {
     .argument('<revision>', "Keep migrations up to this one (name or timestamp); 'base' undoes them all")
     .helpOption('-h, --help', 'Show this message and exit')
     .action((uri: string, revision: string) => databaseStep((database) => database.downgradeDatabase(uri, revision)));
+
+  admin
+    .command('compile-tags')
+    .description("Compile access-tag definitions (Tiled's YAML: roles, tags, tag_owners) into the tags database the tag-based access policy reads.")
+    .argument('<tags_yaml>', 'The tag definitions')
+    .argument('[database]', 'The SQLite file to write (created if missing; its content is replaced)')
+    .option('--groups <groups_yaml>', 'Group memberships: a mapping of group name to a list of user names')
+    .option('--check', 'Only check the definitions; write nothing')
+    .helpOption('-h, --help', 'Show this message and exit')
+    .action(async (tagsYaml: string, database: string | undefined, flags: { groups?: string; check?: boolean }) => {
+      const { compileTagDefinitions, readGroups, writeTagsDatabase, TagDefinitionError } = await import('../../access/tags-compiler');
+      if (!flags.check && !database) throw new CliError('Name the database file to write, or pass --check', 2);
+      let compiled;
+      try {
+        const groups = flags.groups ? readGroups(flags.groups) : new Map<string, string[]>();
+        compiled = compileTagDefinitions(readFileSync(tagsYaml, 'utf8'), groups);
+      } catch (error) {
+        if (error instanceof TagDefinitionError) throw new CliError(`${tagsYaml}: ${error.message}`);
+        throw new CliError(`${tagsYaml}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      for (const warning of compiled.warnings) process.stderr.write(`Warning: ${warning}\n`);
+      const summary = `${compiled.tags.size} tags (${compiled.publicTags.size} public), ${compiled.owners.size} with owners`;
+      if (flags.check) {
+        process.stderr.write(`${tagsYaml}: OK, ${summary}\n`);
+        return;
+      }
+      writeTagsDatabase(database!, compiled);
+      process.stderr.write(`Wrote ${database}: ${summary}\n`);
+    });
 
   admin
     .command('check-config')

@@ -9,6 +9,7 @@ export interface CreateKeyFlags extends ProfileFlags {
   scopes?: string[];
   accessTags?: string[];
   note?: string;
+  path?: string;
 }
 
 /** Options shared by `api_key create` and `admin create-api-key`. */
@@ -19,6 +20,7 @@ export function addCreateKeyOptions(command: Command): Command {
     .option('--scopes <scope...>', 'Restrict the key to these scopes (repeat the flag or list several); default: inherit the owner\'s')
     .option('--access-tags <tag...>', 'Restrict the key to these access tags (needs explicit --scopes)')
     .option('--note <text>', 'A note to recognise the key by in `tiled api_key list`')
+    .option('--path <path>', 'Bind the key to this subtree (e.g. /beamline/2026-03): outside it the key sees nothing (tiled-ts)')
     .option('--no-verify', 'Accepted for compatibility with Tiled; has no effect');
 }
 
@@ -31,7 +33,7 @@ export function keyOptionsFrom(flags: CreateKeyFlags): CreateApiKeyOptions {
       throw new CliError(`--expires-in: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  return { scopes: flags.scopes, accessTags: flags.accessTags, expiresIn, note: flags.note };
+  return { scopes: flags.scopes, accessTags: flags.accessTags, expiresIn, note: flags.note, path: flags.path };
 }
 
 /** Secrets go to stdout alone so `$(tiled api_key create)` captures exactly the key. */
@@ -46,7 +48,8 @@ export function printSecret(secret: string): void {
  */
 export function apiKeysTable(keys: readonly ApiKeyInfo[]): string {
   const withTags = keys.some((key) => key.access_tags && key.access_tags.length);
-  const header = ['First 8', 'Expires at (UTC)', 'Latest activity', 'Note', 'Scopes', ...(withTags ? ['Access tags'] : [])];
+  const withPath = keys.some((key) => key.path);
+  const header = ['First 8', 'Expires at (UTC)', 'Latest activity', 'Note', 'Scopes', ...(withTags ? ['Access tags'] : []), ...(withPath ? ['Path'] : [])];
   const rows = keys.map((key) => [
     key.first_eight,
     formatUtc(key.expiration_time),
@@ -54,6 +57,7 @@ export function apiKeysTable(keys: readonly ApiKeyInfo[]): string {
     key.note ?? '',
     key.scopes.length ? key.scopes.join(' ') : '-',
     ...(withTags ? [key.access_tags ? key.access_tags.map((tag) => tag.replace(/ /g, '\\ ')).join(' ') : '-'] : []),
+    ...(withPath ? [key.path ?? '/'] : []),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
   const line = (cells: string[]): string =>

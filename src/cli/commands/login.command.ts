@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import read from 'read';
 import { Context, NotAuthenticatedError, TiledClientError } from '../../client';
-import { AuthProvider, TokenResponse } from '../../client/context';
+import { AuthProvider, Explanation, TokenResponse } from '../../client/context';
 import { ProfileError, resolveProfile } from '../../client/profiles';
 import { CliError } from '../cli-error';
 import { DeviceFlowError, loginWithDeviceFlow } from '../../external-login/device-flow.client';
@@ -170,12 +170,22 @@ export function registerLoginCommands(program: Command): void {
     .command('whoami')
     .description('Show the identities of the logged-in user (or of the API key in TILED_API_KEY).')
     .addOption(profileOption())
+    .option('--explain <path>', 'Instead, explain whether you may use --scope on the node at this path, and which layer decides (tiled-ts)')
+    .option('--scope <scope>', 'The scope --explain asks about', 'read:metadata')
+    .option('--json', 'With --explain: print the explanation as JSON')
     .helpOption('-h, --help', 'Show this message and exit')
-    .action(async (flags: ProfileFlags) => {
+    .action(async (flags: ProfileFlags & { explain?: string; scope: string; json?: boolean }) => {
       const context = await contextForProfile(flags);
       const about = await context.about();
       if (!about.authentication.links) {
         process.stdout.write('This is a single-user server: it has one static API key and no user identities.\n');
+        return;
+      }
+      if (flags.explain !== undefined) {
+        if (!context.usingApiKey && !context.useCachedTokens()) throw new CliError('Not authenticated. Log in with `tiled login`, or set TILED_API_KEY.');
+        const explanation = await context.explain(flags.explain, flags.scope);
+        process.stdout.write(flags.json ? `${JSON.stringify(explanation, null, 2)}\n` : formatExplanation(explanation));
+        if (!explanation.allowed) process.exitCode = 1;
         return;
       }
       if (!context.usingApiKey && !context.useCachedTokens()) {
@@ -194,5 +204,22 @@ export function registerLoginCommands(program: Command): void {
         return;
       }
       process.stdout.write(`${principal.identities.map((identity) => identity.id).join(',')}\n`);
+      if (context.usingApiKey) {
+        // What this key may reach, when it is narrower than its owner (docs/access-control.md).
+        const key = await context.whichApiKey();
+        const limits = [
+          ...(key.access_tags ? [`restricted to access tags ${key.access_tags.join(', ') || '(none)'}`] : []),
+          ...(key.path ? [`bound to ${key.path}`] : []),
+        ];
+        if (limits.length) process.stdout.write(`API key ${key.first_eight}: ${limits.join('; ')}\n`);
+      }
     });
+}
+
+/** `whoami --explain`: the verdict, then each layer consulted, in order. */
+export function formatExplanation(explanation: Explanation): string {
+  const verdict = explanation.allowed ? 'ALLOWED' : 'REFUSED';
+  const lines = [`${verdict}: ${explanation.scope} on ${explanation.path} (decided by ${explanation.decided_by}: ${explanation.reason})`];
+  for (const layer of explanation.layers) lines.push(`  ${layer.outcome === 'allowed' ? 'ok     ' : 'refused'}  ${layer.layer.padEnd(11)}  ${layer.detail}`);
+  return `${lines.join('\n')}\n`;
 }

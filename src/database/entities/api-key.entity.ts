@@ -37,6 +37,10 @@ export class ApiKeyEntity {
   @JsonColumn({ name: 'access_tags', nullable: true })
   accessTags!: string[] | null;
 
+  /** The subtree the key is bound to (`/beamline/2026-03`), beyond Tiled; null: the whole catalog. */
+  @Column({ name: 'path', type: 'varchar', length: 1023, nullable: true })
+  path!: string | null;
+
   @Column({ name: 'principal_id', type: 'integer' })
   principalId!: number;
 
