@@ -20,6 +20,9 @@ function isRequestDto(type: unknown): type is RequestDto {
  * parsed by it; anything else passes unchanged. Routes that only take `@Req()`/`@Res()` (the catalog's
  * hot paths) never reach a pipe.
  *
+ * Every problem of one parameter is listed; when several parameters are invalid, Nest stops at the
+ * first that fails, so one parameter's problems are reported (FastAPI would list all of them).
+ *
  * Not class-validator: FastAPI's 422 distinguishes `int_parsing` from `int_from_float`, coerces numeric
  * strings, reports list items by index and echoes each input, and Tiled's clients show those texts;
  * the DTOs' `parse` (built from src/common/validation/fields.ts) reproduce them exactly.
