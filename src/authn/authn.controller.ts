@@ -38,7 +38,6 @@ export class AuthnController {
     @Optional() @Inject(DEVICE_CODE_POLLER) private readonly deviceCodes: DeviceCodePoller | null,
   ) {}
 
-  /** OAuth2 password grant (form body). Unknown or external providers are a plain 404, as in Tiled. */
   /**
    * OAuth2 password grant (form body). Unknown or external providers are a plain 404, as in Tiled, before
    * any body check: which body this route takes depends on the provider, so the services validate it.
