@@ -1,6 +1,6 @@
 import { CallHandler, ExecutionContext, HttpCode, NestInterceptor, SetMetadata, UseInterceptors, applyDecorators } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Observable, from, mergeMap } from 'rxjs';
+import { Observable, map, mergeMap } from 'rxjs';
 import { Encoded, prepareEncoded } from './encoded';
 import { JSON_TYPE, prepareDocument, toJson } from './wire';
 
@@ -54,35 +54,41 @@ export class Responder implements NestInterceptor {
     const http = context.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    return next.handle().pipe(mergeMap((value: unknown) => from(this.encode(request, reply, value))));
-  }
-
-  private async encode(request: FastifyRequest, reply: FastifyReply, value: unknown): Promise<unknown> {
     const contract = this.contract;
-    if (contract.kind === 'document') {
-      const expires = contract.expiresInMs === undefined ? undefined : new Date(Date.now() + contract.expiresInMs);
-      return prepareDocument(request, reply, value, { etag: contract.etag, expires }) ?? notModified();
-    }
-    if (contract.kind === 'json') {
-      if (contract.noStore) reply.header('cache-control', 'no-store');
-      // A Buffer, not a string or object: Fastify would append "; charset=utf-8", which Tiled's client refuses.
-      reply.header('content-type', JSON_TYPE);
-      return Buffer.from(toJson(value));
-    }
-    const response = value as BodyResponse;
-    if (response.headers) for (const [name, header] of Object.entries(response.headers)) reply.header(name, header);
-    const status = response.status ?? 200;
-    let body: Buffer | null;
-    if (response.encoded) {
-      body = await prepareEncoded(request, reply, response.encoded);
-      if (body === null) return notModified();
-    } else {
-      body = Buffer.isBuffer(response.body) ? response.body : Buffer.from(response.body);
-      if (body.length) reply.header('content-type', response.type);
-    }
-    if (status === 200) return body;
-    return new Response(body.length ? new Uint8Array(body.buffer, body.byteOffset, body.length) : null, { status });
+    // Synchronous unless a body has to be gzipped: most answers take no extra promise.
+    if (contract.kind !== 'body') return next.handle().pipe(map((value: unknown) => encodeValue(contract, request, reply, value)));
+    return next.handle().pipe(
+      mergeMap((value: unknown) => {
+        const encoded = encodeBody(request, reply, value as BodyResponse);
+        return encoded instanceof Promise ? encoded : [encoded];
+      }),
+    );
   }
+}
+
+function encodeValue(contract: Exclude<ResponseContract, { kind: 'body' }>, request: FastifyRequest, reply: FastifyReply, value: unknown): Buffer | Response {
+  if (contract.kind === 'document') {
+    const expires = contract.expiresInMs === undefined ? undefined : new Date(Date.now() + contract.expiresInMs);
+    return prepareDocument(request, reply, value, { etag: contract.etag, expires }) ?? notModified();
+  }
+  if (contract.noStore) reply.header('cache-control', 'no-store');
+  // A Buffer, not a string or object: Fastify would append "; charset=utf-8", which Tiled's client refuses.
+  reply.header('content-type', JSON_TYPE);
+  return Buffer.from(toJson(value));
+}
+
+function encodeBody(request: FastifyRequest, reply: FastifyReply, response: BodyResponse): Buffer | Response | Promise<Buffer | Response> {
+  if (response.headers) for (const [name, header] of Object.entries(response.headers)) reply.header(name, header);
+  const status = response.status ?? 200;
+  if (response.encoded) return prepareEncoded(request, reply, response.encoded).then((body) => (body === null ? notModified() : withStatus(body, status)));
+  const body = Buffer.isBuffer(response.body) ? response.body : Buffer.from(response.body);
+  if (body.length) reply.header('content-type', response.type);
+  return withStatus(body, status);
+}
+
+function withStatus(body: Buffer, status: number): Buffer | Response {
+  if (status === 200) return body;
+  return new Response(body.length ? new Uint8Array(body.buffer, body.byteOffset, body.length) : null, { status });
 }
 
 function notModified(): Response {
