@@ -1,5 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { AboutController } from './about/about.controller';
 import { AuthenticationGuard } from './auth/authentication.guard';
@@ -9,6 +9,7 @@ import { CatalogModule } from './catalog/catalog.module';
 import { ZarrHttpModule } from './zarr-http/zarr-http.module';
 import type { TreeNode } from './catalog/tree/tree.types';
 import { TiledExceptionFilter } from './common/errors/tiled-exception.filter';
+import { TiledValidationPipe } from './common/validation/tiled-validation.pipe';
 import { APP_CONFIG, AppConfig, isSingleUser, metricsEnabled } from './config/app-config';
 import { MetricsModule } from './metrics/metrics.module';
 import { OpenApiModule } from './openapi/openapi.module';
@@ -53,6 +54,7 @@ export class AppModule {
         CredentialsStrategy,
         { provide: APP_GUARD, useClass: AuthenticationGuard },
         { provide: APP_FILTER, useClass: TiledExceptionFilter },
+        { provide: APP_PIPE, useClass: TiledValidationPipe },
       ],
       exports: [APP_CONFIG, ACCESS_POLICY],
       global: true,

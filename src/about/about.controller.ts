@@ -1,12 +1,15 @@
-import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Controller, Get, Inject, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { Public } from '../auth/auth.decorators';
 import { ABOUT_PROVIDERS, AboutProvidersSource } from './about.providers';
-import { apiBase, sendDocument } from '../common/http/wire';
+import { BodyResponse, RespondsWithBody, RespondsWithDocument } from '../common/http/responds';
+import { apiBase } from '../common/http/wire';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { FORMATS, FORMAT_ALIASES, QUERY_NAMES, TILED_API_VERSION, TILED_COMPAT_VERSION, TILED_TS_VERSION } from './about.constants';
 
-const HEALTHZ_BODY = Buffer.from(JSON.stringify({ status: 'ready' }));
+const HEALTHZ: BodyResponse = { body: Buffer.from(JSON.stringify({ status: 'ready' })), type: 'application/json' };
+/** Tiled lets clients cache the about document for ten minutes. */
+const ABOUT_LIFETIME_MS = 600_000;
 
 @Controller()
 export class AboutController {
@@ -15,20 +18,22 @@ export class AboutController {
     @Inject(ABOUT_PROVIDERS) private readonly providers: AboutProvidersSource,
   ) {}
 
+  /** One constant body: health checks are polled often and must stay the cheapest answer there is. */
   @Public()
   @Get('healthz')
-  healthz(@Res() reply: FastifyReply): FastifyReply {
-    // A Buffer body keeps the content type exactly application/json (Tiled's), without "; charset=utf-8".
-    return reply.header('content-type', 'application/json').send(HEALTHZ_BODY);
+  @RespondsWithBody()
+  healthz(): BodyResponse {
+    return HEALTHZ;
   }
 
   /** Tiled's about document (captured in 01-about.txt): every top-level key is required by the Python client. */
   @Public()
   @Get('api/v1/')
-  about(@Req() request: FastifyRequest, @Res() reply: FastifyReply): FastifyReply {
+  @RespondsWithDocument({ expiresInMs: ABOUT_LIFETIME_MS })
+  about(@Req() request: FastifyRequest): object {
     const base = apiBase(request);
     const providers = this.providers.describe(base, request.headers['user-agent']);
-    const document = {
+    return {
       api_version: TILED_API_VERSION,
       library_version: TILED_COMPAT_VERSION,
       formats: FORMATS,
@@ -51,6 +56,5 @@ export class AboutController {
       links: { self: base, documentation: `${base}/docs` },
       meta: { root_path: '/api', server: 'tiled-ts', tiled_ts_version: TILED_TS_VERSION },
     };
-    return sendDocument(request, reply, document, { etag: true, expires: new Date(Date.now() + 600_000) });
   }
 }

@@ -1,10 +1,13 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Post, Query, Req, Res } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Post, Query, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth, Public, Scopes } from '../auth/auth.decorators';
 import { presentedApiKey } from '../auth/credentials';
-import { sendDocument } from '../common/http/wire';
+import { RespondsWithDocument } from '../common/http/responds';
 import { ApiKeysService } from './api-keys.service';
+import { CreateApiKeyDto } from './dto/create-api-key.dto';
+import { ApiKeyResponseDto, ApiKeyWithSecretResponseDto } from './dto/api-key-response.dto';
+import { FirstEightQueryDto } from './dto/principal-requests.dto';
 
 /** The caller's own keys (docs/api-keys-server.md). */
 @Controller('api/v1/auth')
@@ -13,13 +16,9 @@ export class ApiKeysController {
 
   @Scopes(['create:apikeys'])
   @Post('apikey')
-  async create(
-    @CurrentAuth() auth: AuthContext,
-    @Body() body: unknown,
-    @Req() request: FastifyRequest,
-    @Res() reply: FastifyReply,
-  ): Promise<FastifyReply> {
-    return sendDocument(request, reply, await this.apiKeys.createForCaller(auth, body), { etag: true });
+  @RespondsWithDocument()
+  create(@CurrentAuth() auth: AuthContext, @Body() body: CreateApiKeyDto): Promise<ApiKeyWithSecretResponseDto> {
+    return this.apiKeys.createForCaller(auth, body);
   }
 
   /**
@@ -28,21 +27,15 @@ export class ApiKeysController {
    */
   @Public()
   @Get('apikey')
-  async inspect(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
-    const presented = presentedApiKey(request);
-    return sendDocument(request, reply, await this.apiKeys.inspect(presented?.key), { etag: true });
+  @RespondsWithDocument()
+  inspect(@Req() request: FastifyRequest): Promise<ApiKeyResponseDto> {
+    return this.apiKeys.inspect(presentedApiKey(request)?.key);
   }
 
   @Scopes(['revoke:apikeys'])
   @Delete('apikey')
   @HttpCode(HttpStatus.NO_CONTENT)
-  async revoke(@CurrentAuth() auth: AuthContext, @Query('first_eight') firstEight: unknown): Promise<void> {
-    await this.apiKeys.revokeForCaller(auth, firstQueryValue(firstEight));
+  async revoke(@CurrentAuth() auth: AuthContext, @Query() query: FirstEightQueryDto): Promise<void> {
+    await this.apiKeys.revokeForCaller(auth, query.firstEight);
   }
-}
-
-/** A repeated query parameter arrives as a list; FastAPI takes the last, which is as good as any. */
-export function firstQueryValue(value: unknown): string | undefined {
-  if (Array.isArray(value)) return firstQueryValue(value[value.length - 1]);
-  return typeof value === 'string' ? value : undefined;
 }

@@ -2,6 +2,7 @@ import { hash, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { createTestDatabase, testEngines, TestDatabase } from '../../test/helpers/postgres';
 import type { AuthContext } from '../auth/auth-context';
+import { DomainError } from '../common/errors/domain-error';
 import { TiledHttpError } from '../common/errors/tiled-http.error';
 import { AppConfig, DEFAULT_AUTHENTICATION, DEFAULT_SERVER } from '../config/app-config';
 import { openDatabase } from '../database/data-source';
@@ -52,11 +53,11 @@ async function harness(dataSource: DataSource, config: AppConfig, bus: Revocatio
   return { store, verifier, sut: new ApiKeysService(store, verifier, config, quiet) };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<TiledHttpError> {
+async function rejection(promise: Promise<unknown>): Promise<TiledHttpError | DomainError> {
   try {
     await promise;
   } catch (error) {
-    if (error instanceof TiledHttpError) return error;
+    if (error instanceof TiledHttpError || error instanceof DomainError) return error;
     throw error;
   }
   throw new Error('expected a rejection');

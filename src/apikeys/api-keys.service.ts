@@ -1,6 +1,7 @@
 import type { AuthContext } from '../auth/auth-context';
 import { INHERIT, isScope } from '../auth/scopes';
-import { BadRequestError, ForbiddenError, NotFoundError, TiledHttpError, UnprocessableError } from '../common/errors/tiled-http.error';
+import { UnprocessableError } from '../common/errors/tiled-http.error';
+import { ApiKeyError, ApiKeyErrorCode } from './api-key.errors';
 import { pyList } from '../common/errors/tiled-http.error';
 import type { AppConfig } from '../config/app-config';
 import { CreateApiKeyDto } from './dto/create-api-key.dto';
@@ -54,7 +55,7 @@ export class ApiKeysService {
   async createForPrincipal(auth: AuthContext, uuid: string, body: unknown): Promise<ApiKeyWithSecretResponseDto> {
     const dto = CreateApiKeyDto.parse(body);
     const owner = await this.store.findOwnerByUuid(uuid);
-    if (!owner) throw new NotFoundError(`Principal ${uuid} does not exist or insufficient permissions.`);
+    if (!owner) throw new ApiKeyError(ApiKeyErrorCode.principal_not_found, `Principal ${uuid} does not exist or insufficient permissions.`);
     const created = await this.create({ owner }, dto);
     this.logger.log(`${describe(auth)} created API key ${created.first_eight} for principal ${uuid}`);
     return created;
@@ -62,12 +63,12 @@ export class ApiKeysService {
 
   /** `GET /auth/apikey`: the key presented with this request. */
   async inspect(presented: string | undefined): Promise<ApiKeyResponseDto> {
-    if (presented === undefined) throw new TiledHttpError(401, 'No API key was provided with this request.');
+    if (presented === undefined) throw new ApiKeyError(ApiKeyErrorCode.no_key_presented, 'No API key was provided with this request.');
     const entry = await this.verifier.lookup(presented);
     const hashed = hashPresentedSecret(presented);
     const row = entry && hashed ? await this.store.findByHash(hashed) : null;
     // Re-checked on the fresh row: a revoke may have landed between the lookup and this read.
-    if (!row || row.revokedAt !== null) throw new TiledHttpError(401, 'Invalid API key');
+    if (!row || row.revokedAt !== null) throw new ApiKeyError(ApiKeyErrorCode.invalid_key, 'Invalid API key');
     return toApiKeyResponse({ ...row, latestActivity: this.verifier.latestActivity(row.id, row.latestActivity) });
   }
 
@@ -86,7 +87,7 @@ export class ApiKeysService {
     const prefix = requireFirstEight(firstEight);
     const notFound = `The principal ${uuid} has no such API key.`;
     const owner = await this.store.findOwnerByUuid(uuid);
-    if (!owner) throw new NotFoundError(notFound);
+    if (!owner) throw new ApiKeyError(ApiKeyErrorCode.key_not_found, notFound);
     await this.revoke(owner, firstEight!, prefix, notFound);
     this.logger.warn(`${describe(auth)} revoked API key ${prefix} of principal ${uuid}`);
   }
@@ -99,7 +100,8 @@ export class ApiKeysService {
     if (dto.access_tags !== null) {
       const offending = scopes.filter((scope) => scope === INHERIT || scope === 'admin:apikeys');
       if (offending.length > 0) {
-        throw new ForbiddenError(
+        throw new ApiKeyError(
+          ApiKeyErrorCode.access_tags_with_broad_scopes,
           `Requested scopes ${pyList(scopes)} contain scopes ${pySet(offending)}, which cannot be combined with access tag restrictions.`,
         );
       }
@@ -119,11 +121,12 @@ export class ApiKeysService {
       timeCreated: now,
     }));
     if (result.kind === 'full') {
-      throw new BadRequestError(
+      throw new ApiKeyError(
+        ApiKeyErrorCode.limit_reached,
         `This Principal already has ${result.active} API keys which is greater than or equal to the maximum number allowed, ${MAX_KEYS_PER_PRINCIPAL}. Some API keys must be deleted before creating new ones.`,
       );
     }
-    if (result.kind === 'collisions') throw new TiledHttpError(503, 'Could not allocate a unique API key; try again');
+    if (result.kind === 'collisions') throw new ApiKeyError(ApiKeyErrorCode.allocation_failed, 'Could not allocate a unique API key; try again');
     return { ...toApiKeyResponse(result.row), secret: result.drawn.secret };
   }
 
@@ -165,7 +168,8 @@ export class ApiKeysService {
     if (notHeld.length === 0) return;
     const unknown = notHeld.filter((scope) => !isScope(scope));
     const why = unknown.length > 0 ? ` Unknown scopes: ${pyList(unknown)}.` : ` Not held: ${pyList(notHeld)}.`;
-    throw new ForbiddenError(
+    throw new ApiKeyError(
+      ApiKeyErrorCode.scopes_not_held,
       `Requested scopes ${raw === null ? 'None' : pyList(raw)} must be a subset of the principal's scopes ${pyList(owner.roleScopes)}.${why}`,
     );
   }
@@ -175,7 +179,8 @@ export class ApiKeysService {
     const wanted = resolveRequestedScopes(scopes, owner.roleScopes);
     const beyond = [...wanted].filter((scope) => !calling.has(scope));
     if (beyond.length === 0) return;
-    throw new ForbiddenError(
+    throw new ApiKeyError(
+      ApiKeyErrorCode.beyond_calling_key,
       `Requested scopes ${pyList(scopes)} must be a subset of the scopes of the API key making this request ${pyList(
         [...calling].filter((scope) => scope !== INHERIT),
       )}. Not held: ${pyList(beyond)}.`,
@@ -207,19 +212,19 @@ export class ApiKeysService {
 
   private async revoke(owner: KeyOwner, presented: string, prefix: string, notFound: string): Promise<void> {
     const row = await this.store.findActiveByFirstEight(owner.id, prefix, new Date());
-    if (!row) throw new NotFoundError(notFound);
+    if (!row) throw new ApiKeyError(ApiKeyErrorCode.key_not_found, notFound);
     // A full key must be the key, not merely share its first eight characters.
     if (presented.length > 8 && hashPresentedSecret(presented) !== row.hashedSecret && /^[0-9a-fA-F]{72}$/.test(presented)) {
-      throw new NotFoundError(notFound);
+      throw new ApiKeyError(ApiKeyErrorCode.key_not_found, notFound);
     }
     await this.store.revoke(row.id, new Date());
     await this.verifier.announceRevocation(row.hashedSecret);
   }
 
   private async callerOf(auth: AuthContext): Promise<KeyOwner> {
-    if (!auth.principal) throw new TiledHttpError(401, 'Not authenticated', { 'www-authenticate': 'Bearer' });
+    if (!auth.principal) throw new ApiKeyError(ApiKeyErrorCode.not_authenticated, 'Not authenticated', { 'www-authenticate': 'Bearer' });
     const owner = await this.store.findOwnerByUuid(auth.principal.uuid);
-    if (!owner) throw new TiledHttpError(401, 'Principal no longer exists.');
+    if (!owner) throw new ApiKeyError(ApiKeyErrorCode.principal_gone, 'Principal no longer exists.');
     return owner;
   }
 }

@@ -1,10 +1,12 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
 import type { AuthContext } from '../auth/auth-context';
 import { CurrentAuth, Scopes } from '../auth/auth.decorators';
-import { sendDocument } from '../common/http/wire';
-import { firstQueryValue } from './api-keys.controller';
+import { RespondsWithDocument } from '../common/http/responds';
+import type { PrincipalJson } from '../principals/principals.service';
 import { ApiKeysService } from './api-keys.service';
+import { CreateApiKeyDto } from './dto/create-api-key.dto';
+import type { ApiKeyWithSecretResponseDto } from './dto/api-key-response.dto';
+import { FirstEightQueryDto, PrincipalListQueryDto, PrincipalPathDto, ServicePrincipalQueryDto } from './dto/principal-requests.dto';
 import { PrincipalsAdminService } from './principals-admin.service';
 
 /** Administration of principals and of keys on someone's behalf (docs/http-api.md). */
@@ -17,45 +19,36 @@ export class PrincipalsAdminController {
 
   @Scopes(['read:principals'])
   @Get()
-  async list(@Query() query: Record<string, unknown>, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
-    return sendDocument(request, reply, await this.principals.list(query), { etag: true });
+  @RespondsWithDocument()
+  list(@Query() query: PrincipalListQueryDto): Promise<PrincipalJson[]> {
+    return this.principals.list(query.offset, query.limit);
   }
 
   @Scopes(['write:principals'])
   @Post()
-  async createService(
-    @CurrentAuth() auth: AuthContext,
-    @Query('role') role: unknown,
-    @Req() request: FastifyRequest,
-    @Res() reply: FastifyReply,
-  ): Promise<FastifyReply> {
-    return sendDocument(request, reply, await this.principals.createService(auth, firstQueryValue(role)), { etag: true });
+  @RespondsWithDocument()
+  createService(@CurrentAuth() auth: AuthContext, @Query() query: ServicePrincipalQueryDto): Promise<PrincipalJson> {
+    return this.principals.createService(auth, query.role);
   }
 
   @Scopes(['read:principals'])
   @Get(':uuid')
-  async show(@Param('uuid') uuid: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
-    return sendDocument(request, reply, await this.principals.show(uuid), { etag: true });
+  @RespondsWithDocument()
+  show(@Param() path: PrincipalPathDto): Promise<PrincipalJson> {
+    return this.principals.show(path.uuid);
   }
 
   @Scopes(['admin:apikeys'])
   @Post(':uuid/apikey')
-  async createApiKey(
-    @CurrentAuth() auth: AuthContext,
-    @Param('uuid') uuid: string,
-    @Body() body: unknown,
-    @Req() request: FastifyRequest,
-    @Res() reply: FastifyReply,
-  ): Promise<FastifyReply> {
-    const normalized = this.principals.parseUuid(uuid);
-    return sendDocument(request, reply, await this.apiKeys.createForPrincipal(auth, normalized, body), { etag: true });
+  @RespondsWithDocument()
+  createApiKey(@CurrentAuth() auth: AuthContext, @Param() path: PrincipalPathDto, @Body() body: CreateApiKeyDto): Promise<ApiKeyWithSecretResponseDto> {
+    return this.apiKeys.createForPrincipal(auth, path.uuid, body);
   }
 
   @Scopes(['admin:apikeys'])
   @Delete(':uuid/apikey')
   @HttpCode(HttpStatus.NO_CONTENT)
-  async revokeApiKey(@CurrentAuth() auth: AuthContext, @Param('uuid') uuid: string, @Query('first_eight') firstEight: unknown): Promise<void> {
-    const normalized = this.principals.parseUuid(uuid);
-    await this.apiKeys.revokeForPrincipal(auth, normalized, firstQueryValue(firstEight));
+  async revokeApiKey(@CurrentAuth() auth: AuthContext, @Param() path: PrincipalPathDto, @Query() query: FirstEightQueryDto): Promise<void> {
+    await this.apiKeys.revokeForPrincipal(auth, path.uuid, query.firstEight);
   }
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { TiledHttpError, UnprocessableError } from '../common/errors/tiled-http.error';
+import { UnprocessableError } from '../common/errors/tiled-http.error';
+import { AuthnError, AuthnErrorCode } from './authn.errors';
 import { LogPseudonyms } from '../common/logging/redact';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { AuthenticatorRegistry } from '../plugin-host/authenticator-registry';
@@ -43,11 +44,11 @@ export class LoginService {
 
     const authenticator = this.registry.internal(provider);
     // Before the throttle: a provider that does not exist is no login attempt, and counts for nothing.
-    if (!authenticator) throw new TiledHttpError(404, 'Not Found');
+    if (!authenticator) throw new AuthnError(AuthnErrorCode.unknown_provider, 'Not Found');
     const admission = await this.throttle.admit(provider, username, address);
     if (!admission.allowed) {
       this.logger.warn(`Login throttled: ${this.account(provider, username)} from ${address}`);
-      throw new TiledHttpError(429, 'Too many failed login attempts. Try again later.', { 'retry-after': String(Math.ceil(admission.retryAfterMs / 1000)) });
+      throw new AuthnError(AuthnErrorCode.login_throttled, 'Too many failed login attempts. Try again later.', { 'retry-after': String(Math.ceil(admission.retryAfterMs / 1000)) });
     }
 
     let outcome: AuthenticationOutcome;
@@ -59,15 +60,15 @@ export class LoginService {
       this.logger.error(`Authenticator for provider "${provider}" failed: ${message}`);
       await this.throttle.withdraw(admission.attempt);
       const status = pluginFailureStatus(error);
-      throw new TiledHttpError(
-        status,
+      throw new AuthnError(
+        status === 503 ? AuthnErrorCode.provider_unavailable : AuthnErrorCode.provider_failed,
         status === 503 ? `The login provider "${provider}" is unavailable. Try again later.` : `The login provider "${provider}" failed. Ask the administrator to check the server log.`,
       );
     }
     if (outcome?.kind !== 'authenticated' || !outcome.identity?.id) {
       const reason = outcome?.kind === 'rejected' && outcome.reason ? ` (${outcome.reason})` : '';
       this.logger.warn(`Failed login: ${this.account(provider, username)} from ${address}${reason}`);
-      throw new TiledHttpError(401, INCORRECT, { 'www-authenticate': 'Bearer' });
+      throw new AuthnError(AuthnErrorCode.incorrect_credentials, INCORRECT, { 'www-authenticate': 'Bearer' });
     }
     await this.throttle.succeeded(admission.attempt);
     return this.sessions.loginWithIdentity(provider, outcome.identity);

@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { BadRequestError, NotFoundError, TiledHttpError } from '../common/errors/tiled-http.error';
+import { AuthnError, AuthnErrorCode } from './authn.errors';
 import { underCapLock } from '../database/capped-insert';
 import { SessionEntity } from '../database/entities';
 import type { Identity } from '../plugins-api';
@@ -53,7 +53,7 @@ export class SessionsService {
    * The OAuth/OIDC routes call this too, so every login path answers with the same body.
    */
   async loginWithIdentity(provider: string, identity: Identity): Promise<TokenResponse> {
-    if (!identity.id) throw new TiledHttpError(401, 'Incorrect username or password', { 'www-authenticate': 'Bearer' });
+    if (!identity.id) throw new AuthnError(AuthnErrorCode.incorrect_credentials, 'Incorrect username or password', { 'www-authenticate': 'Bearer' });
     const principal = await this.principals.getOrCreateUser(provider, identity.id);
     const now = new Date();
     await this.principals.touchLogin(provider, identity.id, now);
@@ -85,7 +85,8 @@ export class SessionsService {
       return { session };
     });
     if (!created.session) {
-      throw new BadRequestError(
+      throw new AuthnError(
+        AuthnErrorCode.session_limit_reached,
         `This Principal already has ${created.live} sessions which is greater than or equal to the maximum number allowed, ${MAX_SESSIONS_PER_PRINCIPAL}. Some Sessions must be closed before creating new ones.`,
       );
     }
@@ -106,7 +107,7 @@ export class SessionsService {
     const repo = this.dataSource.getRepository(SessionEntity);
     const session = await repo.findOneBy({ uuid: normalizeUuid(sid) ?? '' });
     const now = new Date();
-    if (!session || session.revoked || session.expirationTime <= now) throw new TiledHttpError(401, SESSION_EXPIRED);
+    if (!session || session.revoked || session.expirationTime <= now) throw new AuthnError(AuthnErrorCode.session_expired, SESSION_EXPIRED);
 
     if (session.refreshTokenId === jti) {
       const next = newTokenId();
@@ -125,7 +126,7 @@ export class SessionsService {
       if (result.affected === 1) return this.mintPair(session, next);
       // Lost a race with a concurrent refresh of the same token: fall through to the grace check.
       const current = await repo.findOneBy({ id: session.id });
-      if (!current || current.revoked) throw new TiledHttpError(401, SESSION_EXPIRED);
+      if (!current || current.revoked) throw new AuthnError(AuthnErrorCode.session_expired, SESSION_EXPIRED);
       return this.duplicateOrReplay(current, jti, now);
     }
     return this.duplicateOrReplay(session, jti, now);
@@ -138,7 +139,7 @@ export class SessionsService {
     }
     await this.revokeSession(session);
     this.logger.warn(`Refresh token reuse on session ${hex(session.uuid).slice(0, 8)}…: session revoked`);
-    throw new TiledHttpError(401, SESSION_EXPIRED);
+    throw new AuthnError(AuthnErrorCode.session_expired, SESSION_EXPIRED);
   }
 
   /** `POST /auth/session/revoke`: the refresh token is the proof. 409 for an unknown session, as Tiled. */
@@ -146,7 +147,7 @@ export class SessionsService {
     const verified = await this.tokens.verifyRefresh(refreshToken);
     if (!verified.ok) throw tokenError(verified.reason);
     const session = await this.dataSource.getRepository(SessionEntity).findOneBy({ uuid: normalizeUuid(verified.claims.sid) ?? '' });
-    if (!session || session.expirationTime <= new Date()) throw new TiledHttpError(409, `No session ${verified.claims.sid}`);
+    if (!session || session.expirationTime <= new Date()) throw new AuthnError(AuthnErrorCode.unknown_session, `No session ${verified.claims.sid}`);
     await this.revokeSession(session);
   }
 
@@ -154,9 +155,9 @@ export class SessionsService {
   async revokeById(principalUuid: string, sessionId: string): Promise<void> {
     const uuid = normalizeUuid(sessionId);
     const session = uuid ? await this.dataSource.getRepository(SessionEntity).findOne({ where: { uuid }, relations: { principal: true } }) : null;
-    if (!session) throw new NotFoundError(`No session ${sessionId}`);
+    if (!session) throw new AuthnError(AuthnErrorCode.session_not_found, `No session ${sessionId}`);
     if (session.principal.uuid !== normalizeUuid(principalUuid)) {
-      throw new NotFoundError('Sessions does not exist or requester has insufficient permissions');
+      throw new AuthnError(AuthnErrorCode.session_not_found, 'Sessions does not exist or requester has insufficient permissions');
     }
     await this.revokeSession(session);
   }
@@ -189,7 +190,7 @@ export class SessionsService {
     const refreshExp = Math.min(nowMs + auth.refresh_token_max_age * 1000, sessionEnd);
     const principal = await this.principals.findById(session.principalId);
     const ref = principal ? await this.principals.refOf(principal.id) : null;
-    if (!principal || !ref) throw new TiledHttpError(401, SESSION_EXPIRED);
+    if (!principal || !ref) throw new AuthnError(AuthnErrorCode.session_expired, SESSION_EXPIRED);
     const claims: AccessClaims = {
       sub: hex(principal.uuid),
       sub_typ: principal.type,
@@ -219,8 +220,8 @@ function newTokenId(): string {
   return randomBytes(16).toString('hex');
 }
 
-function tokenError(reason: 'invalid' | 'expired'): TiledHttpError {
+function tokenError(reason: 'invalid' | 'expired'): AuthnError {
   return reason === 'expired'
-    ? new TiledHttpError(401, SESSION_EXPIRED)
-    : new TiledHttpError(401, 'Could not validate credentials', { 'www-authenticate': 'Bearer' });
+    ? new AuthnError(AuthnErrorCode.session_expired, SESSION_EXPIRED)
+    : new AuthnError(AuthnErrorCode.invalid_token, 'Could not validate credentials', { 'www-authenticate': 'Bearer' });
 }

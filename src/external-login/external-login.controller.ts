@@ -1,8 +1,9 @@
-import { Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Controller, Get, Inject, Param, Post, Query, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { Public } from '../auth/auth.decorators';
 import { CSRF_COOKIE } from '../common/http/http-hooks';
-import { toJson } from '../common/http/wire';
+import { BodyResponse, RespondsWithBody, RespondsWithJson, redirectTo } from '../common/http/responds';
+import { JSON_TYPE, toJson } from '../common/http/wire';
 import { failurePage, successPage, userCodeForm } from './device-code.pages';
 import { EXTERNAL_LOGIN_OPTIONS, ExternalLoginOptions, ExternalLoginService } from './external-login.service';
 import { publicApiBase } from './public-url';
@@ -24,58 +25,53 @@ export class ExternalLoginController {
   /** Public: the browser arrives here with nothing but the wish to log in. */
   @Public()
   @Get('authorize')
-  async authorize(
-    @Param('provider') provider: string,
-    @Query('state') clientState: string | undefined,
-    @Req() request: FastifyRequest,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
+  @RespondsWithBody()
+  async authorize(@Param('provider') provider: string, @Query('state') clientState: unknown, @Req() request: FastifyRequest): Promise<BodyResponse> {
     const location = await this.service.beginBrowserLogin(provider, this.base(request), typeof clientState === 'string' ? clientState : undefined, request.ip);
-    void reply.code(307).header('location', location).header('cache-control', 'no-store').send();
+    return redirectTo(location, 307);
   }
 
   /** Public: the provider's redirect; the proof is the single-use `state` this server issued. */
   @Public()
   @Get('code')
-  async code(@Param('provider') provider: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+  @RespondsWithBody()
+  async code(@Param('provider') provider: string, @Req() request: FastifyRequest): Promise<BodyResponse> {
     const result = await this.service.completeBrowserLogin(provider, stringQuery(request));
-    if (result.kind === 'redirect') {
-      void reply.code(302).header('location', result.location).header('cache-control', 'no-store').send();
-      return;
-    }
-    sendJson(reply, 200, result.tokens);
+    if (result.kind === 'redirect') return redirectTo(result.location, 302);
+    return tokensJson(result.tokens);
   }
 
   /** Public: a terminal without credentials starts the device flow (Tiled's own variant of RFC 8628). */
   @Public()
   @Post('authorize')
-  @HttpCode(200)
-  async startDevice(@Param('provider') provider: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    sendJson(reply, 200, await this.service.startDeviceFlow(provider, this.base(request), request.ip));
+  @RespondsWithJson({ noStore: true })
+  startDevice(@Param('provider') provider: string, @Req() request: FastifyRequest): Promise<unknown> {
+    return this.service.startDeviceFlow(provider, this.base(request), request.ip);
   }
 
   /** Public: the provider sends the user's browser here; the page only asks for the user code. */
   @Public()
   @Get('device_code')
-  async deviceCodeForm(@Param('provider') provider: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+  @RespondsWithBody()
+  async deviceCodeForm(@Param('provider') provider: string, @Req() request: FastifyRequest): Promise<BodyResponse> {
     const query = stringQuery(request);
     const problem = await this.service.checkDeviceLanding(provider, query);
-    if (problem) {
-      sendHtml(reply, problem.status, failurePage(problem.message));
-      return;
-    }
-    sendHtml(reply, 200, userCodeForm({ action: formAction(request), code: query.code, state: query.state }));
+    if (problem) return htmlPage(problem.status, failurePage(problem.message));
+    return htmlPage(200, userCodeForm({ action: formAction(request), code: query.code, state: query.state }));
   }
 
   /** Public: the proof is the pair (server-issued state, user code); wrong codes are counted and limited. */
   @Public()
   @Post('device_code')
-  async submitDeviceCode(@Param('provider') provider: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+  @RespondsWithBody()
+  async submitDeviceCode(@Param('provider') provider: string, @Req() request: FastifyRequest): Promise<BodyResponse> {
     const form = { ...stringQuery(request), ...stringRecord(request.body) };
     const result = await this.service.submitUserCode(provider, form, request.ip);
-    if (result.kind === 'success') sendHtml(reply, 200, successPage(result.interval));
-    else if (result.kind === 'retry') sendHtml(reply, result.status, userCodeForm({ action: formAction(request), code: form.code ?? '', state: form.state ?? '', message: result.message }));
-    else sendHtml(reply, result.status, failurePage(result.message));
+    if (result.kind === 'success') return htmlPage(200, successPage(result.interval));
+    if (result.kind === 'retry') {
+      return htmlPage(result.status, userCodeForm({ action: formAction(request), code: form.code ?? '', state: form.state ?? '', message: result.message }));
+    }
+    return htmlPage(result.status, failurePage(result.message));
   }
 
   private base(request: FastifyRequest): string {
@@ -102,16 +98,14 @@ function stringRecord(value: unknown): Record<string, string> {
   return out;
 }
 
-/** Token-issuing routes answer plain JSON whatever the Accept header, as in Tiled 0.2.16; a Buffer avoids "; charset". */
-function sendJson(reply: FastifyReply, status: number, payload: unknown): void {
-  void reply.code(status).header('content-type', 'application/json').header('cache-control', 'no-store').send(Buffer.from(toJson(payload)));
+/** Token-issuing routes answer plain JSON whatever the Accept header, as in Tiled 0.2.16, never cached. */
+function tokensJson(payload: unknown): BodyResponse {
+  return { body: toJson(payload), type: JSON_TYPE, headers: NO_STORE };
 }
 
-function sendHtml(reply: FastifyReply, status: number, html: string): void {
-  void reply
-    .code(status)
-    .header('content-type', 'text/html; charset=utf-8')
-    .header('cache-control', 'no-store')
-    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
-    .send(Buffer.from(html));
+const NO_STORE = { 'cache-control': 'no-store' };
+const PAGE_HEADERS = { 'cache-control': 'no-store', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'" };
+
+function htmlPage(status: number, html: string): BodyResponse {
+  return { body: html, type: 'text/html; charset=utf-8', status, headers: PAGE_HEADERS };
 }

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ExternalAuthenticator, Identity } from '../plugins-api';
-import { TiledHttpError } from '../common/errors/tiled-http.error';
+import { ExternalLoginError, ExternalLoginErrorCode } from './external-login.errors';
 import { pluginFailureStatus } from '../plugin-host/plugin-failure';
 import { addressKey } from './address-key';
 import { ExternalLoginStore, PendingLogin, PendingLoginCaps, sha256Hex, TokenResponse } from './external-login.store';
@@ -78,7 +78,7 @@ export class ExternalLoginService {
   /** 404 exactly like an unknown route: internal providers have no external routes (observed in Tiled). */
   authenticator(provider: string): ExternalAuthenticator {
     const authenticator = this.authenticators.external(provider);
-    if (!authenticator) throw new TiledHttpError(404, 'Not Found');
+    if (!authenticator) throw new ExternalLoginError(ExternalLoginErrorCode.unknown_provider, 'Not Found');
     return authenticator;
   }
 
@@ -133,7 +133,7 @@ export class ExternalLoginService {
     for (let attempt = 0; !(await this.store.saveDevice(deviceCode, userCode, { provider, expiresAt, intervalMs: POLL_INTERVAL_S * 1000 }, now)); attempt++) {
       if (attempt >= 3) {
         await this.store.dropLogin(state);
-        throw new TiledHttpError(503, 'Could not allocate a user code; try again');
+        throw new ExternalLoginError(ExternalLoginErrorCode.user_code_allocation_failed, 'Could not allocate a user code; try again');
       }
       userCode = generateUserCode();
     }
@@ -210,24 +210,24 @@ export class ExternalLoginService {
   async pollDeviceCode(provider: string, body: unknown): Promise<TokenResponse> {
     this.authenticator(provider);
     const deviceCode = (body as { device_code?: unknown } | null)?.device_code;
-    if (typeof deviceCode !== 'string' || !/^[0-9a-f]{64}$/i.test(deviceCode)) throw new TiledHttpError(401, 'Invalid device code');
+    if (typeof deviceCode !== 'string' || !/^[0-9a-f]{64}$/i.test(deviceCode)) throw new ExternalLoginError(ExternalLoginErrorCode.invalid_device_code, 'Invalid device code');
     const now = Date.now();
     const hash = sha256Hex(deviceCode.toLowerCase());
     const device = await this.store.device(hash, now);
-    if (!device || device.provider !== provider) throw new TiledHttpError(404, NO_SUCH_DEVICE_CODE);
+    if (!device || device.provider !== provider) throw new ExternalLoginError(ExternalLoginErrorCode.no_such_device_code, NO_SUCH_DEVICE_CODE);
     if (device.identity) {
       // Two polls with one device code (e.g. on two replicas): the one that claims the row gets the session.
-      if (!(await this.store.claimCompletedDevice(hash))) throw new TiledHttpError(404, NO_SUCH_DEVICE_CODE);
+      if (!(await this.store.claimCompletedDevice(hash))) throw new ExternalLoginError(ExternalLoginErrorCode.no_such_device_code, NO_SUCH_DEVICE_CODE);
       return this.identityLogin.loginWithIdentity(provider, { id: device.identity.id, ...(device.identity.state ? { state: device.identity.state } : {}) });
     }
     const previous = device.lastPolledAt;
     if (previous !== undefined && now - previous < device.intervalMs) {
       const intervalMs = device.intervalMs + SLOW_DOWN_STEP_MS;
       await this.store.recordPoll(hash, now, intervalMs);
-      throw new TiledHttpError(400, { error: 'slow_down', interval: intervalMs / 1000 });
+      throw new ExternalLoginError(ExternalLoginErrorCode.device_poll_refused, { error: 'slow_down', interval: intervalMs / 1000 });
     }
     await this.store.recordPoll(hash, now, device.intervalMs);
-    throw new TiledHttpError(400, { error: 'authorization_pending' });
+    throw new ExternalLoginError(ExternalLoginErrorCode.device_poll_refused, { error: 'authorization_pending' });
   }
 
   private async newLogin(
@@ -260,13 +260,13 @@ export class ExternalLoginService {
         this.logger.warn(`Login via "${provider}" refused: ${verdict.count} logins already in progress ${verdict.limit === 'address' ? `from ${address}` : 'for this provider'}`);
       }
       if (verdict.limit === 'address') {
-        throw new TiledHttpError(
-          429,
+        throw new ExternalLoginError(
+          ExternalLoginErrorCode.too_many_from_address,
           `Too many logins in progress from your address (${verdict.count}). Finish one, or try again in ${retryAfter} seconds.`,
           { 'retry-after': retryAfter },
         );
       }
-      throw new TiledHttpError(503, `Too many logins in progress via "${provider}"; try again in a few minutes`, { 'retry-after': retryAfter });
+      throw new ExternalLoginError(ExternalLoginErrorCode.too_many_in_progress, `Too many logins in progress via "${provider}"; try again in a few minutes`, { 'retry-after': retryAfter });
     }
     return { state, login };
   }
@@ -308,14 +308,14 @@ export class ExternalLoginService {
 
   private failure(authenticator: ExternalAuthenticator): CallbackResult {
     if (authenticator.redirectOnFailure) return { kind: 'redirect', location: authenticator.redirectOnFailure };
-    throw new TiledHttpError(401, 'Authentication failure');
+    throw new ExternalLoginError(ExternalLoginErrorCode.authentication_failure, 'Authentication failure');
   }
 
-  private providerFailure(provider: string, error: unknown): TiledHttpError {
+  private providerFailure(provider: string, error: unknown): ExternalLoginError {
     const message = error instanceof Error ? error.message : String(error);
     this.logger.error(`Authentication provider "${provider}" failed: ${message}`);
     return pluginFailureStatus(error) === 503
-      ? new TiledHttpError(503, `Authentication provider "${provider}" is unavailable. Try again later or ask the administrator to check the server log.`)
-      : new TiledHttpError(500, `Authentication provider "${provider}" failed. Ask the administrator to check the server log.`);
+      ? new ExternalLoginError(ExternalLoginErrorCode.provider_unavailable, `Authentication provider "${provider}" is unavailable. Try again later or ask the administrator to check the server log.`)
+      : new ExternalLoginError(ExternalLoginErrorCode.provider_failed, `Authentication provider "${provider}" failed. Ask the administrator to check the server log.`);
   }
 }

@@ -1,6 +1,6 @@
-import { Controller, Get, Res } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Controller, Get } from '@nestjs/common';
 import { Scopes } from '../auth/auth.decorators';
+import { BodyResponse, RespondsWithBody } from '../common/http/responds';
 import { HttpMetrics } from './http-metrics';
 
 /** Tiled's `GET /api/v1/metrics` (server/metrics.py): the Prometheus text format, for holders of `metrics`. */
@@ -10,8 +10,9 @@ export class MetricsController {
 
   @Scopes(['metrics'])
   @Get('metrics')
-  async scrape(@Res() reply: FastifyReply): Promise<FastifyReply> {
+  @RespondsWithBody()
+  async scrape(): Promise<BodyResponse> {
     const { contentType, body } = await this.metrics.exposition();
-    return reply.header('content-type', contentType).send(body);
+    return { body, type: contentType };
   }
 }

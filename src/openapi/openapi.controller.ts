@@ -1,12 +1,12 @@
-import { Controller, Get, Param, Req, Res } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Controller, Get, Param } from '@nestjs/common';
 import { Public } from '../auth/auth.decorators';
 import { TiledHttpError } from '../common/errors/tiled-http.error';
+import { BodyResponse, RespondsWithBody, encodedResponse } from '../common/http/responds';
 import { JSON_TYPE } from '../common/http/wire';
 import { OpenApiService } from './openapi.service';
 import { SWAGGER_UI_HTML, swaggerUiAsset } from './swagger-ui';
 
-const HTML = Buffer.from(SWAGGER_UI_HTML);
+const PAGE: BodyResponse = { body: Buffer.from(SWAGGER_UI_HTML), type: 'text/html; charset=utf-8' };
 
 /**
  * The OpenAPI document at /openapi.json and an interactive reference (Swagger UI) at /docs, where Tiled
@@ -16,27 +16,27 @@ const HTML = Buffer.from(SWAGGER_UI_HTML);
 export class OpenApiController {
   constructor(private readonly openApi: OpenApiService) {}
 
+  /** Exactly application/json, as Tiled sends it (and, like Tiled, no ETag). */
   @Public()
   @Get('openapi.json')
-  async document(@Res() reply: FastifyReply): Promise<FastifyReply> {
-    // A Buffer keeps the content type exactly application/json, as Tiled sends it (and, like Tiled, no ETag).
-    return reply.header('content-type', JSON_TYPE).send(await this.openApi.json());
+  @RespondsWithBody()
+  async document(): Promise<BodyResponse> {
+    return { body: await this.openApi.json(), type: JSON_TYPE };
   }
 
   @Public()
   @Get(['docs', 'api/v1/docs'])
-  page(@Res() reply: FastifyReply): FastifyReply {
-    return reply.header('content-type', 'text/html; charset=utf-8').send(HTML);
+  @RespondsWithBody()
+  page(): BodyResponse {
+    return PAGE;
   }
 
   @Public()
   @Get('docs/:asset')
-  async asset(@Param('asset') name: string, @Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
+  @RespondsWithBody()
+  async asset(@Param('asset') name: string): Promise<BodyResponse> {
     const loading = swaggerUiAsset(name);
     if (!loading) throw new TiledHttpError(404, 'Not Found');
-    const { body, type, etag } = await loading;
-    reply.header('etag', etag).header('cache-control', 'public, max-age=3600');
-    if (request.headers['if-none-match'] === etag) return reply.code(304).send();
-    return reply.header('content-type', type).send(body);
+    return encodedResponse(await loading, { 'cache-control': 'public, max-age=3600' });
   }
 }

@@ -3,7 +3,8 @@ import { Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, IsNull } from 'typeorm';
 import type { PrincipalRef } from '../auth/auth-context';
-import { NotFoundError, UnprocessableError } from '../common/errors/tiled-http.error';
+import { UnprocessableError } from '../common/errors/tiled-http.error';
+import { PrincipalError, PrincipalErrorCode } from './principal.errors';
 import { ApiKeyEntity, IdentityEntity, PrincipalEntity, RoleEntity, SessionEntity } from '../database/entities';
 import type { PrincipalJson } from './principal.dto';
 import { toApiKeyResponse } from '../apikeys/dto/api-key-response.dto';
@@ -107,7 +108,7 @@ export class PrincipalsService {
   /** Tiled's Principal JSON (as 08-admin-principals.txt shows it). Throws NotFound when the principal is gone. */
   async describe(principalId: number): Promise<PrincipalJson> {
     const principal = await this.findById(principalId);
-    if (!principal) throw new NotFoundError('Principal no longer exists.');
+    if (!principal) throw new PrincipalError(PrincipalErrorCode.principal_gone, 'Principal no longer exists.');
     return this.describeEntity(principal);
   }
 

@@ -1,20 +1,9 @@
 import { createHash } from 'node:crypto';
-import { promisify } from 'node:util';
-import { gzip as gzipCallback } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Encoded, prepareEncoded } from '../../common/http/encoded';
 
-const gzip = promisify(gzipCallback);
-
-/** Tiled compresses bodies of at least this many bytes (as 10-arrays.txt shows). */
-export const COMPRESSION_THRESHOLD = 1000;
-
-/** An encoded response body with its ETag; `gzipped` is filled lazily and kept with the body. */
-export interface Encoded {
-  body: Buffer;
-  type: string;
-  etag: string;
-  gzipped?: Buffer | null;
-}
+export { COMPRESSION_THRESHOLD, acceptsGzip } from '../../common/http/encoded';
+export type { Encoded } from '../../common/http/encoded';
 
 export function md5(...parts: (Buffer | string)[]): string {
   const hash = createHash('md5');
@@ -44,26 +33,9 @@ export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-export function acceptsGzip(request: FastifyRequest): boolean {
-  const header = request.headers['accept-encoding'];
-  if (!header) return false;
-  for (const entry of String(header).split(',')) {
-    const [name, ...params] = entry.trim().split(';');
-    if (name.trim().toLowerCase() !== 'gzip') continue;
-    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    return !q || Number(q.slice(2)) > 0;
-  }
-  return false;
-}
-
-function isDocument(type: string): boolean {
-  return type === 'application/json' || type === 'application/x-msgpack';
-}
-
 /**
- * Send an encoded body: ETag / If-None-Match → 304, then gzip when the client asks and it pays off
- * (Tiled: level 9 for JSON/msgpack, 1 for data; only if it saves 10 %). The compressed bytes are kept
- * on the Encoded object so cached documents and blocks are compressed once.
+ * Send an encoded body through the one encoding path (`prepareEncoded`: ETag / If-None-Match → 304,
+ * gzip), for handlers that still hold the reply.
  */
 export async function sendEncoded(
   request: FastifyRequest,
@@ -72,20 +44,6 @@ export async function sendEncoded(
   headers: Record<string, string> = {},
 ): Promise<FastifyReply> {
   for (const [name, value] of Object.entries(headers)) reply.header(name, value);
-  reply.header('etag', encoded.etag);
-  if (request.headers['if-none-match'] === encoded.etag) return reply.code(304).send();
-  reply.header('content-type', encoded.type);
-  if (encoded.body.length >= COMPRESSION_THRESHOLD && acceptsGzip(request)) {
-    if (encoded.gzipped === undefined) {
-      const compressed = await gzip(encoded.body, { level: isDocument(encoded.type) ? 9 : 1 });
-      encoded.gzipped = compressed.length < encoded.body.length * 0.9 ? compressed : null;
-    }
-    const existing = reply.getHeader('vary');
-    reply.header('vary', existing ? `${String(existing)}, Accept-Encoding` : 'Accept-Encoding');
-    if (encoded.gzipped) {
-      reply.header('content-encoding', 'gzip');
-      return reply.code(200).send(encoded.gzipped);
-    }
-  }
-  return reply.code(200).send(encoded.body);
+  const body = await prepareEncoded(request, reply, encoded);
+  return body === null ? reply.code(304).send() : reply.code(200).send(body);
 }

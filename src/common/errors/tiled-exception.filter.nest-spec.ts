@@ -6,6 +6,12 @@ import { Test } from '@nestjs/testing';
 import { installBodyLimits } from '../http/json-limits';
 import { TiledExceptionFilter } from './tiled-exception.filter';
 import { NotFoundError, UnprocessableError } from './tiled-http.error';
+import { DomainError, defineErrorCodes } from './domain-error';
+import { ApiKeyError, ApiKeyErrorCode } from '../../apikeys/api-key.errors';
+import { AuthnError, AuthnErrorCode } from '../../authn/authn.errors';
+import { ExternalLoginError, ExternalLoginErrorCode } from '../../external-login/external-login.errors';
+
+class UndeclaredError extends DomainError {}
 
 /**
  * The one exception filter inside a real Nest application (Fastify, in-process through `inject`): every
@@ -32,6 +38,26 @@ class ProbeController {
   @Get('crash')
   crash(): never {
     throw new Error('secret connection string postgresql://user:hunter2@db/tiled');
+  }
+
+  @Get('limit')
+  limit(): never {
+    throw new ApiKeyError(ApiKeyErrorCode.limit_reached, 'This Principal already has 100 API keys');
+  }
+
+  @Get('login')
+  login(): never {
+    throw new AuthnError(AuthnErrorCode.incorrect_credentials, 'Incorrect username or password', { 'www-authenticate': 'Bearer' });
+  }
+
+  @Get('pending')
+  pending(): never {
+    throw new ExternalLoginError(ExternalLoginErrorCode.device_poll_refused, { error: 'authorization_pending' });
+  }
+
+  @Get('undeclared')
+  undeclared(): never {
+    throw new UndeclaredError('nobody.declared_this', 'internal wording that must not leak');
   }
 
   @Post('echo')
@@ -67,6 +93,36 @@ describe('TiledExceptionFilter in a Nest application', () => {
     expect(response.statusCode).toBe(422);
     expect(response.json()).toEqual({
       detail: [{ loc: ['query', 'page[limit]'], msg: 'Input should be less than or equal to 300', type: 'less_than_equal', input: 301 }],
+    });
+  });
+
+  describe('coded domain errors', () => {
+    it('answers with the status the module declared for the code and the detail verbatim', async () => {
+      const response = await app.inject({ method: 'GET', url: '/api/v1/probe/limit' });
+      expect([response.statusCode, response.headers['content-type'], response.json()]).toEqual([
+        400,
+        'application/json',
+        { detail: 'This Principal already has 100 API keys' },
+      ]);
+    });
+
+    it('sends the headers the error carries', async () => {
+      const response = await app.inject({ method: 'GET', url: '/api/v1/probe/login' });
+      expect([response.statusCode, response.headers['www-authenticate'], response.json()]).toEqual([401, 'Bearer', { detail: 'Incorrect username or password' }]);
+    });
+
+    it('keeps an object detail as Tiled sends it (RFC 8628 polling)', async () => {
+      const response = await app.inject({ method: 'GET', url: '/api/v1/probe/pending' });
+      expect([response.statusCode, response.json()]).toEqual([400, { detail: { error: 'authorization_pending' } }]);
+    });
+
+    it('treats a code nobody declared as a bug: a bare 500 that shows nothing of it', async () => {
+      const response = await app.inject({ method: 'GET', url: '/api/v1/probe/undeclared' });
+      expect([response.statusCode, response.json()]).toEqual([500, { detail: 'Internal server error' }]);
+    });
+
+    it('refuses to declare a code twice', () => {
+      expect(() => defineErrorCodes('apikeys', { limit_reached: 409 })).toThrow('Error code apikeys.limit_reached is declared twice');
     });
   });
 

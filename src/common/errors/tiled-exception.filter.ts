@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, statusOfErrorCode } from './domain-error';
 import { TiledHttpError } from './tiled-http.error';
 import { JSON_TYPE, toJson } from '../http/wire';
 import { redactUrl } from '../logging/redact';
@@ -7,7 +8,8 @@ import { bodyTooLargeDetail, drainRefusedBody } from '../http/json-limits';
 
 /**
  * Every error leaves as Tiled's `{"detail": …}` with `Content-Type: application/json` exactly
- * (the Python client only extracts `detail` when the header is exactly that).
+ * (the Python client only extracts `detail` when the header is exactly that). A module's coded
+ * `DomainError` gets the status its module declared for the code (`defineErrorCodes`).
  * Unknown errors become a generic 500, logged once with the request id; never a stack trace on the wire.
  */
 @Catch()
@@ -20,9 +22,11 @@ export class TiledExceptionFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     let status = 500;
     let detail: unknown = 'Internal server error';
-    let headers: Record<string, string> = {};
+    let headers: Readonly<Record<string, string>> = {};
 
     if (exception instanceof TiledHttpError) {
+      ({ status, detail, headers } = exception);
+    } else if (exception instanceof DomainError && statusOfErrorCode(exception.code) !== undefined) {
       ({ status, detail, headers } = exception);
     } else if (exception instanceof HttpException) {
       status = exception.getStatus();

@@ -1,6 +1,7 @@
 /**
- * An error that reaches the client as Tiled's `{"detail": …}` body.
- * Services throw subclasses of DomainError; guards and controllers may throw TiledHttpError directly.
+ * An error that reaches the client as Tiled's `{"detail": …}` body, with its status.
+ * Feature services throw their module's coded `DomainError` (src/common/errors/domain-error.ts); guards,
+ * resolvers and the catalog may throw TiledHttpError and the generic subclasses below directly.
  */
 export class TiledHttpError extends Error {
   readonly detail: unknown;
@@ -54,30 +55,36 @@ function fitsEcho(value: unknown): boolean {
   return true;
 }
 
-/** A business-rule failure; the status lives with the error so one filter maps them all. */
-export abstract class DomainError extends TiledHttpError {}
-
-export class NotFoundError extends DomainError {
+export class NotFoundError extends TiledHttpError {
   constructor(detail: string) {
     super(404, detail);
   }
 }
 
-export class BadRequestError extends DomainError {
+export class BadRequestError extends TiledHttpError {
   constructor(detail: string) {
     super(400, detail);
   }
 }
 
-export class ForbiddenError extends DomainError {
+export class ForbiddenError extends TiledHttpError {
   constructor(detail: string) {
     super(403, detail);
   }
 }
 
+/** One problem of a 422, as FastAPI (pydantic 2) reports it. */
+export interface ValidationProblem {
+  type: string;
+  loc: (string | number)[];
+  msg: string;
+  input?: unknown;
+  ctx?: Record<string, unknown>;
+}
+
 /** A 422 in FastAPI's shape, so the Python client's error display works unchanged. */
-export class UnprocessableError extends DomainError {
-  constructor(problems: { loc: (string | number)[]; msg: string; type: string; input?: unknown }[]) {
+export class UnprocessableError extends TiledHttpError {
+  constructor(problems: ValidationProblem[]) {
     super(422, problems);
   }
 

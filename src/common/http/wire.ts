@@ -75,15 +75,25 @@ export function encodeDocument(request: FastifyRequest, payload: unknown): { bod
   return { body: Buffer.from(toJson(payload)), type: JSON_TYPE };
 }
 
-export function sendDocument(request: FastifyRequest, reply: FastifyReply, payload: unknown, options: SendOptions = {}): FastifyReply {
+/**
+ * The headers and bytes of a document (JSON or msgpack by Accept), or `null` when a matching
+ * If-None-Match means the caller answers 304. Headers are set on the reply; the status is the caller's.
+ */
+export function prepareDocument(request: FastifyRequest, reply: FastifyReply, payload: unknown, options: SendOptions = {}): Buffer | null {
   const { body, type } = encodeDocument(request, payload);
   if (options.expires) reply.header('expires', options.expires.toUTCString());
   if (options.etag) {
     const tag = etagOf(body);
     reply.header('etag', tag);
-    if (request.headers['if-none-match'] === tag) return reply.code(304).send();
+    if (request.headers['if-none-match'] === tag) return null;
   }
-  return reply.code(options.status ?? 200).header('content-type', type).send(body);
+  reply.header('content-type', type);
+  return body;
+}
+
+export function sendDocument(request: FastifyRequest, reply: FastifyReply, payload: unknown, options: SendOptions = {}): FastifyReply {
+  const body = prepareDocument(request, reply, payload, options);
+  return body === null ? reply.code(304).send() : reply.code(options.status ?? 200).send(body);
 }
 
 /**

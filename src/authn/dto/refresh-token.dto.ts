@@ -1,0 +1,22 @@
+import { Fields } from '../../common/validation/fields';
+
+/** Body of `POST /auth/session/refresh` and `/session/revoke` (Tiled's `RefreshToken`). */
+export class RefreshTokenDto {
+  constructor(readonly refresh_token: string) {}
+
+  static parse(body: unknown): RefreshTokenDto {
+    const fields = Fields.object(body);
+    const token = fields.requiredString('refresh_token');
+    fields.done();
+    return new RefreshTokenDto(token);
+  }
+}
+
+/** Body of `POST /auth/logout`: lenient, as Tiled's logout takes no body; a refresh token, if any, names the session to end. */
+export class LogoutDto {
+  constructor(readonly refresh_token: string | undefined) {}
+
+  static parse(body: unknown): LogoutDto {
+    return new LogoutDto(new Fields('body', body).optionalString('refresh_token'));
+  }
+}
