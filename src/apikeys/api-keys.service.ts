@@ -136,7 +136,8 @@ export class ApiKeysService {
     if (calling) {
       const beyond = tags === null ? null : tags.filter((tag) => !calling.has(tag));
       if (beyond === null || beyond.length > 0) {
-        throw new ForbiddenError(
+        throw new ApiKeyError(
+          ApiKeyErrorCode.tags_beyond_calling_key,
           `The API key making this request is restricted to access tags ${pyList([...calling])}; a key it creates must be restricted to a subset of them${beyond?.length ? `. Not held: ${pyList(beyond)}` : ''}.`,
         );
       }
@@ -146,7 +147,7 @@ export class ApiKeysService {
     const caller = { principal: { uuid: owner.uuid, type: owner.type, identities: owner.identities }, accessTags: null, scopes: owner.roleScopes };
     for (const tag of tags) {
       const refusal = await this.policy.tagRefusal(tag, caller);
-      if (refusal) throw new ForbiddenError(`Cannot restrict an API key to access tag '${tag}': ${refusal}.`);
+      if (refusal) throw new ApiKeyError(ApiKeyErrorCode.tag_refused, `Cannot restrict an API key to access tag '${tag}': ${refusal}.`);
     }
   }
 
@@ -157,7 +158,7 @@ export class ApiKeysService {
     if (path === null) return `/${calling.join('/')}`;
     const wanted = splitKeyPath(path);
     if (wanted.length < calling.length || calling.some((segment, i) => wanted[i] !== segment)) {
-      throw new ForbiddenError(`The API key making this request is bound to /${calling.join('/')}; a key it creates must be bound inside it, not to ${path}.`);
+      throw new ApiKeyError(ApiKeyErrorCode.path_beyond_calling_key, `The API key making this request is bound to /${calling.join('/')}; a key it creates must be bound inside it, not to ${path}.`);
     }
     return path;
   }
