@@ -8,7 +8,7 @@ import { TEMP_PREFIX } from './atomic-file';
 import { copyRegion, sizeOf } from './ndregion';
 import { StorageError, StorageErrorCode } from './storage.errors';
 import { createZarrArray, patchZarr, writeZarrBlock, writeZarrFull, zarrArrayNode } from './zarr-array';
-import { importEsm } from './zarrita';
+import { requireEsm } from './zarrita';
 
 const ALL_DTYPES = Object.keys(DTYPES) as DType[];
 
@@ -51,7 +51,7 @@ async function decodeIndependently(dir: string, coords: number[]): Promise<Uint8
   const meta = JSON.parse(await readFile(join(dir, 'zarr.json'), 'utf8')) as { codecs: { name: string }[] };
   let data: Uint8Array = new Uint8Array(await readFile(join(dir, 'c', ...coords.map(String))));
   if (meta.codecs.some((c) => c.name === 'zstd')) {
-    const { default: Zstd } = await importEsm<{ default: { fromConfig(c: object): { decode(b: Uint8Array): Promise<Uint8Array> | Uint8Array } } }>('numcodecs/zstd');
+    const { default: Zstd } = requireEsm<{ default: { fromConfig(c: object): { decode(b: Uint8Array): Promise<Uint8Array> | Uint8Array } } }>('numcodecs/zstd');
     data = await Zstd.fromConfig({ level: 0 }).decode(data);
   }
   return data;
