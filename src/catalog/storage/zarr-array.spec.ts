@@ -294,6 +294,17 @@ describe('Zarr array storage', () => {
     expect(list(await node.readBlock([1]))).toEqual([4, 5]);
   });
 
+  it('should read a Zarr v2 array compressed with Blosc, the zarr-python 2 default', async () => {
+    const dir = nextDir();
+    const compressor = { id: 'blosc', cname: 'lz4', clevel: 5, shuffle: 1, blocksize: 0 };
+    const zarray = { zarr_format: 2, shape: [4], chunks: [4], dtype: '<f8', compressor, fill_value: 0, order: 'C', filters: null };
+    const { default: Blosc } = requireEsm<{ default: { fromConfig(c: object): { encode(b: Uint8Array): Promise<Uint8Array> } } }>('numcodecs/blosc');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, '.zarray'), JSON.stringify(zarray));
+    await writeFile(join(dir, '0'), await Blosc.fromConfig(compressor).encode(bytes(new Float64Array([1.5, 2.5, 3.5, 4.5]))));
+    expect(list(await zarrArrayNode(dir, structure('float64', [4], [[4]]), {}).readBlock([0]))).toEqual([1.5, 2.5, 3.5, 4.5]);
+  });
+
   it('should store a scalar and arrays with an empty dimension', async () => {
     const dir = nextDir();
     const scalar = structure('int64', [], []);

@@ -85,6 +85,12 @@ export function loadZarrita(): Promise<ZarrLib> {
     const { FileSystemStore } = requireEsm<typeof import('@zarrita/storage')>('@zarrita/storage');
     zarr.registry.set('zstd', () => NodeZstdCodec as never);
     zarr.registry.set('numcodecs.zstd', () => NodeZstdCodec as never);
+    // zarrita loads these with import() on first use; required here the same way as zarrita itself.
+    for (const name of ['blosc', 'lz4']) {
+      const load = () => requireEsm<{ default: never }>(`numcodecs/${name}`).default;
+      zarr.registry.set(name, load);
+      zarr.registry.set(`numcodecs.${name}`, load);
+    }
     class AtomicFileSystemStore extends FileSystemStore {
       constructor(private readonly rootDir: string) {
         super(rootDir);
