@@ -98,8 +98,3 @@ export function regularChunks(shape: readonly number[], chunkShape: readonly num
     return lengths.length ? lengths : [0];
   });
 }
-
-/** The structure JSON for a layout, as Tiled reports it after a write. */
-export function structureOf(layout: ArrayLayout, dataType: ArrayStructure['data_type'], resizable = false): ArrayStructure {
-  return { data_type: dataType, chunks: layout.chunks, shape: layout.shape, dims: layout.dims, resizable };
-}

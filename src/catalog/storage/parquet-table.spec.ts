@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Bool, Field, Float32, Float64, Int32, Int64, Int8, LargeUtf8, Schema, Table, tableFromIPC, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
 import type { DataType } from 'apache-arrow';
+import { parquetMetadata } from 'hyparquet';
 import { encodeArrowSchema } from '../data/table-data';
 import type { TableColumn } from '../tree/tree.types';
 import { createParquetTable, parquetTableNode, writeParquetPartition } from './parquet-table';
@@ -113,6 +114,22 @@ describe('Parquet table storage', () => {
       const part = await parquetTableNode(dir, structure(columns, 1), {}).readPartition(0);
       expect(Array.from(part.x as Float64Array)).toEqual([1, NaN, 3]);
       expect(part.s).toEqual(['p', 'q', null]);
+    });
+
+    it('should write and read back a partition of several row groups', async () => {
+      const dir = nextDir();
+      const columns: TableColumn[] = [
+        { name: 'n', type: 'int64' },
+        { name: 's', type: 'string' },
+      ];
+      const n = Array.from({ length: 2500 }, (_, i) => BigInt(i) * 3n);
+      await writeParquetPartition(dir, structure(columns, 1), 0, arrowFile({ n: { values: n, type: new Int64() }, s: { values: n.map(String), type: new Utf8() } }));
+      const file = await readFile(join(dir, 'partition-0.parquet'));
+      expect(parquetMetadata(file.buffer.slice(file.byteOffset, file.byteOffset + file.byteLength) as ArrayBuffer).row_groups.map((g) => g.num_rows)).toEqual([1000n, 1500n]);
+      expect(tableFromIPC(parquetWasm.readParquet(file).intoIPCStream()).getChild('n')?.toArray()).toEqual(BigInt64Array.from(n));
+      const part = await parquetTableNode(dir, structure(columns, 1), {}).readPartition(0);
+      expect(part.n).toEqual(BigInt64Array.from(n));
+      expect((part.s as string[])[2499]).toBe('7497');
     });
 
     it('should replace a partition whole when it is written again', async () => {

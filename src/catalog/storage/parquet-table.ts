@@ -2,8 +2,8 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { brotliDecompressSync, gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { parquetRead } from 'hyparquet';
-import { parquetWriteBuffer } from 'hyparquet-writer';
-import type { BasicType, ColumnSource } from 'hyparquet-writer';
+import { ByteWriter, parquetWrite } from 'hyparquet-writer';
+import type { BasicType, ColumnSource, Writer } from 'hyparquet-writer';
 import type { ColumnType, ColumnValues, Metadata, Spec, TableNode, TablePartition } from '../tree/tree.types';
 import { writeFileAtomic } from './atomic-file';
 import { StorageError, StorageErrorCode } from './storage.errors';
@@ -46,8 +46,8 @@ export async function createParquetTable(dir: string, structure: TableStructure)
 
 /**
  * Replaces partition `partition` of the table in `dir` with the rows of an Arrow IPC body, after checking
- * its columns against the structure. Written as one Snappy-compressed row group, as pandas' to_parquet does
- * for small frames.
+ * its columns against the structure. Snappy-compressed, as pandas' to_parquet writes, in row groups of
+ * 1,000 rows and then 100,000 (hyparquet-writer's default).
  */
 export async function writeParquetPartition(dir: string, structure: TableStructure, partition: number, arrowIpcFile: Uint8Array): Promise<void> {
   const layout = tableLayout(structure);
@@ -63,8 +63,12 @@ export async function writeParquetPartition(dir: string, structure: TableStructu
       data: values as ColumnSource['data'],
     };
   });
-  const bytes = parquetWriteBuffer({ columnData, codec: 'SNAPPY' });
-  await writeFileAtomic(parquetPartitionPath(dir, partition), new Uint8Array(bytes));
+  const writer = new ByteWriter();
+  // hyparquet-writer awaits a writer's flush() after each row group: yielding there lets other requests
+  // run between row groups instead of waiting for the whole partition to be encoded.
+  (writer as Writer).flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+  await parquetWrite({ writer, columnData, codec: 'SNAPPY' });
+  await writeFileAtomic(parquetPartitionPath(dir, partition), writer.getBytes());
 }
 
 function toColumnValues(type: ColumnType, values: ArrayLike<unknown>): ColumnValues {

@@ -8,7 +8,7 @@ import { TEMP_PREFIX } from './atomic-file';
 import { copyRegion, sizeOf } from './ndregion';
 import { StorageError, StorageErrorCode } from './storage.errors';
 import { createZarrArray, patchZarr, writeZarrBlock, writeZarrFull, zarrArrayNode } from './zarr-array';
-import { importEsm } from './zarrita';
+import { requireEsm } from './zarrita';
 
 const ALL_DTYPES = Object.keys(DTYPES) as DType[];
 
@@ -51,7 +51,7 @@ async function decodeIndependently(dir: string, coords: number[]): Promise<Uint8
   const meta = JSON.parse(await readFile(join(dir, 'zarr.json'), 'utf8')) as { codecs: { name: string }[] };
   let data: Uint8Array = new Uint8Array(await readFile(join(dir, 'c', ...coords.map(String))));
   if (meta.codecs.some((c) => c.name === 'zstd')) {
-    const { default: Zstd } = await importEsm<{ default: { fromConfig(c: object): { decode(b: Uint8Array): Promise<Uint8Array> | Uint8Array } } }>('numcodecs/zstd');
+    const { default: Zstd } = requireEsm<{ default: { fromConfig(c: object): { decode(b: Uint8Array): Promise<Uint8Array> | Uint8Array } } }>('numcodecs/zstd');
     data = await Zstd.fromConfig({ level: 0 }).decode(data);
   }
   return data;
@@ -292,6 +292,17 @@ describe('Zarr array storage', () => {
     const node = zarrArrayNode(dir, structure('int32', [5], [[3, 2]]), {});
     expect(list(await node.readBlock([0]))).toEqual([1, 2, 3]);
     expect(list(await node.readBlock([1]))).toEqual([4, 5]);
+  });
+
+  it('should read a Zarr v2 array compressed with Blosc, the zarr-python 2 default', async () => {
+    const dir = nextDir();
+    const compressor = { id: 'blosc', cname: 'lz4', clevel: 5, shuffle: 1, blocksize: 0 };
+    const zarray = { zarr_format: 2, shape: [4], chunks: [4], dtype: '<f8', compressor, fill_value: 0, order: 'C', filters: null };
+    const { default: Blosc } = requireEsm<{ default: { fromConfig(c: object): { encode(b: Uint8Array): Promise<Uint8Array> } } }>('numcodecs/blosc');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, '.zarray'), JSON.stringify(zarray));
+    await writeFile(join(dir, '0'), await Blosc.fromConfig(compressor).encode(bytes(new Float64Array([1.5, 2.5, 3.5, 4.5]))));
+    expect(list(await zarrArrayNode(dir, structure('float64', [4], [[4]]), {}).readBlock([0]))).toEqual([1.5, 2.5, 3.5, 4.5]);
   });
 
   it('should store a scalar and arrays with an empty dimension', async () => {

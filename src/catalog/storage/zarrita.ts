@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { constants, zstdCompress, zstdDecompress } from 'node:zlib';
 import { writeFileAtomic } from './atomic-file';
@@ -6,11 +8,33 @@ type Zarrita = typeof import('zarrita');
 type FileSystemStoreClass = typeof import('@zarrita/storage').FileSystemStore;
 
 /**
- * zarrita publishes ES modules with an "import"-only export, which `require` (what TypeScript emits for
- * this CommonJS project, even for `import()`) cannot resolve; a real dynamic import can.
+ * Loads an ES-module-only package. zarrita and numcodecs publish only an "import" export condition, which
+ * `require` does not match; Node (22.12+) can still require an ES module by its file, so the file is
+ * looked up in the package's "exports" here. A dynamic import() would need a Function body (TypeScript
+ * compiles import() to require() in this CommonJS project), and Jest resolves such an import wrongly once
+ * earlier test files have loaded ES modules.
  */
-// A Function body is not compiled by TypeScript, so its import() stays an import().
-export const importEsm = new Function('specifier', 'return import(specifier)') as <T>(specifier: string) => Promise<T>;
+export function requireEsm<T>(specifier: string): T {
+  const parts = specifier.split('/');
+  const nameLength = specifier.startsWith('@') ? 2 : 1;
+  const name = parts.slice(0, nameLength).join('/');
+  const subpath = parts.length > nameLength ? `./${parts.slice(nameLength).join('/')}` : '.';
+  for (const base of require.resolve.paths(name) ?? []) {
+    const dir = join(base, name);
+    let manifest: { exports?: Record<string, string | { import?: string; default?: string }> };
+    try {
+      manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as typeof manifest;
+    } catch {
+      continue;
+    }
+    const entry = manifest.exports?.[subpath];
+    const file = typeof entry === 'string' ? entry : (entry?.import ?? entry?.default);
+    if (!file) throw new Error(`${name} exports no ${subpath}`);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an ES module, by its file path (see above)
+    return require(join(dir, file)) as T;
+  }
+  throw new Error(`Cannot find package ${name}`);
+}
 
 const compress = promisify(zstdCompress);
 const decompress = promisify(zstdDecompress);
@@ -57,10 +81,16 @@ let loading: Promise<ZarrLib> | undefined;
 /** zarrita, loaded on first use (servers without a writable catalog never load it). */
 export function loadZarrita(): Promise<ZarrLib> {
   loading ??= (async () => {
-    const zarr = await importEsm<Zarrita>('zarrita');
-    const { FileSystemStore } = await importEsm<typeof import('@zarrita/storage')>('@zarrita/storage');
+    const zarr = requireEsm<Zarrita>('zarrita');
+    const { FileSystemStore } = requireEsm<typeof import('@zarrita/storage')>('@zarrita/storage');
     zarr.registry.set('zstd', () => NodeZstdCodec as never);
     zarr.registry.set('numcodecs.zstd', () => NodeZstdCodec as never);
+    // zarrita loads these with import() on first use; required here the same way as zarrita itself.
+    for (const name of ['blosc', 'lz4']) {
+      const load = () => requireEsm<{ default: never }>(`numcodecs/${name}`).default;
+      zarr.registry.set(name, load);
+      zarr.registry.set(`numcodecs.${name}`, load);
+    }
     class AtomicFileSystemStore extends FileSystemStore {
       constructor(private readonly rootDir: string) {
         super(rootDir);
