@@ -208,9 +208,9 @@ describe('access control: Tiled\'s tag-based policy over its compiled tags datab
     expect((await get('/array/full/alices/arr', 'alice')).status).toBe(200);
     expect((await get('/array/full/public_data/arr', 'anonymous')).status).toBe(200);
     // Container export walks with read:data: eve's copy of the root leaves out what she may only see.
-    const exported = (await json('/container/full/', 'eve')).contents as Record<string, unknown>;
+    const exported = (await json('/container/full/?format=json', 'eve')).contents as Record<string, unknown>;
     expect(Object.keys(exported)).toEqual(['public_data', 'open']);
-    expect(Object.keys((await json('/container/full/', 'alice')).contents as object)).toEqual(SEES.alice);
+    expect(Object.keys((await json('/container/full/?format=json', 'alice')).contents as object)).toEqual(SEES.alice);
   });
 
   it('restricts a key with access_tags to its tags: no user-owned nodes, no public ones outside them', async () => {
