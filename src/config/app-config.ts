@@ -11,6 +11,8 @@ export interface TreeMountConfig {
   args?: Record<string, unknown> | null;
   /** Directory that relative specifiers resolve against (the config file's directory). */
   baseDir: string;
+  /** Set when the tree comes from Tiled's `catalog:` section rather than from `trees:` (for messages). */
+  fromCatalogSection?: boolean;
 }
 
 export interface ProviderConfig {

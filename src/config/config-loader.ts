@@ -406,7 +406,7 @@ function buildTrees(
   if (hasCatalog) {
     // Tiled's single-catalog section is shorthand for one catalog tree at the root.
     return typeof data.catalog === 'object' && !Array.isArray(data.catalog)
-      ? [{ path: '/', tree: 'catalog', args: data.catalog as Record<string, unknown>, baseDir }]
+      ? [{ path: '/', tree: 'catalog', args: data.catalog as Record<string, unknown>, baseDir, fromCatalogSection: true }]
       : [];
   }
   if (!hasTrees) {

@@ -196,12 +196,22 @@ export const CONFIG_SCHEMA: JsonSchema = {
     catalog: {
       type: ['object', 'null'],
       description: 'One writable catalog served at `/` (the same as `trees: [{path: /, tree: catalog, args: …}]`)',
+      additionalProperties: false,
       required: ['uri'],
       properties: {
         uri: { type: 'string', description: 'The catalog database: sqlite:///file.db, postgresql://…, or a file path' },
         writable_storage: { type: ['string', 'array', 'object', 'null'], description: 'Directories new data is written under' },
         readable_storage: { type: ['string', 'array', 'null'], description: 'Directories data may also be read from' },
         init_if_not_exists: { type: ['boolean', 'null'], description: 'Create the catalog tables if the database has none' },
+        metadata: unsupported("Metadata of the catalog's root"),
+        specs: unsupported("Specs of the catalog's root"),
+        adapters_by_mimetype: unsupported('Custom adapters for registered files'),
+        top_level_access_blob: unsupported('Access blob of the root (access policies)'),
+        mount_node: unsupported('Serving a sub-tree of the catalog'),
+        catalog_pool_size: ignored('Catalog connection pool size'),
+        storage_pool_size: ignored('Storage connection pool size'),
+        catalog_max_overflow: ignored('Catalog pool overflow'),
+        storage_max_overflow: ignored('Storage pool overflow'),
       },
     },
     access_control: {

@@ -281,6 +281,7 @@ describe.each(testEngines())('the writable catalog on %s', (engine: EngineName) 
       const wrong = await send('PUT', 'table/partition/cat/parts?partition=0', arrowFile(other), 'application/vnd.apache.arrow.file');
       expect(wrong.status).toBeGreaterThanOrEqual(400);
       expect(wrong.status).toBeLessThan(500);
+      expect((await post('cat', tableBody('huge', 100_000))).status).toBe(400);
       const partition = await fetch(`${server.api}/table/partition/cat/parts?partition=1`, { headers: { ...AUTH, accept: 'text/csv' } });
       expect(await partition.text()).toBe('x,n,label\n1.5,1,a\n2.5,2,b\n');
     });

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunningServer, runTiled, startTiled } from '../helpers/tiled-process';
@@ -49,6 +49,14 @@ describe('tiled serve catalog and tiled catalog', () => {
     const result = await runTiled(['serve', 'catalog', join(dir, 'new.db'), '--port', '0']);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/has not been initialised\. Run `tiled catalog init /);
+  });
+
+  it('admin check-config names the catalog section of an uninitialised catalog', async () => {
+    const config = join(dir, 'uninitialised.yml');
+    writeFileSync(config, 'catalog:\n  uri: sqlite:///never.db\n');
+    const result = await runTiled(['admin', 'check-config', config]);
+    expect(result.code).toBe(1);
+    expect(result.stdout + result.stderr).toMatch(/catalog in \S*uninitialised\.yml: The catalog database sqlite:\/\/\/never\.db has not been initialised\. Run `tiled catalog init/);
   });
 
   it('init, upgrade and downgrade a catalog; its nodes survive a restart; read-only without --write', async () => {

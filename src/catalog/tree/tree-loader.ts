@@ -89,7 +89,10 @@ async function resolveOne(config: AppConfig, index: number): Promise<TreeNode> {
     try {
       return (await catalogFromArgs({ ...(mount.args ?? {}) }, mount.baseDir)).root;
     } catch (error) {
-      if (error instanceof CatalogDatabaseError) throw new ConfigError(`${label.replace(/\.tree /, '.args ')}: ${error.message}`);
+      if (error instanceof CatalogDatabaseError) {
+        const where = mount.fromCatalogSection ? label.replace(/^trees\[\d+\]\.tree /, 'catalog ') : label.replace(/\.tree /, '.args ');
+        throw new ConfigError(`${where}: ${error.message}`);
+      }
       throw error;
     }
   }

@@ -77,6 +77,12 @@ export async function dataNodeFor(_context: CatalogContext, row: NodeRow, source
   throw new TiledHttpError(501, `Reading ${row.structureFamily} nodes of a catalog is not available in this build`);
 }
 
+/**
+ * Most partitions a new Parquet table may have: each is an asset row written in the creating transaction,
+ * and SQLite runs that transaction on the event loop.
+ */
+export const MAX_NEW_PARTITIONS = 1024;
+
 /** A new data source as stored: its normalised structure and the assets made for it. */
 export interface NewDataSource {
   structure: Record<string, unknown>;
@@ -132,6 +138,7 @@ export async function initDataStorage(
   if (family === 'table') {
     const given = structure as unknown as TableStructure;
     const layout = tableLayout(given);
+    if (layout.npartitions > MAX_NEW_PARTITIONS) throw new TiledHttpError(400, `A new table may have at most ${MAX_NEW_PARTITIONS} partitions, not ${layout.npartitions}`);
     const stored: TableStructure = { arrow_schema: given.arrow_schema, npartitions: layout.npartitions, columns: layout.columns.map((c) => c.name), resizable: false };
     created.push(dir);
     await mkdir(dir, { recursive: true });

@@ -128,6 +128,13 @@ async function readDataSources(sql: Sql, nodeId: number): Promise<DataSourceRow[
 export class CatalogTransaction {
   constructor(private readonly sql: Sql) {}
 
+  async childExists(parent: number | null, key: string): Promise<boolean> {
+    const rows = parent === null
+      ? await this.sql.rows('SELECT 1 AS one FROM nodes WHERE parent IS NULL AND key = $1', [key])
+      : await this.sql.rows('SELECT 1 AS one FROM nodes WHERE parent = $1 AND key = $2', [parent, key]);
+    return rows.length > 0;
+  }
+
   async insertNode(parent: number | null, key: string, family: string, metadata: Metadata, specs: readonly Spec[], accessBlob: Record<string, unknown>): Promise<NodeRow> {
     const now = Date.now();
     try {

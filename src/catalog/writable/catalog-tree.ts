@@ -56,6 +56,8 @@ function storageList(value: unknown, name: string): string[] {
   throw new CatalogDatabaseError(`catalog ${name}: expected a directory or a list of directories, got ${JSON.stringify(value)}`);
 }
 
+const CATALOG_ARGS: ReadonlySet<string> = new Set(['uri', 'writable_storage', 'readable_storage', 'init_if_not_exists']);
+
 const DATABASE_URI = /^(sqlite|duckdb|postgresql|postgres)(\+[a-z0-9_]+)?:\/\//i;
 
 function directoryOf(location: string, baseDir: string): string {
@@ -68,6 +70,9 @@ function directoryOf(location: string, baseDir: string): string {
  * `args` as in a Tiled configuration: uri, writable_storage, readable_storage, init_if_not_exists.
  */
 export async function catalogFromArgs(args: Record<string, unknown>, baseDir: string): Promise<{ root: TreeNode; context: CatalogContext }> {
+  // Tiled's pool settings have no meaning here; anything else it accepts would change what is served.
+  const unknown = Object.keys(args).filter((k) => !CATALOG_ARGS.has(k) && !/^(catalog|storage)_(pool_size|max_overflow)$/.test(k));
+  if (unknown.length) throw new CatalogDatabaseError(`${unknown.join(', ')}: not supported by tiled-ts; a catalog takes uri, writable_storage, readable_storage and init_if_not_exists`);
   const uri = args.uri;
   if (typeof uri !== 'string' || uri === '') throw new CatalogDatabaseError("a catalog tree needs args.uri, the catalog database (e.g. sqlite:///catalog.db or postgresql://…)");
   const writable = storageList(args.writable_storage, 'writable_storage');

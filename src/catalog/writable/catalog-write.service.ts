@@ -136,24 +136,36 @@ export class CatalogWriteService {
     const created: { files: string[] } = { files: [] };
     let stored: DataSourceRow[];
     try {
-      stored = await handle.context.store.write(async (tx) => {
+      const store = handle.context.store;
+      stored = await store.write(async (tx) => {
+        // The files are made inside the transaction: if they cannot be, no node is committed; if the
+        // commit fails, they are removed below. Either both exist or neither. On SQLite, readers in this
+        // process share the writer's connection and would see the node row before the commit, so the
+        // files come first (the key is checked first: the IMMEDIATE transaction admits no other writer);
+        // on PostgreSQL the unique index decides first, and nobody else sees the row before the commit.
+        const init = (): Promise<NewDataSource[]> =>
+          Promise.all(sources.map((source) => initDataStorage(handle.context, family, source.structure, segments, created.files, source.mimetype)));
+        let inits: NewDataSource[] = [];
+        if (!store.postgres) {
+          if (await tx.childExists(parentId, key)) throw new KeyCollision(key);
+          inits = await init();
+        }
         const node = await tx.insertNode(parentId, key, family, metadata, specs, {});
+        if (store.postgres) inits = await init();
         const out: DataSourceRow[] = [];
-        for (const source of sources) {
-          // The files are made inside the transaction: if they cannot be, no node is committed;
-          // if the commit fails, the files are removed below. Either both exist or neither.
-          const init: NewDataSource = await initDataStorage(handle.context, family, source.structure, segments, created.files, source.mimetype);
+        for (const [i, source] of sources.entries()) {
+          const made = inits[i];
           const id = await tx.insertDataSource(node.id, {
             structureFamily: family,
-            structure: init.structure,
-            mimetype: init.mimetype,
-            parameters: init.parameters,
+            structure: made.structure,
+            mimetype: made.mimetype,
+            parameters: made.parameters,
             properties: source.properties,
             management: 'writable',
           });
           const assets = [];
-          for (const asset of init.assets) assets.push({ ...asset, id: await tx.insertAsset(id, asset), size: null });
-          out.push({ id, structureFamily: family, structure: init.structure, mimetype: init.mimetype, parameters: init.parameters, properties: source.properties, management: 'writable', assets });
+          for (const asset of made.assets) assets.push({ ...asset, id: await tx.insertAsset(id, asset), size: null });
+          out.push({ id, structureFamily: family, structure: made.structure, mimetype: made.mimetype, parameters: made.parameters, properties: source.properties, management: 'writable', assets });
         }
         return out;
       });
