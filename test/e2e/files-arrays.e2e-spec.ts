@@ -3,6 +3,7 @@
  * formats' own writers, opened through the built adapters, and read back value for value, in process
  * and over real HTTP from a server whose tree module (test/fixtures/trees/array-files.js) mounts them.
  */
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { deflateSync, gzipSync } from 'node:zlib';
@@ -490,5 +491,19 @@ describe('array files over HTTP (GET /api/v1/array/block), read by the server pr
     expect((await fetch(`${server.api}/metadata/h5`, { headers: AUTH })).status).toBe(200);
     const search = (await (await fetch(`${server.api}/search/h5`, { headers: AUTH })).json()) as { data: { id: string }[] };
     expect(search.data.map((d) => d.id)).toEqual(['big', 'bytes', 'entry', 'ints']);
+  });
+});
+
+describe('npm run bench:hdf5', () => {
+  it('reads blocks through the adapter and bare, and reports both medians, their ratio and the peak memory', async () => {
+    const bench = join(__dirname, '..', '..', 'dist', 'bench', 'hdf5-block.js');
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [bench], { env: { ...process.env, BENCH_HDF5_ROUNDS: '2' } }, (error, out) => (error ? reject(error) : resolve(out))),
+    );
+    expect(stdout).toMatch(/^HDF5 block read, 8 MiB float64 block of a 64 MiB chunked dataset, 2 rounds — Node\.js v\d+/);
+    expect(stdout).toMatch(/\| hdf5 adapter \(h5wasm worker\) \| +[\d.]+ \| +\d+ MB\/s \|/);
+    expect(stdout).toMatch(/\| bare fs read of the same bytes \| +[\d.]+ \| +\d+ MB\/s \|/);
+    expect(stdout).toMatch(/ratio \(bare time \/ adapter time\): \d+ %/);
+    expect(stdout).toMatch(/peak resident memory of the reading process .*: \d+ MiB/);
   });
 });
