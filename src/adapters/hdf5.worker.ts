@@ -71,6 +71,8 @@ const loaded: Promise<H5> = dynamicImport('h5wasm/node').then(async (h5) => {
   await h5.ready;
   return h5;
 });
+// A failed load is reported to each request (below); it must not also end the thread as an unhandled rejection.
+loaded.catch(() => undefined);
 
 /** Open files, most recently used last; reopened when the file on disk changes. */
 const MAX_OPEN_FILES = 32;
