@@ -5,7 +5,13 @@
 import type { AdapterRegistration } from './adapter.types';
 import { csvAdapter, csvSequenceAdapter, csvWithHeaderAdapter } from './csv';
 import { excelAdapter } from './excel';
+import { hdf5Adapter } from './hdf5';
+import { jpegAdapter, pngAdapter } from './image';
+import { npyAdapter } from './npy';
 import { parquetAdapter } from './parquet';
+import { jpegSequenceAdapter, npySequenceAdapter } from './sequence';
+import { tiffAdapter, tiffSequenceAdapter } from './tiff';
+import { zarrAdapter } from './zarr';
 
 export const BUILTIN_ADAPTERS: readonly AdapterRegistration[] = [
   csvAdapter,
@@ -13,4 +19,13 @@ export const BUILTIN_ADAPTERS: readonly AdapterRegistration[] = [
   csvWithHeaderAdapter,
   excelAdapter,
   parquetAdapter,
+  hdf5Adapter,
+  zarrAdapter,
+  tiffAdapter,
+  tiffSequenceAdapter,
+  pngAdapter,
+  jpegAdapter,
+  jpegSequenceAdapter,
+  npyAdapter,
+  npySequenceAdapter,
 ];

@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import type { ArrayNode, ContainerNode, DType, Metadata, TreeNode } from '../catalog/tree/tree.types';
 import { AdapterError, type AdapterRegistration, type AdapterSource } from './adapter.types';
 import { blockRegion, chunksFor, dtypeOf, type ElementType, servedBlockShape, typedArrayOf } from './array-support';
-import type { Hdf5DatasetInfo, Hdf5NodeInfo, Hdf5Request } from './hdf5.worker';
+import type { Hdf5Child, Hdf5DatasetInfo, Hdf5NodeInfo, Hdf5Request } from './hdf5.worker';
 import { ReaderThread } from './reader-thread';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -32,7 +32,7 @@ function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-function elementTypeOf(info: Hdf5DatasetInfo, what: string): ElementType {
+function elementTypeOf(info: Pick<Hdf5DatasetInfo, 'type' | 'size' | 'signed' | 'littleEndian' | 'enumType'>, what: string): ElementType {
   const { type, size, signed, littleEndian } = info;
   if (type === H5T_INTEGER) return { kind: signed ? 'i' : 'u', itemsize: size, littleEndian };
   if (type === H5T_FLOAT) return { kind: 'f', itemsize: size, littleEndian };
@@ -70,14 +70,34 @@ function datasetNode(path: string, h5path: string, name: string, info: Hdf5Datas
   };
 }
 
-function groupNode(path: string, h5path: string, name: string, keys: string[], attrs: Metadata): ContainerNode {
+/**
+ * A group lists the members it can serve. A dataset of an element type the tree cannot carry (strings,
+ * compounds, float16: NeXus files are full of string datasets) is left out of the listing, so the rest
+ * of the group can be listed and searched; asked for by name, it answers a 415 saying why.
+ */
+function groupNode(path: string, h5path: string, name: string, members: Hdf5Child[], attrs: Metadata): ContainerNode {
   const children = new Map<string, Promise<TreeNode | undefined>>();
+  const unsupported = new Map<string, AdapterError>();
+  const keys: string[] = [];
+  for (const member of members) {
+    const childPath = h5path === '/' ? `/${member.name}` : `${h5path}/${member.name}`;
+    try {
+      if (member.dataset) dtypeOf(elementTypeOf(member.dataset, `${name}:${childPath}`), `${name}:${childPath}`);
+      keys.push(member.name);
+    } catch (error) {
+      if (!(error instanceof AdapterError)) throw error;
+      unsupported.set(member.name, error);
+    }
+  }
+  const known = new Set(keys);
   return {
     family: 'container',
     metadata: attrs,
     keys: () => keys,
     get(key) {
-      if (!keys.includes(key)) return undefined;
+      const refused = unsupported.get(key);
+      if (refused) return Promise.reject(refused);
+      if (!known.has(key)) return undefined;
       let child = children.get(key);
       if (!child) {
         child = nodeAt(path, h5path === '/' ? `/${key}` : `${h5path}/${key}`, name);
@@ -92,7 +112,7 @@ function groupNode(path: string, h5path: string, name: string, keys: string[], a
 
 async function nodeAt(path: string, h5path: string, name: string): Promise<TreeNode | undefined> {
   const info = await describe(path, h5path, name);
-  if (info.kind === 'group') return groupNode(path, h5path, name, info.keys, info.attrs);
+  if (info.kind === 'group') return groupNode(path, h5path, name, info.children, info.attrs);
   if (info.kind === 'dataset') return datasetNode(path, h5path, name, info.info, info.attrs);
   return undefined;
 }

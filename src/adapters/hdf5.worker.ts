@@ -29,8 +29,14 @@ export interface Hdf5DatasetInfo {
   enumType?: { type: number; size: number; signed: boolean; members: Record<string, number> };
 }
 
+/** A group's member: its name, and for a dataset its element type, so the parent can tell what it can serve. */
+export interface Hdf5Child {
+  name: string;
+  dataset?: Pick<Hdf5DatasetInfo, 'type' | 'size' | 'signed' | 'littleEndian' | 'enumType'>;
+}
+
 export type Hdf5NodeInfo =
-  | { kind: 'group'; keys: string[]; attrs: Record<string, unknown> }
+  | { kind: 'group'; children: Hdf5Child[]; attrs: Record<string, unknown> }
   | { kind: 'dataset'; info: Hdf5DatasetInfo; attrs: Record<string, unknown> }
   | { kind: 'missing' };
 
@@ -65,6 +71,8 @@ const loaded: Promise<H5> = dynamicImport('h5wasm/node').then(async (h5) => {
   await h5.ready;
   return h5;
 });
+// A failed load is reported to each request (below); it must not also end the thread as an unhandled rejection.
+loaded.catch(() => undefined);
 
 /** Open files, most recently used last; reopened when the file on disk changes. */
 const MAX_OPEN_FILES = 32;
@@ -122,30 +130,33 @@ function attributesOf(object: { attrs: Record<string, { json_value: unknown }> }
   return out;
 }
 
+function datasetInfo(dataset: InstanceType<H5['Dataset']>): Hdf5DatasetInfo {
+  const m = dataset.metadata as unknown as Hdf5DatasetInfo & { enum_type?: Hdf5DatasetInfo['enumType'] };
+  return {
+    type: m.type,
+    size: m.size,
+    signed: m.signed,
+    littleEndian: m.littleEndian,
+    shape: (m.shape ?? []).map(Number),
+    chunks: m.chunks ? m.chunks.map(Number) : null,
+    enumType: m.enum_type ? { type: m.enum_type.type, size: m.enum_type.size, signed: m.enum_type.signed, members: m.enum_type.members } : undefined,
+  };
+}
+
 function describe(h5: H5, path: string, h5path: string): Hdf5NodeInfo {
   const file = fileFor(h5, path);
   const object = h5path === '/' ? file : file.get(h5path);
   if (object instanceof h5.Group) {
-    const keys = object.keys().filter((key) => {
-      const child = h5path === '/' ? `/${key}` : `${h5path}/${key}`;
+    const children: Hdf5Child[] = [];
+    for (const name of object.keys()) {
+      const child = h5path === '/' ? `/${name}` : `${h5path}/${name}`;
       const type = object.get_type(child);
-      return type === h5.Module.H5G_GROUP || type === h5.Module.H5G_DATASET;
-    });
-    return { kind: 'group', keys, attrs: attributesOf(object as never) };
+      if (type === h5.Module.H5G_GROUP) children.push({ name });
+      else if (type === h5.Module.H5G_DATASET) children.push({ name, dataset: datasetInfo(file.get(child) as InstanceType<H5['Dataset']>) });
+    }
+    return { kind: 'group', children, attrs: attributesOf(object as never) };
   }
-  if (object instanceof h5.Dataset) {
-    const m = object.metadata as unknown as Hdf5DatasetInfo & { enum_type?: Hdf5DatasetInfo['enumType'] };
-    const info: Hdf5DatasetInfo = {
-      type: m.type,
-      size: m.size,
-      signed: m.signed,
-      littleEndian: m.littleEndian,
-      shape: (m.shape ?? []).map(Number),
-      chunks: m.chunks ? m.chunks.map(Number) : null,
-      enumType: m.enum_type ? { type: m.enum_type.type, size: m.enum_type.size, signed: m.enum_type.signed, members: m.enum_type.members } : undefined,
-    };
-    return { kind: 'dataset', info, attrs: attributesOf(object as never) };
-  }
+  if (object instanceof h5.Dataset) return { kind: 'dataset', info: datasetInfo(object), attrs: attributesOf(object as never) };
   return { kind: 'missing' };
 }
 

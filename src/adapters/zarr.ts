@@ -85,12 +85,13 @@ async function nodeAt(store: Store, dir: string, zarrPath: string, name: string)
   if (node.kind === 'array') return arrayNode(node as ZarrArray, what);
   const keys = await childKeys(dir, what);
   const children = new Map<string, Promise<TreeNode>>();
+  const known = new Set(keys);
   const container: ContainerNode = {
     family: 'container',
     metadata: attributesOf(node.attrs),
     keys: () => keys,
     get(key) {
-      if (!keys.includes(key)) return undefined;
+      if (!known.has(key)) return undefined;
       let child = children.get(key);
       if (!child) {
         child = nodeAt(store, join(dir, key), zarrPath === '/' ? `/${key}` : `${zarrPath}/${key}`, name);

@@ -3,6 +3,7 @@
  * formats' own writers, opened through the built adapters, and read back value for value, in process
  * and over real HTTP from a server whose tree module (test/fixtures/trees/array-files.js) mounts them.
  */
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { deflateSync, gzipSync } from 'node:zlib';
@@ -204,7 +205,8 @@ describe('array adapters, opened in process', () => {
       const root = (await open(adapters.hdf5Adapter, join(dir, 'sample.h5'))) as ContainerNode;
       expect(root.family).toBe('container');
       expect(root.metadata).toEqual({ title: 'sample', version: 3 });
-      expect(await root.keys()).toEqual(['big', 'bytes', 'entry', 'ints', 'text']);
+      // A string dataset is not listed (the tree has no string arrays); asked for by name it says why (below).
+      expect(await root.keys()).toEqual(['big', 'bytes', 'entry', 'ints']);
       const entry = (await child(root, 'entry')) as ContainerNode;
       expect(entry.metadata).toEqual({ NX_class: 'NXentry' });
       const data = arrayOf(await child(root, 'entry', 'data'));
@@ -226,8 +228,8 @@ describe('array adapters, opened in process', () => {
       // test/fixtures/files/make-h5py-types.py made this file; h5wasm cannot write these types itself.
       const root = (await open(adapters.hdf5Adapter, join(__dirname, '..', 'fixtures', 'files', 'h5py-types.h5'))) as ContainerNode;
       expect(root.metadata).toEqual({ title: 'h5py types', counts: [1, 2, 3], raw: 'bytes', ratio: 0.25 });
-      // Dangling soft links and external links are not listed.
-      expect(await root.keys()).toEqual(['be_int', 'be_float', 'flags', 'half', 'gz', 'table', 'scalar', 'empty', 'g', 'alias']);
+      // Dangling soft links, external links and datasets of types the tree cannot carry (half, table) are not listed.
+      expect(await root.keys()).toEqual(['be_int', 'be_float', 'flags', 'gz', 'scalar', 'empty', 'g', 'alias']);
       const read = async (key: string): Promise<[string, readonly number[], (number | bigint)[]]> => {
         const node = arrayOf(await child(root, key));
         return [node.dtype, node.shape, values(await node.readBlock(node.chunks.map(() => 0)))];
@@ -485,6 +487,23 @@ describe('array files over HTTP (GET /api/v1/array/block), read by the server pr
     expect(response.status).toBeGreaterThanOrEqual(400);
     expect(await response.json()).toEqual({ detail: expect.any(String) });
     expect(Array.from(new Uint16Array(new Uint8Array(await block('gray', '0,0')).buffer))).toEqual(Array.from(TIFF_GRAY));
-    expect((await fetch(`${server.api}/metadata/h5/entry`, { headers: AUTH })).status).toBe(200);
+    // A file with a dataset the tree cannot carry (h5/text, a string) still lists and searches.
+    expect((await fetch(`${server.api}/metadata/h5`, { headers: AUTH })).status).toBe(200);
+    const search = (await (await fetch(`${server.api}/search/h5`, { headers: AUTH })).json()) as { data: { id: string }[] };
+    expect(search.data.map((d) => d.id)).toEqual(['big', 'bytes', 'entry', 'ints']);
+  });
+});
+
+describe('npm run bench:hdf5', () => {
+  it('reads blocks through the adapter and bare, and reports both medians, their ratio and the peak memory', async () => {
+    const bench = join(__dirname, '..', '..', 'dist', 'bench', 'hdf5-block.js');
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [bench], { env: { ...process.env, BENCH_HDF5_ROUNDS: '2' } }, (error, out) => (error ? reject(error) : resolve(out))),
+    );
+    expect(stdout).toMatch(/^HDF5 block read, 8 MiB float64 block of a 64 MiB chunked dataset, 2 rounds — Node\.js v\d+/);
+    expect(stdout).toMatch(/\| hdf5 adapter \(h5wasm worker\) \| +[\d.]+ \| +\d+ MB\/s \|/);
+    expect(stdout).toMatch(/\| bare fs read of the same bytes \| +[\d.]+ \| +\d+ MB\/s \|/);
+    expect(stdout).toMatch(/ratio \(bare time \/ adapter time\): \d+ %/);
+    expect(stdout).toMatch(/peak resident memory of the reading process .*: \d+ MiB/);
   });
 });
