@@ -26,11 +26,11 @@ function get(url: string): Promise<Answer> {
 }
 
 /**
- * A POST over a raw socket that, like curl, reads before it uploads: a body refused by its Content-Length
+ * A POST (or PUT) over a raw socket that, like curl, reads before it uploads: a body refused by its Content-Length
  * is answered at once and the connection closed, so a client still uploading may lose that answer to the
  * reset. The body is sent only if no answer came within 300 ms.
  */
-function post(url: string, body: Buffer): Promise<Answer> {
+function post(url: string, body: Buffer, method = 'POST'): Promise<Answer> {
   const { port, pathname, search } = new URL(url);
   return new Promise((resolve) => {
     const socket = connect(Number(port), '127.0.0.1');
@@ -43,7 +43,7 @@ function post(url: string, body: Buffer): Promise<Answer> {
       resolve({ status, body: text.slice(text.indexOf('\r\n\r\n') + 4) });
     });
     socket.write(
-      `POST ${pathname}${search} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\naccept: application/json\r\n` +
+      `${method} ${pathname}${search} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\naccept: application/json\r\n` +
         `content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`,
     );
     setTimeout(() => {
@@ -63,7 +63,7 @@ describe('no single request stops the server (tiled serve demo --public)', () =>
 
   it('keeps answering /healthz within 200 ms while each hostile request is answered without a 5xx', async () => {
     // Built before polling starts, so the test process itself never stalls the poller.
-    const hostile: { name: string; path: string; body?: Buffer; status: number }[] = [
+    const hostile: { name: string; path: string; method?: string; body?: Buffer; status: number }[] = [
       {
         name: 'like with a run of % (V8 backtracked for 30 s)',
         path: `/search/?${filter('like', 'key', 'description')}&${filter('like', 'pattern', `"${'%'.repeat(12)}!"`)}`,
@@ -91,6 +91,14 @@ describe('no single request stops the server (tiled serve demo --public)', () =>
       // 262,144 float32 values, the most a text format may carry: formatting them as Python does took 0.5 s in one go.
       { name: 'the largest array allowed as JSON', path: '/array/full/arrays/chunked_f32?slice=0:512,0:512&format=json', status: 200 },
       { name: 'the largest array allowed as CSV', path: '/array/full/arrays/chunked_f32?slice=0:512,512:1024&format=csv', status: 200 },
+      {
+        // Data write routes take up to write_body_limit (256 MiB) of array bytes; JSON sent there was parsed up to that size too.
+        name: 'a 4 MB JSON list to a data write route',
+        path: '/array/block/arrays/float64_1d?block=0',
+        method: 'PUT',
+        body: Buffer.from(JSON.stringify(Array.from({ length: 400_000 }, (_, i) => `s${i}`))),
+        status: 413,
+      },
       { name: 'a 9 MB [[[ body to the refresh route', path: '/auth/session/refresh', body: Buffer.alloc(9 * 1024 * 1024, '['), status: 413 },
     ];
 
@@ -110,9 +118,9 @@ describe('no single request stops the server (tiled serve demo --public)', () =>
     try {
       // The first answers of a fresh process include its warm-up (JIT, lazy modules), not a hostile request.
       while (waits.length < 5) await new Promise((resolve) => setTimeout(resolve, 10));
-      for (const { name, path, body, status } of hostile) {
+      for (const { name, path, method, body, status } of hostile) {
         current = name;
-        const answer = body ? await post(`${server.api}${path}`, body) : await get(`${server.api}${path}`);
+        const answer = body ? await post(`${server.api}${path}`, body, method) : await get(`${server.api}${path}`);
         expect({ name, status: answer.status }).toEqual({ name, status });
         if (answer.status >= 400) {
           const detail = (JSON.parse(answer.body) as { detail?: unknown }).detail;

@@ -1,4 +1,5 @@
-import { AUTH_BODY_LIMIT, DATA_BODY_LIMIT, DEFAULT_BODY_LIMIT, DEFAULT_WRITE_BODY_LIMIT, METADATA_BODY_LIMIT, bodyLimitFor, nestsDeeperThan } from './json-limits';
+import type { FastifyRequest } from 'fastify';
+import { AUTH_BODY_LIMIT, DATA_BODY_LIMIT, DEFAULT_BODY_LIMIT, METADATA_BODY_LIMIT, bodyLimitFor, nestsDeeperThan, rawDataLimit } from './json-limits';
 
 describe('json-limits', () => {
   describe('nestsDeeperThan', () => {
@@ -23,10 +24,13 @@ describe('json-limits', () => {
       expect(bodyLimitFor('/api/v1/about')).toBe(DEFAULT_BODY_LIMIT);
     });
 
-    it('should give data writes the configured write limit, and reads of the same path their own', () => {
-      expect(bodyLimitFor('/api/v1/array/full/*', 'PUT')).toBe(DEFAULT_WRITE_BODY_LIMIT);
-      expect(bodyLimitFor('/api/v1/table/partition/*', 'PATCH', 1234)).toBe(1234);
-      expect(bodyLimitFor('/api/v1/table/full/*', 'POST')).toBe(DATA_BODY_LIMIT);
+    it('should read raw data against the write limit on data writes only, and parse JSON there no further than a field list', () => {
+      const request = (method: string, url: string, bodyLimit: number): FastifyRequest => ({ method, routeOptions: { url, bodyLimit } }) as unknown as FastifyRequest;
+      expect(bodyLimitFor('/api/v1/array/full/*', 'PUT')).toBe(DATA_BODY_LIMIT);
+      expect(rawDataLimit(request('PUT', '/api/v1/array/full/*', DATA_BODY_LIMIT), 1234)).toBe(1234);
+      expect(rawDataLimit(request('PATCH', '/api/v1/table/partition/*', DATA_BODY_LIMIT), 1234)).toBe(1234);
+      expect(rawDataLimit(request('POST', '/api/v1/table/full/*', DATA_BODY_LIMIT), 1234)).toBe(DATA_BODY_LIMIT);
+      expect(rawDataLimit(request('POST', '/api/v1/auth/apikey', AUTH_BODY_LIMIT), 1234)).toBe(AUTH_BODY_LIMIT);
     });
   });
 });

@@ -16,7 +16,7 @@ export const DATA_BODY_LIMIT = 1024 * 1024;
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
 /** Metadata documents created or replaced through POST/PUT/PATCH /metadata (Tiled sets no bound). */
 export const METADATA_BODY_LIMIT = 1024 * 1024;
-/** Default bound on array and table data written through PUT/PATCH (config `catalog_write_body_limit`). */
+/** Default bound on array and table data written through PUT/PATCH (config `write_body_limit`). */
 export const DEFAULT_WRITE_BODY_LIMIT = 256 * 1024 * 1024;
 /** Raw data bodies: array bytes and Arrow IPC files, kept as Buffers for the write routes. */
 export const DATA_BODY_TYPES = ['application/octet-stream', 'application/vnd.apache.arrow.file'] as const;
@@ -28,10 +28,19 @@ const WRITE_DATA_ROUTE = /^\/api\/v1\/(?:array|table|node)\//;
 const METADATA_ROUTE = /^\/api\/v1\/metadata(?:\/|$)/;
 const AUTH_ROUTE = /^\/api\/v1\/auth\//;
 
-/** The body limit of a route, from its path pattern and method as Fastify registers them. */
-export function bodyLimitFor(url: string, method: string | readonly string[] = 'GET', writeLimit = DEFAULT_WRITE_BODY_LIMIT): number {
+function writesData(url: string, method: string | readonly string[]): boolean {
   const methods = typeof method === 'string' ? [method] : method;
-  if (WRITE_DATA_ROUTE.test(url) && methods.some((m) => m === 'PUT' || m === 'PATCH')) return writeLimit;
+  return WRITE_DATA_ROUTE.test(url) && methods.some((m) => m === 'PUT' || m === 'PATCH');
+}
+
+/**
+ * The body limit of a route, from its path pattern and method as Fastify registers them. This is the
+ * limit of every parsed body (JSON, forms, text): the raw data of the write routes is read by its own
+ * parser against `write_body_limit` (rawDataLimit), so a JSON body sent to a data route cannot make the
+ * server parse hundreds of megabytes.
+ */
+export function bodyLimitFor(url: string, method: string | readonly string[] = 'GET'): number {
+  if (writesData(url, method)) return DATA_BODY_LIMIT;
   if (METADATA_ROUTE.test(url)) return METADATA_BODY_LIMIT;
   if (DATA_ROUTE.test(url)) return DATA_BODY_LIMIT;
   if (AUTH_ROUTE.test(url)) return AUTH_BODY_LIMIT;
@@ -96,6 +105,44 @@ export function drainRefusedBody(request: FastifyRequest): Promise<void> {
 
 type Done = (error: Error | null, body?: unknown) => void;
 
+/** How many bytes of array data or Arrow file a request may send: the write limit on the data write routes, else the route's own limit. */
+export function rawDataLimit(request: FastifyRequest, writeLimit: number): number {
+  const url = request.routeOptions?.url ?? '';
+  return writesData(url, request.method) ? writeLimit : (request.routeOptions?.bodyLimit ?? DEFAULT_BODY_LIMIT);
+}
+
+function tooLarge(limit: number): TiledHttpError {
+  return new TiledHttpError(413, `Request body is too large: this route accepts at most ${limit} bytes`);
+}
+
+/** Read a raw body whole, refusing it unread when its Content-Length is over `limit` and as soon as it grows past it. */
+function readRawBody(payload: NodeJS.ReadableStream, declared: number, limit: number, done: Done): void {
+  if (declared > limit) {
+    done(tooLarge(limit));
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let received = 0;
+  let finished = false;
+  const finish = (error: Error | null, body?: Buffer): void => {
+    if (finished) return;
+    finished = true;
+    payload.removeListener('data', onData);
+    done(error, body);
+  };
+  const onData = (chunk: Buffer): void => {
+    received += chunk.length;
+    if (received > limit) {
+      finish(tooLarge(limit));
+      return;
+    }
+    chunks.push(chunk);
+  };
+  payload.on('data', onData);
+  payload.once('end', () => finish(null, Buffer.concat(chunks, received)));
+  payload.once('error', (error: Error) => finish(error));
+}
+
 /**
  * Every request body parser of the server, in one place: per-route body limits (an `onRoute` hook, so it
  * must be installed before Nest registers its routes: call this before `init()`/`listen()`), a JSON parser
@@ -107,10 +154,13 @@ type Done = (error: Error | null, body?: unknown) => void;
 export function installBodyLimits(app: NestFastifyApplication, options: { writeBodyLimit?: number } = {}): void {
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRoute', (route) => {
-    route.bodyLimit ??= bodyLimitFor(route.url, route.method, options.writeBodyLimit);
+    route.bodyLimit ??= bodyLimitFor(route.url, route.method);
   });
-  // Array bytes and Arrow files reach the write routes whole, as a Buffer, within the route's limit.
-  fastify.addContentTypeParser([...DATA_BODY_TYPES], { parseAs: 'buffer' }, (_request: FastifyRequest, body: Buffer, done: Done) => done(null, body));
+  // Array bytes and Arrow files reach the write routes whole, as a Buffer, within the write limit.
+  const writeLimit = options.writeBodyLimit ?? DEFAULT_WRITE_BODY_LIMIT;
+  fastify.addContentTypeParser([...DATA_BODY_TYPES], (request: FastifyRequest, payload: NodeJS.ReadableStream, done: Done) =>
+    readRawBody(payload, Number(request.headers['content-length']), rawDataLimit(request, writeLimit), done),
+  );
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   // Registered through Nest, so Nest knows a JSON parser exists and does not add its own at init.
   app.useBodyParser('application/json', { bodyLimit: DEFAULT_BODY_LIMIT }, (request: FastifyRequest, body: Buffer | string, done: Done) => {
