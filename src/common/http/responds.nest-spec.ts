@@ -13,7 +13,7 @@ const DOCUMENT = { name: 'probe', when: new Date('2026-12-03T10:00:00.123Z'), it
 const BIG = Buffer.from('tiled '.repeat(2000));
 const ASSET = { body: BIG, type: 'text/javascript', etag: 'asset-etag' };
 
-/** Handlers return values; the one `Responder` encodes them (in-process through `inject`). */
+/** Handlers return values; `encodeResult`, bound by `@RespondsWith…()`, encodes them (in-process through `inject`). */
 @Controller('probe')
 class ProbeController {
   @Get('document')
@@ -56,7 +56,7 @@ class ProbeController {
 @Module({ controllers: [ProbeController], providers: [{ provide: APP_FILTER, useClass: TiledExceptionFilter }] })
 class ProbeModule {}
 
-describe('Responder in a Nest application', () => {
+describe('@RespondsWith… in a Nest application', () => {
   let app: NestFastifyApplication;
 
   beforeAll(async () => {
