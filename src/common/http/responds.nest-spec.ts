@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Controller, Get, Module, Post } from '@nestjs/common';
+import { Controller, Get, Module, Post, Query } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
@@ -20,6 +20,13 @@ class ProbeController {
   @RespondsWithDocument({ expiresInMs: 600_000 })
   document(): unknown {
     return DOCUMENT;
+  }
+
+  /** The decorator below the route's own: the route metadata must survive the handler being wrapped. */
+  @RespondsWithDocument({ etag: false })
+  @Get('above')
+  above(@Query('name') name: string): unknown {
+    return { name };
   }
 
   @Post('created')
@@ -91,6 +98,11 @@ describe('@RespondsWith… in a Nest application', () => {
       expect(again.statusCode).toBe(304);
       expect(again.headers.etag).toBe(first.headers.etag);
       expect(again.rawPayload.length).toBe(0);
+    });
+
+    it('should keep the route and hand the handler its own parameters when declared above the route', async () => {
+      const response = await app.inject({ method: 'GET', url: '/probe/above?name=x' });
+      expect([response.statusCode, response.json(), response.headers.etag]).toEqual([200, { name: 'x' }, undefined]);
     });
 
     it('should answer a POST 200, as Tiled does, not Nest’s 201', async () => {
