@@ -33,7 +33,7 @@ function docBlock(after: string, lang: string): string {
 /** The table "Who sees what" of docs/access-control.md: caller → top-level nodes it sees. */
 function docTable(): Map<string, string[]> {
   const table = new Map<string, string[]>();
-  const section = DOC.slice(DOC.indexOf('## Who sees what'), DOC.indexOf('## Keys that narrow access'));
+  const section = DOC.slice(DOC.indexOf('## Who sees what'), DOC.indexOf('## Who writes where'));
   for (const line of section.split('\n')) {
     const cells = /^\| ([^|]+) \| ([^|]+) \|/.exec(line);
     if (!cells || cells[1] === 'Caller' || cells[1].startsWith('---')) continue;
