@@ -394,7 +394,8 @@ describe('a third-party access policy module, in single-user mode', () => {
         trees: [{ path: '/', tree: `${join(FIXTURES, 'tree.js')}:tree` }],
         authentication: { single_user_api_key: 'secretSingleUserKey0123' },
         access_control: { access_policy: `${join(FIXTURES, 'metadata-only-policy.js')}:MetadataOnly`, args: { except: 'b/arr' } },
-      }),
+        // One line per value whatever the checkout's path length: the test below edits lines by pattern.
+      }, { lineWidth: -1 }),
     );
     server = await startTiled(['serve', 'config', config]);
   });
