@@ -172,6 +172,9 @@ describe('access control on writes: the tag-based policy in front of writable ca
       ] as const) {
         expect([method, path, (await call(method, path, 'bob', body)).status]).toEqual([method, path, 404]);
       }
+      // The key is taken, and that is all the answer says (docs/access-control.md, differences from Tiled).
+      const taken = await call('POST', `/api/v1/metadata/${mount}`, 'bob', { id: 'alices-array', structure_family: 'container', metadata: {} });
+      expect([taken.status, await taken.text()]).toEqual([409, JSON.stringify({ detail: '/alices-array' })]);
       const keys = async (who: string): Promise<string[]> => ((await ok('GET', `/api/v1/search/${mount}?fields=`, who)).data as { id: string }[]).map((d) => d.id);
       const count = async (who: string): Promise<number> => ((await ok('GET', `/api/v1/search/${mount}?fields=`, who)).meta as { count: number }).count;
       const structureCount = async (who: string): Promise<number> => ((await ok('GET', `/api/v1/metadata/${mount}`, who)).data as { attributes: { structure: { count: number } } }).attributes.structure.count;
