@@ -234,7 +234,8 @@ export class CatalogService {
     return node;
   }
 
-  async childEntries(container: ContainerNode): Promise<ChildEntry[]> {
+  /** Every child, unfiltered: routes list children through visibleChildren, which applies the caller's view. */
+  private async childEntries(container: ContainerNode): Promise<ChildEntry[]> {
     const cached = this.childLists.get(container);
     if (cached) return cached;
     const entries: ChildEntry[] = [];
