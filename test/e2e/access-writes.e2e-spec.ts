@@ -183,6 +183,8 @@ describe('access control on writes: the tag-based policy in front of writable ca
       expect(await keys('bob')).not.toContain('alices-array');
       expect(await count('bob')).toBe((await keys('bob')).length);
       expect(await structureCount('bob')).toBe(await count('bob'));
+      // The catalog's root shows Tiled's empty blob, yet governs nothing: bob reads it and creates under it.
+      expect(((await ok('GET', `/api/v1/metadata/${mount}`, 'bob')).data as { attributes: { access_blob: unknown } }).attributes.access_blob).toEqual({});
       expect(await zarrKeys('bob')).toEqual(await keys('bob'));
       expect(await zarrKeys('alice')).toEqual(await keys('alice'));
       const distinct = (await ok('GET', `/api/v1/distinct/${mount}?structure_families=true&counts=true`, 'bob')) as { structure_families: { value: string; count: number }[] };

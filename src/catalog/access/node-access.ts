@@ -5,6 +5,7 @@ import type { AuthContext } from '../../auth/auth-context';
 import { ForbiddenError, NotFoundError, UnprocessableError, pyList } from '../../common/errors/tiled-http.error';
 import { AccessBlob, AccessCaller, BlobDecision, AccessNode, AccessPolicy, AccessQuery, NO_ACCESS } from '../../plugins-api';
 import type { TreeNode } from '../tree/tree.types';
+import { catalogHandle } from '../writable/catalog-handle';
 
 /** What one request may see: built once per request, consulted at every path step and every listing. */
 export interface RequestAccess {
@@ -21,9 +22,14 @@ export type ChildFilter = { kind: 'all' } | { kind: 'none' } | { kind: 'queries'
 const READ_METADATA: ReadonlySet<string> = new Set(['read:metadata']);
 const ALL: ChildFilter = { kind: 'all' };
 
-/** A node's own blob, or the one it inherits from its nearest ancestor that has one. */
+/**
+ * A node's own blob, or the one it inherits from its nearest ancestor that has one. A catalog's root shows
+ * Tiled's `{}` but has no row to hold a blob: it governs nothing (docs/access-control.md), so a policy
+ * filters the catalog's children rather than hiding the whole catalog from everyone but admins.
+ */
 export function effectiveBlob(node: TreeNode, inherited: AccessBlob | undefined): AccessBlob | undefined {
-  return node.accessBlob ?? inherited;
+  if (node.accessBlob === undefined || catalogHandle(node)?.row === null) return inherited;
+  return node.accessBlob;
 }
 
 /** Evaluate Tiled's access_blob_filter in memory, as a SQL catalog would in its WHERE clause. */

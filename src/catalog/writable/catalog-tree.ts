@@ -35,8 +35,7 @@ function containerFor(context: CatalogContext, row: NodeRow | null, segments: st
     family: 'container',
     metadata: row?.metadata ?? {},
     specs: row?.specs ?? [],
-    // The root has no row: no blob governs it (as a config's own tree), so a policy decides on its children only.
-    accessBlob: row ? row.accessBlob : undefined,
+    accessBlob: row?.accessBlob ?? {},
     sorting: CATALOG_SORTING,
     cacheable: false,
     keys: async () => (await context.store.children(parentId)).map((r) => r.key),
