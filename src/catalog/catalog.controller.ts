@@ -10,7 +10,6 @@ import { negotiate } from './http/negotiate';
 import { queryOf } from './http/query-params';
 import { sendEncoded } from './http/send';
 import type { ArrayNode, TableNode } from './tree/tree.types';
-import { AUTH_CONTEXT, AuthContext } from '../auth/auth-context';
 
 type Params = { '*'?: string };
 type RouteScope = 'read:metadata' | 'read:data';
@@ -128,8 +127,7 @@ export class CatalogController {
 
   /** Every route looks its node up here, with the route's scope checked on the node under the access policy. */
   private locate(request: FastifyRequest, scope: RouteScope): Promise<Located> {
-    const auth = (request as unknown as Record<symbol, AuthContext | undefined>)[AUTH_CONTEXT];
-    return this.catalog.locate(wildcard(request), this.catalog.access.forRequest(auth), [scope]);
+    return this.catalog.locateFor(request, [scope], wildcard(request));
   }
 
   private async locateFamily(request: FastifyRequest, families: string[]): Promise<Located> {

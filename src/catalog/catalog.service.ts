@@ -1,4 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { AUTH_CONTEXT, AuthContext } from '../auth/auth-context';
 import { BadRequestError, NotFoundError, TiledHttpError } from '../common/errors/tiled-http.error';
 import { etagOf, toJson, toMsgpack } from '../common/http/wire';
 import { Candidate, Predicate, parseFilters } from './query/filters';
@@ -103,7 +105,7 @@ export class CatalogService {
    * subtree, and the route's `scopes` must be allowed on the final node. A hidden step is answered
    * exactly like a missing one.
    */
-  async locate(pathText: string | undefined, access: RequestAccess | null = null, scopes: readonly string[] = ['read:metadata']): Promise<Located> {
+  async locate(pathText: string | undefined, access: RequestAccess | null, scopes: readonly string[]): Promise<Located> {
     const path = (pathText ?? '').split('/').filter(Boolean);
     let node: TreeNode = this.root;
     let blob = effectiveBlob(node, undefined);
@@ -132,6 +134,25 @@ export class CatalogService {
     await this.access.checkNode(access, node, path, blob, scopes);
     const view = access && node.family === 'container' ? await this.access.childFilter(access, node, path, blob) : null;
     return { node, path, blob, view, access };
+  }
+
+  /** What the request may reach: null when nothing restricts it (no policy, no bound key). */
+  accessOf(request: FastifyRequest): RequestAccess | null {
+    return this.access.forRequest((request as unknown as Record<symbol, AuthContext | undefined>)[AUTH_CONTEXT]);
+  }
+
+  /**
+   * The node a request names, looked up with the request's own access and the route's scopes. Every
+   * route that names a node goes through here (test/meta/route-access.e2e-spec.ts walks the route table
+   * to hold every route to it); `pathText` defaults to the route's wildcard.
+   */
+  locateFor(request: FastifyRequest, scopes: readonly string[], pathText: string | undefined = (request.params as { '*'?: string } | undefined)?.['*']): Promise<Located> {
+    return this.locate(pathText, this.accessOf(request), scopes);
+  }
+
+  /** A located container's children the caller may see (the lookup's read:metadata view). */
+  async visibleChildren(located: Located): Promise<readonly { key: string; node: TreeNode }[]> {
+    return located.access ? this.visibleEntries(located) : this.childEntries(located.node as ContainerNode);
   }
 
   /** A container's children the caller may see with `scopes` (read:metadata: the lookup's own view). */
@@ -213,7 +234,8 @@ export class CatalogService {
     return node;
   }
 
-  async childEntries(container: ContainerNode): Promise<ChildEntry[]> {
+  /** Every child, unfiltered: routes list children through visibleChildren, which applies the caller's view. */
+  private async childEntries(container: ContainerNode): Promise<ChildEntry[]> {
     const cached = this.childLists.get(container);
     if (cached) return cached;
     const entries: ChildEntry[] = [];

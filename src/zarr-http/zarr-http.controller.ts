@@ -4,10 +4,12 @@ import { Scopes } from '../auth/auth.decorators';
 import { NotFoundError } from '../common/errors/tiled-http.error';
 import { toJson } from '../common/http/wire';
 import { CatalogService, Located } from '../catalog/catalog.service';
-import type { ArrayNode, TreeNode } from '../catalog/tree/tree.types';
+import type { ArrayNode } from '../catalog/tree/tree.types';
 import { encodeZarrChunk } from './zarr-chunks';
 import { zarrJsonArray, zarrJsonGroup, zarrayDocument } from './zarr-documents';
 
+/** Every Zarr route needs both scopes on its node: a reader cannot use chunks without the metadata that describes them. */
+const ZARR_SCOPES = ['read:metadata', 'read:data'] as const;
 const V2_CHUNK_KEY = /^(?:\d+\.)*\d+$/;
 const DIGITS = /^\d+$/;
 
@@ -43,41 +45,41 @@ export class ZarrHttpController {
     const last = segments[segments.length - 1] ?? '';
     const parent = segments.slice(0, -1);
     if (last === '.zattrs') {
-      const { node } = await this.catalog.locate(parent.join('/'));
+      const { node } = await this.catalog.locateFor(request, ZARR_SCOPES, parent.join('/'));
       const attributes = node.metadata?.attributes;
       return sendJson(reply, attributes && typeof attributes === 'object' ? attributes : {});
     }
     if (last === '.zgroup') {
-      this.catalog.requireFamily(await this.catalog.locate(parent.join('/')), ['table', 'container']);
+      this.catalog.requireFamily(await this.catalog.locateFor(request, ZARR_SCOPES, parent.join('/')), ['table', 'container']);
       return sendJson(reply, { zarr_format: 2 });
     }
     if (last === '.zarray') {
-      const located = await this.catalog.locate(parent.join('/'));
+      const located = await this.catalog.locateFor(request, ZARR_SCOPES, parent.join('/'));
       this.catalog.requireFamily(located, ['array', 'sparse']);
       return sendJson(reply, zarrayDocument(located.node as ArrayNode));
     }
     if (V2_CHUNK_KEY.test(last)) {
-      const array = await this.arrayAt(parent);
+      const array = await this.arrayAt(request, parent);
       if (array) return this.sendChunk(reply, array, last.split('.').map(Number));
     }
-    const { node } = await this.catalog.locate(segments.join('/'));
-    if (node.family === 'array') return sendJson(reply, {});
-    return sendJson(reply, await this.listing(request, node));
+    const located = await this.catalog.locateFor(request, ZARR_SCOPES, segments.join('/'));
+    if (located.node.family === 'array') return sendJson(reply, {});
+    return sendJson(reply, await this.listing(request, located));
   }
 
   @Scopes(['read:metadata', 'read:data'])
   @Get(['v3', 'v3/*'])
   async v3(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
     const segments = segmentsOf(request);
-    if (segments[segments.length - 1] === 'zarr.json') return sendJson(reply, await this.zarrJson(await this.catalog.locate(segments.slice(0, -1).join('/'))));
+    if (segments[segments.length - 1] === 'zarr.json') return sendJson(reply, await this.zarrJson(await this.catalog.locateFor(request, ZARR_SCOPES, segments.slice(0, -1).join('/'))));
     const c = segments.lastIndexOf('c');
     if (c >= 0 && segments.slice(c + 1).every((s) => DIGITS.test(s))) {
-      const array = await this.arrayAt(segments.slice(0, c));
+      const array = await this.arrayAt(request, segments.slice(0, c));
       if (array) return this.sendChunk(reply, array, segments.slice(c + 1).map(Number));
     }
-    const located = await this.catalog.locate(segments.join('/'));
+    const located = await this.catalog.locateFor(request, ZARR_SCOPES, segments.join('/'));
     if (located.node.family === 'array') return sendJson(reply, await this.zarrJson(located));
-    return sendJson(reply, await this.listing(request, located.node));
+    return sendJson(reply, await this.listing(request, located));
   }
 
   private async zarrJson(located: Located): Promise<Record<string, unknown>> {
@@ -86,9 +88,9 @@ export class ZarrHttpController {
   }
 
   /** The array at `segments`, or null when there is none (the key is then a child's name). */
-  private async arrayAt(segments: readonly string[]): Promise<ArrayNode | null> {
+  private async arrayAt(request: FastifyRequest, segments: readonly string[]): Promise<ArrayNode | null> {
     try {
-      const { node } = await this.catalog.locate(segments.join('/'));
+      const { node } = await this.catalog.locateFor(request, ZARR_SCOPES, segments.join('/'));
       return node.family === 'array' ? node : null;
     } catch (error) {
       if (error instanceof NotFoundError) return null;
@@ -101,9 +103,11 @@ export class ZarrHttpController {
     return reply.header('content-type', 'application/octet-stream').send(body);
   }
 
-  private async listing(request: FastifyRequest, node: TreeNode): Promise<string[]> {
+  /** A group's members: only the children the caller may see (a hidden one is not even named). */
+  private async listing(request: FastifyRequest, located: Located): Promise<string[]> {
     const base = selfUrl(request);
-    const keys = node.family === 'table' ? node.columns.map((c) => c.name) : node.family === 'container' ? (await this.catalog.childEntries(node)).map((e) => e.key) : [];
+    const { node } = located;
+    const keys = node.family === 'table' ? node.columns.map((c) => c.name) : node.family === 'container' ? (await this.catalog.visibleChildren(located)).map((e) => e.key) : [];
     return keys.map((key) => `${base}/${encodeURIComponent(key)}`);
   }
 }

@@ -2,9 +2,10 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ACCESS_POLICY } from '../../access/access-policy.token';
 import { AllowAllPolicy } from '../../access/allow-all-policy';
 import type { AuthContext } from '../../auth/auth-context';
-import { ForbiddenError, NotFoundError, pyList } from '../../common/errors/tiled-http.error';
-import { AccessBlob, AccessCaller, AccessNode, AccessPolicy, AccessQuery, NO_ACCESS } from '../../plugins-api';
+import { ForbiddenError, NotFoundError, UnprocessableError, pyList } from '../../common/errors/tiled-http.error';
+import { AccessBlob, AccessCaller, BlobDecision, AccessNode, AccessPolicy, AccessQuery, NO_ACCESS } from '../../plugins-api';
 import type { TreeNode } from '../tree/tree.types';
+import { catalogHandle } from '../writable/catalog-handle';
 
 /** What one request may see: built once per request, consulted at every path step and every listing. */
 export interface RequestAccess {
@@ -21,9 +22,14 @@ export type ChildFilter = { kind: 'all' } | { kind: 'none' } | { kind: 'queries'
 const READ_METADATA: ReadonlySet<string> = new Set(['read:metadata']);
 const ALL: ChildFilter = { kind: 'all' };
 
-/** A node's own blob, or the one it inherits from its nearest ancestor that has one. */
+/**
+ * A node's own blob, or the one it inherits from its nearest ancestor that has one. A catalog's root shows
+ * Tiled's `{}` but has no row to hold a blob: it governs nothing (docs/access-control.md), so a policy
+ * filters the catalog's children rather than hiding the whole catalog from everyone but admins.
+ */
 export function effectiveBlob(node: TreeNode, inherited: AccessBlob | undefined): AccessBlob | undefined {
-  return node.accessBlob ?? inherited;
+  if (node.accessBlob === undefined || catalogHandle(node)?.row === null) return inherited;
+  return node.accessBlob;
 }
 
 /** Evaluate Tiled's access_blob_filter in memory, as a SQL catalog would in its WHERE clause. */
@@ -128,6 +134,41 @@ export class NodeAccessService {
     this.refused(access, path, ['read:metadata'], reason.startsWith('outside') ? 'key subtree' : 'lookup', reason);
   }
 
+  /**
+   * The blob a node created by this request gets (Tiled's `init_node`). Without a policy (allow-all)
+   * every new node gets `{}`, as Tiled stores it; `modified` says the answer differs from the request.
+   */
+  async initBlob(access: RequestAccess | null, requested: unknown): Promise<{ modified: boolean; accessBlob: AccessBlob }> {
+    if (!access || this.open) return { modified: !isEmptyObject(requested), accessBlob: {} };
+    const asked = requested == null ? undefined : requireBlob(requested);
+    const decision = await this.policyDecision(access, 'init', () => this.policy.initNode(access.caller, asked));
+    return { modified: decision.modified, accessBlob: decision.accessBlob ?? {} };
+  }
+
+  /**
+   * The blob a metadata update leaves on a node (Tiled's `modify_node`): `requested` undefined keeps the
+   * stored one. Without a policy, or with one that has no `modifyNode`, the stored blob is kept and echoed.
+   */
+  async modifyBlob(access: RequestAccess | null, node: TreeNode, path: readonly string[], stored: AccessBlob, requested: unknown): Promise<{ modified: boolean; accessBlob: AccessBlob }> {
+    const same = requested === undefined || JSON.stringify(requested) === JSON.stringify(stored);
+    if (!access || this.open || !this.policy.modifyNode || same) return { modified: !same, accessBlob: stored };
+    const asked = requireBlob(requested);
+    const decision = await this.policyDecision(access, 'modify', () => this.policy.modifyNode!(accessNode(node, path, stored), access.caller, asked));
+    return { modified: decision.modified, accessBlob: decision.accessBlob ?? {} };
+  }
+
+  /** A policy's refusal (Tiled's ValueError) is the caller's 403, with the policy's words, as Tiled words it. */
+  private async policyDecision(access: RequestAccess, what: string, decide: () => Promise<BlobDecision>): Promise<BlobDecision> {
+    try {
+      return await decide();
+    } catch (error) {
+      // By name: a policy module may bundle its own copy of the plugin API.
+      if (!(error instanceof Error) || error.name !== 'AccessRefusedError') throw error;
+      this.logger.warn(`Refused to ${what} an access blob for ${access.who} by policy: ${error.message}`);
+      throw new ForbiddenError(`Access policy rejects the provided access blob.\n${error.message}`);
+    }
+  }
+
   /** The refusing layer and the policy's own words, as `GET /auth/explain` gives them. */
   private async policyReasons(access: RequestAccess, node: TreeNode, path: readonly string[], blob: AccessBlob | undefined): Promise<{ layer: string; detail: string }> {
     if (!this.policy.explain) return { layer: 'policy', detail: '' };
@@ -139,6 +180,17 @@ export class NodeAccessService {
   private refused(access: RequestAccess, path: readonly string[], scopes: readonly string[], layer: string, reason: string): void {
     this.logger.warn(`Refused ${scopes.join(' ')} on /${path.join('/')} to ${access.who} by ${layer}: ${reason}`);
   }
+}
+
+function isEmptyObject(value: unknown): boolean {
+  return value == null || (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0);
+}
+
+function requireBlob(value: unknown): AccessBlob {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new UnprocessableError([{ type: 'dict_type', loc: ['body', 'access_blob'], msg: 'Input should be a valid dictionary', input: value }]);
+  }
+  return value as AccessBlob;
 }
 
 export function accessNode(node: TreeNode, path: readonly string[], blob: AccessBlob | undefined): AccessNode {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { BadRequestError, TiledHttpError } from '../../common/errors/tiled-http.error';
 import { CatalogService } from '../catalog.service';
+import type { RequestAccess } from '../access/node-access';
 import { boolParam, intParam, missing, patternParam, Query } from '../http/query-params';
 import { pyTuple } from '../http/python-repr';
 import type { DataSourceRow } from './catalog-store';
@@ -38,8 +39,8 @@ export interface ArrayStructure {
 export class CatalogDataWriteService {
   constructor(private readonly catalog: CatalogService) {}
 
-  private async target(pathText: string | undefined, families: string[], refusal: string): Promise<{ handle: CatalogHandle; source: DataSourceRow }> {
-    const located = await this.catalog.locate(pathText);
+  private async target(pathText: string | undefined, access: RequestAccess | null, families: string[], refusal: string): Promise<{ handle: CatalogHandle; source: DataSourceRow }> {
+    const located = await this.catalog.locate(pathText, access, ['write:data']);
     this.catalog.requireFamily(located, families);
     const handle = catalogHandle(located.node);
     if (!handle?.row) throw new TiledHttpError(405, refusal);
@@ -55,9 +56,9 @@ export class CatalogDataWriteService {
     return body;
   }
 
-  async putArrayFull(pathText: string | undefined, contentType: string | undefined, body: unknown, query: Query): Promise<void> {
+  async putArrayFull(pathText: string | undefined, contentType: string | undefined, body: unknown, query: Query, access: RequestAccess | null): Promise<void> {
     const persist = boolParam(query, 'persist', true);
-    const { handle, source } = await this.target(pathText, ['array', 'sparse'], 'This node cannot accept array data.');
+    const { handle, source } = await this.target(pathText, access, ['array', 'sparse'], 'This node cannot accept array data.');
     const bytes = this.bytes(contentType, body, OCTET_STREAM);
     const structure = source.structure as unknown as ArrayStructure;
     checkByteLength(bytes, structure.shape, structure.data_type.itemsize, 'the array');
@@ -66,10 +67,10 @@ export class CatalogDataWriteService {
     await handle.context.store.write((tx) => tx.touch(handle.row!.id));
   }
 
-  async putArrayBlock(pathText: string | undefined, contentType: string | undefined, body: unknown, query: Query): Promise<void> {
+  async putArrayBlock(pathText: string | undefined, contentType: string | undefined, body: unknown, query: Query, access: RequestAccess | null): Promise<void> {
     const block = ints(query, 'block', true)!;
     const persist = boolParam(query, 'persist', true);
-    const { handle, source } = await this.target(pathText, ['array', 'sparse'], 'This node cannot accept array data.');
+    const { handle, source } = await this.target(pathText, access, ['array', 'sparse'], 'This node cannot accept array data.');
     const bytes = this.bytes(contentType, body, OCTET_STREAM);
     const structure = source.structure as unknown as ArrayStructure;
     if (block.length !== structure.shape.length || block.some((b, d) => b >= structure.chunks[d].length)) {
@@ -81,7 +82,7 @@ export class CatalogDataWriteService {
     await handle.context.store.write((tx) => tx.touch(handle.row!.id));
   }
 
-  async patchArray(pathText: string | undefined, contentType: string | undefined, body: unknown, query: Query): Promise<Record<string, unknown>> {
+  async patchArray(pathText: string | undefined, contentType: string | undefined, body: unknown, query: Query, access: RequestAccess | null): Promise<Record<string, unknown>> {
     const offset = ints(query, 'offset', true)!;
     const shape = ints(query, 'shape', true)!;
     const extend = boolParam(query, 'extend');
@@ -91,7 +92,7 @@ export class CatalogDataWriteService {
         'Cannot PATCH an array with both parameters extend=True and persist=False. To extend the array, you must persist the changes. To skip persisting the changes, you must not extend the array.',
       );
     }
-    const { handle, source } = await this.target(pathText, ['array'], 'This node cannot accept array data.');
+    const { handle, source } = await this.target(pathText, access, ['array'], 'This node cannot accept array data.');
     const bytes = this.bytes(contentType, body, OCTET_STREAM);
     const structure = source.structure as unknown as ArrayStructure;
     const ndim = structure.shape.length;
@@ -120,7 +121,7 @@ export class CatalogDataWriteService {
     });
   }
 
-  async putTable(pathText: string | undefined, contentType: string | undefined, body: unknown, query: Query | undefined, mode: 'put' | 'append'): Promise<void> {
+  async putTable(pathText: string | undefined, contentType: string | undefined, body: unknown, query: Query | undefined, mode: 'put' | 'append', access: RequestAccess | null): Promise<void> {
     const refusal = query === undefined ? 'This node does not support writing.' : 'This node does not supporting writing a partition.';
     let partition = 0;
     if (query !== undefined) {
@@ -128,7 +129,7 @@ export class CatalogDataWriteService {
       if (value === undefined) throw missing('partition');
       partition = value;
     }
-    const { handle, source } = await this.target(pathText, ['table'], refusal);
+    const { handle, source } = await this.target(pathText, access, ['table'], refusal);
     const bytes = this.bytes(contentType, body, ARROW_FILE);
     const npartitions = Number((source.structure as { npartitions?: number } | null)?.npartitions ?? 1);
     if (query === undefined && npartitions !== 1) throw new BadRequestError(`This table has ${npartitions} partitions; write each with PUT /table/partition/{path}?partition=i`);

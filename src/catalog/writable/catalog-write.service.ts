@@ -6,6 +6,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { applyPatch, JsonPatchError, Operation } from 'fast-json-patch';
 import { apply as applyMergePatch } from 'json-merge-patch';
 import { NotFoundError, pyList, TiledHttpError, UnprocessableError } from '../../common/errors/tiled-http.error';
+import type { FastifyRequest } from 'fastify';
+import type { RequestAccess } from '../access/node-access';
 import { CatalogService, Located } from '../catalog.service';
 import type { Metadata, Spec, TreeNode } from '../tree/tree.types';
 import { CatalogHandle, catalogHandle } from './catalog-handle';
@@ -90,12 +92,13 @@ export class CatalogWriteService {
 
   constructor(private readonly catalog: CatalogService) {}
 
-  async locate(pathText: string | undefined): Promise<Located> {
-    return this.catalog.locate(pathText);
+  /** What the request may reach (its policy view, its key's subtree): every method here takes it. */
+  accessOf(request: FastifyRequest): RequestAccess | null {
+    return this.catalog.accessOf(request);
   }
 
   /** POST /metadata/{path}: create a child of the node at `path`. */
-  async create(pathText: string | undefined, body: unknown, base: string): Promise<Json> {
+  async create(pathText: string | undefined, body: unknown, base: string, access: RequestAccess | null): Promise<Json> {
     if (!isObject(body)) throw bodyProblem([], 'Input should be a valid dictionary or object to extract fields from', body, 'model_attributes_type');
     const family = body.structure_family;
     if (typeof family !== 'string' || !ALL_FAMILIES.has(family)) {
@@ -107,13 +110,14 @@ export class CatalogWriteService {
     const rawSources = body.data_sources ?? [];
     if (!Array.isArray(rawSources)) throw bodyProblem(['data_sources'], 'Input should be a valid list', rawSources, 'list_type');
     if (body.id !== undefined && body.id !== null && typeof body.id !== 'string') throw bodyProblem(['id'], 'Input should be a valid string', body.id, 'string_type');
-    const requestedBlob = body.access_blob ?? {};
+    const requestedBlob = body.access_blob ?? null;
     const sources = rawSources.map((s, i) => this.parseDataSource(s, i));
     if (sources.some((s) => s.assets)) {
       throw new TiledHttpError(400, 'Externally-managed assets cannot be registered using POST /metadata/{path}. Use POST /register/{path} instead.');
     }
 
-    const located = await this.catalog.locate(pathText);
+    // Tiled's post_metadata: both scopes on the parent, and a bound key only inside its subtree.
+    const located = await this.catalog.locate(pathText, access, ['write:metadata', 'create:node']);
     const path = displayPath(pathText);
     const handle = catalogHandle(located.node);
     if (!handle) throw new TiledHttpError(405, `Data cannot be written at the path ${path}`);
@@ -129,6 +133,7 @@ export class CatalogWriteService {
 
     const key = (typeof body.id === 'string' && body.id !== '' ? body.id : null) ?? randomUUID();
     checkKey(key);
+    const blob = await this.catalog.access.initBlob(access, requestedBlob);
     // Loaded on first use: the storage formats and their libraries are not part of every server's start.
     const { initDataStorage, dataSourceDocument } = await import('./catalog-data-nodes');
     const parentId = handle.row?.id ?? null;
@@ -150,7 +155,7 @@ export class CatalogWriteService {
           if (await tx.childExists(parentId, key)) throw new KeyCollision(key);
           inits = await init();
         }
-        const node = await tx.insertNode(parentId, key, family, metadata, specs, {});
+        const node = await tx.insertNode(parentId, key, family, metadata, specs, blob.accessBlob);
         if (store.postgres) inits = await init();
         const out: DataSourceRow[] = [];
         for (const [i, source] of sources.entries()) {
@@ -181,7 +186,7 @@ export class CatalogWriteService {
       data_sources: stored.map(dataSourceDocument),
     };
     // Without an access policy Tiled stores {} and says so when the request asked for something else.
-    if (!isObject(requestedBlob) || Object.keys(requestedBlob).length) response.access_blob = {};
+    if (blob.modified) response.access_blob = blob.accessBlob;
     return response;
   }
 
@@ -199,46 +204,49 @@ export class CatalogWriteService {
   }
 
   /** PUT /metadata/{path}: replace metadata, specs (and, with a policy, the access blob); null/absent keeps each. */
-  async replace(pathText: string | undefined, body: unknown, dropRevision: boolean): Promise<Json> {
+  async replace(pathText: string | undefined, body: unknown, dropRevision: boolean, access: RequestAccess | null): Promise<Json> {
     if (!isObject(body)) throw bodyProblem([], 'Input should be a valid dictionary or object to extract fields from', body, 'model_attributes_type');
     if (body.metadata != null && !isObject(body.metadata)) throw bodyProblem(['metadata'], 'Input should be a valid dictionary', body.metadata, 'dict_type');
     const specs = body.specs == null ? null : parseSpecs(body.specs);
     const metadata = (body.metadata as Metadata | null | undefined) ?? null;
-    return this.saveMetadata(pathText, body.access_blob, dropRevision, (row) => ({ metadata: metadata ?? row.metadata, specs: specs ?? row.specs }));
+    const requestedBlob = body.access_blob ?? undefined;
+    return this.saveMetadata(pathText, access, dropRevision, (row) => ({ metadata: metadata ?? row.metadata, specs: specs ?? row.specs, accessBlob: requestedBlob ?? row.accessBlob }), requestedBlob !== undefined);
   }
 
   /** PATCH /metadata/{path}: RFC 6902 JSON patch or RFC 7386 merge patch of metadata, specs and access blob. */
-  async patch(pathText: string | undefined, body: unknown, dropRevision: boolean): Promise<Json> {
+  async patch(pathText: string | undefined, body: unknown, dropRevision: boolean, access: RequestAccess | null): Promise<Json> {
     if (!isObject(body)) throw bodyProblem([], 'Input should be a valid dictionary or object to extract fields from', body, 'model_attributes_type');
     const type = body['content-type'];
     if (type !== JSON_PATCH && type !== MERGE_PATCH) {
-      await this.metadataTarget(pathText);
+      await this.metadataTarget(pathText, access);
       throw new TiledHttpError(406, `valid content types: ${JSON_PATCH}, ${MERGE_PATCH}`);
     }
-    return this.saveMetadata(pathText, body.access_blob, dropRevision, (row) => {
+    return this.saveMetadata(pathText, access, dropRevision, (row) => {
       let metadata: unknown;
       let specs: unknown;
+      let accessBlob: unknown;
       if (type === JSON_PATCH) {
         metadata = jsonPatch(row.metadata, body.metadata ?? [], 'metadata');
         specs = jsonPatch(row.specs, body.specs ?? [], 'specs');
-        jsonPatch(row.accessBlob, body.access_blob ?? [], 'access_blob');
+        accessBlob = jsonPatch(row.accessBlob, body.access_blob ?? [], 'access_blob');
       } else {
         metadata = applyMergePatch(structuredClone(row.metadata), body.metadata ?? {});
         // `specs: null` means "unchanged"; `[]` clears them (a list replaces a list in a merge patch).
         specs = body.specs == null ? row.specs : applyMergePatch(structuredClone(row.specs), body.specs);
+        accessBlob = body.access_blob == null ? row.accessBlob : applyMergePatch(structuredClone(row.accessBlob), body.access_blob);
       }
       if (!isObject(metadata)) throw new TiledHttpError(422, 'The patched metadata must be a JSON object');
       if (!Array.isArray(specs)) throw new TiledHttpError(422, 'The patched specs must be a list');
       if (specs.length > MAX_SPECS) throw new TiledHttpError(422, `Update cannot result in more than ${MAX_SPECS} specs`);
-      return { metadata, specs: parseSpecs(specs) };
-    });
+      return { metadata, specs: parseSpecs(specs), accessBlob };
+    }, body.access_blob != null);
   }
 
-  private async metadataTarget(pathText: string | undefined): Promise<{ row: NodeRow; handle: CatalogHandle }> {
-    const located = await this.catalog.locate(pathText);
+  private async metadataTarget(pathText: string | undefined, access: RequestAccess | null): Promise<{ row: NodeRow; handle: CatalogHandle; located: Located }> {
+    const located = await this.catalog.locate(pathText, access, ['write:metadata']);
     const detail = 'This node does not support update of metadata.';
     const handle = handleOf(located.node, detail);
-    return { row: rowOf(handle, detail), handle };
+    return { row: rowOf(handle, detail), handle, located };
   }
 
   /**
@@ -248,27 +256,30 @@ export class CatalogWriteService {
    */
   private async saveMetadata(
     pathText: string | undefined,
-    requestedBlob: unknown,
+    access: RequestAccess | null,
     dropRevision: boolean,
-    compute: (current: NodeRow) => { metadata: Metadata; specs: Spec[] },
+    compute: (current: NodeRow) => { metadata: Metadata; specs: Spec[]; accessBlob: unknown },
+    blobRequested: boolean,
   ): Promise<Json> {
-    const { row, handle } = await this.metadataTarget(pathText);
-    const current = await handle.context.store.write(async (tx) => {
+    const { row, handle, located } = await this.metadataTarget(pathText, access);
+    const blob = await handle.context.store.write(async (tx) => {
       const locked = await tx.lockNode(row.id);
       if (!locked) throw new NotFoundError(`No such entry: ${pyList(pathText?.split('/').filter(Boolean) ?? [])}`);
-      const { metadata, specs } = compute(locked);
-      await tx.replaceMetadata(row.id, { metadata, specs, accessBlob: locked.accessBlob }, dropRevision);
-      return locked;
+      const { metadata, specs, accessBlob } = compute(locked);
+      // Decided on the locked row: two owners changing tags at once cannot both judge a stale blob.
+      const decided = await this.catalog.access.modifyBlob(access, located.node, located.path, locked.accessBlob, blobRequested ? accessBlob : undefined);
+      await tx.replaceMetadata(row.id, { metadata, specs, accessBlob: decided.accessBlob }, dropRevision);
+      return decided;
     });
     const response: Json = { id: row.key };
     // Without an access policy the stored blob cannot change; Tiled answers with the unchanged one.
-    if (requestedBlob != null && JSON.stringify(requestedBlob) !== JSON.stringify(current.accessBlob)) response.access_blob = current.accessBlob;
+    if (blob.modified) response.access_blob = blob.accessBlob;
     return response;
   }
 
   /** GET /revisions/{path}. */
-  async revisions(pathText: string | undefined, offset: number, limit: number, base: string): Promise<Json> {
-    const located = await this.catalog.locate(pathText);
+  async revisions(pathText: string | undefined, offset: number, limit: number, base: string, access: RequestAccess | null): Promise<Json> {
+    const located = await this.catalog.locate(pathText, access, ['read:metadata']);
     const detail = 'This node does not support revisions.';
     const row = rowOf(handleOf(located.node, detail), detail);
     const { revisions, count } = await catalogHandle(located.node)!.context.store.revisions(row.id, offset, limit);
@@ -286,8 +297,8 @@ export class CatalogWriteService {
   }
 
   /** DELETE /revisions/{path}?number=N. */
-  async deleteRevision(pathText: string | undefined, number: number): Promise<void> {
-    const located = await this.catalog.locate(pathText);
+  async deleteRevision(pathText: string | undefined, number: number, access: RequestAccess | null): Promise<void> {
+    const located = await this.catalog.locate(pathText, access, ['delete:revision']);
     const detail = 'This node does not support a del request for revisions.';
     const handle = handleOf(located.node, detail);
     const row = rowOf(handle, detail);
@@ -296,8 +307,8 @@ export class CatalogWriteService {
   }
 
   /** DELETE /metadata/{path}: Tiled's rules: children only with `recursive`, server-written data only without `external_only`. */
-  async delete(pathText: string | undefined, recursive: boolean, externalOnly: boolean): Promise<void> {
-    const located = await this.catalog.locate(pathText);
+  async delete(pathText: string | undefined, recursive: boolean, externalOnly: boolean, access: RequestAccess | null): Promise<void> {
+    const located = await this.catalog.locate(pathText, access, ['delete:node', 'delete:revision']);
     const detail = 'This node does not support deletion.';
     const handle = handleOf(located.node, detail);
     const row = rowOf(handle, detail);
