@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Controller, Get, Module, Post } from '@nestjs/common';
+import { Controller, Get, Module, Post, Query } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
@@ -13,13 +13,20 @@ const DOCUMENT = { name: 'probe', when: new Date('2026-12-03T10:00:00.123Z'), it
 const BIG = Buffer.from('tiled '.repeat(2000));
 const ASSET = { body: BIG, type: 'text/javascript', etag: 'asset-etag' };
 
-/** Handlers return values; the one `Responder` encodes them (in-process through `inject`). */
+/** Handlers return values; `encodeResult`, bound by `@RespondsWith…()`, encodes them (in-process through `inject`). */
 @Controller('probe')
 class ProbeController {
   @Get('document')
   @RespondsWithDocument({ expiresInMs: 600_000 })
   document(): unknown {
     return DOCUMENT;
+  }
+
+  /** The decorator below the route's own: the route metadata must survive the handler being wrapped. */
+  @RespondsWithDocument({ etag: false })
+  @Get('above')
+  above(@Query('name') name: string): unknown {
+    return { name };
   }
 
   @Post('created')
@@ -56,7 +63,7 @@ class ProbeController {
 @Module({ controllers: [ProbeController], providers: [{ provide: APP_FILTER, useClass: TiledExceptionFilter }] })
 class ProbeModule {}
 
-describe('Responder in a Nest application', () => {
+describe('@RespondsWith… in a Nest application', () => {
   let app: NestFastifyApplication;
 
   beforeAll(async () => {
@@ -91,6 +98,11 @@ describe('Responder in a Nest application', () => {
       expect(again.statusCode).toBe(304);
       expect(again.headers.etag).toBe(first.headers.etag);
       expect(again.rawPayload.length).toBe(0);
+    });
+
+    it('should keep the route and hand the handler its own parameters when declared above the route', async () => {
+      const response = await app.inject({ method: 'GET', url: '/probe/above?name=x' });
+      expect([response.statusCode, response.json(), response.headers.etag]).toEqual([200, { name: 'x' }, undefined]);
     });
 
     it('should answer a POST 200, as Tiled does, not Nest’s 201', async () => {
