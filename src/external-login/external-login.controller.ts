@@ -5,7 +5,7 @@ import { CSRF_COOKIE } from '../common/http/http-hooks';
 import { BodyResponse, RespondsWithBody, RespondsWithJson, redirectTo } from '../common/http/responds';
 import { JSON_TYPE, toJson } from '../common/http/wire';
 import { failurePage, successPage, userCodeForm } from './device-code.pages';
-import { EXTERNAL_LOGIN_OPTIONS, ExternalLoginOptions, ExternalLoginService } from './external-login.service';
+import { DEVICE_FLOW_START_SCHEMA, EXTERNAL_LOGIN_OPTIONS, ExternalLoginOptions, ExternalLoginService } from './external-login.service';
 import { publicApiBase } from './public-url';
 
 /**
@@ -44,7 +44,7 @@ export class ExternalLoginController {
   /** Public: a terminal without credentials starts the device flow (Tiled's own variant of RFC 8628). */
   @Public()
   @Post('authorize')
-  @RespondsWithJson({ noStore: true })
+  @RespondsWithJson({ noStore: true, schema: DEVICE_FLOW_START_SCHEMA })
   startDevice(@Param('provider') provider: string, @Req() request: FastifyRequest): Promise<unknown> {
     return this.service.startDeviceFlow(provider, this.base(request), request.ip);
   }

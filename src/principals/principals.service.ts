@@ -7,8 +7,8 @@ import { UnprocessableError } from '../common/errors/tiled-http.error';
 import { PrincipalError, PrincipalErrorCode } from './principal.errors';
 import { ApiKeyEntity, IdentityEntity, PrincipalEntity, RoleEntity, SessionEntity } from '../database/entities';
 import type { PrincipalJson } from './principal.dto';
-import { toApiKeyResponse } from '../apikeys/dto/api-key-response.dto';
-import { RecentKeyUse } from '../apikeys/api-key-activity';
+import { toApiKeyResponse } from './api-key-response.dto';
+import { RecentKeyUse } from './recent-key-use';
 
 export type { PrincipalJson } from './principal.dto';
 
