@@ -67,7 +67,7 @@ describe('TiledValidationPipe in a Nest application', () => {
     it('should hand the handler a parsed DTO, ignoring keys it does not know (Tiled clients send extra keys)', async () => {
       const response = await post('/probe/apikey', { expires_in: '600', scopes: ['read:metadata'], note: 'n', client_version: '0.2.16' });
       expect(response.statusCode).toBe(201);
-      expect(response.json()).toEqual({ expires_in: 600, scopes: ['read:metadata'], access_tags: null, note: 'n' });
+      expect(response.json()).toEqual({ expires_in: 600, scopes: ['read:metadata'], access_tags: null, note: 'n', path: null });
     });
 
     it('should refuse with FastAPI’s 422 listing every problem, before the handler runs', async () => {
