@@ -1,6 +1,14 @@
 import { API_KEY_SCHEMA, ApiKeyResponseDto } from './api-key-response.dto';
 import { dateTime, JsonSchema, nullable, stringList } from '../common/validation/openapi-schema';
 
+/** A principal as a request's caller: enough to name it and check what it may do. */
+export interface PrincipalRef {
+  /** Hyphenated UUID. */
+  uuid: string;
+  type: 'user' | 'service';
+  identities: { id: string; provider: string }[];
+}
+
 /** Tiled's `Principal` (captured in 08-admin-principals.txt); dates are rendered by `sendDocument` (ISO in JSON, timestamps in msgpack). */
 export interface PrincipalJson {
   /** Hyphenated UUID. */
