@@ -2,7 +2,8 @@ import { Controller, Get, Inject, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { Public } from '../auth/auth.decorators';
 import { ABOUT_PROVIDERS, AboutProvidersSource } from './about.providers';
-import { BodyResponse, RespondsWithBody, RespondsWithDocument } from '../common/http/responds';
+import { ABOUT_SCHEMA } from './about.schema';
+import { BodyResponse, RespondsWithBody, RespondsWithDocument, ResponseSchema } from '../common/http/responds';
 import { apiBase } from '../common/http/wire';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { FORMATS, FORMAT_ALIASES, QUERY_NAMES, TILED_API_VERSION, TILED_COMPAT_VERSION, TILED_TS_VERSION } from './about.constants';
@@ -22,6 +23,7 @@ export class AboutController {
   @Public()
   @Get('healthz')
   @RespondsWithBody()
+  @ResponseSchema({ type: 'object', properties: { status: { type: 'string', enum: ['ready'] } }, required: ['status'] })
   healthz(): BodyResponse {
     return HEALTHZ;
   }
@@ -29,7 +31,7 @@ export class AboutController {
   /** Tiled's about document (captured in 01-about.txt): every top-level key is required by the Python client. */
   @Public()
   @Get('api/v1/')
-  @RespondsWithDocument({ expiresInMs: ABOUT_LIFETIME_MS })
+  @RespondsWithDocument({ expiresInMs: ABOUT_LIFETIME_MS, schema: ABOUT_SCHEMA })
   about(@Req() request: FastifyRequest): object {
     const base = apiBase(request);
     const providers = this.providers.describe(base, request.headers['user-agent']);

@@ -1,4 +1,5 @@
-import { ApiKeyActivityRecorder, RecentKeyUse } from './api-key-activity';
+import { RecentKeyUse } from '../principals/recent-key-use';
+import { ApiKeyActivityRecorder } from './api-key-activity';
 
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
 

@@ -2,7 +2,8 @@ import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { AuthContext } from '../auth/auth-context';
 import type { ApiKeyVerifier } from './api-key-verifier.interface';
 import type { ApiKeyEntity } from '../database/entities';
-import { ApiKeyActivityRecorder, RecentKeyUse } from './api-key-activity';
+import { ApiKeyActivityRecorder } from './api-key-activity';
+import type { RecentKeyUse } from '../principals/recent-key-use';
 import type { PlainLogger } from '../common/logging/plain-logger';
 import { CredentialCache, CachedCredential } from '../common/revocation/credential-cache';
 import { LiveCredentialProbe } from '../common/revocation/live-credential-probe';
@@ -26,7 +27,7 @@ export class ApiKeyVerifierService implements ApiKeyVerifier, OnModuleInit, OnMo
 
   constructor(
     private readonly store: ApiKeyStore,
-    private readonly cache: CredentialCache,
+    private readonly cache: CredentialCache<AuthContext>,
     private readonly bus: RevocationBus,
     private readonly logger: PlainLogger,
     recentUse?: RecentKeyUse,
@@ -62,7 +63,7 @@ export class ApiKeyVerifierService implements ApiKeyVerifier, OnModuleInit, OnMo
   }
 
   /** Same checks as `verify`, without counting as activity (Tiled does not for `GET /auth/apikey`). */
-  async lookup(secret: string): Promise<CachedCredential | null> {
+  async lookup(secret: string): Promise<CachedCredential<AuthContext> | null> {
     const hashedSecret = hashPresentedSecret(secret);
     if (!hashedSecret) return null;
     const now = Date.now();
@@ -95,7 +96,7 @@ export class ApiKeyVerifierService implements ApiKeyVerifier, OnModuleInit, OnMo
     this.cache.evictPrincipal(principalId);
   }
 
-  private entryFor(row: ApiKeyEntity, hashedSecret: string, now: number): CachedCredential | null {
+  private entryFor(row: ApiKeyEntity, hashedSecret: string, now: number): CachedCredential<AuthContext> | null {
     if (row.revokedAt !== null) return null;
     const expiresAt = row.expirationTime ? row.expirationTime.getTime() : null;
     if (expiresAt !== null && expiresAt <= now) return null;

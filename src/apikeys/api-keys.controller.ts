@@ -6,7 +6,7 @@ import { presentedApiKey } from '../auth/credentials';
 import { RespondsWithDocument } from '../common/http/responds';
 import { ApiKeysService } from './api-keys.service';
 import { CreateApiKeyDto } from './dto/create-api-key.dto';
-import { ApiKeyResponseDto, ApiKeyWithSecretResponseDto } from './dto/api-key-response.dto';
+import { API_KEY_SCHEMA, API_KEY_WITH_SECRET_SCHEMA, ApiKeyResponseDto, ApiKeyWithSecretResponseDto } from '../principals/api-key-response.dto';
 import { FirstEightQueryDto } from './dto/principal-requests.dto';
 
 /** The caller's own keys (docs/api-keys-server.md). */
@@ -16,7 +16,7 @@ export class ApiKeysController {
 
   @Scopes(['create:apikeys'])
   @Post('apikey')
-  @RespondsWithDocument()
+  @RespondsWithDocument({ schema: API_KEY_WITH_SECRET_SCHEMA })
   create(@CurrentAuth() auth: AuthContext, @Body() body: CreateApiKeyDto): Promise<ApiKeyWithSecretResponseDto> {
     return this.apiKeys.createForCaller(auth, body);
   }
@@ -27,7 +27,7 @@ export class ApiKeysController {
    */
   @Public()
   @Get('apikey')
-  @RespondsWithDocument()
+  @RespondsWithDocument({ schema: API_KEY_SCHEMA })
   inspect(@Req() request: FastifyRequest): Promise<ApiKeyResponseDto> {
     return this.apiKeys.inspect(presentedApiKey(request)?.key);
   }

@@ -5,9 +5,10 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { ACCESS_POLICY } from '../access/access-policy.token';
 import type { AccessPolicy } from '../plugins-api';
 import { PrincipalsModule } from '../principals/principals.module';
+import type { AuthContext } from '../auth/auth-context';
 import { CredentialCache, DEFAULT_CACHE_OPTIONS } from '../common/revocation/credential-cache';
 import { REVOCATION_BUS, RevocationBus } from '../common/revocation/revocation-bus';
-import { RecentKeyUse } from './api-key-activity';
+import { RecentKeyUse } from '../principals/recent-key-use';
 import { ApiKeyVerifierService } from './api-key-verifier';
 import { API_KEY_VERIFIER } from './api-key-verifier.interface';
 import { ApiKeyStore } from './api-key.store';
@@ -30,7 +31,7 @@ import { PrincipalsAdminService } from './principals-admin.service';
     { provide: CredentialCache, useFactory: () => new CredentialCache(DEFAULT_CACHE_OPTIONS) },
     {
       provide: ApiKeyVerifierService,
-      useFactory: (store: ApiKeyStore, cache: CredentialCache, bus: RevocationBus, recentUse: RecentKeyUse) =>
+      useFactory: (store: ApiKeyStore, cache: CredentialCache<AuthContext>, bus: RevocationBus, recentUse: RecentKeyUse) =>
         new ApiKeyVerifierService(store, cache, bus, new Logger('ApiKeys'), recentUse),
       inject: [ApiKeyStore, CredentialCache, REVOCATION_BUS, RecentKeyUse],
     },

@@ -14,6 +14,7 @@ import { LocalRevocationBus, PostgresRevocationBus, RevocationBus } from '../com
 import { ApiKeyVerifierService } from './api-key-verifier';
 import { ApiKeyStore } from './api-key.store';
 import { ApiKeysService } from './api-keys.service';
+import { CreateApiKeyDto } from './dto/create-api-key.dto';
 
 function configWith(maxLifetime: number | null): AppConfig {
   return {
@@ -53,6 +54,11 @@ async function harness(dataSource: DataSource, config: AppConfig, bus: Revocatio
   return { store, verifier, sut: new ApiKeysService(store, verifier, config, quiet) };
 }
 
+/** Through the DTO's parse, as the validation pipe does before the controller calls the service. */
+function create(sut: ApiKeysService, auth: AuthContext, body: unknown): ReturnType<ApiKeysService['createForCaller']> {
+  return Promise.resolve().then(() => sut.createForCaller(auth, CreateApiKeyDto.parse(body)));
+}
+
 async function rejection(promise: Promise<unknown>): Promise<TiledHttpError | DomainError> {
   try {
     await promise;
@@ -86,7 +92,7 @@ describe.each(testEngines())(`${ApiKeysService.name} on %s`, (engine) => {
 
   describe('createForCaller', () => {
     it('should mint a 72-hex secret, store only the SHA-256 of its bytes, and default to inherit', async () => {
-      const created = await h.sut.createForCaller(alice, { expires_in: null, scopes: null });
+      const created = await create(h.sut, alice, { expires_in: null, scopes: null });
       expect(created.secret).toMatch(/^[0-9a-f]{72}$/);
       expect(created.first_eight).toBe(created.secret.slice(0, 8));
       expect(created.scopes).toEqual(['inherit']);
@@ -97,25 +103,25 @@ describe.each(testEngines())(`${ApiKeysService.name} on %s`, (engine) => {
     });
 
     it('should accept a body with missing keys as nulls', async () => {
-      const created = await h.sut.createForCaller(alice, {});
+      const created = await create(h.sut, alice, {});
       expect(created).toMatchObject({ expiration_time: null, note: null, scopes: ['inherit'], access_tags: null });
     });
 
     it('should refuse scopes the owner lacks with 403 naming them', async () => {
-      const error = await rejection(h.sut.createForCaller(alice, { expires_in: 600, scopes: ['admin:apikeys'] }));
+      const error = await rejection(create(h.sut, alice, { expires_in: 600, scopes: ['admin:apikeys'] }));
       expect(error.status).toBe(403);
       expect(error.detail).toMatch(/^Requested scopes \['admin:apikeys'\] must be a subset of the principal's scopes \['read:metadata', /);
       expect(error.detail).toContain("Not held: ['admin:apikeys']");
     });
 
     it('should refuse unknown scopes with 403 calling them unknown', async () => {
-      const error = await rejection(h.sut.createForCaller(alice, { expires_in: 600, scopes: ['read:everything'] }));
+      const error = await rejection(create(h.sut, alice, { expires_in: 600, scopes: ['read:everything'] }));
       expect(error.status).toBe(403);
       expect(error.detail).toContain("Unknown scopes: ['read:everything']");
     });
 
     it('should refuse FastAPI-style on malformed fields, reporting every problem', async () => {
-      const error = await rejection(h.sut.createForCaller(alice, { expires_in: 1.5, scopes: 'read:metadata' }));
+      const error = await rejection(create(h.sut, alice, { expires_in: 1.5, scopes: 'read:metadata' }));
       expect(error.status).toBe(422);
       expect(error.detail).toEqual([
         { type: 'int_from_float', loc: ['body', 'expires_in'], msg: 'Input should be a valid integer, got a number with a fractional part', input: 1.5 },
@@ -124,47 +130,47 @@ describe.each(testEngines())(`${ApiKeysService.name} on %s`, (engine) => {
     });
 
     it('should refuse a non-positive lifetime', async () => {
-      const error = await rejection(h.sut.createForCaller(alice, { expires_in: -5, scopes: null }));
+      const error = await rejection(create(h.sut, alice, { expires_in: -5, scopes: null }));
       expect(error.status).toBe(422);
       expect(error.detail).toEqual([expect.objectContaining({ type: 'greater_than', loc: ['body', 'expires_in'] })]);
     });
 
     it('should refuse inherit combined with access tags', async () => {
-      const error = await rejection(h.sut.createForCaller(alice, { expires_in: null, scopes: null, access_tags: ['x'] }));
+      const error = await rejection(create(h.sut, alice, { expires_in: null, scopes: null, access_tags: ['x'] }));
       expect(error.status).toBe(403);
       expect(error.detail).toBe("Requested scopes ['inherit'] contain scopes {'inherit'}, which cannot be combined with access tag restrictions.");
     });
 
     it('should not let a key mint a key with more scopes than itself', async () => {
-      const narrow = await h.sut.createForCaller(alice, { scopes: ['read:metadata', 'create:apikeys'] });
+      const narrow = await create(h.sut, alice, { scopes: ['read:metadata', 'create:apikeys'] });
       const viaKey = await h.verifier.verify(narrow.secret);
       expect(viaKey).not.toBeNull();
-      const wider = await rejection(h.sut.createForCaller(viaKey!, { scopes: ['read:data'] }));
+      const wider = await rejection(create(h.sut, viaKey!, { scopes: ['read:data'] }));
       expect(wider.status).toBe(403);
       expect(wider.detail).toContain("Not held: ['read:data']");
-      const inherit = await rejection(h.sut.createForCaller(viaKey!, { scopes: null }));
+      const inherit = await rejection(create(h.sut, viaKey!, { scopes: null }));
       expect(inherit.status).toBe(403);
-      const same = await h.sut.createForCaller(viaKey!, { scopes: ['read:metadata'] });
+      const same = await create(h.sut, viaKey!, { scopes: ['read:metadata'] });
       expect(same.scopes).toEqual(['read:metadata']);
     });
 
     it('should stop at 100 working keys per principal, with Tiled\'s message', async () => {
-      for (let i = 0; i < 100; i++) await h.sut.createForCaller(alice, { scopes: ['read:metadata'] });
-      const error = await rejection(h.sut.createForCaller(alice, { scopes: ['read:metadata'] }));
+      for (let i = 0; i < 100; i++) await create(h.sut, alice, { scopes: ['read:metadata'] });
+      const error = await rejection(create(h.sut, alice, { scopes: ['read:metadata'] }));
       expect(error.status).toBe(400);
       expect(error.detail).toBe(
         'This Principal already has 100 API keys which is greater than or equal to the maximum number allowed, 100. Some API keys must be deleted before creating new ones.',
       );
-      expect((await h.sut.createForCaller(bob, { scopes: ['read:metadata'] })).scopes).toEqual(['read:metadata']);
+      expect((await create(h.sut, bob, { scopes: ['read:metadata'] })).scopes).toEqual(['read:metadata']);
     });
 
     it('should cap lifetimes at api_key_max_lifetime and give capped keys that lifetime by default', async () => {
       const capped = await harness(dataSource, configWith(3600));
-      const error = await rejection(capped.sut.createForCaller(alice, { expires_in: 7200 }));
+      const error = await rejection(create(capped.sut, alice, { expires_in: 7200 }));
       expect(error.status).toBe(422);
       expect(JSON.stringify(error.detail)).toContain('api_key_max_lifetime caps API keys at 3600 seconds');
       const before = Date.now();
-      const created = await capped.sut.createForCaller(alice, { expires_in: null });
+      const created = await create(capped.sut, alice, { expires_in: null });
       const expires = created.expiration_time!.getTime();
       expect(expires).toBeGreaterThan(before + 3590_000);
       expect(expires).toBeLessThanOrEqual(before + 3600_000);
@@ -174,8 +180,8 @@ describe.each(testEngines())(`${ApiKeysService.name} on %s`, (engine) => {
 
   describe('verify', () => {
     it('should intersect stored scopes with the owner\'s current roles and expand inherit', async () => {
-      const inherit = await h.sut.createForCaller(alice, { scopes: null });
-      const scoped = await h.sut.createForCaller(alice, { scopes: ['read:metadata'] });
+      const inherit = await create(h.sut, alice, { scopes: null });
+      const scoped = await create(h.sut, alice, { scopes: ['read:metadata'] });
       const inheritCtx = await h.verifier.verify(inherit.secret);
       expect([...inheritCtx!.scopes].sort()).toEqual([...alice.scopes, 'inherit'].sort());
       expect(inheritCtx!.via).toBe('apikey');
@@ -190,7 +196,7 @@ describe.each(testEngines())(`${ApiKeysService.name} on %s`, (engine) => {
 
     it('should give a key at least the lifetime asked for, though expiry has second resolution', async () => {
       const before = Date.now();
-      const created = await h.sut.createForCaller(alice, { expires_in: 1, scopes: null });
+      const created = await create(h.sut, alice, { expires_in: 1, scopes: null });
       expect(created.expiration_time!.getTime()).toBeGreaterThanOrEqual(before + 1000);
       expect(created.expiration_time!.getTime() % 1000).toBe(0);
       expect(await h.verifier.verify(created.secret)).not.toBeNull();
@@ -198,14 +204,14 @@ describe.each(testEngines())(`${ApiKeysService.name} on %s`, (engine) => {
 
     it('should refuse a key once it has expired, even when cached', async () => {
       // Two seconds: expiry has second resolution, so a one-second key may already be dead when first used.
-      const created = await h.sut.createForCaller(alice, { expires_in: 2, scopes: null });
+      const created = await create(h.sut, alice, { expires_in: 2, scopes: null });
       expect(await h.verifier.verify(created.secret)).not.toBeNull();
       await new Promise((resolve) => setTimeout(resolve, created.expiration_time!.getTime() - Date.now() + 50));
       expect(await h.verifier.verify(created.secret)).toBeNull();
     });
 
     it('should record latest_activity once, not on every request', async () => {
-      const created = await h.sut.createForCaller(alice, { scopes: null });
+      const created = await create(h.sut, alice, { scopes: null });
       const writes = jest.spyOn(h.store, 'recordActivity');
       for (let i = 0; i < 20; i++) await h.verifier.verify(created.secret);
       expect(writes).toHaveBeenCalledTimes(1);
@@ -218,7 +224,7 @@ describe.each(testEngines())(`${ApiKeysService.name} on %s`, (engine) => {
 
   describe('revokeForCaller', () => {
     it('should stop a cached key at once and keep the row for audit', async () => {
-      const created = await h.sut.createForCaller(alice, { scopes: null });
+      const created = await create(h.sut, alice, { scopes: null });
       expect(await h.verifier.verify(created.secret)).not.toBeNull();
       await h.sut.revokeForCaller(alice, created.first_eight);
       expect(await h.verifier.verify(created.secret)).toBeNull();
@@ -229,13 +235,13 @@ describe.each(testEngines())(`${ApiKeysService.name} on %s`, (engine) => {
     });
 
     it('should accept the full key', async () => {
-      const created = await h.sut.createForCaller(alice, { scopes: null });
+      const created = await create(h.sut, alice, { scopes: null });
       await h.sut.revokeForCaller(alice, created.secret);
       expect(await h.verifier.verify(created.secret)).toBeNull();
     });
 
     it("should answer another user's key exactly like an unknown one", async () => {
-      const created = await h.sut.createForCaller(alice, { scopes: null });
+      const created = await create(h.sut, alice, { scopes: null });
       const theirs = await rejection(h.sut.revokeForCaller(bob, created.first_eight));
       const unknown = await rejection(h.sut.revokeForCaller(bob, '00000000'));
       expect(theirs.status).toBe(404);
@@ -251,7 +257,7 @@ describe.each(testEngines())(`${ApiKeysService.name} on %s`, (engine) => {
       const replica = await harness(other, configWith(null), new PostgresRevocationBus(other, quiet));
       const local = await harness(dataSource, configWith(null), new PostgresRevocationBus(dataSource, quiet));
       try {
-        const created = await local.sut.createForCaller(alice, { scopes: null });
+        const created = await create(local.sut, alice, { scopes: null });
         expect(await replica.verifier.verify(created.secret)).not.toBeNull();
         await local.sut.revokeForCaller(alice, created.first_eight);
         // The notice travels asynchronously; the replica's cache TTL here is a minute, so only the notice can evict.

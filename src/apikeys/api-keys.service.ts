@@ -4,8 +4,8 @@ import { UnprocessableError } from '../common/errors/tiled-http.error';
 import { ApiKeyError, ApiKeyErrorCode } from './api-key.errors';
 import { pyList } from '../common/errors/tiled-http.error';
 import type { AppConfig } from '../config/app-config';
-import { CreateApiKeyDto } from './dto/create-api-key.dto';
-import { ApiKeyResponseDto, ApiKeyWithSecretResponseDto, toApiKeyResponse } from './dto/api-key-response.dto';
+import type { CreateApiKeyDto } from './dto/create-api-key.dto';
+import { ApiKeyResponseDto, ApiKeyWithSecretResponseDto, toApiKeyResponse } from '../principals/api-key-response.dto';
 import { resolveRequestedScopes } from './api-key-scopes';
 import { generateSecret, hashPresentedSecret } from './api-key-secret';
 import type { PlainLogger } from '../common/logging/plain-logger';
@@ -41,8 +41,7 @@ export class ApiKeysService {
   ) {}
 
   /** `POST /auth/apikey`: a key for the caller. */
-  async createForCaller(auth: AuthContext, body: unknown): Promise<ApiKeyWithSecretResponseDto> {
-    const dto = CreateApiKeyDto.parse(body);
+  async createForCaller(auth: AuthContext, dto: CreateApiKeyDto): Promise<ApiKeyWithSecretResponseDto> {
     const owner = await this.callerOf(auth);
     const viaKey = auth.via === 'apikey';
     return this.create(
@@ -52,8 +51,7 @@ export class ApiKeysService {
   }
 
   /** `POST /auth/principal/{uuid}/apikey`: an administrator mints a key on someone's behalf (checked against that principal). */
-  async createForPrincipal(auth: AuthContext, uuid: string, body: unknown): Promise<ApiKeyWithSecretResponseDto> {
-    const dto = CreateApiKeyDto.parse(body);
+  async createForPrincipal(auth: AuthContext, uuid: string, dto: CreateApiKeyDto): Promise<ApiKeyWithSecretResponseDto> {
     const owner = await this.store.findOwnerByUuid(uuid);
     if (!owner) throw new ApiKeyError(ApiKeyErrorCode.principal_not_found, `Principal ${uuid} does not exist or insufficient permissions.`);
     const created = await this.create({ owner }, dto);

@@ -5,7 +5,8 @@ import { RespondsWithDocument } from '../common/http/responds';
 import type { PrincipalJson } from '../principals/principals.service';
 import { ApiKeysService } from './api-keys.service';
 import { CreateApiKeyDto } from './dto/create-api-key.dto';
-import type { ApiKeyWithSecretResponseDto } from './dto/api-key-response.dto';
+import { API_KEY_WITH_SECRET_SCHEMA, ApiKeyWithSecretResponseDto } from '../principals/api-key-response.dto';
+import { PRINCIPAL_SCHEMA } from '../principals/principal.dto';
 import { FirstEightQueryDto, PrincipalListQueryDto, PrincipalPathDto, ServicePrincipalQueryDto } from './dto/principal-requests.dto';
 import { PrincipalsAdminService } from './principals-admin.service';
 
@@ -19,28 +20,28 @@ export class PrincipalsAdminController {
 
   @Scopes(['read:principals'])
   @Get()
-  @RespondsWithDocument()
+  @RespondsWithDocument({ schema: { type: 'array', items: PRINCIPAL_SCHEMA } })
   list(@Query() query: PrincipalListQueryDto): Promise<PrincipalJson[]> {
     return this.principals.list(query.offset, query.limit);
   }
 
   @Scopes(['write:principals'])
   @Post()
-  @RespondsWithDocument()
+  @RespondsWithDocument({ schema: PRINCIPAL_SCHEMA })
   createService(@CurrentAuth() auth: AuthContext, @Query() query: ServicePrincipalQueryDto): Promise<PrincipalJson> {
     return this.principals.createService(auth, query.role);
   }
 
   @Scopes(['read:principals'])
   @Get(':uuid')
-  @RespondsWithDocument()
+  @RespondsWithDocument({ schema: PRINCIPAL_SCHEMA })
   show(@Param() path: PrincipalPathDto): Promise<PrincipalJson> {
     return this.principals.show(path.uuid);
   }
 
   @Scopes(['admin:apikeys'])
   @Post(':uuid/apikey')
-  @RespondsWithDocument()
+  @RespondsWithDocument({ schema: API_KEY_WITH_SECRET_SCHEMA })
   createApiKey(@CurrentAuth() auth: AuthContext, @Param() path: PrincipalPathDto, @Body() body: CreateApiKeyDto): Promise<ApiKeyWithSecretResponseDto> {
     return this.apiKeys.createForPrincipal(auth, path.uuid, body);
   }

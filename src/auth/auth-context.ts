@@ -1,13 +1,10 @@
-/** Who is calling and what they may do; resolved once per request by the authentication guard. */
-export interface PrincipalRef {
-  /** Hyphenated UUID. */
-  uuid: string;
-  type: 'user' | 'service';
-  identities: { id: string; provider: string }[];
-}
+import type { PrincipalRef } from '../principals/principal.dto';
+
+export type { PrincipalRef };
 
 export type CredentialKind = 'apikey' | 'access-token' | 'single-user' | 'anonymous';
 
+/** Who is calling and what they may do; resolved once per request by the authentication guard. */
 export interface AuthContext {
   /** null for anonymous callers and for the single-user key (Tiled has no principal there). */
   principal: PrincipalRef | null;

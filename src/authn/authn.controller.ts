@@ -11,8 +11,12 @@ import { AuthenticatorRegistry } from '../plugin-host/authenticator-registry';
 import { PrincipalJson, PrincipalsService } from '../principals/principals.service';
 import { DEVICE_CODE_POLLER, DeviceCodePoller } from './device-code-poller';
 import { LoginService } from './login.service';
+import { PasswordGrantDto } from './dto/password-grant.dto';
 import { LogoutDto, RefreshTokenDto } from './dto/refresh-token.dto';
-import { RefreshResponse, SessionsService } from './sessions.service';
+import { Fields } from '../common/validation/fields';
+import { REFRESH_RESPONSE_SCHEMA, RefreshResponse, SessionsService, TOKEN_RESPONSE_SCHEMA } from './sessions.service';
+import { DeclaresBody, nullable } from '../common/validation/openapi-schema';
+import { PRINCIPAL_SCHEMA } from '../principals/principal.dto';
 
 /** A form-encoded body, as FastAPI sees it where it expects JSON: a string, not an object. */
 const JsonBody = createParamDecorator((_: unknown, context: ExecutionContext): unknown => {
@@ -44,28 +48,31 @@ export class AuthnController {
    */
   @Public()
   @Post('provider/:provider/token')
-  @RespondsWithJson()
+  @DeclaresBody(PasswordGrantDto, 'application/x-www-form-urlencoded')
+  @RespondsWithJson({ schema: TOKEN_RESPONSE_SCHEMA })
   async token(@Param('provider') provider: string, @Req() request: FastifyRequest): Promise<unknown> {
     if (!this.registry.internal(provider)) {
       // External providers poll for device-code completion on this same path; the external-login module answers.
       const external = this.registry.external(provider) ? this.deviceCodes : null;
       if (!external) throw new TiledHttpError(404, 'Not Found');
-      return external.pollDeviceCode(provider, request.body);
+      return external.pollDeviceCode(provider, new Fields('body', request.body).optionalString('device_code'));
     }
     // OAuth2's password grant is a form; Tiled reads no fields from a JSON body (422, both fields missing).
-    const form = isFormEncoded(request) ? formFields(request.body) : {};
-    return this.login.passwordLogin(provider, form, request.ip);
+    const grant = PasswordGrantDto.parse(isFormEncoded(request) ? request.body : {});
+    return this.login.passwordLogin(provider, grant, request.ip);
   }
 
   @Public()
   @Post('session/refresh')
-  @RespondsWithJson()
+  @DeclaresBody(RefreshTokenDto)
+  @RespondsWithJson({ schema: REFRESH_RESPONSE_SCHEMA })
   refresh(@JsonBody() body: RefreshTokenDto): Promise<RefreshResponse> {
     return this.sessions.refresh(body.refresh_token);
   }
 
   @Public()
   @Post('session/revoke')
+  @DeclaresBody(RefreshTokenDto)
   @HttpCode(204)
   async revoke(@JsonBody() body: RefreshTokenDto): Promise<void> {
     await this.sessions.revokeByRefreshToken(body.refresh_token);
@@ -85,7 +92,7 @@ export class AuthnController {
    */
   @Public()
   @Post('logout')
-  @RespondsWithJson()
+  @RespondsWithJson({ schema: { type: 'object', maxProperties: 0 } })
   async logout(@Body() body: LogoutDto, @Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<object> {
     let sessionId: string | undefined;
     try {
@@ -109,7 +116,7 @@ export class AuthnController {
   /** Anonymous callers get 200 `null` (as Tiled), so it resolves credentials itself instead of via the guard. */
   @Public()
   @Get('whoami')
-  @RespondsWithDocument()
+  @RespondsWithDocument({ schema: nullable(PRINCIPAL_SCHEMA) })
   async whoami(@Req() request: FastifyRequest): Promise<PrincipalJson | null> {
     const auth = await this.resolver.resolve(request);
     if (!auth.principal) return null;
@@ -119,9 +126,4 @@ export class AuthnController {
     }
     return this.principals.describe(principal.id);
   }
-}
-
-function formFields(body: unknown): Record<string, unknown> {
-  if (body && typeof body === 'object' && !Array.isArray(body)) return body as Record<string, unknown>;
-  return {};
 }

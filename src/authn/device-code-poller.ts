@@ -4,7 +4,7 @@
  * module, which provides this token (absent, the route answers 404 for external providers).
  */
 export interface DeviceCodePoller {
-  pollDeviceCode(provider: string, body: unknown): Promise<unknown>;
+  pollDeviceCode(provider: string, deviceCode: string | undefined): Promise<unknown>;
 }
 
 export const DEVICE_CODE_POLLER = Symbol('DeviceCodePoller');

@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { UnprocessableError } from '../common/errors/tiled-http.error';
 import { AuthnError, AuthnErrorCode } from './authn.errors';
 import { LogPseudonyms } from '../common/logging/redact';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { AuthenticatorRegistry } from '../plugin-host/authenticator-registry';
 import { pluginFailureStatus } from '../plugin-host/plugin-failure';
 import type { AuthenticationOutcome } from '../plugins-api';
+import type { PasswordGrantDto } from './dto/password-grant.dto';
 import { LoginThrottle } from './login-throttle';
 import { SessionsService, TokenResponse } from './sessions.service';
 
@@ -30,17 +30,8 @@ export class LoginService {
     this.pseudonyms = new LogPseudonyms(config.authentication.secret_keys?.find((key) => key !== ''));
   }
 
-  async passwordLogin(provider: string, form: Record<string, unknown>, address: string): Promise<TokenResponse> {
-    const problems: { loc: (string | number)[]; msg: string; type: string; input?: unknown }[] = [];
-    for (const field of ['username', 'password']) {
-      if (typeof form[field] !== 'string') problems.push({ type: 'missing', loc: ['body', field], msg: 'Field required', input: null });
-    }
-    if (form.grant_type !== undefined && form.grant_type !== 'password' && form.grant_type !== '') {
-      problems.push({ type: 'string_pattern_mismatch', loc: ['body', 'grant_type'], msg: "String should match pattern '^password$'", input: form.grant_type });
-    }
-    if (problems.length) throw new UnprocessableError(problems);
-    const username = form.username as string;
-    const password = form.password as string;
+  async passwordLogin(provider: string, grant: PasswordGrantDto, address: string): Promise<TokenResponse> {
+    const { username, password } = grant;
 
     const authenticator = this.registry.internal(provider);
     // Before the throttle: a provider that does not exist is no login attempt, and counts for nothing.

@@ -40,7 +40,7 @@ export class SessionAccessService implements OnModuleInit, OnModuleDestroy {
     private readonly logger: PlainLogger,
     /** How long a revoked session is remembered locally: its last access token is dead by then. */
     private readonly accessTokenMaxAgeMs: number,
-    private readonly cache: CredentialCache = new CredentialCache(DEFAULT_CACHE_OPTIONS),
+    private readonly cache: CredentialCache<AuthContext> = new CredentialCache<AuthContext>(DEFAULT_CACHE_OPTIONS),
   ) {
     this.probe = new LiveCredentialProbe(dataSource);
   }
@@ -88,7 +88,7 @@ export class SessionAccessService implements OnModuleInit, OnModuleDestroy {
       via: 'access-token',
       sessionId: sessionHex,
     }) as AuthContext;
-    const entry: CachedCredential = {
+    const entry: CachedCredential<AuthContext> = {
       keyId: session.id,
       principalId: session.principalId,
       expiresAt: session.expirationTime.getTime(),
@@ -115,7 +115,7 @@ export class SessionAccessService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** A token whose `sub` is not the session's principal was not minted by us for this session. */
-  private matching(entry: CachedCredential, subjectHex: string): SessionAccess {
+  private matching(entry: CachedCredential<AuthContext>, subjectHex: string): SessionAccess {
     const principal = entry.context.principal;
     if (!principal || principal.uuid.replace(/-/g, '') !== subjectHex.toLowerCase()) return { ok: false, reason: 'invalid' };
     return { ok: true, context: entry.context };

@@ -10,6 +10,7 @@ import type { Identity } from '../plugins-api';
 import { normalizeUuid, PrincipalsService } from '../principals/principals.service';
 import { AccessClaims, TokenService } from './token.service';
 import { SessionAccessService } from './session-access';
+import type { JsonSchema } from '../common/validation/openapi-schema';
 
 export const TOKEN_SERVICE = Symbol('TokenService');
 
@@ -26,6 +27,32 @@ export interface TokenResponse {
 }
 
 export type RefreshResponse = Omit<TokenResponse, 'identity' | 'principal'>;
+
+/** `RefreshResponse` as a schema (Tiled's `AccessAndRefreshTokens`). */
+export const REFRESH_RESPONSE_SCHEMA: JsonSchema = {
+  title: 'AccessAndRefreshTokens',
+  type: 'object',
+  properties: {
+    access_token: { type: 'string' },
+    expires_in: { type: 'integer' },
+    refresh_token: { type: 'string' },
+    refresh_token_expires_in: { type: 'integer' },
+    token_type: { type: 'string', enum: ['bearer'] },
+  },
+  required: ['access_token', 'expires_in', 'refresh_token', 'refresh_token_expires_in', 'token_type'],
+};
+
+/** `TokenResponse` as a schema: the tokens of a new session, and who logged in. */
+export const TOKEN_RESPONSE_SCHEMA: JsonSchema = {
+  title: 'Tokens',
+  type: 'object',
+  properties: {
+    ...(REFRESH_RESPONSE_SCHEMA.properties as object),
+    identity: { type: 'object', properties: { id: { type: 'string' }, provider: { type: 'string' } }, required: ['id', 'provider'] },
+    principal: { type: 'string', description: 'The principal\'s uuid, 32 hex digits' },
+  },
+  required: [...(REFRESH_RESPONSE_SCHEMA.required as string[]), 'identity', 'principal'],
+};
 
 /** Tiled's limit per principal; counts live sessions only (not revoked, not expired). */
 export const MAX_SESSIONS_PER_PRINCIPAL = 200;

@@ -5,8 +5,19 @@ import { CSRF_COOKIE } from '../common/http/http-hooks';
 import { BodyResponse, RespondsWithBody, RespondsWithJson, redirectTo } from '../common/http/responds';
 import { JSON_TYPE, toJson } from '../common/http/wire';
 import { failurePage, successPage, userCodeForm } from './device-code.pages';
-import { EXTERNAL_LOGIN_OPTIONS, ExternalLoginOptions, ExternalLoginService } from './external-login.service';
+import { DEVICE_FLOW_START_SCHEMA, EXTERNAL_LOGIN_OPTIONS, ExternalLoginOptions, ExternalLoginService } from './external-login.service';
 import { publicApiBase } from './public-url';
+import { DeclaresBody, DescribedDto } from '../common/validation/openapi-schema';
+
+/** The user-code page's form (`device-code.pages.ts`); `code` and `state` may come in the query string instead. */
+const USER_CODE_FORM: DescribedDto = {
+  openApi: {
+    title: 'UserCodeForm',
+    type: 'object',
+    properties: { user_code: { type: 'string', maxLength: 12 }, code: { type: 'string' }, state: { type: 'string' } },
+    required: ['user_code'],
+  },
+};
 
 /**
  * Tiled's external-provider routes (docs/oauth.md §3). Every route is @Public(): they are how a caller
@@ -44,7 +55,7 @@ export class ExternalLoginController {
   /** Public: a terminal without credentials starts the device flow (Tiled's own variant of RFC 8628). */
   @Public()
   @Post('authorize')
-  @RespondsWithJson({ noStore: true })
+  @RespondsWithJson({ noStore: true, schema: DEVICE_FLOW_START_SCHEMA })
   startDevice(@Param('provider') provider: string, @Req() request: FastifyRequest): Promise<unknown> {
     return this.service.startDeviceFlow(provider, this.base(request), request.ip);
   }
@@ -63,6 +74,7 @@ export class ExternalLoginController {
   /** Public: the proof is the pair (server-issued state, user code); wrong codes are counted and limited. */
   @Public()
   @Post('device_code')
+  @DeclaresBody(USER_CODE_FORM, 'application/x-www-form-urlencoded')
   @RespondsWithBody()
   async submitDeviceCode(@Param('provider') provider: string, @Req() request: FastifyRequest): Promise<BodyResponse> {
     const form = { ...stringQuery(request), ...stringRecord(request.body) };

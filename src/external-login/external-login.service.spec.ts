@@ -95,7 +95,7 @@ describe.each(testEngines())(`${ExternalLoginService.name} on %s`, (engine) => {
       jest.setSystemTime(Date.now() + 15 * 60 * 1000 + 1);
       const result = await sut.submitUserCode('sso', { code: 'c', state, user_code: start.user_code }, '10.0.0.1');
       expect(result.kind).toBe('failure');
-      await expect(sut.pollDeviceCode('sso', { device_code: start.device_code })).rejects.toMatchObject({ status: 404 });
+      await expect(sut.pollDeviceCode('sso', start.device_code)).rejects.toMatchObject({ status: 404 });
     });
 
     it('should refuse the code of another pending request', async () => {
@@ -131,14 +131,14 @@ describe.each(testEngines())(`${ExternalLoginService.name} on %s`, (engine) => {
     it('should hand the tokens out exactly once', async () => {
       const { start, state } = await startDevice();
       expect((await sut.submitUserCode('sso', { code: 'c', state, user_code: start.user_code.toLowerCase() }, '10.0.0.1')).kind).toBe('success');
-      await expect(sut.pollDeviceCode('sso', { device_code: start.device_code })).resolves.toEqual(TOKENS);
-      await expect(sut.pollDeviceCode('sso', { device_code: start.device_code })).rejects.toMatchObject({ status: 404 });
+      await expect(sut.pollDeviceCode('sso', start.device_code)).resolves.toEqual(TOKENS);
+      await expect(sut.pollDeviceCode('sso', start.device_code)).rejects.toMatchObject({ status: 404 });
     });
 
     it('should accept polls spaced by the interval without slow_down', async () => {
       const { start } = await startDevice();
       for (let i = 0; i < 3; i++) {
-        await expect(sut.pollDeviceCode('sso', { device_code: start.device_code })).rejects.toMatchObject({ detail: { error: 'authorization_pending' } });
+        await expect(sut.pollDeviceCode('sso', start.device_code)).rejects.toMatchObject({ detail: { error: 'authorization_pending' } });
         jest.setSystemTime(Date.now() + 5000);
       }
     });
@@ -160,7 +160,7 @@ describe.each(testEngines())(`${ExternalLoginService.name} on %s`, (engine) => {
       const replicaB = newService();
       expect((await replicaB.submitUserCode('sso', { code: 'c', state, user_code: start.user_code }, '10.0.0.1')).kind).toBe('success');
       expect(logins).toHaveLength(0);
-      const polls = await Promise.allSettled([sut.pollDeviceCode('sso', { device_code: start.device_code }), replicaB.pollDeviceCode('sso', { device_code: start.device_code })]);
+      const polls = await Promise.allSettled([sut.pollDeviceCode('sso', start.device_code), replicaB.pollDeviceCode('sso', start.device_code)]);
       expect(polls.filter((r) => r.status === 'fulfilled')).toEqual([{ status: 'fulfilled', value: TOKENS }]);
       expect(polls.filter((r) => r.status === 'rejected')).toEqual([{ status: 'rejected', reason: expect.objectContaining({ status: 404 }) }]);
       expect(logins).toEqual([{ provider: 'sso', id: 'alice' }]);

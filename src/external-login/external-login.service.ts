@@ -6,6 +6,7 @@ import { pluginFailureStatus } from '../plugin-host/plugin-failure';
 import { addressKey } from './address-key';
 import { ExternalLoginStore, PendingLogin, PendingLoginCaps, sha256Hex, TokenResponse } from './external-login.store';
 import { formatUserCode, generateUserCode, normalizeUserCode } from './user-code';
+import type { JsonSchema } from '../common/validation/openapi-schema';
 
 /** Looks up started external authenticators by provider name (the plugin host's registry fits). */
 export interface ExternalAuthenticators {
@@ -47,6 +48,21 @@ export interface DeviceFlowStart {
   expires_in: number;
   user_code: string;
 }
+
+/** `DeviceFlowStart` as a schema, for the OpenAPI document. */
+export const DEVICE_FLOW_START_SCHEMA: JsonSchema = {
+  title: 'DeviceFlowStart',
+  type: 'object',
+  properties: {
+    authorization_uri: { type: 'string' },
+    verification_uri: { type: 'string' },
+    interval: { type: 'integer', description: 'Seconds between polls' },
+    device_code: { type: 'string' },
+    expires_in: { type: 'integer' },
+    user_code: { type: 'string' },
+  },
+  required: ['authorization_uri', 'verification_uri', 'interval', 'device_code', 'expires_in', 'user_code'],
+};
 
 export type CallbackResult =
   | { kind: 'tokens'; tokens: TokenResponse }
@@ -207,10 +223,9 @@ export class ExternalLoginService {
    * `POST …/token` for an external provider: the terminal polls. Tiled's answers and statuses, plus
    * RFC 8628's `slow_down` for a client that polls faster than it was told.
    */
-  async pollDeviceCode(provider: string, body: unknown): Promise<TokenResponse> {
+  async pollDeviceCode(provider: string, deviceCode: string | undefined): Promise<TokenResponse> {
     this.authenticator(provider);
-    const deviceCode = (body as { device_code?: unknown } | null)?.device_code;
-    if (typeof deviceCode !== 'string' || !/^[0-9a-f]{64}$/i.test(deviceCode)) throw new ExternalLoginError(ExternalLoginErrorCode.invalid_device_code, 'Invalid device code');
+    if (deviceCode === undefined || !/^[0-9a-f]{64}$/i.test(deviceCode)) throw new ExternalLoginError(ExternalLoginErrorCode.invalid_device_code, 'Invalid device code');
     const now = Date.now();
     const hash = sha256Hex(deviceCode.toLowerCase());
     const device = await this.store.device(hash, now);

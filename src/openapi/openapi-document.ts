@@ -3,7 +3,11 @@ import type { AboutProvidersSource } from '../about/about.providers';
 import { TILED_COMPAT_VERSION } from '../about/about.constants';
 import { SCOPES } from '../auth/scopes';
 import { API_KEY_COOKIE } from '../common/http/http-hooks';
-import { nestRoutes, RouteEntry } from '../common/meta/route-table';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { RESPONSE_SCHEMA } from '../common/http/responds';
+import { RouteEntry, RouteHandler, routeHandlers } from '../common/meta/route-table';
+import { DECLARED_BODY, DeclaredBody, DescribedDto, JsonSchema } from '../common/validation/openapi-schema';
 
 /** The parts of an OpenAPI 3.1 document this module reads or writes; the rest passes through untouched. */
 export interface OpenApiOperation {
@@ -11,6 +15,8 @@ export interface OpenApiOperation {
   description?: string;
   parameters?: { name: string; in: string; required?: boolean; schema?: unknown; description?: string }[];
   security?: Record<string, string[]>[];
+  requestBody?: unknown;
+  responses?: Record<string, unknown>;
   [key: string]: unknown;
 }
 
@@ -74,6 +80,106 @@ export function applyRouteAccess(document: OpenApiDocument, routes: RouteEntry[]
   }
 }
 
+/**
+ * Request and response schemas, from what each route declares: the `openApi` schema of the DTO class
+ * its `@Body()`, `@Query()` or `@Param()` parameter is typed with (the same class the validation pipe
+ * parses with), a `@DeclaresBody(...)` for bodies the handler parses itself, and the `schema` of its
+ * `@RespondsWith…()`. @nestjs/swagger sees the DTO classes but not their schemas (they are not built
+ * from class-validator decorators), so this fills in what it leaves empty.
+ */
+export function applyRouteContracts(document: OpenApiDocument, routes: RouteHandler[]): void {
+  const components = new Components(document);
+  const byOperation = new Map<string, RouteHandler>();
+  for (const route of routes) byOperation.set(`${route.entry.method} ${openApiPath(route.entry.path)}`, route);
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(item)) {
+      const route = byOperation.get(`${method.toUpperCase()} ${path}`);
+      if (route) describeOperation(operation, route, components);
+    }
+  }
+  components.dropUnreferenced();
+}
+
+type RouteArgs = Record<string, { index: number; data?: unknown }>;
+
+function describeOperation(operation: OpenApiOperation, route: RouteHandler, components: Components): void {
+  const prototype = route.controller.prototype as Record<string, unknown>;
+  const handler = prototype[route.methodName] as object;
+  const types = (Reflect.getMetadata('design:paramtypes', prototype, route.methodName) ?? []) as (DescribedDto | undefined)[];
+  const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, route.controller, route.methodName) ?? {}) as RouteArgs;
+  for (const [key, arg] of Object.entries(args)) {
+    const schema = types[arg.index]?.openApi;
+    // `@Body('field')` and the like bind one field, not the DTO: only whole-input parameters carry a DTO.
+    if (!schema || arg.data !== undefined) continue;
+    const kind = Number(key.split(':')[0]);
+    if (kind === RouteParamtypes.BODY) setRequestBody(operation, types[arg.index]!, 'application/json', components);
+    else if (kind === RouteParamtypes.QUERY) setParameters(operation, 'query', schema);
+    else if (kind === RouteParamtypes.PARAM) setParameters(operation, 'path', schema);
+  }
+  const declared = Reflect.getMetadata(DECLARED_BODY, handler) as DeclaredBody | undefined;
+  if (declared?.dto.openApi) setRequestBody(operation, declared.dto, declared.contentType, components);
+  const response = Reflect.getMetadata(RESPONSE_SCHEMA, handler) as JsonSchema | undefined;
+  if (response) {
+    const responses = (operation.responses ?? {}) as Record<string, { description?: string }>;
+    const status = Object.keys(responses).find((code) => code.startsWith('2')) ?? '200';
+    operation.responses = {
+      ...responses,
+      [status]: { description: responses[status]?.description || 'Successful Response', content: { 'application/json': { schema: components.ref(response) } } },
+    };
+  }
+}
+
+function setRequestBody(operation: OpenApiOperation, dto: DescribedDto, contentType: string, components: Components): void {
+  operation.requestBody = { required: !dto.bodyOptional, content: { [contentType]: { schema: components.ref(dto.openApi) } } };
+}
+
+/** One parameter per property of the DTO's object schema, replacing what @nestjs/swagger guessed for the same name. */
+function setParameters(operation: OpenApiOperation, where: 'query' | 'path', schema: JsonSchema): void {
+  const required = new Set((schema.required ?? []) as string[]);
+  const properties = Object.entries((schema.properties ?? {}) as Record<string, JsonSchema>);
+  const names = new Set(properties.map(([name]) => name));
+  const others = (operation.parameters ?? []).filter((p) => p.in !== where || !names.has(p.name));
+  const declared = properties.map(([name, { description, ...property }]) => ({
+    name,
+    in: where,
+    required: where === 'path' || required.has(name),
+    schema: property,
+    ...(typeof description === 'string' ? { description } : {}),
+  }));
+  operation.parameters = [...others, ...declared];
+}
+
+/** `components.schemas`: every schema with a `title` becomes a named component, referenced wherever it appears. */
+class Components {
+  private readonly schemas: Record<string, unknown>;
+
+  constructor(private readonly document: OpenApiDocument) {
+    document.components = { ...document.components, schemas: { ...((document.components?.schemas as Record<string, unknown> | undefined) ?? {}) } };
+    this.schemas = document.components.schemas as Record<string, unknown>;
+  }
+
+  /** The schema with each titled (sub)schema replaced by a `$ref`; two different schemas with one title are a programming error. */
+  ref(schema: unknown): unknown {
+    if (Array.isArray(schema)) return schema.map((item) => this.ref(item));
+    if (schema === null || typeof schema !== 'object') return schema;
+    const inlined = Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, key === 'example' || key === 'default' || key === 'enum' ? value : this.ref(value)]));
+    const title = (schema as JsonSchema).title;
+    if (typeof title !== 'string') return inlined;
+    const existing = this.schemas[title];
+    if (existing !== undefined && JSON.stringify(existing) !== JSON.stringify(inlined)) throw new Error(`Two different OpenAPI schemas are titled ${title}`);
+    this.schemas[title] = inlined;
+    return { $ref: `#/components/schemas/${title}` };
+  }
+
+  /** @nestjs/swagger's empty stand-ins for the DTO classes (`CreateApiKeyDto`), now that the operations point at the real schemas. */
+  dropUnreferenced(): void {
+    const used = JSON.stringify(this.document.paths) + JSON.stringify(this.schemas);
+    for (const name of Object.keys(this.schemas)) {
+      if (!used.includes(`"#/components/schemas/${name}"`)) delete this.schemas[name];
+    }
+  }
+}
+
 function declarePathParameters(path: string, operation: OpenApiOperation): void {
   const declared = new Set((operation.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name));
   for (const [, name] of path.matchAll(/\{([^}]+)\}/g)) {
@@ -100,6 +206,8 @@ export async function buildOpenApiDocument(app: NestFastifyApplication, provider
   delete config.info.contact;
   config.components = { ...config.components, securitySchemes: securitySchemes(passwordProvider?.links.auth_endpoint) as never };
   const document = SwaggerModule.createDocument(app, config) as unknown as OpenApiDocument;
-  applyRouteAccess(document, nestRoutes(app));
+  const routes = routeHandlers(app);
+  applyRouteContracts(document, routes);
+  applyRouteAccess(document, routes.map((route) => route.entry));
   return document;
 }

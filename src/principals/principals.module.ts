@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { RecentKeyUse } from '../apikeys/api-key-activity';
+import { RecentKeyUse } from './recent-key-use';
 import { PrincipalsService } from './principals.service';
 
 /**

@@ -2,13 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager, IsNull } from 'typeorm';
-import type { PrincipalRef } from '../auth/auth-context';
 import { UnprocessableError } from '../common/errors/tiled-http.error';
 import { PrincipalError, PrincipalErrorCode } from './principal.errors';
 import { ApiKeyEntity, IdentityEntity, PrincipalEntity, RoleEntity, SessionEntity } from '../database/entities';
-import type { PrincipalJson } from './principal.dto';
-import { toApiKeyResponse } from '../apikeys/dto/api-key-response.dto';
-import { RecentKeyUse } from '../apikeys/api-key-activity';
+import type { PrincipalJson, PrincipalRef } from './principal.dto';
+import { toApiKeyResponse } from './api-key-response.dto';
+import { RecentKeyUse } from './recent-key-use';
 
 export type { PrincipalJson } from './principal.dto';
 

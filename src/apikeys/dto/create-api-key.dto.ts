@@ -1,7 +1,24 @@
 import { UnprocessableError } from '../../common/errors/tiled-http.error';
+import { JsonSchema, nullable, stringList } from '../../common/validation/openapi-schema';
+
+const NOTE_MAX = 1023;
+const PATH_MAX = 1023;
 
 /** Body of `POST /auth/apikey` and `POST /auth/principal/{uuid}/apikey` (Tiled's APIKeyRequestParams). */
 export class CreateApiKeyDto {
+  /** Tiled's `APIKeyRequestParams`, with this server's bounds (positive lifetime, note and path lengths) and `path`. */
+  static readonly openApi: JsonSchema = {
+    title: 'APIKeyRequestParams',
+    type: 'object',
+    properties: {
+      expires_in: { ...nullable({ type: 'integer', exclusiveMinimum: 0 }), description: 'Seconds from now; null: never (or as long as the server allows)', example: 600 },
+      scopes: { ...nullable(stringList), description: 'null means ["inherit"]: every scope of the owner', example: ['inherit'] },
+      access_tags: { ...nullable(stringList), example: ['writing_tag', 'public'] },
+      note: nullable({ type: 'string', maxLength: NOTE_MAX }),
+      path: { ...nullable({ type: 'string', maxLength: PATH_MAX }), description: 'Bind the key to this subtree; null: the whole catalog' },
+    },
+  };
+
   /** Seconds from now; null means the key never expires (or lives as long as the server's cap allows). */
   expires_in!: number | null;
   /** null means `["inherit"]`. */
@@ -82,7 +99,6 @@ function parseStringList(field: string, value: unknown, problems: Problems): str
   return ok ? (value as string[]) : null;
 }
 
-const NOTE_MAX = 1023;
 
 function parseNote(value: unknown, problems: Problems): string | null {
   if (value === undefined || value === null) return null;
@@ -103,7 +119,6 @@ function parseNote(value: unknown, problems: Problems): string | null {
   return value;
 }
 
-const PATH_MAX = 1023;
 
 /** `a/b`, `/a/b/` → `/a/b`; `/` or empty → null (the whole catalog). Dot segments are refused, not resolved. */
 function parsePath(value: unknown, problems: Problems): string | null {

@@ -1,4 +1,5 @@
 import { Fields } from '../../common/validation/fields';
+import type { JsonSchema } from '../../common/validation/openapi-schema';
 import { normalizeUuid } from '../../principals/principals.service';
 
 export const DEFAULT_PAGE_LIMIT = 100;
@@ -9,6 +10,14 @@ export const MAX_PAGE_LIMIT = 300;
  * `offset`/`limit` (which Tiled ignores). Both spellings are honoured here.
  */
 export class PrincipalListQueryDto {
+  static readonly openApi: JsonSchema = {
+    type: 'object',
+    properties: {
+      'page[offset]': { type: 'integer', minimum: 0, default: 0, description: 'Also accepted as `offset`' },
+      'page[limit]': { type: 'integer', minimum: 0, maximum: MAX_PAGE_LIMIT, default: DEFAULT_PAGE_LIMIT, description: 'Also accepted as `limit`' },
+    },
+  };
+
   constructor(
     readonly offset: number,
     readonly limit: number,
@@ -25,6 +34,8 @@ export class PrincipalListQueryDto {
 
 /** Query of `POST /auth/principal`: the role of the new service principal. */
 export class ServicePrincipalQueryDto {
+  static readonly openApi: JsonSchema = { type: 'object', properties: { role: { type: 'string' } }, required: ['role'] };
+
   constructor(readonly role: string) {}
 
   static parse(query: unknown): ServicePrincipalQueryDto {
@@ -37,6 +48,8 @@ export class ServicePrincipalQueryDto {
 
 /** Path of `/auth/principal/{uuid}…`: hyphenated or 32-hex, normalised; anything else is FastAPI's `uuid_parsing`. */
 export class PrincipalPathDto {
+  static readonly openApi: JsonSchema = { type: 'object', properties: { uuid: { type: 'string', format: 'uuid' } }, required: ['uuid'] };
+
   constructor(readonly uuid: string) {}
 
   static parse(params: unknown): PrincipalPathDto {
@@ -56,6 +69,12 @@ export class PrincipalPathDto {
 
 /** Query of `DELETE …/apikey`: which key; a whole key is accepted too (the service cuts it to eight characters). */
 export class FirstEightQueryDto {
+  static readonly openApi: JsonSchema = {
+    type: 'object',
+    properties: { first_eight: { type: 'string', description: 'The first eight characters of the key (a whole key is accepted too)' } },
+    required: ['first_eight'],
+  };
+
   constructor(readonly firstEight: string) {}
 
   static parse(query: unknown): FirstEightQueryDto {

@@ -2,6 +2,7 @@ import { HttpCode, Req, Res, SetMetadata } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Encoded, prepareEncoded } from './encoded';
 import { JSON_TYPE, prepareDocument, toJson } from './wire';
+import type { JsonSchema } from '../validation/openapi-schema';
 
 /**
  * How a route's return value becomes its HTTP answer. Handlers return values; the one encoder
@@ -16,6 +17,8 @@ export type ResponseContract =
   | { kind: 'body' };
 
 export const RESPONSE_CONTRACT = 'tiled:response-contract';
+/** The JSON Schema of a route's answer (`schema` of `@RespondsWithDocument`/`@RespondsWithJson`), read by the OpenAPI document. */
+export const RESPONSE_SCHEMA = 'tiled:response-schema';
 
 /** What a `@RespondsWithBody()` handler returns. */
 export interface BodyResponse {
@@ -83,7 +86,7 @@ function notModified(): Response {
 
 type Handler = (this: unknown, ...args: unknown[]) => unknown;
 
-function respondsWith(contract: ResponseContract): MethodDecorator {
+function respondsWith(contract: ResponseContract, schema?: JsonSchema): MethodDecorator {
   return (target, key, descriptor: PropertyDescriptor) => {
     const handler = descriptor.value as Handler;
     // The handler's own parameters come first; the request and reply go after them.
@@ -101,18 +104,27 @@ function respondsWith(contract: ResponseContract): MethodDecorator {
     Object.defineProperty(encoding, 'name', { value: handler.name });
     descriptor.value = encoding;
     SetMetadata(RESPONSE_CONTRACT, contract)(target, key, descriptor);
+    if (schema) SetMetadata(RESPONSE_SCHEMA, schema)(target, key, descriptor);
     HttpCode(200)(target, key, descriptor);
   };
 }
 
-/** The handler returns a document; it leaves as JSON or msgpack (by Accept), with an ETag unless `etag: false`. */
-export function RespondsWithDocument(options: { etag?: boolean; expiresInMs?: number } = {}): MethodDecorator {
-  return respondsWith({ kind: 'document', etag: options.etag ?? true, expiresInMs: options.expiresInMs });
+/**
+ * The handler returns a document; it leaves as JSON or msgpack (by Accept), with an ETag unless `etag: false`.
+ * `schema` describes the document in the OpenAPI document (the handler's return type is erased at runtime).
+ */
+export function RespondsWithDocument(options: { etag?: boolean; expiresInMs?: number; schema?: JsonSchema } = {}): MethodDecorator {
+  return respondsWith({ kind: 'document', etag: options.etag ?? true, expiresInMs: options.expiresInMs }, options.schema);
 }
 
 /** The handler returns a value sent as JSON whatever the Accept header (token routes, as Tiled 0.2.16). */
-export function RespondsWithJson(options: { noStore?: boolean } = {}): MethodDecorator {
-  return respondsWith({ kind: 'json', noStore: options.noStore ?? false });
+export function RespondsWithJson(options: { noStore?: boolean; schema?: JsonSchema } = {}): MethodDecorator {
+  return respondsWith({ kind: 'json', noStore: options.noStore ?? false }, options.schema);
+}
+
+/** The schema of a `@RespondsWithBody()` route's JSON answer, for the OpenAPI document. */
+export function ResponseSchema(schema: JsonSchema): MethodDecorator {
+  return SetMetadata(RESPONSE_SCHEMA, schema);
 }
 
 /** The handler returns a `BodyResponse` it encoded itself. */

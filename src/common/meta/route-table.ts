@@ -66,11 +66,23 @@ function joinPaths(prefix: string, path: string): string {
   return normalisePath(`${prefix}/${path}`);
 }
 
+/** A route with the controller method that answers it (for readers of its other metadata, e.g. the OpenAPI document). */
+export interface RouteHandler {
+  entry: RouteEntry;
+  controller: new (...args: unknown[]) => unknown;
+  methodName: string;
+}
+
 /** Every controller handler Nest knows, with what its decorators declare. */
 export function nestRoutes(app: NestFastifyApplication): RouteEntry[] {
+  return routeHandlers(app).map((route) => route.entry);
+}
+
+/** `nestRoutes`, with each route's controller and method. */
+export function routeHandlers(app: NestFastifyApplication): RouteHandler[] {
   const reflector = app.get(Reflector);
   const scanner = new MetadataScanner();
-  const entries: RouteEntry[] = [];
+  const entries: RouteHandler[] = [];
   const seen = new Set<unknown>();
   for (const moduleRef of app.get(ModulesContainer).values()) {
     for (const wrapper of moduleRef.controllers.values()) {
@@ -97,11 +109,15 @@ export function nestRoutes(app: NestFastifyApplication): RouteEntry[] {
           for (const prefix of prefixes) {
             for (const path of asList(paths)) {
               entries.push({
-                method,
-                path: joinPaths(prefix, path),
-                access,
-                scopes: access === 'scopes' ? [...(required ?? [])] : [],
-                source: `${controller.name}.${name}`,
+                entry: {
+                  method,
+                  path: joinPaths(prefix, path),
+                  access,
+                  scopes: access === 'scopes' ? [...(required ?? [])] : [],
+                  source: `${controller.name}.${name}`,
+                },
+                controller,
+                methodName: name,
               });
             }
           }

@@ -1,13 +1,15 @@
-import type { AuthContext } from '../../auth/auth-context';
-
-/** What one successful database lookup of a credential (API key or session) established; enough to answer later requests alone. */
-export interface CachedCredential {
+/**
+ * What one successful database lookup of a credential (API key or session) established; enough to answer
+ * later requests alone. `Context` is the caller's context as the authentication module defines it
+ * (`AuthContext`): a parameter, so this lower layer does not import the module that uses it.
+ */
+export interface CachedCredential<Context = unknown> {
   keyId: number;
   principalId: number;
   /** Epoch ms, or null for a key that never expires. Checked on every request, cached or not. */
   expiresAt: number | null;
   /** The caller's context, built once: stored scopes intersected with the owner's role scopes at load time. */
-  context: AuthContext;
+  context: Context;
   /** Epoch ms of the database read this entry came from. */
   loadedAt: number;
 }
@@ -30,8 +32,8 @@ export const DEFAULT_CACHE_OPTIONS: CredentialCacheOptions = { ttlMs: 2000, maxE
  * Correctness rule: a revoked credential must never be served. Every eviction bumps `generation`; a lookup that
  * started before an eviction must not store its (possibly stale) result, see `store`.
  */
-export class CredentialCache {
-  private readonly entries = new Map<string, CachedCredential>();
+export class CredentialCache<Context = unknown> {
+  private readonly entries = new Map<string, CachedCredential<Context>>();
   private generationCounter = 0;
   /** False while cross-process eviction is unavailable (e.g. the LISTEN connection is down). */
   private enabled = true;
@@ -47,7 +49,7 @@ export class CredentialCache {
   }
 
   /** A usable entry, or undefined when absent, stale or past its key's expiry (then it is dropped). */
-  get(hashedSecret: string, now: number): CachedCredential | undefined {
+  get(hashedSecret: string, now: number): CachedCredential<Context> | undefined {
     const entry = this.entries.get(hashedSecret);
     if (!entry) return undefined;
     if (now - entry.loadedAt >= this.options.ttlMs || (entry.expiresAt !== null && entry.expiresAt <= now)) {
@@ -58,7 +60,7 @@ export class CredentialCache {
   }
 
   /** Store a lookup that started at `generationAtStart`; refused if anything was evicted meanwhile. */
-  store(hashedSecret: string, entry: CachedCredential, generationAtStart: number): void {
+  store(hashedSecret: string, entry: CachedCredential<Context>, generationAtStart: number): void {
     if (!this.enabled || generationAtStart !== this.generationCounter) return;
     if (this.entries.size >= this.options.maxEntries) {
       const oldest = this.entries.keys().next();

@@ -1,4 +1,5 @@
 import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
+import type { DescribedDto } from './openapi-schema';
 
 /**
  * A request DTO class: its static `parse` turns the raw body, query or path parameters into the DTO or
@@ -6,7 +7,7 @@ import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
  * `input`), so Tiled's clients show the same errors. Unknown keys are ignored, as pydantic does:
  * Tiled's clients send extra keys.
  */
-export interface RequestDto<T = unknown> {
+export interface RequestDto<T = unknown> extends DescribedDto {
   parse(value: unknown): T;
 }
 
@@ -17,7 +18,8 @@ function isRequestDto(type: unknown): type is RequestDto {
 /**
  * The one place request input is validated before a handler runs (registered as `APP_PIPE`): every
  * `@Body()`, `@Query()`, `@Param()` or custom parameter whose declared type is a `RequestDto` is
- * parsed by it; anything else passes unchanged. Routes that only take `@Req()`/`@Res()` (the catalog's
+ * parsed by it; anything else passes unchanged. The class's static `openApi` schema is what the
+ * OpenAPI document shows for that parameter (src/openapi/openapi-document.ts). Routes that only take `@Req()`/`@Res()` (the catalog's
  * hot paths) never reach a pipe.
  *
  * Every problem of one parameter is listed; when several parameters are invalid, Nest stops at the

@@ -1,4 +1,29 @@
-import type { ApiKeyEntity } from '../../database/entities';
+import type { ApiKeyEntity } from '../database/entities';
+import { dateTime, JsonSchema, nullable, stringList } from '../common/validation/openapi-schema';
+
+/** `ApiKeyResponseDto` as a schema (Tiled's `APIKey`). */
+export const API_KEY_SCHEMA: JsonSchema = {
+  title: 'APIKey',
+  type: 'object',
+  properties: {
+    first_eight: { type: 'string', minLength: 8, maxLength: 8 },
+    expiration_time: nullable(dateTime),
+    note: nullable({ type: 'string' }),
+    scopes: stringList,
+    access_tags: nullable(stringList),
+    latest_activity: nullable(dateTime),
+    path: { type: 'string', description: 'The subtree the key is bound to; absent when it reaches the whole catalog' },
+  },
+  required: ['first_eight', 'scopes'],
+};
+
+/** `ApiKeyWithSecretResponseDto` as a schema (Tiled's `APIKeyWithSecret`). */
+export const API_KEY_WITH_SECRET_SCHEMA: JsonSchema = {
+  ...API_KEY_SCHEMA,
+  title: 'APIKeyWithSecret',
+  properties: { ...(API_KEY_SCHEMA.properties as object), secret: { type: 'string', description: 'Shown this once' } },
+  required: ['first_eight', 'scopes', 'secret'],
+};
 
 /** Tiled's `APIKey` (as the captured 04-apikeys.txt shows it). Key order matters to nobody but is kept as Tiled sends it. */
 export interface ApiKeyResponseDto {
