@@ -33,7 +33,7 @@ export interface SqlMigration {
 }
 
 export const SQL_SEARCH_MIGRATION: SqlMigration = {
-  name: 'SqlSearch1764780000000',
+  name: 'SqlSearch1796000000001',
   up: {
     sqlite: [
       'CREATE INDEX IF NOT EXISTS nodes_parent_id ON nodes (parent, id)',
