@@ -329,6 +329,17 @@ export class CatalogStore {
     return readDataSourcesOf(this.sql, nodeIds);
   }
 
+  /** How many children each of these containers has (containers without any are absent). */
+  async childCounts(parentIds: readonly number[]): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    for (let start = 0; start < parentIds.length; start += ID_CHUNK) {
+      const chunk = parentIds.slice(start, start + ID_CHUNK);
+      const rows = await this.sql.rows(`SELECT parent, COUNT(*) AS n FROM nodes WHERE parent IN (${chunk.map((_, i) => `$${i + 1}`).join(', ')}) GROUP BY parent`, [...chunk]);
+      for (const r of rows) out.set(Number(r.parent), Number(r.n));
+    }
+    return out;
+  }
+
   /** The keys of a container's children in creation order, without reading their rows. */
   async childKeys(parent: number | null): Promise<string[]> {
     const rows = parent === null

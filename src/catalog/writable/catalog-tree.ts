@@ -26,9 +26,12 @@ export async function catalogNode(context: CatalogContext, row: NodeRow | null, 
   return nodeOf(context, row, segments, sources);
 }
 
-/** A node from its row (and, for data, its data sources) without further queries. */
-async function nodeOf(context: CatalogContext, row: NodeRow | null, segments: string[], sources: DataSourceRow[]): Promise<TreeNode> {
-  const node = row === null || row.structureFamily === 'container' ? containerFor(context, row, segments) : await dataNodeFor(context, row, sources);
+/**
+ * A node from its row (and, for data, its data sources; for a container, maybe its number of children)
+ * without further queries.
+ */
+async function nodeOf(context: CatalogContext, row: NodeRow | null, segments: string[], sources: DataSourceRow[], childCount?: number): Promise<TreeNode> {
+  const node = row === null || row.structureFamily === 'container' ? containerFor(context, row, segments, childCount) : await dataNodeFor(context, row, sources);
   registerCatalogNode(node, { context, row, segments });
   return node;
 }
@@ -48,7 +51,12 @@ function storeRow(row: SearchRow, parent: number | null): NodeRow {
   };
 }
 
-function containerFor(context: CatalogContext, row: NodeRow | null, segments: string[]): ContainerNode {
+/**
+ * `childCount`: the number of children read with the page this node came in, so rendering a page of
+ * containers (each with its `count`) does not cost one query per container. It answers only the unfiltered
+ * count; the node lives for one request, so it cannot go stale.
+ */
+function containerFor(context: CatalogContext, row: NodeRow | null, segments: string[], childCount?: number): ContainerNode {
   const parentId = row?.id ?? null;
   const dataSource = context.store.dataSource;
   // Nothing is memoised on the node: the root object lives as long as the server, and every read must
@@ -65,15 +73,21 @@ function containerFor(context: CatalogContext, row: NodeRow | null, segments: st
       const child = await context.store.child(parentId, key);
       return child ? catalogNode(context, child, [...segments, key]) : undefined;
     },
-    // One query for the page (filters, the policy's view, sort and paging all in SQL), one for the data
-    // sources of the page's array and table nodes.
+    // One query for the page (filters, the policy's view, sort and paging all in SQL), then one each for
+    // the data sources of the page's array and table nodes and the child counts of its containers.
     search: async (request) => {
+      if (childCount !== undefined && request.limit === 0 && request.filters.length === 0 && request.lookups.length === 0) return { count: childCount, entries: [] };
       const { count, rows } = await searchChildren(dataSource, parentId, request, request.sorting, request.offset, request.limit);
       const children = rows.map((r) => storeRow(r, parentId));
       const dataIds = children.filter((c) => c.structureFamily !== 'container').map((c) => c.id);
+      const containerIds = children.filter((c) => c.structureFamily === 'container').map((c) => c.id);
       const sources = dataIds.length ? await context.store.dataSourcesOf(dataIds) : new Map<number, DataSourceRow[]>();
+      const counts = containerIds.length ? await context.store.childCounts(containerIds) : new Map<number, number>();
       const entries: { key: string; node: TreeNode }[] = [];
-      for (const child of children) entries.push({ key: child.key, node: await nodeOf(context, child, [...segments, child.key], sources.get(child.id) ?? []) });
+      for (const child of children) {
+        const count = child.structureFamily === 'container' ? (counts.get(child.id) ?? 0) : undefined;
+        entries.push({ key: child.key, node: await nodeOf(context, child, [...segments, child.key], sources.get(child.id) ?? [], count) });
+      }
       return { count, entries };
     },
     distinct: (request) => distinctChildren(dataSource, parentId, request, request),
