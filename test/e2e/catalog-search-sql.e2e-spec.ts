@@ -13,7 +13,7 @@ import type { SearchQuery } from '../../src/catalog/writable/sql-search';
 import { KEYS, generate, inMemory, queryArb, sortArb } from '../helpers/generated-catalog';
 import type { Reference } from '../helpers/generated-catalog';
 import { createTestDatabase, EngineName, TestDatabase, testEngines } from '../helpers/postgres';
-import { RunningServer, startTiled } from '../helpers/tiled-process';
+import { RunningServer, runTiled, startTiled } from '../helpers/tiled-process';
 
 /*
  * A served catalog (`tree: catalog`) searches in its database: nodes written through the API, then
@@ -180,5 +180,37 @@ describe.each(testEngines())('a served catalog searches in SQL (%s)', (engine: E
     expect(seen.slice(0, before.length)).toEqual(before);
     expect(seen.slice(before.length)).toEqual(Array.from({ length: seen.length - before.length }, (_, i) => `late${i}`));
     expect((await getJson('search/parent?page[limit]=0')).meta.count).toBe(COUNT + 30);
+  });
+});
+
+describe('the search migration on an existing SQLite catalog', () => {
+  it('upgrade-database adds it, indexing the nodes already there; downgrade-database takes it away again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tiled-catalog-upgrade-'));
+    const db = join(dir, 'catalog.db');
+    try {
+      expect((await runTiled(['catalog', 'init', db])).code).toBe(0);
+      const down = await runTiled(['catalog', 'downgrade-database', `sqlite:///${db}`, 'CatalogInitial1796000000000']);
+      expect(down.stderr).toMatch(/undid SqlSearch1796000000001/);
+      // A catalog written before search in SQL existed: its rows have no full-text or value index entries.
+      const refused = await runTiled(['serve', 'catalog', db, '--api-key', KEY]);
+      expect(refused.stderr).toMatch(/needs to be upgraded.*tiled catalog upgrade-database/);
+      const { DataSource } = await import('typeorm');
+      const raw = new DataSource({ type: 'better-sqlite3', database: db });
+      await raw.initialize();
+      await raw.query(`INSERT INTO nodes (key, parent, structure_family, metadata, specs, access_blob, time_created, time_updated) VALUES ('old', NULL, 'container', '{"title": "written before", "n": 3}', '[]', '{}', 0, 0)`);
+      await raw.destroy();
+      expect((await runTiled(['catalog', 'upgrade-database', `sqlite:///${db}`])).stderr).toMatch(/upgraded \(SqlSearch1796000000001\)/);
+      const server = await startTiled(['serve', 'catalog', db, '--api-key', KEY]);
+      try {
+        const search = async (query: string): Promise<string[]> =>
+          ((await (await fetch(`${server.api}/search/?${query}`, { headers: AUTH })).json()) as { data: { id: string }[] }).data.map((d) => d.id);
+        expect(await search('filter[fulltext][condition][text]=before')).toEqual(['old']);
+        expect(await search('filter[eq][condition][key]=n&filter[eq][condition][value]=3')).toEqual(['old']);
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
