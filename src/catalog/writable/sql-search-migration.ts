@@ -60,7 +60,7 @@ export const SQL_SEARCH_MIGRATION: SqlMigration = {
          value -- no declared type: no affinity, so the string '1' stays a string
        )`,
       'CREATE INDEX IF NOT EXISTS nodes_metadata_values_lookup ON nodes_metadata_values (parent, path, value)',
-      'CREATE INDEX IF NOT EXISTS nodes_metadata_values_node ON nodes_metadata_values (node_id, path)',
+      'CREATE INDEX IF NOT EXISTS nodes_metadata_values_node ON nodes_metadata_values (node_id, path, type, value)',
       `CREATE TRIGGER IF NOT EXISTS nodes_metadata_values_insert AFTER INSERT ON nodes BEGIN
          ${SQLITE_VALUES('new')};
        END`,
