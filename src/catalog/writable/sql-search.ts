@@ -574,7 +574,10 @@ export async function searchChildren(
     const byId = new Map((await run(dataSource, sql`SELECT ${COLUMNS} FROM nodes n WHERE n.id = ANY(${v(ids)}::integer[])`)).map((r) => [Number(r.id), r]));
     return { count: all.length, rows: ids.flatMap((id) => (byId.has(id) ? [toRow(byId.get(id) as Record<string, unknown>)] : [])) };
   }
-  const counted = async (): Promise<number> => Number((await run(dataSource, sql`SELECT count(*) AS count FROM nodes n WHERE ${p.where}`))[0].count);
+  // On SQLite the (parent, id) index answers the parent test and the id lists of indexed filters without
+  // reading a row; left to itself (after ANALYZE) the planner may fetch every match's row by primary key.
+  const from = raw(engine === 'sqlite' ? 'nodes n INDEXED BY nodes_parent_id' : 'nodes n');
+  const counted = async (): Promise<number> => Number((await run(dataSource, sql`SELECT count(*) AS count FROM ${from} WHERE ${p.where}`))[0].count);
   if (limit <= 0) return { count: await counted(), rows: [] };
   const page = sql`LIMIT ${v(limit)} OFFSET ${v(offset)}`;
   if (engine === 'sqlite') {
