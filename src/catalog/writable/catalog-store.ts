@@ -133,21 +133,21 @@ async function readDataSourcesOf(sql: Sql, nodeIds: readonly number[]): Promise<
       let list = out.get(nodeId);
       if (!list) out.set(nodeId, (list = []));
       list.push({
-      id: Number(s.id),
-      structureFamily: String(s.structure_family),
-      structure: s.structure == null ? null : json(s.structure),
-      mimetype: s.mimetype == null ? null : String(s.mimetype),
-      parameters: json(s.parameters),
-      properties: json(s.properties),
-      management: String(s.management) as Management,
-      assets: assets.map((a) => ({
-        id: Number(a.id),
-        dataUri: String(a.data_uri),
-        isDirectory: a.is_directory === true || Number(a.is_directory) === 1,
-        size: a.size == null ? null : Number(a.size),
-        parameter: a.parameter == null ? null : String(a.parameter),
-        num: a.num == null ? null : Number(a.num),
-      })),
+        id: Number(s.id),
+        structureFamily: String(s.structure_family),
+        structure: s.structure == null ? null : json(s.structure),
+        mimetype: s.mimetype == null ? null : String(s.mimetype),
+        parameters: json(s.parameters),
+        properties: json(s.properties),
+        management: String(s.management) as Management,
+        assets: assets.map((a) => ({
+          id: Number(a.id),
+          dataUri: String(a.data_uri),
+          isDirectory: a.is_directory === true || Number(a.is_directory) === 1,
+          size: a.size == null ? null : Number(a.size),
+          parameter: a.parameter == null ? null : String(a.parameter),
+          num: a.num == null ? null : Number(a.num),
+        })),
       });
     }
   }
