@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import type { RecordedResponse } from './bare-server';
+import { CATALOG_HEADER, CATALOG_RIGHT, catalogRows, runCatalogBench } from './catalog-bench';
 import { runStorageBench } from './storage-bench';
 import type { StorageResult } from './storage-bench';
 import { SQL_SEARCH_CASE, SQL_SEARCH_HEADER, SQL_SEARCH_RIGHT, benchSqlSearch, sqlSearchRows, sqlSearchVerdicts } from './sql-search-bench';
@@ -357,7 +358,8 @@ async function run(options: BenchOptions): Promise<number> {
   // Storage cases run first, while no server competes for the disk and the cores.
   log('Timing the storage-level cases…');
   const storage = await runStorageBench(Math.max(5, Math.round(options.duration * 5)), options.only);
-  const storageTable = storageReport(storage);
+  const catalog = await runCatalogBench(options.duration, options.only, process.env.TILED_TEST_POSTGRES_URI, log);
+  const storageTable = storageReport(storage) + (catalog.length ? `\nThe writable catalog through HTTP (tiled serve config, catalog trees), each beside its baseline in this run:\n\n${alignedTable(CATALOG_HEADER, catalogRows(catalog), CATALOG_RIGHT)}\n` : '');
   if (cases.length === 0) {
     // Only in-process cases were asked for: no servers to start.
     const sqlSearch = await runSqlSearch(options, log);
@@ -453,7 +455,7 @@ async function run(options: BenchOptions): Promise<number> {
   process.stdout.write(`Targets:\n${verdicts.map((v) => `  ${v}`).join('\n')}\n`);
 
   if (options.json) {
-    writeFileSync(options.json, JSON.stringify({ date: new Date().toISOString(), node: process.version, machine, options, servers: { tiled: tiledBase, bare: bareBase }, startTimes, bareStartMs: bareStart.ms, results, storage, sqlSearch }, null, 2));
+    writeFileSync(options.json, JSON.stringify({ date: new Date().toISOString(), node: process.version, machine, options, servers: { tiled: tiledBase, bare: bareBase }, startTimes, bareStartMs: bareStart.ms, results, storage, catalog, sqlSearch }, null, 2));
   }
   // Failed requests mean the numbers measure error paths, not the cases: that run is not a result.
   const failed = results.some((r) => (r.tiled?.failures ?? 0) + (r.bare?.failures ?? 0) > 0);

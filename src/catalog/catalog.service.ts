@@ -49,6 +49,9 @@ interface ChildEntry extends Candidate {
 
 const READ_DATA: ReadonlySet<string> = new Set(['read:data']);
 
+/** Children per query when listing a container that searches for itself. */
+const LIST_PAGE = 1000;
+
 /** Most `metadata` keys one /distinct request may tally; each is a pass over every child. */
 export const MAX_DISTINCT_KEYS = 64;
 /** Longest stretch filters run before letting other requests in (ms). */
@@ -239,10 +242,21 @@ export class CatalogService {
     const cached = this.childLists.get(container);
     if (cached) return cached;
     const entries: ChildEntry[] = [];
-    for (const key of await container.keys()) {
-      const node = await container.get(key);
-      if (!node) continue;
+    const add = (key: string, node: TreeNode): void => {
       entries.push({ key, node, family: node.family, metadata: node.metadata ?? {}, specs: node.specs ?? [] });
+    };
+    if (container.search) {
+      // A database lists in pages of rows, not one lookup per child.
+      for (let offset = 0; ; offset += LIST_PAGE) {
+        const page = await container.search({ filters: [], lookups: [], sorting: [], offset, limit: LIST_PAGE });
+        for (const { key, node } of page.entries) add(key, node);
+        if (page.entries.length < LIST_PAGE) break;
+      }
+    } else {
+      for (const key of await container.keys()) {
+        const node = await container.get(key);
+        if (node) add(key, node);
+      }
     }
     if (container.cacheable !== false) this.childLists.set(container, entries);
     return entries;

@@ -40,6 +40,15 @@ describe('npm run bench', () => {
     }
   });
 
+  it('times a catalog case through HTTP beside its baseline, without the demo servers', async () => {
+    const { code, stdout } = await runBench(['--quick', '--only', 'catalog: node creations']);
+    expect(code).toBe(0);
+    const lines = stdout.split('\n').filter((line) => line.startsWith('|'));
+    expect(lines[0]).toMatch(/^\| Case +\| Engine +\| Unit +\| +tiled-ts \| +baseline \| ratio \| target +\|$/);
+    expect(lines[2]).toMatch(/^\| catalog: node creations\/s \| sqlite +\| nodes\/s +\| +\d+ \| +\d+ \| +\d+ % \| ≥ 1,000\/s: (met|MISSED) +\|$/);
+    expect(stdout).not.toMatch(/req\/s/);
+  });
+
   it('refuses a malformed option with one line and exit code 2', async () => {
     const { code, stdout, stderr } = await runBench(['--duration', 'soon']);
     expect(code).toBe(2);

@@ -95,31 +95,61 @@ class Sql {
 
 /** A node's data sources with their assets, through `sql` (the pool, or a transaction). */
 async function readDataSources(sql: Sql, nodeId: number): Promise<DataSourceRow[]> {
-  const sources = await sql.rows('SELECT id, structure_family, structure, mimetype, parameters, properties, management FROM data_sources WHERE node_id = $1 ORDER BY id', [nodeId]);
-  const out: DataSourceRow[] = [];
-  for (const s of sources) {
-    const assets = await sql.rows(
-      `SELECT a.id, a.data_uri, a.is_directory, a.size, x.parameter, x.num FROM assets a
-         JOIN data_source_asset_association x ON x.asset_id = a.id WHERE x.data_source_id = $1 ORDER BY a.id`,
-      [s.id],
-    );
-    out.push({
-      id: Number(s.id),
-      structureFamily: String(s.structure_family),
-      structure: s.structure == null ? null : json(s.structure),
-      mimetype: s.mimetype == null ? null : String(s.mimetype),
-      parameters: json(s.parameters),
-      properties: json(s.properties),
-      management: String(s.management) as Management,
-      assets: assets.map((a) => ({
-        id: Number(a.id),
-        dataUri: String(a.data_uri),
-        isDirectory: a.is_directory === true || Number(a.is_directory) === 1,
-        size: a.size == null ? null : Number(a.size),
-        parameter: a.parameter == null ? null : String(a.parameter),
-        num: a.num == null ? null : Number(a.num),
-      })),
-    });
+  return (await readDataSourcesOf(sql, [nodeId])).get(nodeId) ?? [];
+}
+
+/** Most ids one `IN (…)` list carries: well under SQLite's 32,766 bound parameters. */
+const ID_CHUNK = 500;
+
+/**
+ * The data sources (with assets) of many nodes in two queries per chunk of ids, so a page of search
+ * results costs a fixed number of queries however many array and table nodes it holds.
+ */
+async function readDataSourcesOf(sql: Sql, nodeIds: readonly number[]): Promise<Map<number, DataSourceRow[]>> {
+  const out = new Map<number, DataSourceRow[]>();
+  for (let start = 0; start < nodeIds.length; start += ID_CHUNK) {
+    const chunk = nodeIds.slice(start, start + ID_CHUNK);
+    const list = chunk.map((_, i) => `$${i + 1}`).join(', ');
+    const sources = await sql.rows(`SELECT id, node_id, structure_family, structure, mimetype, parameters, properties, management FROM data_sources WHERE node_id IN (${list}) ORDER BY id`, [...chunk]);
+    if (sources.length === 0) continue;
+    const assetsBySource = new Map<number, Row[]>();
+    for (let from = 0; from < sources.length; from += ID_CHUNK) {
+      const ids = sources.slice(from, from + ID_CHUNK).map((s) => Number(s.id));
+      const assets = await sql.rows(
+        `SELECT x.data_source_id, a.id, a.data_uri, a.is_directory, a.size, x.parameter, x.num FROM assets a
+           JOIN data_source_asset_association x ON x.asset_id = a.id WHERE x.data_source_id IN (${ids.map((_, i) => `$${i + 1}`).join(', ')}) ORDER BY a.id`,
+        ids,
+      );
+      for (const a of assets) {
+        const id = Number(a.data_source_id);
+        let bucket = assetsBySource.get(id);
+        if (!bucket) assetsBySource.set(id, (bucket = []));
+        bucket.push(a);
+      }
+    }
+    for (const s of sources) {
+      const assets = assetsBySource.get(Number(s.id)) ?? [];
+      const nodeId = Number(s.node_id);
+      let list = out.get(nodeId);
+      if (!list) out.set(nodeId, (list = []));
+      list.push({
+        id: Number(s.id),
+        structureFamily: String(s.structure_family),
+        structure: s.structure == null ? null : json(s.structure),
+        mimetype: s.mimetype == null ? null : String(s.mimetype),
+        parameters: json(s.parameters),
+        properties: json(s.properties),
+        management: String(s.management) as Management,
+        assets: assets.map((a) => ({
+          id: Number(a.id),
+          dataUri: String(a.data_uri),
+          isDirectory: a.is_directory === true || Number(a.is_directory) === 1,
+          size: a.size == null ? null : Number(a.size),
+          parameter: a.parameter == null ? null : String(a.parameter),
+          num: a.num == null ? null : Number(a.num),
+        })),
+      });
+    }
   }
   return out;
 }
@@ -292,6 +322,30 @@ export class CatalogStore {
 
   async dataSources(nodeId: number): Promise<DataSourceRow[]> {
     return readDataSources(this.sql, nodeId);
+  }
+
+  /** The data sources of many nodes at once (nodes without any are absent from the map). */
+  async dataSourcesOf(nodeIds: readonly number[]): Promise<Map<number, DataSourceRow[]>> {
+    return readDataSourcesOf(this.sql, nodeIds);
+  }
+
+  /** How many children each of these containers has (containers without any are absent). */
+  async childCounts(parentIds: readonly number[]): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    for (let start = 0; start < parentIds.length; start += ID_CHUNK) {
+      const chunk = parentIds.slice(start, start + ID_CHUNK);
+      const rows = await this.sql.rows(`SELECT parent, COUNT(*) AS n FROM nodes WHERE parent IN (${chunk.map((_, i) => `$${i + 1}`).join(', ')}) GROUP BY parent`, [...chunk]);
+      for (const r of rows) out.set(Number(r.parent), Number(r.n));
+    }
+    return out;
+  }
+
+  /** The keys of a container's children in creation order, without reading their rows. */
+  async childKeys(parent: number | null): Promise<string[]> {
+    const rows = parent === null
+      ? await this.sql.rows('SELECT key FROM nodes WHERE parent IS NULL ORDER BY id')
+      : await this.sql.rows('SELECT key FROM nodes WHERE parent = $1 ORDER BY id', [parent]);
+    return rows.map((r) => String(r.key));
   }
 
   async revisions(nodeId: number, offset: number, limit: number): Promise<{ revisions: RevisionRow[]; count: number }> {

@@ -2,7 +2,10 @@ import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ContainerNode, TreeNode } from '../tree/tree.types';
 import { CatalogDatabaseError, openCatalogDatabase } from './catalog-database';
-import { CatalogStore, NodeRow } from './catalog-store';
+import { CatalogStore } from './catalog-store';
+import type { DataSourceRow, NodeRow } from './catalog-store';
+import { distinctChildren, searchChildren } from './sql-search';
+import type { NodeRow as SearchRow } from './sql-search';
 import { CatalogContext, registerCatalog, registerCatalogNode } from './catalog-handle';
 import { dataNodeFor, dataSourceDocument } from './catalog-data-nodes';
 
@@ -14,21 +17,48 @@ export type { CatalogContext, CatalogHandle } from './catalog-handle';
 /** Tiled's sorting of a SQL catalog: the empty key, i.e. creation order. */
 const CATALOG_SORTING = [{ key: '', direction: 1 }] as const;
 
-
 /**
  * A catalog node as the tree contract wants it. Every lookup builds new node objects from the database,
  * and none is cacheable: after any write the next request sees the new state.
  */
 export async function catalogNode(context: CatalogContext, row: NodeRow | null, segments: string[]): Promise<TreeNode> {
-  let node: TreeNode;
-  if (row === null || row.structureFamily === 'container') node = containerFor(context, row, segments);
-  else node = await dataNodeFor(context, row, await context.store.dataSources(row.id));
+  const sources = row === null || row.structureFamily === 'container' ? [] : await context.store.dataSources(row.id);
+  return nodeOf(context, row, segments, sources);
+}
+
+/**
+ * A node from its row (and, for data, its data sources; for a container, maybe its number of children)
+ * without further queries.
+ */
+async function nodeOf(context: CatalogContext, row: NodeRow | null, segments: string[], sources: DataSourceRow[], childCount?: number): Promise<TreeNode> {
+  const node = row === null || row.structureFamily === 'container' ? containerFor(context, row, segments, childCount) : await dataNodeFor(context, row, sources);
   registerCatalogNode(node, { context, row, segments });
   return node;
 }
 
-function containerFor(context: CatalogContext, row: NodeRow | null, segments: string[]): ContainerNode {
+/** sql-search's row as the store's, for a child of `parent`. */
+function storeRow(row: SearchRow, parent: number | null): NodeRow {
+  return {
+    id: row.id,
+    key: row.key,
+    parent,
+    structureFamily: row.structure_family,
+    metadata: row.metadata,
+    specs: row.specs,
+    accessBlob: (row.access_blob ?? {}) as Record<string, unknown>,
+    timeCreated: new Date(Number(row.time_created)),
+    timeUpdated: new Date(Number(row.time_updated)),
+  };
+}
+
+/**
+ * `childCount`: the number of children read with the page this node came in, so rendering a page of
+ * containers (each with its `count`) does not cost one query per container. It answers only the unfiltered
+ * count; the node lives for one request, so it cannot go stale.
+ */
+function containerFor(context: CatalogContext, row: NodeRow | null, segments: string[], childCount?: number): ContainerNode {
   const parentId = row?.id ?? null;
+  const dataSource = context.store.dataSource;
   // Nothing is memoised on the node: the root object lives as long as the server, and every read must
   // see the writes committed before it.
   return {
@@ -38,11 +68,29 @@ function containerFor(context: CatalogContext, row: NodeRow | null, segments: st
     accessBlob: row?.accessBlob ?? {},
     sorting: CATALOG_SORTING,
     cacheable: false,
-    keys: async () => (await context.store.children(parentId)).map((r) => r.key),
+    keys: () => context.store.childKeys(parentId),
     get: async (key) => {
       const child = await context.store.child(parentId, key);
       return child ? catalogNode(context, child, [...segments, key]) : undefined;
     },
+    // One query for the page (filters, the policy's view, sort and paging all in SQL), then one each for
+    // the data sources of the page's array and table nodes and the child counts of its containers.
+    search: async (request) => {
+      if (childCount !== undefined && request.limit === 0 && request.filters.length === 0 && request.lookups.length === 0) return { count: childCount, entries: [] };
+      const { count, rows } = await searchChildren(dataSource, parentId, request, request.sorting, request.offset, request.limit);
+      const children = rows.map((r) => storeRow(r, parentId));
+      const dataIds = children.filter((c) => c.structureFamily !== 'container').map((c) => c.id);
+      const containerIds = children.filter((c) => c.structureFamily === 'container').map((c) => c.id);
+      const sources = dataIds.length ? await context.store.dataSourcesOf(dataIds) : new Map<number, DataSourceRow[]>();
+      const counts = containerIds.length ? await context.store.childCounts(containerIds) : new Map<number, number>();
+      const entries: { key: string; node: TreeNode }[] = [];
+      for (const child of children) {
+        const count = child.structureFamily === 'container' ? (counts.get(child.id) ?? 0) : undefined;
+        entries.push({ key: child.key, node: await nodeOf(context, child, [...segments, child.key], sources.get(child.id) ?? [], count) });
+      }
+      return { count, entries };
+    },
+    distinct: (request) => distinctChildren(dataSource, parentId, request, request),
     dataSources: async () => (row ? (await context.store.dataSources(row.id)).map(dataSourceDocument) : []),
   };
 }

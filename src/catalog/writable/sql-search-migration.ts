@@ -6,7 +6,7 @@
  * |---|---|---|
  * | `nodes_parent_id` (parent, id) | both | every search: a parent's children in insertion order, the tiebreak and default page order |
  * | `nodes_fts` + 3 triggers | SQLite | `fulltext`: FTS5 over the metadata's string values, kept in step with `nodes` by triggers |
- * | `nodes_metadata_values` + 3 triggers | SQLite | `eq`, `comparison` and sorting: each scalar by (parent, path, value), so these need not parse every node's JSON |
+ * | `nodes_metadata_values` + 3 triggers | SQLite | `eq`, `comparison` and sorting: each scalar by (parent, path, value, type, node_id) and (node_id, path, type, value), both covering, so these need not parse every node's JSON |
  * | `nodes_metadata_gin` (jsonb_path_ops) | PostgreSQL | `eq` and `contains` (searched as `metadata @> …` first) |
  * | `nodes_specs_gin` (jsonb_path_ops) | PostgreSQL | `specs` |
  * | `nodes_fulltext_gin` | PostgreSQL | `fulltext`: the tsvector of the metadata's string values |
@@ -33,7 +33,7 @@ export interface SqlMigration {
 }
 
 export const SQL_SEARCH_MIGRATION: SqlMigration = {
-  name: 'SqlSearch1764780000000',
+  name: 'SqlSearch1796000000001',
   up: {
     sqlite: [
       'CREATE INDEX IF NOT EXISTS nodes_parent_id ON nodes (parent, id)',
@@ -59,8 +59,9 @@ export const SQL_SEARCH_MIGRATION: SqlMigration = {
          type TEXT NOT NULL,
          value -- no declared type: no affinity, so the string '1' stays a string
        )`,
-      'CREATE INDEX IF NOT EXISTS nodes_metadata_values_lookup ON nodes_metadata_values (parent, path, value)',
-      'CREATE INDEX IF NOT EXISTS nodes_metadata_values_node ON nodes_metadata_values (node_id, path)',
+      // Covering: a filter's subquery reads node ids from the index alone.
+      'CREATE INDEX IF NOT EXISTS nodes_metadata_values_lookup ON nodes_metadata_values (parent, path, value, type, node_id)',
+      'CREATE INDEX IF NOT EXISTS nodes_metadata_values_node ON nodes_metadata_values (node_id, path, type, value)',
       `CREATE TRIGGER IF NOT EXISTS nodes_metadata_values_insert AFTER INSERT ON nodes BEGIN
          ${SQLITE_VALUES('new')};
        END`,

@@ -23,6 +23,7 @@
  * gives up early instead of backtracking) and RE2 on SQLite, whose LIKE ignores case.
  */
 import type { DataSource } from 'typeorm';
+import { accessFilterSql } from '../access/access-sql';
 import type { ChildDistinctRequest, ChildDistinctResult, DistinctValue, Metadata, Spec, StructureFamily } from '../tree/tree.types';
 import { WORD, fulltextTerms } from '../query/filter-ast';
 import type { Filter, SortKey } from '../query/filter-ast';
@@ -337,14 +338,19 @@ function sqliteFilter(filter: Filter, parentId: number | null): Frag {
     }
     case 'structure_family':
       return sql`n.structure_family = ${v(filter.value)}`;
-    case 'access_blob_filter': {
-      // As Tiled's catalog: the blob's user is this user, or one of its tags is listed.
-      if (filter.userId === null && filter.tags.length === 0) return FALSE;
-      const tags = sql`EXISTS (SELECT 1 FROM json_each(n.access_blob, '$.tags') t WHERE t.value IN (SELECT value FROM json_each(${v(JSON.stringify(filter.tags))})))`;
-      if (filter.userId === null) return tags;
-      return sql`(${tags} OR json_extract(n.access_blob, '$.user') = ${v(filter.userId)})`;
-    }
+    case 'access_blob_filter':
+      return accessFrag('sqlite', filter);
   }
+}
+
+/**
+ * Tiled's `access_blob_filter` as access-sql.ts writes it for every SQL catalog (one translation, shared
+ * with the access-control code), its placeholders turned into this module's bound values.
+ */
+function accessFrag(engine: Engine, filter: Extract<Filter, { type: 'access_blob_filter' }>): Frag {
+  const condition = accessFilterSql(engine, 'n.access_blob', { kind: 'queries', queries: [{ type: 'access_blob_filter', user_id: filter.userId, tags: [...filter.tags] }] });
+  const text = condition.sql.replace(engine === 'sqlite' ? /\?/g : /\$\d+/g, MARK);
+  return { text: `(${text})`, params: condition.params };
 }
 
 function pgTyped(key: string, type: string): Frag {
@@ -404,12 +410,8 @@ function pgFilter(filter: Filter, post: PostFilter[]): Frag {
     }
     case 'structure_family':
       return sql`n.structure_family = ${v(filter.value)}`;
-    case 'access_blob_filter': {
-      if (filter.userId === null && filter.tags.length === 0) return FALSE;
-      const tags = sql`COALESCE((n.access_blob -> 'tags') ?| ${v(filter.tags)}::text[], false)`;
-      if (filter.userId === null) return tags;
-      return sql`(${tags} OR COALESCE(n.access_blob ->> 'user' = ${v(filter.userId)}::text, false))`;
-    }
+    case 'access_blob_filter':
+      return accessFrag('postgres', filter);
   }
 }
 
@@ -572,7 +574,10 @@ export async function searchChildren(
     const byId = new Map((await run(dataSource, sql`SELECT ${COLUMNS} FROM nodes n WHERE n.id = ANY(${v(ids)}::integer[])`)).map((r) => [Number(r.id), r]));
     return { count: all.length, rows: ids.flatMap((id) => (byId.has(id) ? [toRow(byId.get(id) as Record<string, unknown>)] : [])) };
   }
-  const counted = async (): Promise<number> => Number((await run(dataSource, sql`SELECT count(*) AS count FROM nodes n WHERE ${p.where}`))[0].count);
+  // On SQLite the (parent, id) index answers the parent test and the id lists of indexed filters without
+  // reading a row; left to itself (after ANALYZE) the planner may fetch every match's row by primary key.
+  const from = raw(engine === 'sqlite' ? 'nodes n INDEXED BY nodes_parent_id' : 'nodes n');
+  const counted = async (): Promise<number> => Number((await run(dataSource, sql`SELECT count(*) AS count FROM ${from} WHERE ${p.where}`))[0].count);
   if (limit <= 0) return { count: await counted(), rows: [] };
   const page = sql`LIMIT ${v(limit)} OFFSET ${v(offset)}`;
   if (engine === 'sqlite') {
