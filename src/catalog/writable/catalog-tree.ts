@@ -5,6 +5,7 @@ import { CatalogDatabaseError, openCatalogDatabase } from './catalog-database';
 import { CatalogStore, NodeRow } from './catalog-store';
 import { CatalogContext, registerCatalog, registerCatalogNode } from './catalog-handle';
 import { dataNodeFor, dataSourceDocument } from './catalog-data-nodes';
+import { externalNode, isExternal } from './register-external';
 
 export { dataSourceDocument };
 
@@ -21,8 +22,11 @@ const CATALOG_SORTING = [{ key: '', direction: 1 }] as const;
  */
 export async function catalogNode(context: CatalogContext, row: NodeRow | null, segments: string[]): Promise<TreeNode> {
   let node: TreeNode;
-  if (row === null || row.structureFamily === 'container') node = containerFor(context, row, segments);
-  else node = await dataNodeFor(context, row, await context.store.dataSources(row.id));
+  const sources = row ? await context.store.dataSources(row.id) : [];
+  // Registered files (POST /register) read through the adapter registry, containers (HDF5, Zarr) included.
+  if (row && isExternal(sources)) node = await externalNode(context, row, sources);
+  else if (row === null || row.structureFamily === 'container') node = containerFor(context, row, segments);
+  else node = await dataNodeFor(context, row, sources);
   registerCatalogNode(node, { context, row, segments });
   return node;
 }

@@ -59,7 +59,7 @@ export function checkKey(key: string): void {
   if (bad) throw new TiledHttpError(422, `Invalid key ${JSON.stringify(key)}: ${bad}. A key names one path segment.`);
 }
 
-function linksFor(family: string, structure: Json | null, base: string, path: string): Record<string, string> {
+export function linksFor(family: string, structure: Json | null, base: string, path: string): Record<string, string> {
   const self = `${base}/metadata/${path}`;
   if (family === 'container') return { full: `${base}/container/full/${path}`, search: `${base}/search/${path}`, self };
   if (family === 'table') return { full: `${base}/table/full/${path}`, partition: `${base}/table/partition/${path}?partition={index}`, self };

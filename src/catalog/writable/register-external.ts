@@ -1,0 +1,86 @@
+import { realpath } from 'node:fs/promises';
+import { sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TiledHttpError } from '../../common/errors/tiled-http.error';
+import type { AdapterRegistry } from '../../adapters/registry';
+import type { TreeNode } from '../tree/tree.types';
+import type { DataSourceRow, NodeRow } from './catalog-store';
+import type { CatalogContext } from './catalog-handle';
+import { dataSourceDocument } from './catalog-data-nodes';
+
+/*
+ * Registered files: catalog nodes whose data source points at external assets (files the server did not
+ * write). They are read through the adapter registry by mimetype, from the asset paths, as Tiled 0.2.16's
+ * catalog does with `adapters_by_mimetype`; the node's metadata and specs are the catalog's.
+ */
+
+let registry: AdapterRegistry | undefined;
+
+/** The adapter registry registered files open through (loaded on first use: adapters pull in their libraries). */
+export async function externalRegistry(): Promise<AdapterRegistry> {
+  if (!registry) registry = (await import('../../adapters/registry')).createAdapterRegistry();
+  return registry;
+}
+
+/** True when a node's data comes from registered (external) files. */
+export function isExternal(sources: readonly DataSourceRow[]): boolean {
+  return sources.length > 0 && sources[0].management === 'external';
+}
+
+/** The local path of a `file:` URI, or a 4xx naming what is wrong with it. */
+export function pathOfUri(uri: string): string {
+  if (!uri.startsWith('file:')) throw new TiledHttpError(400, `Only file: assets can be registered, got ${JSON.stringify(uri.slice(0, 200))}`);
+  try {
+    return fileURLToPath(uri.replace(/^file:\/\/localhost\//, 'file:///'));
+  } catch {
+    throw new TiledHttpError(400, `Not a valid file: URI: ${JSON.stringify(uri.slice(0, 200))}`);
+  }
+}
+
+/**
+ * The asset's real path if it lies inside one of the catalog's readable_storage directories (symbolic
+ * links resolved, so a link cannot lead out); otherwise Tiled's refusal, as a 403.
+ */
+export async function ensureReadable(context: CatalogContext, uri: string): Promise<string> {
+  const path = pathOfUri(uri);
+  const refuse = (): never => {
+    throw new TiledHttpError(
+      403,
+      `Refusing to serve ${uri} because it is outside the readable storage area for this server. Only files inside the catalog's readable_storage may be registered.`,
+    );
+  };
+  let real: string;
+  try {
+    real = await realpath(path);
+  } catch {
+    // A missing file is refused by where it would be; the adapter reports it missing if it is inside.
+    real = path;
+  }
+  for (const dir of context.readableDirs) {
+    const root = await realpath(dir).catch(() => dir);
+    if (real === root || real.startsWith(root + sep)) return real;
+  }
+  return refuse();
+}
+
+/** Open a registered node through the adapter of its data source's mimetype, with the catalog's metadata. */
+export async function externalNode(context: CatalogContext, row: NodeRow, sources: DataSourceRow[]): Promise<TreeNode> {
+  const [source] = sources;
+  const { AdapterError } = await import('../../adapters/adapter.types');
+  const adapters = await externalRegistry();
+  const registration = source.mimetype ? adapters.lookup(source.mimetype) : undefined;
+  if (!registration) throw new AdapterError(`Server configuration has no adapter for mimetype ${JSON.stringify(source.mimetype)}`, 415);
+  const assets = [...source.assets].sort((a, b) => (a.num ?? 0) - (b.num ?? 0));
+  const paths: string[] = [];
+  for (const asset of assets) paths.push(await ensureReadable(context, asset.dataUri));
+  let node: TreeNode;
+  try {
+    node = await registration.open({ paths, mimetype: source.mimetype! });
+  } catch (error) {
+    if (error instanceof TiledHttpError || error instanceof AdapterError) throw error;
+    const code = (error as { code?: unknown })?.code;
+    if (code === 'ENOENT') throw new AdapterError(`The registered file of ${row.key} no longer exists`, 404);
+    throw new AdapterError(`Cannot open the registered file of ${row.key} as ${source.mimetype}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`, 500);
+  }
+  return { ...node, metadata: row.metadata, specs: row.specs, accessBlob: row.accessBlob, cacheable: false, dataSources: () => sources.map(dataSourceDocument) } as TreeNode;
+}

@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { TiledHttpError, UnprocessableError } from '../../common/errors/tiled-http.error';
+import { CatalogService } from '../catalog.service';
+import { DTYPES } from '../tree/dtype';
+import { encodeArrowSchema } from '../data/table-data';
+import type { TreeNode } from '../tree/tree.types';
+import { catalogHandle } from './catalog-handle';
+import { KeyCollision, type DataSourceRow } from './catalog-store';
+import { dataSourceDocument } from './catalog-data-nodes';
+import { checkKey, linksFor, parseSpecs } from './catalog-write.service';
+import { ensureReadable, externalRegistry } from './register-external';
+
+type Json = Record<string, unknown>;
+
+/** Most assets one data source may name (a long image sequence); bounds the work of one request. */
+export const MAX_ASSETS = 100_000;
+const FAMILIES = new Set(['container', 'array', 'table']);
+
+function isObject(value: unknown): value is Json {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function problem(loc: (string | number)[], msg: string, input: unknown, type = 'value_error'): UnprocessableError {
+  return new UnprocessableError([{ type, loc: ['body', ...loc], msg, input }]);
+}
+
+interface RegisteredAsset {
+  dataUri: string;
+  isDirectory: boolean;
+  parameter: string | null;
+  num: number | null;
+}
+
+interface RegisteredSource {
+  structureFamily: string;
+  structure: Json | null;
+  mimetype: string;
+  parameters: Json;
+  properties: Json;
+  assets: RegisteredAsset[];
+}
+
+/** The structure document of an opened node, as the data source stores it (Tiled's client sends the same). */
+function structureOf(node: TreeNode): Json | null {
+  switch (node.family) {
+    case 'array': {
+      const info = DTYPES[node.dtype];
+      return {
+        data_type: { endianness: info.endianness, kind: info.kind, itemsize: info.itemsize, dt_units: null },
+        chunks: node.chunks,
+        shape: node.shape,
+        dims: node.dims ?? null,
+        resizable: false,
+      };
+    }
+    case 'table':
+      return { arrow_schema: encodeArrowSchema(node.columns), npartitions: node.npartitions, columns: node.columns.map((c) => c.name), resizable: false };
+    default:
+      return null;
+  }
+}
+
+function parseAsset(value: unknown, loc: (string | number)[]): RegisteredAsset {
+  if (!isObject(value)) throw problem(loc, 'Input should be a valid dictionary', value, 'dict_type');
+  if (typeof value.data_uri !== 'string' || value.data_uri.length > 4096) throw problem([...loc, 'data_uri'], 'Input should be a file: URI of at most 4096 characters', value.data_uri ?? null);
+  const num = value.num ?? null;
+  if (num !== null && !Number.isSafeInteger(num)) throw problem([...loc, 'num'], 'Input should be a valid integer', num, 'int_type');
+  const parameter = value.parameter ?? null;
+  if (parameter !== null && typeof parameter !== 'string') throw problem([...loc, 'parameter'], 'Input should be a valid string', parameter, 'string_type');
+  return { dataUri: value.data_uri, isDirectory: value.is_directory === true, parameter, num: num as number | null };
+}
+
+function parseSource(value: unknown, index: number): RegisteredSource {
+  const loc = ['data_sources', index];
+  if (!isObject(value)) throw problem(loc, 'Input should be a valid dictionary', value, 'dict_type');
+  const management = value.management ?? 'external';
+  if (management !== 'external') throw problem([...loc, 'management'], "POST /register registers data sources managed outside the server ('external')", management);
+  if (typeof value.mimetype !== 'string' || value.mimetype === '') throw problem([...loc, 'mimetype'], 'A registered data source needs the mimetype its adapter is chosen by', value.mimetype ?? null);
+  const structure = value.structure ?? null;
+  if (structure !== null && !isObject(structure)) throw problem([...loc, 'structure'], 'Input should be a valid dictionary', structure, 'dict_type');
+  const parameters = value.parameters ?? {};
+  if (!isObject(parameters)) throw problem([...loc, 'parameters'], 'Input should be a valid dictionary', parameters, 'dict_type');
+  const properties = value.properties ?? {};
+  if (!isObject(properties)) throw problem([...loc, 'properties'], 'Input should be a valid dictionary', properties, 'dict_type');
+  const assets = value.assets ?? [];
+  if (!Array.isArray(assets) || assets.length === 0 || assets.length > MAX_ASSETS) {
+    throw problem([...loc, 'assets'], `A registered data source names between 1 and ${MAX_ASSETS} assets`, Array.isArray(assets) ? `${assets.length} assets` : assets);
+  }
+  return {
+    structureFamily: typeof value.structure_family === 'string' ? value.structure_family : '',
+    structure,
+    mimetype: value.mimetype,
+    parameters,
+    properties,
+    assets: assets.map((a, i) => parseAsset(a, [...loc, 'assets', i])),
+  };
+}
+
+/** POST /register/{path} (Tiled 0.2.16): a node whose data is files outside the server's own storage. */
+@Injectable()
+export class RegisterService {
+  constructor(private readonly catalog: CatalogService) {}
+
+  async register(pathText: string | undefined, body: unknown, base: string): Promise<Json> {
+    if (!isObject(body)) throw problem([], 'Input should be a valid dictionary or object to extract fields from', body, 'model_attributes_type');
+    const family = body.structure_family;
+    if (typeof family !== 'string' || !FAMILIES.has(family)) throw problem(['structure_family'], "Input should be 'container', 'array' or 'table'", family ?? null, family === undefined ? 'missing' : 'enum');
+    const metadata = body.metadata ?? {};
+    if (!isObject(metadata)) throw problem(['metadata'], 'Input should be a valid dictionary', metadata, 'dict_type');
+    const specs = parseSpecs(body.specs);
+    const rawSources = body.data_sources ?? [];
+    if (!Array.isArray(rawSources)) throw problem(['data_sources'], 'Input should be a valid list', rawSources, 'list_type');
+    if (body.id !== undefined && body.id !== null && typeof body.id !== 'string') throw problem(['id'], 'Input should be a valid string', body.id, 'string_type');
+    const sources = rawSources.map(parseSource);
+    if (family !== 'container' && sources.length !== 1) throw problem(['data_sources'], `A registered ${family} has exactly one data source, got ${sources.length}`, rawSources);
+    if (sources.length > 1) throw problem(['data_sources'], `A registered container has at most one data source, got ${sources.length}`, rawSources);
+
+    const path = pathText ?? '';
+    const located = await this.catalog.locate(pathText);
+    const handle = catalogHandle(located.node);
+    if (!handle) throw new TiledHttpError(405, `Data cannot be registered at the path ${path}`);
+    if (located.node.family !== 'container') throw new TiledHttpError(405, `Cannot register a node under ${path}: it is a ${located.node.family}, and only containers have children`);
+    const key = typeof body.id === 'string' && body.id !== '' ? body.id : randomUUID();
+    checkKey(key);
+
+    // Opened now, before anything is stored: a file the server cannot read, or a mimetype it has no adapter
+    // for, is refused here instead of becoming a node that fails on every read.
+    const adapters = await externalRegistry();
+    for (const source of sources) {
+      const registration = adapters.lookup(source.mimetype);
+      if (!registration) throw new TiledHttpError(415, `The given data source mimetype, ${source.mimetype}, is not one that the Tiled server knows how to read.`);
+      const paths = [];
+      for (const asset of [...source.assets].sort((a, b) => (a.num ?? 0) - (b.num ?? 0))) paths.push(await ensureReadable(handle.context, asset.dataUri));
+      const node = await registration.open({ paths, mimetype: source.mimetype });
+      if (node.family !== family) throw new TiledHttpError(422, `The file opens as a ${node.family} with ${source.mimetype}, not as the ${family} registered`);
+      source.structureFamily = node.family;
+      source.structure ??= structureOf(node);
+    }
+
+    const parentId = handle.row?.id ?? null;
+    const segments = [...handle.segments, key];
+    let stored: DataSourceRow[];
+    try {
+      stored = await handle.context.store.write(async (tx) => {
+        const node = await tx.insertNode(parentId, key, family, metadata, specs, {});
+        const out: DataSourceRow[] = [];
+        for (const source of sources) {
+          const row = { structureFamily: source.structureFamily, structure: source.structure, mimetype: source.mimetype, parameters: source.parameters, properties: source.properties, management: 'external' as const };
+          const id = await tx.insertDataSource(node.id, row);
+          const assets = [];
+          for (const asset of source.assets) assets.push({ ...asset, id: await tx.insertAsset(id, asset), size: null });
+          out.push({ id, ...row, assets });
+        }
+        return out;
+      });
+    } catch (error) {
+      if (error instanceof KeyCollision) throw new TiledHttpError(409, `/${segments.join('/')}`);
+      throw error;
+    }
+    const response: Json = { id: key, links: linksFor(family, stored[0]?.structure ?? null, base, `${path}/${key}`), data_sources: stored.map(dataSourceDocument) };
+    const requestedBlob = body.access_blob ?? {};
+    if (!isObject(requestedBlob) || Object.keys(requestedBlob).length) response.access_blob = {};
+    return response;
+  }
+}
+
