@@ -69,16 +69,19 @@ export class FolderRegistrar {
     return text ? JSON.parse(text) : null;
   }
 
-  /** A container at `segments` (the last one is its key), kept if it exists already. */
-  private async ensureContainer(segments: readonly string[]): Promise<void> {
+  /** A container at `segments` (the last one is its key), kept if it exists already (then false). */
+  private async ensureContainer(segments: readonly string[]): Promise<boolean> {
     try {
       await this.request('POST', 'metadata', segments.slice(0, -1), { structure_family: 'container', metadata: {}, specs: [], id: segments[segments.length - 1] });
+      return true;
     } catch (error) {
       if (!(error instanceof RegisterHttpError && error.status === 409)) throw error;
+      return false;
     }
   }
 
-  private async registerEntry(entry: WalkEntry, segments: readonly string[]): Promise<void> {
+  /** Register one walk entry; false when it was there already (a container kept as it is). */
+  private async registerEntry(entry: WalkEntry, segments: readonly string[]): Promise<boolean> {
     if (entry.mimetype === null) return this.ensureContainer(segments);
     const registration = this.options.registry.lookup(entry.mimetype);
     if (!registration) throw new RegisterHttpError(415, `No adapter for ${entry.mimetype}`);
@@ -102,6 +105,7 @@ export class FolderRegistrar {
         },
       ],
     });
+    return true;
   }
 
   private async remove(segments: readonly string[]): Promise<void> {
@@ -158,9 +162,10 @@ export class FolderRegistrar {
       if (before === entry.stamp) continue;
       if (before !== undefined && entry.mimetype !== null) await this.remove(segments);
       try {
-        await this.registerEntry(entry, segments);
-        this.options.log(`${before === undefined ? 'Registered' : 'Re-registered'} /${key}${entry.mimetype ? ` (${entry.mimetype})` : ''}`);
-        changes += 1;
+        if (await this.registerEntry(entry, segments)) {
+          this.options.log(`${before === undefined ? 'Registered' : 'Re-registered'} /${key}${entry.mimetype ? ` (${entry.mimetype})` : ''}`);
+          changes += 1;
+        }
       } catch (error) {
         if (error instanceof RegisterHttpError && error.status === 409 && before === undefined) {
           this.options.log(`Already registered: /${key}`);

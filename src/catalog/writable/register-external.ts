@@ -3,7 +3,9 @@ import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TiledHttpError } from '../../common/errors/tiled-http.error';
 import type { AdapterRegistry } from '../../adapters/registry';
-import type { TreeNode } from '../tree/tree.types';
+import { Logger } from '@nestjs/common';
+import { DTYPES } from '../tree/dtype';
+import type { DType, TreeNode } from '../tree/tree.types';
 import type { DataSourceRow, NodeRow } from './catalog-store';
 import type { CatalogContext } from './catalog-handle';
 import { dataSourceDocument } from './catalog-data-nodes';
@@ -15,6 +17,9 @@ import { dataSourceDocument } from './catalog-data-nodes';
  */
 
 let registry: AdapterRegistry | undefined;
+const logger = new Logger('Catalog');
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** The adapter registry registered files open through (loaded on first use: adapters pull in their libraries). */
 export async function externalRegistry(): Promise<AdapterRegistry> {
@@ -73,14 +78,35 @@ export async function externalNode(context: CatalogContext, row: NodeRow, source
   const assets = [...source.assets].sort((a, b) => (a.num ?? 0) - (b.num ?? 0));
   const paths: string[] = [];
   for (const asset of assets) paths.push(await ensureReadable(context, asset.dataUri));
-  let node: TreeNode;
+  const common = { metadata: row.metadata, specs: row.specs, accessBlob: row.accessBlob, cacheable: false, dataSources: () => sources.map(dataSourceDocument) };
   try {
-    node = await registration.open({ paths, mimetype: source.mimetype! });
+    return { ...(await registration.open({ paths, mimetype: source.mimetype! })), ...common };
   } catch (error) {
-    if (error instanceof TiledHttpError || error instanceof AdapterError) throw error;
-    const code = (error as { code?: unknown })?.code;
-    if (code === 'ENOENT') throw new AdapterError(`The registered file of ${row.key} no longer exists`, 404);
-    throw new AdapterError(`Cannot open the registered file of ${row.key} as ${source.mimetype}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`, 500);
+    let failure: Error;
+    if (error instanceof TiledHttpError || error instanceof AdapterError) failure = error;
+    else if ((error as { code?: unknown })?.code === 'ENOENT') failure = new AdapterError(`The registered file of ${row.key} no longer exists`, 404);
+    else failure = new AdapterError(`Cannot open the registered file of ${row.key} as ${source.mimetype}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`, 500);
+    logger.warn(`Registered node ${JSON.stringify(row.key)} (${paths.join(', ')}): ${failure.message}`);
+    return { ...brokenNode(row.structureFamily, source.structure, failure), ...common };
   }
-  return { ...node, metadata: row.metadata, specs: row.specs, accessBlob: row.accessBlob, cacheable: false, dataSources: () => sources.map(dataSourceDocument) } as TreeNode;
+}
+
+/**
+ * A registered node whose file cannot be opened any more (deleted, truncated): its catalog record is still
+ * listed and can be deleted, and every read of its data answers with the error, for this node only.
+ */
+function brokenNode(family: string, structure: Record<string, unknown> | null, failure: Error): DistributiveOmit<TreeNode, 'metadata'> {
+  const fail = (): never => {
+    throw failure;
+  };
+  if (family === 'array' && structure) {
+    const type = structure.data_type as { kind?: string; itemsize?: number } | undefined;
+    const dtype = (Object.keys(DTYPES) as DType[]).find((d) => DTYPES[d].kind === type?.kind && DTYPES[d].itemsize === type?.itemsize) ?? 'float64';
+    return { family: 'array', dtype, shape: structure.shape as number[], chunks: structure.chunks as number[][], readBlock: fail };
+  }
+  if (family === 'table' && structure) {
+    const columns = Array.isArray(structure.columns) ? (structure.columns as string[]) : [];
+    return { family: 'table', columns: columns.map((name) => ({ name, type: 'string' as const })), npartitions: Number(structure.npartitions) || 1, readPartition: fail };
+  }
+  return { family: 'container', keys: fail, get: fail };
 }
