@@ -17,6 +17,10 @@ import { runTiled, startTiled, TILED_BIN, type RunningServer } from '../helpers/
 const KEY = 'e'.repeat(64);
 const AUTH = { authorization: `Apikey ${KEY}` };
 const detail = async (response: Response): Promise<unknown> => ((await response.json()) as { detail: unknown }).detail;
+/** The parts of a resource document these tests read. */
+interface Resource {
+  data: { id: string; attributes: { structure_family: string; metadata: unknown; data_sources: { assets: { num: number | null }[] }[] } }[] & { attributes: { structure_family: string; metadata: unknown; data_sources: { assets: { num: number | null }[] }[] } };
+}
 const dynamicImport = new Function('specifier', 'return import(specifier)') as <T>(specifier: string) => Promise<T>;
 const FRAMES = [0, 1, 2].map((f) => Uint16Array.from({ length: 8 }, (_, i) => f * 100 + i));
 const H5_DATA = Float64Array.from({ length: 12 }, (_, i) => i * 0.5 - 1);
@@ -50,8 +54,9 @@ describe('tiled register into tiled serve catalog --temp', () => {
   let outside: string;
   let server: RunningServer;
   const get = (path: string, accept = 'application/json'): Promise<Response> => fetch(`${server.api}${path}`, { headers: { ...AUTH, accept } });
-  const json = async (path: string): Promise<Record<string, any>> => (await (await get(path)).json()) as Record<string, any>;
-  const keys = async (path = ''): Promise<string[]> => ((await json(`/search/${path}?fields=`)).data as { id: string }[]).map((d) => d.id);
+  const json = async (path: string): Promise<unknown> => (await get(path)).json();
+  const resource = async (path: string): Promise<Resource> => (await json(path)) as Resource;
+  const keys = async (path = ''): Promise<string[]> => (await resource(`/search/${path}?fields=`)).data.map((d) => d.id);
   const post = (route: string, body: unknown): Promise<Response> =>
     fetch(`${server.api}${route}`, { method: 'POST', headers: { ...AUTH, 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
@@ -84,16 +89,16 @@ describe('tiled register into tiled serve catalog --temp', () => {
 
     expect(await json('/table/full/runs')).toEqual({ run: [1, 2], energy: [0.5, 1.25], sample: ['water', 'salt, fine'] });
     expect(await json('/table/full/sub/nested')).toEqual({ a: [10, 20] });
-    const sample = await json('/metadata/sample?include_data_sources=true');
+    const sample = await resource('/metadata/sample?include_data_sources=true');
     expect(sample.data.attributes.structure_family).toBe('container');
     expect(sample.data.attributes.metadata).toEqual({ title: 'registered sample' });
     const [source] = sample.data.attributes.data_sources;
     expect(source).toMatchObject({ mimetype: 'application/x-hdf5', management: 'external', assets: [{ data_uri: pathToFileURL(join(dir, 'sample.h5')).href, is_directory: false, parameter: 'data_uri' }] });
-    expect((await json('/metadata/sample/entry/data')).data.attributes.metadata).toEqual({ units: 'counts' });
+    expect((await resource('/metadata/sample/entry/data')).data.attributes.metadata).toEqual({ units: 'counts' });
     expect(await json('/array/full/sample/entry/data')).toEqual([[-1, -0.5, 0, 0.5], [1, 1.5, 2, 2.5], [3, 3.5, 4, 4.5]]);
-    const frames = await json('/array/full/frame_');
+    const frames = (await json('/array/full/frame_')) as number[][][];
     expect(frames.flat(2)).toEqual(FRAMES.flatMap((f) => [...f]));
-    expect((await json('/metadata/frame_?include_data_sources=true')).data.attributes.data_sources[0].assets.map((a: { num: number }) => a.num)).toEqual([0, 1, 2]);
+    expect((await resource('/metadata/frame_?include_data_sources=true')).data.attributes.data_sources[0].assets.map((a) => a.num)).toEqual([0, 1, 2]);
     // Exports go through the same routes as any array.
     const csv = await get('/array/full/sample/entry/data?format=csv', 'text/csv');
     expect(csv.status).toBe(200);
@@ -199,7 +204,7 @@ describe.each(testEngines())('POST /register records on %s', (engine) => {
       body: JSON.stringify({ structure_family: 'table', id: 'runs', metadata: { color: 'red' }, data_sources: [{ structure_family: 'table', mimetype: 'text/csv', management: 'external', assets: [{ data_uri: dataUri, is_directory: false, parameter: 'data_uri', num: null }] }] }),
     });
     expect(response.status).toBe(200);
-    const body = (await response.json()) as Record<string, any>;
+    const body = (await response.json()) as { data_sources: unknown[] };
     expect(body).toMatchObject({ id: 'runs', links: { self: `${server.api}/metadata//runs`, full: `${server.api}/table/full//runs` } }); // Tiled 0.2.16 writes the empty root path so
     expect(body.data_sources[0]).toMatchObject({ management: 'external', mimetype: 'text/csv', structure: { columns: ['run'], npartitions: 1 }, assets: [{ data_uri: dataUri, parameter: 'data_uri', num: null }] });
     const table = (await (await fetch(`${server.api}/table/full/runs`, { headers: { ...AUTH, accept: 'application/json' } })).json()) as unknown;
