@@ -4,6 +4,7 @@
  * Tiled 0.2.16's `tiled.client.register` does. With `watch`, the folder is walked again every second and
  * what was added, changed (its mtime or size) or removed is registered, re-registered or deleted.
  */
+import { basename, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AdapterRegistry } from '../adapters/registry';
 import type { WalkEntry } from '../adapters/directory';
@@ -18,6 +19,8 @@ export interface RegisterOptions {
   registry: AdapterRegistry;
   keepExt?: boolean;
   includeExt?: readonly string[];
+  /** Follow symbolic links that point outside the folder (the catalog must list their targets as readable). */
+  allowSymlinksOutside?: boolean;
   /** Progress lines (`--verbose`); problems are always reported through `warn`. */
   log: (line: string) => void;
   warn: (line: string) => void;
@@ -123,6 +126,7 @@ export class FolderRegistrar {
       registry: this.options.registry,
       keepExt: this.options.keepExt,
       includeExt: this.options.includeExt,
+      allowSymlinksOutside: this.options.allowSymlinksOutside,
       logger: { log: (m: unknown) => this.options.log(String(m)), warn: (m: unknown) => this.options.warn(String(m)) },
     });
     for await (const entry of walk) {
@@ -172,7 +176,10 @@ export class FolderRegistrar {
         } else if (error instanceof RegisterHttpError && (error.status === 401 || error.status === 403 && /scope|authenticat|credential/i.test(error.message))) {
           throw error;
         } else {
-          this.options.warn(`Cannot register /${key}: ${error instanceof Error ? error.message : String(error)}`);
+          const file = relative(this.dir, entry.paths[0]) || basename(entry.paths[0]);
+          const message = error instanceof Error ? error.message : String(error);
+          // Adapters name the file in some messages and not in others; the line names it once.
+          this.options.warn(`Cannot register /${key}: ${message.startsWith(`${file}: `) ? message : `${file}: ${message}`}`);
           continue;
         }
       }

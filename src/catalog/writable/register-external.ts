@@ -21,6 +21,11 @@ const logger = new Logger('Catalog');
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
+/** The registry `tiled serve directory` builds from its `--ext` and `--adapter` flags, for the catalog it serves. */
+export function setExternalRegistry(value: AdapterRegistry): void {
+  registry = value;
+}
+
 /** The adapter registry registered files open through (loaded on first use: adapters pull in their libraries). */
 export async function externalRegistry(): Promise<AdapterRegistry> {
   if (!registry) registry = (await import('../../adapters/registry')).createAdapterRegistry();
