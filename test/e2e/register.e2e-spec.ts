@@ -4,7 +4,7 @@
  * `--watch` follows added, changed and removed files; files outside readable_storage are refused; deleting a
  * registered node leaves its file. The register route's records are checked on SQLite and PostgreSQL.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -108,6 +108,17 @@ describe('tiled register into tiled serve catalog --temp', () => {
     const again = await runTiled(['register', server.url, dir, '--api-key', KEY]);
     expect(again.stdout).toMatch(/^Registered 0 nodes/m);
     expect((await keys()).sort()).toEqual(['frame_', 'runs', 'sample', 'sub']);
+  });
+
+  it('runs the `tiled register` example of docs/files.md', async () => {
+    const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'files.md'), 'utf8');
+    const line = doc.split('\n').find((l) => l.startsWith('tiled register '))!;
+    const args = line.split('#')[0].trim().split(/\s+/).slice(1).map((a) => (a === 'http://localhost:8000' ? server.url : a === './data' ? dir : a === 'secret' ? KEY : a));
+    const result = await runTiled(args);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('Registered /raw/runs (text/csv)');
+    expect(await json('/table/full/raw/runs')).toEqual({ run: [1, 2], energy: [0.5, 1.25], sample: ['water', 'salt, fine'] });
+    expect((await fetch(`${server.api}/metadata/raw?recursive=true`, { method: 'DELETE', headers: AUTH })).status).toBe(200);
   });
 
   it('refuses files outside readable_storage, mimetypes without an adapter and unreadable files, with a 4xx', async () => {
