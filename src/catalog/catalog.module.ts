@@ -8,6 +8,7 @@ import { CatalogWriteController } from './writable/catalog-write.controller';
 import { CatalogWriteService } from './writable/catalog-write.service';
 import { RegisterController } from './writable/register.controller';
 import { RegisterService } from './writable/register.service';
+import { AssetsService } from './writable/assets.service';
 import { closeCatalogs } from './writable/catalog-handle';
 import { NodeAccessService } from './access/node-access';
 import { ExplainController } from './access/explain.controller';
@@ -37,6 +38,7 @@ export class CatalogModule implements OnApplicationShutdown {
         CatalogWriteService,
         CatalogDataWriteService,
         RegisterService,
+        AssetsService,
         ExplainService,
       ],
       exports: [CatalogService],

@@ -19,7 +19,7 @@ const AUTH = { authorization: `Apikey ${KEY}` };
 const detail = async (response: Response): Promise<unknown> => ((await response.json()) as { detail: unknown }).detail;
 /** The parts of a resource document these tests read. */
 interface Resource {
-  data: { id: string; attributes: { structure_family: string; metadata: unknown; data_sources: { assets: { num: number | null }[] }[] } }[] & { attributes: { structure_family: string; metadata: unknown; data_sources: { assets: { num: number | null }[] }[] } };
+  data: { id: string; attributes: { structure_family: string; metadata: unknown; data_sources: { assets: { num: number | null; id: number }[] }[] } }[] & { attributes: { structure_family: string; metadata: unknown; data_sources: { assets: { num: number | null; id: number }[] }[] } };
 }
 const dynamicImport = new Function('specifier', 'return import(specifier)') as <T>(specifier: string) => Promise<T>;
 const FRAMES = [0, 1, 2].map((f) => Uint16Array.from({ length: 8 }, (_, i) => f * 100 + i));
@@ -70,6 +70,11 @@ describe('tiled register into tiled serve catalog --temp', () => {
     await writeH5(join(dir, 'sample.h5'));
     FRAMES.forEach((frame, i) => writeFileSync(join(dir, `frame_00${i + 1}.tif`), tiff(frame, 4, 2)));
     writeFileSync(join(dir, 'junk.h5'), 'this is not an HDF5 file');
+    // A Zarr v2 array store as zarr-python writes it without a compressor: a directory asset.
+    mkdirSync(join(dir, 'counts.zarr', 'nested'), { recursive: true });
+    writeFileSync(join(dir, 'counts.zarr', '.zarray'), JSON.stringify({ zarr_format: 2, shape: [3], chunks: [3], dtype: '<i2', compressor: null, fill_value: 0, order: 'C', filters: null }));
+    writeFileSync(join(dir, 'counts.zarr', '0'), Buffer.from(new Int16Array([7, -8, 9]).buffer));
+    writeFileSync(join(dir, 'counts.zarr', 'nested', 'note.txt'), 'kept with the store');
     writeFileSync(join(outside, 'secret.csv'), 'x\n1\n');
     server = await startTiled(['serve', 'catalog', '--temp', '-r', dir, '-r', live, '--api-key', KEY]);
   });
@@ -83,9 +88,9 @@ describe('tiled register into tiled serve catalog --temp', () => {
     const result = await runTiled(['register', server.url, dir, '--api-key', KEY, '--verbose']);
     expect(result.stderr).toMatch(/WARNING: Cannot register \/junk: junk\.h5: Cannot be read: Not an HDF5 file/);
     expect(result.stderr).toContain('Registered /sub/nested (text/csv)');
-    expect(result.stdout).toMatch(/^Registered 5 nodes from /m);
+    expect(result.stdout).toMatch(/^Registered 6 nodes from /m);
     expect(result.code).toBe(0);
-    expect((await keys()).sort()).toEqual(['frame_', 'runs', 'sample', 'sub']);
+    expect((await keys()).sort()).toEqual(['counts', 'frame_', 'runs', 'sample', 'sub']);
 
     expect(await json('/table/full/runs')).toEqual({ run: [1, 2], energy: [0.5, 1.25], sample: ['water', 'salt, fine'] });
     expect(await json('/table/full/sub/nested')).toEqual({ a: [10, 20] });
@@ -107,7 +112,7 @@ describe('tiled register into tiled serve catalog --temp', () => {
     // Registering again changes nothing: every key is already there.
     const again = await runTiled(['register', server.url, dir, '--api-key', KEY]);
     expect(again.stdout).toMatch(/^Registered 0 nodes/m);
-    expect((await keys()).sort()).toEqual(['frame_', 'runs', 'sample', 'sub']);
+    expect((await keys()).sort()).toEqual(['counts', 'frame_', 'runs', 'sample', 'sub']);
   });
 
   it('runs the `tiled register` example of docs/files.md', async () => {
@@ -119,6 +124,32 @@ describe('tiled register into tiled serve catalog --temp', () => {
     expect(result.stderr).toContain('Registered /raw/runs (text/csv)');
     expect(await json('/table/full/raw/runs')).toEqual({ run: [1, 2], energy: [0.5, 1.25], sample: ['water', 'salt, fine'] });
     expect((await fetch(`${server.api}/metadata/raw?recursive=true`, { method: 'DELETE', headers: AUTH })).status).toBe(200);
+  });
+
+  it('serves the registered files themselves: asset bytes and the manifest of a directory asset', async () => {
+    expect(await json('/array/full/counts')).toEqual([7, -8, 9]);
+    const assetOf = async (path: string): Promise<number> => ((await resource(`/metadata/${path}?include_data_sources=true`)).data.attributes.data_sources[0].assets[0]).id;
+    const csvId = await assetOf('runs');
+    const bytes = await get(`/asset/bytes/runs?id=${csvId}`, '*/*');
+    expect(bytes.status).toBe(200);
+    expect(bytes.headers.get('content-disposition')).toBe('attachment; filename="runs.csv"');
+    expect(await bytes.text()).toBe('run,energy,sample\n1,0.5,water\n2,1.25,"salt, fine"\n');
+    const zarrId = await assetOf('counts');
+    expect(await json(`/asset/manifest/counts?id=${zarrId}`)).toEqual({ manifest: ['.zarray', '0', 'nested/note.txt'] });
+    expect(await (await get(`/asset/bytes/counts?id=${zarrId}&relative_path=nested/note.txt`, '*/*')).text()).toBe('kept with the store');
+    const problems: [string, number, string][] = [
+      [`/asset/bytes/counts?id=${zarrId}`, 400, `This asset is a directory. Must specify relative path, from manifest provided by /asset/manifest/...?id=${zarrId}`],
+      [`/asset/bytes/counts?id=${zarrId}&relative_path=../runs.csv`, 400, 'relative_path query parameter must stay inside the asset directory'],
+      [`/asset/bytes/counts?id=${zarrId}&relative_path=/etc/passwd`, 400, 'relative_path query parameter must be a *relative* path'],
+      [`/asset/bytes/runs?id=${csvId}&relative_path=x`, 400, 'This asset is not a directory. The relative_path query parameter must not be set.'],
+      [`/asset/manifest/runs?id=${csvId}`, 400, 'This asset is not a directory. There is no manifest.'],
+      [`/asset/bytes/runs?id=${zarrId}`, 404, `This node exists but it does not have an Asset with id ${zarrId}`],
+      [`/asset/bytes/sample/entry/data?id=${csvId}`, 405, 'This node does not support downloading assets.'],
+    ];
+    for (const [path, status, text] of problems) {
+      const response = await get(path);
+      expect({ path, status: response.status, detail: await detail(response) }).toEqual({ path, status, detail: text });
+    }
   });
 
   it('refuses files outside readable_storage, mimetypes without an adapter and unreadable files, with a 4xx', async () => {
@@ -237,5 +268,35 @@ describe.each(testEngines())('POST /register records on %s', (engine) => {
     expect(deleted.status).toBe(200);
     expect(existsSync(join(dir, 'runs.csv'))).toBe(true);
     expect((await fetch(`${server.api}/metadata/runs`, { headers: AUTH })).status).toBe(404);
+  });
+});
+
+describe('expose_raw_assets: false', () => {
+  let dir: string;
+  let server: RunningServer;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tiled-register-assets-'));
+    mkdirSync(join(dir, 'data'));
+    writeFileSync(join(dir, 'data', 'runs.csv'), 'run\n1\n');
+    writeFileSync(
+      join(dir, 'config.yml'),
+      `expose_raw_assets: false\ntrees:\n  - path: /\n    tree: catalog\n    args: {uri: "sqlite:///${join(dir, 'catalog.db')}", readable_storage: [./data], init_if_not_exists: true}\n`,
+    );
+    server = await startTiled(['serve', 'config', join(dir, 'config.yml'), '--api-key', KEY]);
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses the asset routes with Tiled\'s 403 while the data still reads', async () => {
+    const result = await runTiled(['register', server.url, join(dir, 'data'), '--api-key', KEY]);
+    expect(result.code).toBe(0);
+    expect((await (await fetch(`${server.api}/table/full/runs`, { headers: { ...AUTH, accept: 'application/json' } })).json()) as unknown).toEqual({ run: [1] });
+    const response = await fetch(`${server.api}/asset/bytes/runs?id=1`, { headers: AUTH });
+    expect(response.status).toBe(403);
+    expect(await detail(response)).toBe('This Tiled server is configured not to allow downloading raw assets.');
   });
 });

@@ -1,13 +1,32 @@
-import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Scopes } from '../../auth/auth.decorators';
 import { apiBase, sendDocument } from '../../common/http/wire';
+import { AUTH_CONTEXT, type AuthContext } from '../../auth/auth-context';
+import { CatalogService, type Located } from '../catalog.service';
+import { intParam, missing, queryOf } from '../http/query-params';
+import { AssetsService } from './assets.service';
 import { RegisterService } from './register.service';
 
 /** Tiled 0.2.16's registration of external files (docs/files.md, "Registering files"). */
 @Controller('api/v1')
 export class RegisterController {
-  constructor(private readonly registrations: RegisterService) {}
+  constructor(
+    private readonly registrations: RegisterService,
+    private readonly assets: AssetsService,
+    private readonly catalog: CatalogService,
+  ) {}
+
+  private locate(request: FastifyRequest): Promise<Located> {
+    const auth = (request as unknown as Record<symbol, AuthContext | undefined>)[AUTH_CONTEXT];
+    return this.catalog.locate((request.params as { '*'?: string })['*'], this.catalog.access.forRequest(auth), ['read:data']);
+  }
+
+  private static assetId(request: FastifyRequest): number {
+    const id = intParam(queryOf(request), 'id');
+    if (id === undefined) throw missing('id');
+    return id;
+  }
 
   @Scopes(['write:metadata', 'create:node', 'register'])
   @Post(['register', 'register/*'])
@@ -15,5 +34,25 @@ export class RegisterController {
   async register(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() body: unknown): Promise<FastifyReply> {
     const path = (request.params as { '*'?: string })['*'];
     return sendDocument(request, reply, await this.registrations.register(path, body, apiBase(request)), { etag: true });
+  }
+
+  @Scopes(['read:data'])
+  @Get(['asset/bytes', 'asset/bytes/*'])
+  async assetBytes(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
+    const id = RegisterController.assetId(request);
+    const relative = queryOf(request).relative_path;
+    const file = await this.assets.bytes(await this.locate(request), id, typeof relative === 'string' ? relative : undefined);
+    return reply
+      .header('content-type', 'application/octet-stream')
+      .header('content-length', String(file.size))
+      .header('content-disposition', `attachment; filename="${file.filename.replace(/["\\\r\n]/g, '_')}"`)
+      .send(file.stream);
+  }
+
+  @Scopes(['read:data'])
+  @Get(['asset/manifest', 'asset/manifest/*'])
+  async assetManifest(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
+    const id = RegisterController.assetId(request);
+    return sendDocument(request, reply, await this.assets.manifest(await this.locate(request), id));
   }
 }
