@@ -152,6 +152,25 @@ describe('tiled register into tiled serve catalog --temp', () => {
     }
   });
 
+  it('PUT /data_source adds a new frame to a registered sequence, as Tiled\'s client does', async () => {
+    const frame = Uint16Array.from({ length: 8 }, (_, i) => 300 + i);
+    writeFileSync(join(dir, 'frame_004.tif'), tiff(frame, 4, 2));
+    const [source] = (await resource('/metadata/frame_?include_data_sources=true')).data.attributes.data_sources as unknown as Record<string, unknown>[];
+    const asset = { data_uri: pathToFileURL(join(dir, 'frame_004.tif')).href, is_directory: false, parameter: 'data_uris', num: 3 };
+    const put = (body: unknown, path = 'frame_'): Promise<Response> =>
+      fetch(`${server.api}/data_source/${path}`, { method: 'PUT', headers: { ...AUTH, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await put({ data_source: { ...source, structure: null, assets: [asset] } });
+    expect(response.status).toBe(200);
+    expect(((await json('/array/full/frame_')) as number[][][]).flat(2)).toEqual([...FRAMES, frame].flatMap((f) => [...f]));
+    const after = (await resource('/metadata/frame_?include_data_sources=true')).data.attributes.data_sources[0];
+    expect(after.assets.map((a) => a.num)).toEqual([0, 1, 2, 3]);
+    expect((after as unknown as { structure: { shape: number[] } }).structure.shape).toEqual([4, 2, 4]);
+    const missingSource = await put({ data_source: { ...source, id: 999999, assets: [] } });
+    expect({ status: missingSource.status, detail: await detail(missingSource) }).toEqual({ status: 404, detail: 'No data_source 999999 on this node.' });
+    const outsideAsset = await put({ data_source: { ...source, assets: [{ ...asset, data_uri: pathToFileURL(join(outside, 'secret.csv')).href, num: 4 }] } });
+    expect(outsideAsset.status).toBe(403);
+  });
+
   it('refuses files outside readable_storage, mimetypes without an adapter and unreadable files, with a 4xx', async () => {
     const outsideUri = pathToFileURL(join(outside, 'secret.csv')).href;
     const refused = await post('/register/', { structure_family: 'table', id: 'secret', data_sources: [{ mimetype: 'text/csv', assets: [{ data_uri: outsideUri }] }] });

@@ -1,6 +1,7 @@
-import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Put, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Scopes } from '../../auth/auth.decorators';
+import { TiledHttpError } from '../../common/errors/tiled-http.error';
 import { apiBase, sendDocument } from '../../common/http/wire';
 import { AUTH_CONTEXT, type AuthContext } from '../../auth/auth-context';
 import { CatalogService, type Located } from '../catalog.service';
@@ -34,6 +35,17 @@ export class RegisterController {
   async register(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() body: unknown): Promise<FastifyReply> {
     const path = (request.params as { '*'?: string })['*'];
     return sendDocument(request, reply, await this.registrations.register(path, body, apiBase(request)), { etag: true });
+  }
+
+  @Scopes(['write:metadata', 'register'])
+  @Put(['data_source', 'data_source/*'])
+  async putDataSource(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() body: unknown): Promise<FastifyReply> {
+    const query = queryOf(request);
+    if (query.patch_shape !== undefined || query.patch_offset !== undefined) {
+      throw new TiledHttpError(400, 'patch_shape and patch_offset are not supported by tiled-ts: PUT /data_source replaces a registered data source and adds assets');
+    }
+    await this.registrations.putDataSource((request.params as { '*'?: string })['*'], body);
+    return sendDocument(request, reply, null);
   }
 
   @Scopes(['read:data'])

@@ -71,8 +71,7 @@ function parseAsset(value: unknown, loc: (string | number)[]): RegisteredAsset {
   return { dataUri: value.data_uri, isDirectory: value.is_directory === true, parameter, num: num as number | null };
 }
 
-function parseSource(value: unknown, index: number): RegisteredSource {
-  const loc = ['data_sources', index];
+function parseSource(value: unknown, loc: (string | number)[], minAssets = 1): RegisteredSource {
   if (!isObject(value)) throw problem(loc, 'Input should be a valid dictionary', value, 'dict_type');
   const management = value.management ?? 'external';
   if (management !== 'external') throw problem([...loc, 'management'], "POST /register registers data sources managed outside the server ('external')", management);
@@ -84,8 +83,8 @@ function parseSource(value: unknown, index: number): RegisteredSource {
   const properties = value.properties ?? {};
   if (!isObject(properties)) throw problem([...loc, 'properties'], 'Input should be a valid dictionary', properties, 'dict_type');
   const assets = value.assets ?? [];
-  if (!Array.isArray(assets) || assets.length === 0 || assets.length > MAX_ASSETS) {
-    throw problem([...loc, 'assets'], `A registered data source names between 1 and ${MAX_ASSETS} assets`, Array.isArray(assets) ? `${assets.length} assets` : assets);
+  if (!Array.isArray(assets) || assets.length < minAssets || assets.length > MAX_ASSETS) {
+    throw problem([...loc, 'assets'], `A registered data source names between ${minAssets} and ${MAX_ASSETS} assets`, Array.isArray(assets) ? `${assets.length} assets` : assets);
   }
   return {
     structureFamily: typeof value.structure_family === 'string' ? value.structure_family : '',
@@ -112,7 +111,7 @@ export class RegisterService {
     const rawSources = body.data_sources ?? [];
     if (!Array.isArray(rawSources)) throw problem(['data_sources'], 'Input should be a valid list', rawSources, 'list_type');
     if (body.id !== undefined && body.id !== null && typeof body.id !== 'string') throw problem(['id'], 'Input should be a valid string', body.id, 'string_type');
-    const sources = rawSources.map(parseSource);
+    const sources = rawSources.map((source, i) => parseSource(source, ['data_sources', i]));
     if (family !== 'container' && sources.length !== 1) throw problem(['data_sources'], `A registered ${family} has exactly one data source, got ${sources.length}`, rawSources);
     if (sources.length > 1) throw problem(['data_sources'], `A registered container has at most one data source, got ${sources.length}`, rawSources);
 
@@ -163,5 +162,40 @@ export class RegisterService {
     if (!isObject(requestedBlob) || Object.keys(requestedBlob).length) response.access_blob = {};
     return response;
   }
-}
 
+  /**
+   * PUT /data_source/{path} (Tiled 0.2.16): replace the description of one of the node's registered data
+   * sources and add assets to it, e.g. new frames of an image sequence. The files are opened first.
+   */
+  async putDataSource(pathText: string | undefined, body: unknown): Promise<void> {
+    if (!isObject(body) || !isObject(body.data_source)) throw problem(['data_source'], 'Field required', isObject(body) ? (body.data_source ?? null) : body, 'missing');
+    const raw = body.data_source;
+    if (!Number.isSafeInteger(raw.id)) throw problem(['data_source', 'id'], 'Input should be a valid integer: the id of the data source to replace', raw.id ?? null, 'int_type');
+    const id = raw.id as number;
+    const source = parseSource(raw, ['data_source'], 0);
+    const located = await this.catalog.locate(pathText);
+    const handle = catalogHandle(located.node);
+    if (!handle?.row) throw new TiledHttpError(405, 'This node does not support a put of data sources.');
+    const row = handle.row;
+    const current = (await handle.context.store.dataSources(row.id)).find((d) => d.id === id);
+    if (!current) throw new TiledHttpError(404, `No data_source ${id} on this node.`);
+    if (current.management !== 'external') throw new TiledHttpError(405, 'tiled-ts replaces only the data sources of registered files (management "external"); write data through the data routes');
+    const adapters = await externalRegistry();
+    const registration = adapters.lookup(source.mimetype);
+    if (!registration) throw new TiledHttpError(415, `The given data source mimetype, ${source.mimetype}, is not one that the Tiled server knows how to read.`);
+    const known = new Set(current.assets.map((a) => a.dataUri));
+    const all = [...current.assets, ...source.assets.filter((a) => !known.has(a.dataUri))].sort((a, b) => (a.num ?? 0) - (b.num ?? 0));
+    const paths = [];
+    for (const asset of all) paths.push(await ensureReadable(handle.context, asset.dataUri));
+    const node = await registration.open({ paths, mimetype: source.mimetype });
+    if (node.family !== row.structureFamily) throw new TiledHttpError(422, `The files open as a ${node.family} with ${source.mimetype}, not as the node's ${row.structureFamily}`);
+    const replaced = await handle.context.store.write((tx) =>
+      tx.replaceDataSource(
+        row.id,
+        { id, structureFamily: node.family, structure: source.structure ?? structureOf(node), mimetype: source.mimetype, parameters: source.parameters, properties: source.properties, management: 'external' },
+        source.assets,
+      ),
+    );
+    if (!replaced) throw new TiledHttpError(404, `No data_source ${id} on this node.`);
+  }
+}
