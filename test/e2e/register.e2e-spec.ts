@@ -104,6 +104,14 @@ describe('tiled register into tiled serve catalog --temp', () => {
     const frames = (await json('/array/full/frame_')) as number[][][];
     expect(frames.flat(2)).toEqual(FRAMES.flatMap((f) => [...f]));
     expect((await resource('/metadata/frame_?include_data_sources=true')).data.attributes.data_sources[0].assets.map((a) => a.num)).toEqual([0, 1, 2]);
+    // Zarr over HTTP serves a registered HDF5 dataset as any other array, read here by zarrita.
+    type Zarrita = { open: { v3(store: unknown, options: { kind: 'array' }): Promise<unknown> }; get(array: unknown): Promise<{ data: Float64Array; shape: number[] }> };
+    type FetchStoreClass = new (url: string, options: { fetch: (request: Request) => Promise<Response> }) => unknown;
+    const zarr = await dynamicImport<Zarrita>('zarrita');
+    const { FetchStore } = await dynamicImport<{ FetchStore: FetchStoreClass }>('@zarrita/storage');
+    const store = new FetchStore(`${server.url}/zarr/v3/sample/entry/data`, { fetch: (request) => fetch(new Request(request, { headers: AUTH })) });
+    const read = await zarr.get(await zarr.open.v3(store, { kind: 'array' }));
+    expect({ shape: read.shape, data: [...read.data] }).toEqual({ shape: [3, 4], data: [...H5_DATA] });
     // Exports go through the same routes as any array.
     const csv = await get('/array/full/sample/entry/data?format=csv', 'text/csv');
     expect(csv.status).toBe(200);
@@ -184,6 +192,10 @@ describe('tiled register into tiled serve catalog --temp', () => {
     const junk = await post('/register/', { structure_family: 'container', id: 'junk', data_sources: [{ mimetype: 'application/x-hdf5', assets: [{ data_uri: pathToFileURL(join(dir, 'junk.h5')).href }] }] });
     expect(junk.status).toBe(422);
     expect(await detail(junk)).toMatch(/Not an HDF5 file/);
+    for (const route of ['/metadata/sample', '/register/sample']) {
+      const under = await post(route, { structure_family: 'container', id: 'extra' });
+      expect({ route, status: under.status, detail: await detail(under) }).toEqual({ route, status: 405, detail: expect.stringMatching(/^Cannot (create|register) a node under sample: it is a registered file, whose children come from the file$/) });
+    }
     const viaMetadata = await post('/metadata/', { structure_family: 'table', data_sources: [{ mimetype: 'text/csv', assets: [{ data_uri: pathToFileURL(join(dir, 'runs.csv')).href }] }] });
     expect(viaMetadata.status).toBe(400);
     expect(await keys()).not.toContain('secret');

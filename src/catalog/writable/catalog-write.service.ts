@@ -120,6 +120,9 @@ export class CatalogWriteService {
     if (located.node.family !== 'container') {
       throw new TiledHttpError(405, `Cannot create a node under ${path}: it is a ${located.node.family}, and only containers have children`);
     }
+    if (handle.row && (await handle.context.store.dataSources(handle.row.id)).some((s) => s.management === 'external')) {
+      throw new TiledHttpError(405, `Cannot create a node under ${path}: it is a registered file, whose children come from the file`);
+    }
     if (sources.length && handle.context.writableDirs.length === 0) throw new TiledHttpError(405, `Data cannot be written at the path ${path}`);
     if (!WRITABLE_FAMILIES.has(family)) throw new TiledHttpError(400, `Creating ${family} nodes is not supported by tiled-ts; it writes containers, arrays and tables`);
     if (family !== 'container' && sources.length !== 1) {

@@ -9,7 +9,7 @@ import { catalogHandle } from './catalog-handle';
 import { KeyCollision, type DataSourceRow } from './catalog-store';
 import { dataSourceDocument } from './catalog-data-nodes';
 import { checkKey, linksFor, parseSpecs } from './catalog-write.service';
-import { ensureReadable, externalRegistry } from './register-external';
+import { ensureReadable, externalRegistry, isExternal } from './register-external';
 
 type Json = Record<string, unknown>;
 
@@ -120,6 +120,9 @@ export class RegisterService {
     const handle = catalogHandle(located.node);
     if (!handle) throw new TiledHttpError(405, `Data cannot be registered at the path ${path}`);
     if (located.node.family !== 'container') throw new TiledHttpError(405, `Cannot register a node under ${path}: it is a ${located.node.family}, and only containers have children`);
+    if (handle.row && isExternal(await handle.context.store.dataSources(handle.row.id))) {
+      throw new TiledHttpError(405, `Cannot register a node under ${path}: it is a registered file, whose children come from the file`);
+    }
     const key = typeof body.id === 'string' && body.id !== '' ? body.id : randomUUID();
     checkKey(key);
 
