@@ -8,7 +8,6 @@ import { DTYPES } from '../tree/dtype';
 import type { DType, TreeNode } from '../tree/tree.types';
 import type { DataSourceRow, NodeRow } from './catalog-store';
 import type { CatalogContext } from './catalog-handle';
-import { dataSourceDocument } from './catalog-data-nodes';
 
 /*
  * Registered files: catalog nodes whose data source points at external assets (files the server did not
@@ -77,6 +76,7 @@ export async function ensureReadable(context: CatalogContext, uri: string): Prom
 export async function externalNode(context: CatalogContext, row: NodeRow, sources: DataSourceRow[]): Promise<TreeNode> {
   const [source] = sources;
   const { AdapterError } = await import('../../adapters/adapter.types');
+  const { dataSourceDocument } = await import('./catalog-data-nodes');
   const adapters = await externalRegistry();
   const registration = source.mimetype ? adapters.lookup(source.mimetype) : undefined;
   if (!registration) throw new AdapterError(`Server configuration has no adapter for mimetype ${JSON.stringify(source.mimetype)}`, 415);

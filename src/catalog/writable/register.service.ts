@@ -7,7 +7,6 @@ import { encodeArrowSchema } from '../data/table-data';
 import type { TreeNode } from '../tree/tree.types';
 import { catalogHandle } from './catalog-handle';
 import { KeyCollision, type DataSourceRow } from './catalog-store';
-import { dataSourceDocument } from './catalog-data-nodes';
 import { checkKey, linksFor, parseSpecs } from './catalog-write.service';
 import { ensureReadable, externalRegistry, isExternal } from './register-external';
 
@@ -160,6 +159,8 @@ export class RegisterService {
       if (error instanceof KeyCollision) throw new TiledHttpError(409, `/${segments.join('/')}`);
       throw error;
     }
+    // Loaded on first use, as the other write routes do: a server of other trees never loads the storage formats.
+    const { dataSourceDocument } = await import('./catalog-data-nodes');
     const response: Json = { id: key, links: linksFor(family, stored[0]?.structure ?? null, base, `${path}/${key}`), data_sources: stored.map(dataSourceDocument) };
     const requestedBlob = body.access_blob ?? {};
     if (!isObject(requestedBlob) || Object.keys(requestedBlob).length) response.access_blob = {};
