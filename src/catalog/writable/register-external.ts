@@ -1,4 +1,4 @@
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TiledHttpError } from '../../common/errors/tiled-http.error';
@@ -72,6 +72,28 @@ export async function ensureReadable(context: CatalogContext, uri: string): Prom
   return refuse();
 }
 
+/** Opened registered files, by data source, mimetype, paths and the files' mtime and size; oldest dropped first. */
+const opened = new Map<string, Promise<TreeNode>>();
+export const OPENED_CACHE_SIZE = 128;
+
+/**
+ * Every request locates its node afresh; opening a file (parsing a CSV, an HDF5 file's headers) once per
+ * request would make each read pay for it. A changed file has a new stamp and is opened again.
+ */
+async function openCached(source: DataSourceRow, paths: readonly string[], open: () => Promise<TreeNode>): Promise<TreeNode> {
+  const stamps = await Promise.all(paths.map((p) => stat(p).then((s) => `${s.mtimeMs}:${s.size}`, () => 'missing')));
+  const key = `${source.id}\u0000${source.mimetype}\u0000${paths.join('\u0000')}\u0000${stamps.join(',')}`;
+  let node = opened.get(key);
+  if (!node) {
+    node = open();
+    opened.set(key, node);
+    // A failed open is not kept: the next request tries again (the file may be back).
+    node.catch(() => opened.delete(key));
+    if (opened.size > OPENED_CACHE_SIZE) opened.delete(opened.keys().next().value!);
+  }
+  return node;
+}
+
 /** Open a registered node through the adapter of its data source's mimetype, with the catalog's metadata. */
 export async function externalNode(context: CatalogContext, row: NodeRow, sources: DataSourceRow[]): Promise<TreeNode> {
   const [source] = sources;
@@ -85,7 +107,7 @@ export async function externalNode(context: CatalogContext, row: NodeRow, source
   for (const asset of assets) paths.push(await ensureReadable(context, asset.dataUri));
   const common = { metadata: row.metadata, specs: row.specs, accessBlob: row.accessBlob, cacheable: false, dataSources: () => sources.map(dataSourceDocument) };
   try {
-    return { ...(await registration.open({ paths, mimetype: source.mimetype! })), ...common };
+    return { ...(await openCached(source, paths, () => registration.open({ paths, mimetype: source.mimetype! }))), ...common };
   } catch (error) {
     let failure: Error;
     if (error instanceof TiledHttpError || error instanceof AdapterError) failure = error;
