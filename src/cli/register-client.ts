@@ -36,6 +36,17 @@ export class RegisterHttpError extends Error {
   }
 }
 
+/** The server could not be reached: no file can be registered, so the whole run stops. */
+export class RegisterConnectionError extends Error {
+  readonly code: string | undefined;
+
+  constructor(cause: unknown) {
+    const code = (cause as { cause?: { code?: string } })?.cause?.code;
+    super(code === 'ECONNREFUSED' ? 'connection refused' : code ?? (cause instanceof Error ? cause.message : String(cause)));
+    this.code = code;
+  }
+}
+
 const WATCH_INTERVAL_MS = 1000;
 
 function pathText(segments: readonly string[]): string {
@@ -57,7 +68,12 @@ export class FolderRegistrar {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.options.apiKey) headers.authorization = `Apikey ${this.options.apiKey}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${this.options.apiUri}${route}/${pathText(segments)}${query}`, { method, headers, body: body === undefined ? undefined : toJson(body) });
+    let response: Response;
+    try {
+      response = await fetch(`${this.options.apiUri}${route}/${pathText(segments)}${query}`, { method, headers, body: body === undefined ? undefined : toJson(body) });
+    } catch (error) {
+      throw new RegisterConnectionError(error);
+    }
     const text = await response.text();
     if (!response.ok) {
       let detail = text;
@@ -173,7 +189,7 @@ export class FolderRegistrar {
       } catch (error) {
         if (error instanceof RegisterHttpError && error.status === 409 && before === undefined) {
           this.options.log(`Already registered: /${key}`);
-        } else if (error instanceof RegisterHttpError && (error.status === 401 || error.status === 403 && /scope|authenticat|credential/i.test(error.message))) {
+        } else if (error instanceof RegisterConnectionError || (error instanceof RegisterHttpError && (error.status === 401 || (error.status === 403 && /scope|authenticat|credential/i.test(error.message))))) {
           throw error;
         } else {
           const file = relative(this.dir, entry.paths[0]) || basename(entry.paths[0]);

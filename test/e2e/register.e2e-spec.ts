@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { writeArrayBuffer } from 'geotiff';
 import { Client } from 'pg';
 import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/postgres';
@@ -177,6 +179,21 @@ describe('tiled register into tiled serve catalog --temp', () => {
     expect({ status: missingSource.status, detail: await detail(missingSource) }).toEqual({ status: 404, detail: 'No data_source 999999 on this node.' });
     const outsideAsset = await put({ data_source: { ...source, assets: [{ ...asset, data_uri: pathToFileURL(join(outside, 'secret.csv')).href, num: 4 }] } });
     expect(outsideAsset.status).toBe(403);
+  });
+
+  it('stops with the server\'s answer when the key is wrong, and says so when no server answers', async () => {
+    const wrong = await runTiled(['register', server.url, dir, '--api-key', 'not-the-key'], { env: { TILED_API_KEY: undefined } });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(new RegExp(`${server.url} answered 401: `));
+    // A port nobody listens on any more.
+    const probe = createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as AddressInfo).port;
+    probe.close();
+    await once(probe, 'close');
+    const closed = await runTiled(['register', `http://127.0.0.1:${port}`, dir, '--api-key', KEY]);
+    expect(closed.code).toBe(1);
+    expect(closed.stderr).toContain(`Cannot connect to http://127.0.0.1:${port}: connection refused. Is the server running?`);
   });
 
   it('refuses files outside readable_storage, mimetypes without an adapter and unreadable files, with a 4xx', async () => {

@@ -57,7 +57,7 @@ export function includeExtFromFlags(includeExt: string[] | undefined): string[] 
 
 async function register(uri: string, filepath: string, flags: RegisterFlags): Promise<void> {
   const { parseTiledUri } = await import('../../client');
-  const { FolderRegistrar, RegisterHttpError } = await import('../register-client');
+  const { FolderRegistrar, RegisterConnectionError, RegisterHttpError } = await import('../register-client');
   const { resolveRoot } = await import('../../adapters/directory');
   let target;
   try {
@@ -91,7 +91,7 @@ async function register(uri: string, filepath: string, flags: RegisterFlags): Pr
     process.stdout.write(`Registered ${count} nodes from ${filepath}.\n`);
   } catch (error) {
     if (error instanceof RegisterHttpError) throw new CliError(`${uri} answered ${error.status}: ${error.message}`, 1);
-    if ((error as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED') throw new CliError(`Cannot connect to ${uri}: connection refused. Is the server running?`, 1);
+    if (error instanceof RegisterConnectionError) throw new CliError(`Cannot connect to ${uri}: ${error.message}. Is the server running?`, 1);
     throw error;
   }
   if (flags.watch) {
