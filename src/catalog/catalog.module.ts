@@ -6,6 +6,9 @@ import type { TreeNode } from './tree/tree.types';
 import { CatalogDataWriteService } from './writable/catalog-data-write.service';
 import { CatalogWriteController } from './writable/catalog-write.controller';
 import { CatalogWriteService } from './writable/catalog-write.service';
+import { RegisterController } from './writable/register.controller';
+import { RegisterService } from './writable/register.service';
+import { AssetsService } from './writable/assets.service';
 import { closeCatalogs } from './writable/catalog-handle';
 import { NodeAccessService } from './access/node-access';
 import { ExplainController } from './access/explain.controller';
@@ -26,7 +29,7 @@ export class CatalogModule implements OnApplicationShutdown {
   static forRoot(root: TreeNode, options: { explain?: boolean } = {}): DynamicModule {
     return {
       module: CatalogModule,
-      controllers: [CatalogController, CatalogWriteController, ...(options.explain ? [ExplainController] : [])],
+      controllers: [CatalogController, CatalogWriteController, RegisterController, ...(options.explain ? [ExplainController] : [])],
       providers: [
         { provide: CATALOG_ROOT, useValue: root },
         NodeAccessService,
@@ -34,6 +37,8 @@ export class CatalogModule implements OnApplicationShutdown {
         CatalogDataService,
         CatalogWriteService,
         CatalogDataWriteService,
+        RegisterService,
+        AssetsService,
         ExplainService,
       ],
       exports: [CatalogService],

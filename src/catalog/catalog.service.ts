@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { AUTH_CONTEXT, AuthContext } from '../auth/auth-context';
 import { BadRequestError, NotFoundError, TiledHttpError } from '../common/errors/tiled-http.error';
@@ -92,6 +92,7 @@ const FAMILY_REPR: Readonly<Record<string, string>> = {
 
 @Injectable()
 export class CatalogService {
+  private readonly logger = new Logger('Catalog');
   private readonly documents = new WeakMap<TreeNode, Map<string, Encoded>>();
   private readonly childLists = new WeakMap<ContainerNode, ChildEntry[]>();
   private readonly schemas = new WeakMap<TableNode, string>();
@@ -254,7 +255,15 @@ export class CatalogService {
       }
     } else {
       for (const key of await container.keys()) {
-        const node = await container.get(key);
+        let node: TreeNode | undefined;
+        try {
+          node = await container.get(key);
+        } catch (error) {
+          // One child that cannot be opened (a corrupt file) fails only itself: it is left out of its
+          // parent's listing, and a request for it answers with its own error.
+          this.logger.warn(`Leaving ${JSON.stringify(key)} out of a listing: ${error instanceof Error ? error.message : String(error)}`);
+          continue;
+        }
         if (node) add(key, node);
       }
     }

@@ -6,6 +6,7 @@ import { registerApiKeyCommands } from './commands/api-key.command';
 import { registerAdminCommands } from './commands/admin.command';
 import { registerTreeCommand } from './commands/tree.command';
 import { registerCatalogCommands } from './commands/catalog.command';
+import { registerRegisterCommand } from './commands/register.command';
 import { CliError } from './cli-error';
 import { TILED_TS_VERSION } from '../about/about.constants';
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerTreeCommand(program);
   registerAdminCommands(program);
   registerCatalogCommands(program);
+  registerRegisterCommand(program);
   return program;
 }
 

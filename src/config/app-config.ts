@@ -85,6 +85,8 @@ export interface AccessControlConfig {
 export interface AppConfig {
   /** The file or directory the configuration came from, if any (for messages). */
   source?: string;
+  /** Tiled's `expose_raw_assets`: false refuses the asset download routes. Absent: Tiled's default, true. */
+  expose_raw_assets?: boolean;
   /** Largest body of a data write (PUT/PATCH of arrays and tables), in bytes; absent: the default. */
   write_body_limit?: number;
   trees: TreeMountConfig[];

@@ -258,6 +258,7 @@ function buildConfig(sources: Sources, origin: Origin, env: NodeJS.ProcessEnv): 
     database,
     allow_origins: allowOrigins,
     ...(typeof data.write_body_limit === 'number' ? { write_body_limit: data.write_body_limit } : {}),
+    ...(typeof data.expose_raw_assets === 'boolean' ? { expose_raw_assets: data.expose_raw_assets } : {}),
     server: {
       host: typeof uvicorn.host === 'string' ? uvicorn.host : DEFAULT_SERVER.host,
       port: typeof uvicorn.port === 'number' ? uvicorn.port : DEFAULT_SERVER.port,

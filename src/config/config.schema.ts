@@ -249,7 +249,12 @@ export const CONFIG_SCHEMA: JsonSchema = {
     file_extensions: ignored('Extra `?format=` aliases'),
     response_bytesize_limit: ignored('Largest data response'),
     exact_count_limit: ignored('Containers larger than this report approximate counts'),
-    expose_raw_assets: ignored('Raw asset download routes'),
+    expose_raw_assets: {
+      type: ['boolean', 'null'],
+      'x-expect': 'true or false',
+      default: true,
+      description: 'Serve the files behind catalog nodes: `GET /api/v1/asset/bytes/…` and `/asset/manifest/…` (scope `read:data`)',
+    },
     streaming_cache: ignored('Live streaming cache'),
     webhooks: ignored('Webhooks'),
     create_mount_nodes_if_not_exist: ignored('Catalog mount-node helper'),

@@ -5,6 +5,7 @@ import { PNG } from 'pngjs';
 import * as UTIF from 'utif';
 import ExcelJS from 'exceljs';
 import { RunningServer, startTiled } from '../helpers/tiled-process';
+import { esm } from '../helpers/esm';
 
 /**
  * Every export format a Tiled client can ask for (`export()`, `?format=`, Accept), each decoded by an
@@ -13,8 +14,6 @@ import { RunningServer, startTiled } from '../helpers/tiled-process';
 const FIXTURES = join(__dirname, '..', 'fixtures', 'trees');
 const KEY = 'e'.repeat(64);
 
-// Readers that ship only as ES modules; TypeScript's CommonJS output would turn import() into require().
-const esm = new Function('specifier', 'return import(specifier)') as <T>(specifier: string) => Promise<T>;
 
 interface H5Node {
   type?: string;

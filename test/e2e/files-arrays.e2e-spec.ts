@@ -13,6 +13,7 @@ import type { ArrayNode, ContainerNode, NumericArray, TreeNode } from '../../src
 import { writeArrayBuffer } from 'geotiff';
 import * as jpeg from 'jpeg-js';
 import { RunningServer, startTiled } from '../helpers/tiled-process';
+import { esm } from '../helpers/esm';
 
 type Adapters = {
   hdf5Adapter: AdapterRegistration;
@@ -35,7 +36,7 @@ const adapters: Adapters = {
   ...(require('../../dist/src/adapters/sequence') as Adapters),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
-const dynamicImport = new Function('specifier', 'return import(specifier)') as <T>(specifier: string) => Promise<T>;
+const dynamicImport = esm;
 
 const KEY = 'f'.repeat(64);
 const AUTH = { authorization: `Apikey ${KEY}` };

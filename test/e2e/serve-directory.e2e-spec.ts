@@ -8,6 +8,7 @@ import { Workbook } from 'exceljs';
 import { runTiled, startTiled, type RunningServer } from '../helpers/tiled-process';
 
 const ADAPTER = join(__dirname, '..', 'fixtures', 'adapters', 'numbers-adapter.js');
+const SHELF = join(__dirname, '..', 'fixtures', 'adapters', 'shelf-adapter.js');
 const KEY = 'c0ffee00d1rect0ry5erve7e57key0000000000000000000000000000000000aa';
 const ARROW = 'application/vnd.apache.arrow.file';
 
@@ -85,10 +86,11 @@ describe('tiled serve directory', () => {
     writeFileSync(join(dir, 'broken.csv'), 'a,b\n1,2\n3\n');
     writeFileSync(join(dir, 'corrupt.xlsx'), 'PK\x03\x04 this is not a workbook');
     writeFileSync(join(dir, 'values.num'), '1.5\n2.5\n4\n');
+    writeFileSync(join(dir, 'items.shelf'), '');
     writeFileSync(join(outside, 'secret.csv'), 'secret\n42\n');
     symlinkSync(join(outside, 'secret.csv'), join(dir, 'escape.csv'));
     server = await startTiled(
-      ['serve', 'directory', dir, '--watch', '--api-key', KEY, '--ext', '.num=text/x-numbers', '--adapter', `text/x-numbers=${ADAPTER}:openNumbers`],
+      ['serve', 'directory', dir, '--watch', '--api-key', KEY, '--ext', '.num=text/x-numbers', '--adapter', `text/x-numbers=${ADAPTER}:openNumbers`, '--ext', '.shelf=text/x-shelf', '--adapter', `text/x-shelf=${SHELF}:openShelf`],
       { env: { TILED_SINGLE_USER_API_KEY: undefined } },
     );
     await server.waitForOutput('Initial indexing complete. Watching for changes...', 15_000);
@@ -101,7 +103,7 @@ describe('tiled serve directory', () => {
 
   it('prints Tiled\'s lines and lists the folder under keys without extensions, leaving out broken and escaping files', async () => {
     expect(server.output()).toContain(`Server is up. Indexing files in ${dir}...`);
-    expect(await keys()).toEqual(['book', 'codecs', 'runs', 'sub', 'table', 'values']);
+    expect(await keys()).toEqual(['book', 'codecs', 'items', 'runs', 'sub', 'table', 'values']);
     expect(await keys('sub')).toEqual(['nested']);
     expect(server.output()).toMatch(/WARNING: Skipping escape\.csv: a symbolic link pointing outside the served directory/);
   });
@@ -142,16 +144,22 @@ describe('tiled serve directory', () => {
     });
   });
 
-  it('answers a corrupt CSV or workbook with its own error, logged, while the rest keeps working', async () => {
-    const csv = await get('/metadata/broken');
-    expect(csv.status).toBe(422);
-    expect(await csv.json()).toEqual({ detail: expect.stringMatching(/^broken\.csv: Not a valid CSV file: Invalid Record Length/) });
-    expect(server.output()).toMatch(/WARNING: Cannot open broken\.csv as text\/csv/);
-    const xlsx = await get('/table/full/corrupt/sheet');
-    expect(xlsx.status).toBe(422);
-    expect(await xlsx.json()).toEqual({ detail: expect.stringMatching(/^corrupt\.xlsx: Not a readable \.xlsx workbook/) });
-    expect(server.output()).toMatch(/WARNING: Cannot open corrupt\.xlsx as application\/vnd\.openxmlformats/);
+  it('leaves out a corrupt CSV or workbook with a logged warning, as Tiled does, while the rest keeps working', async () => {
+    // Tiled registers the folder file by file; a file its adapter cannot open is reported and not registered.
+    expect((await get('/metadata/broken')).status).toBe(404);
+    expect(server.output()).toMatch(/WARNING: Cannot register \/broken: broken\.csv: Not a valid CSV file: Invalid Record Length/);
+    expect((await get('/table/full/corrupt/sheet')).status).toBe(404);
+    expect(server.output()).toMatch(/WARNING: Cannot register \/corrupt: corrupt\.xlsx: Not a readable \.xlsx workbook/);
     expect((await get('/table/full/runs?format=json')).status).toBe(200);
+  });
+
+  it('lists a container whose one child cannot be opened without it; that child answers its own error', async () => {
+    expect(await keys('items')).toEqual(['good']);
+    const bad = await get('/metadata/items/bad');
+    expect(bad.status).toBe(422);
+    expect(await bad.json()).toEqual({ detail: 'This shelf item is broken' });
+    expect(server.output()).toContain('Leaving "bad" out of a listing: This shelf item is broken');
+    expect(await json('/table/full/items/good?format=json')).toEqual({ v: [1] });
   });
 
   it('never reaches outside the folder', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { docBlocks, printedLines, runShell } from '../helpers/doc-runner';
 import { RunningServer, startTiled } from '../helpers/tiled-process';
 import { toyConfig } from '../helpers/toy-config';
+import { esm } from '../helpers/esm';
 
 /**
  * Zarr over HTTP as Tiled 0.2.16 serves it, read by a real Zarr reader (zarrita with @zarrita/storage's
@@ -12,8 +13,6 @@ import { toyConfig } from '../helpers/toy-config';
 const TREE = join(__dirname, '..', 'fixtures', 'trees', 'exports-tree.js');
 const ROOT = join(__dirname, '..', '..');
 
-// zarrita ships only as ES modules; TypeScript's CommonJS output would turn import() into require().
-const esm = new Function('specifier', 'return import(specifier)') as <T>(specifier: string) => Promise<T>;
 
 interface ZarrArray {
   shape: number[];

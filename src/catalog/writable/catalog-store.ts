@@ -198,6 +198,27 @@ export class CatalogTransaction {
     return assetId;
   }
 
+  /**
+   * Tiled's PUT /data_source: replace a data source's description and add any assets it does not have yet
+   * (assets are never removed this way). Returns false when the node has no data source of that id.
+   */
+  async replaceDataSource(nodeId: number, source: Omit<DataSourceRow, 'assets'>, assets: { dataUri: string; isDirectory: boolean; parameter: string | null; num: number | null }[]): Promise<boolean> {
+    const rows = await this.sql.rows(
+      'UPDATE data_sources SET structure_family = $1, structure = $2, mimetype = $3, parameters = $4, properties = $5, management = $6 WHERE id = $7 AND node_id = $8 RETURNING id',
+      [source.structureFamily, source.structure, source.mimetype, source.parameters, source.properties, source.management, source.id, nodeId],
+    );
+    if (rows.length === 0) return false;
+    for (const asset of assets) {
+      const [linked] = await this.sql.rows(
+        'SELECT 1 AS one FROM data_source_asset_association x JOIN assets a ON a.id = x.asset_id WHERE x.data_source_id = $1 AND a.data_uri = $2',
+        [source.id, asset.dataUri],
+      );
+      if (!linked) await this.insertAsset(source.id, asset);
+    }
+    await this.touch(nodeId);
+    return true;
+  }
+
   async updateStructure(dataSourceId: number, structure: Record<string, unknown>): Promise<void> {
     await this.sql.rows('UPDATE data_sources SET structure = $1 WHERE id = $2', [structure, dataSourceId]);
   }

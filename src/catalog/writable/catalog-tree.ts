@@ -8,6 +8,7 @@ import { distinctChildren, searchChildren } from './sql-search';
 import type { NodeRow as SearchRow } from './sql-search';
 import { CatalogContext, registerCatalog, registerCatalogNode } from './catalog-handle';
 import { dataNodeFor, dataSourceDocument } from './catalog-data-nodes';
+import { externalNode, isExternal } from './register-external';
 
 export { dataSourceDocument };
 
@@ -22,16 +23,21 @@ const CATALOG_SORTING = [{ key: '', direction: 1 }] as const;
  * and none is cacheable: after any write the next request sees the new state.
  */
 export async function catalogNode(context: CatalogContext, row: NodeRow | null, segments: string[]): Promise<TreeNode> {
-  const sources = row === null || row.structureFamily === 'container' ? [] : await context.store.dataSources(row.id);
+  // Containers have data sources too when they are registered files (an HDF5 file, a Zarr group).
+  const sources = row === null ? [] : await context.store.dataSources(row.id);
   return nodeOf(context, row, segments, sources);
 }
 
 /**
- * A node from its row (and, for data, its data sources; for a container, maybe its number of children)
- * without further queries.
+ * A node from its row (and its data sources; for a container, maybe its number of children) without
+ * further queries.
  */
 async function nodeOf(context: CatalogContext, row: NodeRow | null, segments: string[], sources: DataSourceRow[], childCount?: number): Promise<TreeNode> {
-  const node = row === null || row.structureFamily === 'container' ? containerFor(context, row, segments, childCount) : await dataNodeFor(context, row, sources);
+  let node: TreeNode;
+  // Registered files (POST /register) read through the adapter registry, containers (HDF5, Zarr) included.
+  if (row && isExternal(sources)) node = await externalNode(context, row, sources);
+  else if (row === null || row.structureFamily === 'container') node = containerFor(context, row, segments, childCount);
+  else node = await dataNodeFor(context, row, sources);
   registerCatalogNode(node, { context, row, segments });
   return node;
 }
@@ -74,14 +80,15 @@ function containerFor(context: CatalogContext, row: NodeRow | null, segments: st
       return child ? catalogNode(context, child, [...segments, key]) : undefined;
     },
     // One query for the page (filters, the policy's view, sort and paging all in SQL), then one each for
-    // the data sources of the page's array and table nodes and the child counts of its containers.
+    // the data sources of the page's nodes and the child counts of its containers.
     search: async (request) => {
       if (childCount !== undefined && request.limit === 0 && request.filters.length === 0 && request.lookups.length === 0) return { count: childCount, entries: [] };
       const { count, rows } = await searchChildren(dataSource, parentId, request, request.sorting, request.offset, request.limit);
       const children = rows.map((r) => storeRow(r, parentId));
-      const dataIds = children.filter((c) => c.structureFamily !== 'container').map((c) => c.id);
+      const ids = children.map((c) => c.id);
       const containerIds = children.filter((c) => c.structureFamily === 'container').map((c) => c.id);
-      const sources = dataIds.length ? await context.store.dataSourcesOf(dataIds) : new Map<number, DataSourceRow[]>();
+      // Every row's data sources: registered files are containers with one (an HDF5 file, a Zarr group).
+      const sources = ids.length ? await context.store.dataSourcesOf(ids) : new Map<number, DataSourceRow[]>();
       const counts = containerIds.length ? await context.store.childCounts(containerIds) : new Map<number, number>();
       const entries: { key: string; node: TreeNode }[] = [];
       for (const child of children) {

@@ -61,7 +61,7 @@ export function checkKey(key: string): void {
   if (bad) throw new TiledHttpError(422, `Invalid key ${JSON.stringify(key)}: ${bad}. A key names one path segment.`);
 }
 
-function linksFor(family: string, structure: Json | null, base: string, path: string): Record<string, string> {
+export function linksFor(family: string, structure: Json | null, base: string, path: string): Record<string, string> {
   const self = `${base}/metadata/${path}`;
   if (family === 'container') return { full: `${base}/container/full/${path}`, search: `${base}/search/${path}`, self };
   if (family === 'table') return { full: `${base}/table/full/${path}`, partition: `${base}/table/partition/${path}?partition={index}`, self };
@@ -123,6 +123,9 @@ export class CatalogWriteService {
     if (!handle) throw new TiledHttpError(405, `Data cannot be written at the path ${path}`);
     if (located.node.family !== 'container') {
       throw new TiledHttpError(405, `Cannot create a node under ${path}: it is a ${located.node.family}, and only containers have children`);
+    }
+    if (handle.row && (await handle.context.store.dataSources(handle.row.id)).some((s) => s.management === 'external')) {
+      throw new TiledHttpError(405, `Cannot create a node under ${path}: it is a registered file, whose children come from the file`);
     }
     if (sources.length && handle.context.writableDirs.length === 0) throw new TiledHttpError(405, `Data cannot be written at the path ${path}`);
     if (!WRITABLE_FAMILIES.has(family)) throw new TiledHttpError(400, `Creating ${family} nodes is not supported by tiled-ts; it writes containers, arrays and tables`);

@@ -1,7 +1,11 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { configForTree } from '../../config/config-loader';
 import { CliError } from '../cli-error';
 import { addServeFlags, configOrExit, runServer, type ServeFlags } from './serve.command';
+import { includeExtFromFlags, registryFromFlags } from './register.command';
 
 interface DirectoryFlags extends ServeFlags {
   watch?: boolean;
@@ -15,9 +19,8 @@ interface DirectoryFlags extends ServeFlags {
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /**
- * `tiled serve directory DIR`: Tiled's flags and printed lines. Tiled registers the folder into a temporary
- * catalog over HTTP; until the writable catalog lands this serves the folder through the walker directly
- * (docs/files.md, "Serving a folder").
+ * `tiled serve directory DIR`, as Tiled 0.2.16 does it: a temporary catalog whose readable storage is DIR,
+ * the server, then the folder registered into it over HTTP with the single-user key (docs/files.md).
  */
 export function registerServeDirectoryCommand(serve: Command): void {
   addServeFlags(
@@ -35,61 +38,48 @@ export function registerServeDirectoryCommand(serve: Command): void {
 }
 
 async function serveDirectory(directory: string, flags: DirectoryFlags): Promise<void> {
-  // The adapters (and their libraries) are loaded only by this command.
-  const { parseAdapterOption, parseExtOption, loadAdapter, createAdapterRegistry, AdapterConfigError } = await import('../../adapters/registry');
-  const { DirectoryIndex, resolveRoot } = await import('../../adapters/directory');
-  const include = flags.includeExt?.map((ext) => {
-    if (!ext.startsWith('.')) throw new CliError(`--include-ext "${ext}": include the leading dot, e.g. .csv`, 2);
-    return ext;
-  });
-  let registry;
+  const { resolveRoot } = await import('../../adapters/directory');
+  const { FolderRegistrar } = await import('../register-client');
+  const { setExternalRegistry } = await import('../../catalog/writable/register-external');
+  const includeExt = includeExtFromFlags(flags.includeExt);
+  const registry = await registryFromFlags(flags);
+  let root: string;
   try {
-    await resolveRoot(directory);
-    const mimetypesByFileExt = new Map((flags.ext ?? []).map(parseExtOption));
-    const adapters = [];
-    for (const option of flags.adapter ?? []) {
-      const [mimetype, spec] = parseAdapterOption(option);
-      adapters.push(await loadAdapter(mimetype, spec, { where: `--adapter '${option}'`, baseDir: process.cwd() }));
-    }
-    registry = createAdapterRegistry({ mimetypesByFileExt, adapters });
+    root = await resolveRoot(directory);
   } catch (error) {
-    if (error instanceof AdapterConfigError || (error as Error).name === 'AdapterError') throw new CliError((error as Error).message, 2);
-    throw error;
+    throw new CliError((error as Error).message, 2);
   }
+  // The server in this process reads the registered files with the same adapters the walk chose them by.
+  setExternalRegistry(registry);
+  const temp = mkdtempSync(join(tmpdir(), 'tmp'));
+  const database = join(temp, 'catalog.db');
+  process.stderr.write(`Creating catalog database at ${database}\n`);
+  const base = configOrExit(() => configForTree('catalog', process.cwd()));
+  const config = { ...base, trees: [{ ...base.trees[0], args: { uri: `sqlite:///${database}`, writable_storage: [], readable_storage: [resolve(root)], init_if_not_exists: true } }] };
   const verbose = Boolean(flags.verbose);
-  const index = new DirectoryIndex(directory, {
-    registry,
-    keepExt: flags.keepExt,
-    includeExt: include,
-    allowSymlinksOutside: flags.allowSymlinksOutside,
-    logger: {
-      log: (message: unknown) => {
-        if (verbose) process.stderr.write(`${String(message)}\n`);
-      },
-      warn: (message: unknown) => {
-        process.stderr.write(`WARNING: ${String(message)}\n`);
-      },
+  await runServer(config, flags, {
+    afterListen: async (server) => {
+      const registrar = new FolderRegistrar(directory, {
+        apiUri: `${server.url}/api/v1/`,
+        prefix: [],
+        apiKey: server.apiKey,
+        registry,
+        keepExt: flags.keepExt,
+        includeExt,
+        allowSymlinksOutside: flags.allowSymlinksOutside,
+        log: (line) => {
+          if (verbose) process.stderr.write(`${line}\n`);
+        },
+        warn: (line) => process.stderr.write(`WARNING: ${line}\n`),
+      });
+      process.stdout.write(`Server is up. Indexing files in ${directory}...\n`);
+      await registrar.sync();
+      if (flags.watch) {
+        registrar.watch();
+        process.stdout.write('Initial indexing complete. Watching for changes...\n');
+      } else {
+        process.stdout.write('Indexing complete.\n');
+      }
     },
   });
-  await runServer(
-    configOrExit(() => configForTree('demo', process.cwd())),
-    flags,
-    {
-      catalogRoot: index.root,
-      afterListen: async () => {
-        process.stdout.write(`Server is up. Indexing files in ${directory}...\n`);
-        if (flags.watch) {
-          // Watching starts before the first walk, so a change made during it is not missed (as Tiled).
-          index.watch((count) => {
-            if (verbose) process.stderr.write(`Re-indexed ${directory}: ${count} entries\n`);
-          });
-          await index.refresh();
-          process.stdout.write('Initial indexing complete. Watching for changes...\n');
-        } else {
-          await index.refresh();
-          process.stdout.write('Indexing complete.\n');
-        }
-      },
-    },
-  );
 }

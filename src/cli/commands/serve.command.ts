@@ -13,8 +13,8 @@ import { registerServeDirectoryCommand } from './serve-directory.command';
 /** What a command that builds its own tree (`serve directory`) hands runServer. */
 export interface ServedTree {
   catalogRoot?: TreeNode;
-  /** Runs once the server listens (the directory is indexed then, as Tiled does). */
-  afterListen?: () => Promise<void>;
+  /** Runs once the server listens (the directory is indexed then, as Tiled does), told where and with which key. */
+  afterListen?: (server: { url: string; apiKey?: string }) => Promise<void>;
 }
 
 export interface ServeFlags {
@@ -212,5 +212,7 @@ export async function runServer(base: AppConfig, flags: ServeFlags, served: Serv
   if (singleUserKey?.generated) process.stderr.write(connectBanner(config.server.host, port, singleUserKey.key));
   process.stderr.write(`Tiled (tiled-ts) running on http://${config.server.host}:${port} (Press CTRL+C to quit)\n`);
   afterListen(app);
-  await served.afterListen?.();
+  // A wildcard address is not one a client connects to.
+  const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host;
+  await served.afterListen?.({ url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, apiKey: singleUserKey?.key });
 }

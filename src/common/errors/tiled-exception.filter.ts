@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, statusOfErrorCode } from './domain-error';
 import { TiledHttpError } from './tiled-http.error';
+import { AdapterError } from '../../adapters/adapter.types';
 import { JSON_TYPE, toJson } from '../http/wire';
 import { redactUrl } from '../logging/redact';
 import { bodyTooLargeDetail, drainRefusedBody } from '../http/json-limits';
@@ -28,6 +29,11 @@ export class TiledExceptionFilter implements ExceptionFilter {
       ({ status, detail, headers } = exception);
     } else if (exception instanceof DomainError && statusOfErrorCode(exception.code) !== undefined) {
       ({ status, detail, headers } = exception);
+    } else if (exception instanceof AdapterError) {
+      // A file that cannot be read fails its own node with the adapter's status, never as an anonymous 500.
+      status = exception.status;
+      detail = exception.message;
+      this.logger.warn(`${request.method} ${redactUrl(request.url)} [${String(request.id)}]: ${exception.message}`);
     } else if (exception instanceof HttpException) {
       status = exception.getStatus();
       const response = exception.getResponse();
