@@ -7,6 +7,19 @@ import { writeFileAtomic } from './atomic-file';
 type Zarrita = typeof import('zarrita');
 type FileSystemStoreClass = typeof import('@zarrita/storage').FileSystemStore;
 
+type ExportTarget = string | { [condition: string]: ExportTarget } | null | undefined;
+
+/** The file an export target names for Node's ES-module loader: the node, import or default condition, nested or not. */
+function esmTarget(target: ExportTarget): string | undefined {
+  if (typeof target === 'string') return target;
+  if (!target) return undefined;
+  for (const condition of ['node', 'import', 'default']) {
+    const file = esmTarget(target[condition]);
+    if (file) return file;
+  }
+  return undefined;
+}
+
 /**
  * Loads an ES-module-only package. zarrita and numcodecs publish only an "import" export condition, which
  * `require` does not match; Node (22.12+) can still require an ES module by its file, so the file is
@@ -21,14 +34,16 @@ export function requireEsm<T>(specifier: string): T {
   const subpath = parts.length > nameLength ? `./${parts.slice(nameLength).join('/')}` : '.';
   for (const base of require.resolve.paths(name) ?? []) {
     const dir = join(base, name);
-    let manifest: { exports?: Record<string, string | { import?: string; default?: string }> };
+    let manifest: { exports?: ExportTarget };
     try {
       manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as typeof manifest;
     } catch {
       continue;
     }
-    const entry = manifest.exports?.[subpath];
-    const file = typeof entry === 'string' ? entry : (entry?.import ?? entry?.default);
+    const exported = manifest.exports;
+    // "exports" may be one target, a map of conditions, or a map of subpaths (whose values may nest conditions).
+    const bySubpath = typeof exported === 'object' && exported !== null && Object.keys(exported).some((k) => k.startsWith('.'));
+    const file = esmTarget(bySubpath ? exported[subpath] : subpath === '.' ? exported : undefined);
     if (!file) throw new Error(`${name} exports no ${subpath}`);
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- an ES module, by its file path (see above)
     return require(join(dir, file)) as T;
