@@ -10,12 +10,12 @@ export const LIMITS = {
   /** No response, body included, may take longer. */
   responseMs: 1000,
   /**
-   * `/healthz`, polled while the fuzzer runs, must answer within this. Issue 8 asks for 100 ms; on this
-   * project's 2-core machines the fuzzer, its poller and the server share the cores, and full runs saw
-   * maxima of 34–110 ms (one in about six runs over 100), so CI asserts 200 ms, the event-loop guard's
-   * bound (test/e2e/hostile-requests.e2e-spec.ts). `FUZZ_HEALTHZ_MS=100` runs the strict check.
+   * `/healthz`, polled while the fuzzer runs, must answer within this (issue 8). On this project's 2-core
+   * machines, with the fuzzer, its poller and the server sharing the cores, runs measure 19–31 ms since
+   * the last stalls found by this suite were fixed (array text encodings, JSON sent to data write routes).
+   * `FUZZ_HEALTHZ_MS` overrides it, e.g. on a slower or shared machine.
    */
-  healthzMs: Number(process.env.FUZZ_HEALTHZ_MS ?? 200),
+  healthzMs: Number(process.env.FUZZ_HEALTHZ_MS ?? 100),
   healthzEveryMs: 20,
   /** A request still unanswered after this is abandoned (and reported as slow). */
   abandonMs: 15_000,
