@@ -1,18 +1,10 @@
 import { Table, tableToIPC } from 'apache-arrow';
 import { TiledClientError } from './errors';
 
-/** What the write verbs accept: a typed array in C order. */
-export type WritableArray =
-  | Int8Array
-  | Uint8Array
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | Float32Array
-  | Float64Array
-  | BigInt64Array
-  | BigUint64Array;
+import type { TypedArray } from './nodes';
+
+/** What the write verbs accept: a typed array in C order (the same arrays reads give back). */
+export type WritableArray = TypedArray;
 
 /** Tiled's `data_type` of a typed array (little-endian, as JavaScript typed arrays are on every platform Node runs on). */
 export function dataTypeOf(data: WritableArray): { endianness: 'little' | 'not_applicable'; kind: string; itemsize: number; dt_units: null } {

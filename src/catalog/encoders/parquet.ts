@@ -1,19 +1,11 @@
-import type { ColumnType, TableColumn, TablePartition } from '../tree/tree.types';
+import type { TableColumn, TablePartition } from '../tree/tree.types';
 import { importEsm } from './esm';
 import { columnValues } from './table-columns';
+import { PARQUET_TYPE } from '../data/parquet-types';
 
 interface HyparquetWriter {
   parquetWriteBuffer(options: { columnData: { name: string; data: unknown[]; type: string; nullable?: boolean }[] }): ArrayBuffer;
 }
-
-const PARQUET_TYPE: Readonly<Record<ColumnType, string>> = {
-  bool: 'BOOLEAN',
-  int32: 'INT32',
-  int64: 'INT64',
-  float32: 'FLOAT',
-  float64: 'DOUBLE',
-  string: 'STRING',
-};
 
 /** One Parquet file with every partition's rows, columns typed as pyarrow types them (hyparquet-writer). */
 export async function encodeParquet(columns: readonly TableColumn[], partitions: readonly TablePartition[]): Promise<Buffer> {

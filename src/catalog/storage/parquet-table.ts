@@ -3,20 +3,13 @@ import { join } from 'node:path';
 import { brotliDecompressSync, gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { parquetRead } from 'hyparquet';
 import { ByteWriter, parquetWrite } from 'hyparquet-writer';
-import type { BasicType, ColumnSource, Writer } from 'hyparquet-writer';
+import type { ColumnSource, Writer } from 'hyparquet-writer';
 import type { ColumnType, ColumnValues, Metadata, Spec, TableNode, TablePartition } from '../tree/tree.types';
 import { writeFileAtomic } from './atomic-file';
+import { PARQUET_TYPE } from '../data/parquet-types';
 import { StorageError, StorageErrorCode } from './storage.errors';
 import { columnValues, readArrowBody, tableLayout, TableLayout, TableStructure } from './table-structure';
 
-const PARQUET_TYPE: Readonly<Record<ColumnType, BasicType>> = {
-  bool: 'BOOLEAN',
-  int32: 'INT32',
-  int64: 'INT64',
-  float32: 'FLOAT',
-  float64: 'DOUBLE',
-  string: 'STRING',
-};
 
 /** A partition's file, named as Tiled 0.2.16's ParquetDatasetAdapter names it. */
 export function parquetPartitionPath(dir: string, partition: number): string {
