@@ -95,12 +95,16 @@ export async function runAccessBench(seconds: number, children: number, only: st
     log(`Building a catalog of ${children.toLocaleString('en')} children, half tagged data_A, for the access cases…`);
     const tagsFile = join(dir, 'compiled_tags.sqlite');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const Database = require('better-sqlite3') as new (file: string) => { exec(sql: string): void; close(): void };
+    const Database = require('better-sqlite3') as new (file: string) => { exec(sql: string): void; prepare(sql: string): { run(...params: unknown[]): unknown }; close(): void };
     const tags = new Database(tagsFile);
     tags.exec(readFileSync(join(FIXTURES, 'tiled-compiled-tags.sql'), 'utf8'));
     tags.close();
     const catalogFile = join(dir, 'catalog.db');
     await fillSearchCatalog(`sqlite:///${catalogFile}`, 'sqlite', catalogFile, children, (i) => JSON.stringify({ tags: [i % 2 ? 'data_B' : 'data_A'] }));
+    // The container itself bob may read (a blob with neither tags nor user would hide it from everyone).
+    const catalog = new Database(catalogFile);
+    catalog.prepare("UPDATE nodes SET access_blob = ? WHERE key = 'c' AND parent IS NULL").run(JSON.stringify({ tags: ['data_A'] }));
+    catalog.close();
     const start = async (name: string, policy: boolean): Promise<{ base: string; pid: number | undefined; auth: Record<string, string> }> => {
       const started = await startTiledServer(['serve', 'config', config(dir, name, policy)], dir);
       servers.push(started.child);

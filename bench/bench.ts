@@ -373,7 +373,7 @@ async function run(options: BenchOptions): Promise<number> {
   const storage = await runStorageBench(Math.max(5, Math.round(options.duration * 5)), options.only);
   const catalog = [
     ...(await runCatalogBench(options.duration, options.only, process.env.TILED_TEST_POSTGRES_URI, log)),
-    ...(await runFilesBench(options.duration, options.quick ? { hdf5Frames: 2, indexedFiles: 300 } : { hdf5Frames: 8, indexedFiles: 10_000 }, options.only, log)),
+    ...(await runFilesBench(options.duration, options.quick ? { hdf5Frames: 2, indexedFiles: 100 } : { hdf5Frames: 8, indexedFiles: 10_000 }, options.only, log)),
     ...(await runAccessBench(options.duration, options.quick ? 1000 : 10_000, options.only, log)),
   ];
   const storageTable =
