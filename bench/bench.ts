@@ -337,7 +337,7 @@ function resultRows(results: CaseResult[]): string[][] {
 function catalogVerdicts(rows: readonly CatalogBenchRow[]): string[] {
   return rows
     .filter((r) => r.met !== null && (r.name.startsWith('files:') || r.name.startsWith('access:')))
-    .map((r) => `${r.met ? 'MET ' : 'MISSED'} ${r.name}: ${r.target} (${r.unit} ${r.tiled} against ${r.baseline}, ${(r.ratio * 100).toFixed(0)} %)`);
+    .map((r) => `${r.met ? 'MET ' : 'MISSED'} ${r.name} [${r.engine}]: ${r.target} (${r.unit} ${r.tiled} against ${r.baseline}, ${(r.ratio * 100).toFixed(0)} %)`);
 }
 
 function storageReport(storage: StorageResult[]): string {
@@ -374,7 +374,7 @@ async function run(options: BenchOptions): Promise<number> {
   const catalog = [
     ...(await runCatalogBench(options.duration, options.only, process.env.TILED_TEST_POSTGRES_URI, log)),
     ...(await runFilesBench(options.duration, options.quick ? { hdf5Frames: 2, indexedFiles: 100 } : { hdf5Frames: 8, indexedFiles: 10_000 }, options.only, log)),
-    ...(await runAccessBench(options.duration, options.quick ? 1000 : 10_000, options.only, log)),
+    ...(await runAccessBench(options.duration, options.quick ? 1000 : 10_000, options.only, options.quick ? undefined : process.env.TILED_TEST_POSTGRES_URI, log)),
   ];
   const storageTable =
     storageReport(storage) +

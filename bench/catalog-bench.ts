@@ -90,7 +90,7 @@ function block(): Uint8Array {
 }
 
 /** A fresh PostgreSQL database for the run, named so nothing else collides with it. */
-async function postgresDatabase(serverUri: string): Promise<{ uri: string; drop: () => Promise<void> }> {
+export async function postgresDatabase(serverUri: string): Promise<{ uri: string; drop: () => Promise<void> }> {
   const name = `tiled_bench_${randomBytes(6).toString('hex')}`;
   const admin = async (sql: string): Promise<void> => {
     const client = new Client({ connectionString: serverUri });

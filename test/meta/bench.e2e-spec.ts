@@ -57,7 +57,7 @@ describe('npm run bench', () => {
     for (const [name, engine] of [['files: HDF5 block 8 MB, HTTP', 'hdf5'], ['files: HDF5 block 8 MB, adapter', 'hdf5'], ['files: Zarr block 8 MB, HTTP', 'zarr']]) {
       expect(cells(name)?.slice(2, 4)).toEqual([engine, 'median ms']);
       expect(cells(name)?.[4]).toMatch(/^\d+\.\d$/);
-      expect(stdout).toMatch(new RegExp(`^  (MET |MISSED) ${name}: ≥ 50 % \\(median ms [\\d.]+ against [\\d.]+, \\d+ %\\)$`, 'm'));
+      expect(stdout).toMatch(new RegExp(`^  (MET |MISSED) ${name} \\[${engine}\\]: ≥ 50 % \\(median ms [\\d.]+ against [\\d.]+, \\d+ %\\)$`, 'm'));
     }
     for (const name of ['files: indexing', 'files: indexing, walker']) {
       expect(cells(name)?.slice(3, 6)).toEqual(['files/s (100)', expect.stringMatching(/^\d+$/), expect.stringMatching(/^\d+$/)]);
@@ -69,7 +69,7 @@ describe('npm run bench', () => {
     expect([code, stderr.match(/^bench: .*/m)?.[0]]).toEqual([0, undefined]);
     for (const name of ['access: search page of 100', 'access: count']) {
       expect(stdout).toMatch(new RegExp(`^\\| ${name} +\\| sqlite +\\| median ms +\\| +[\\d.]+ \\| +[\\d.]+ \\| +\\d+ % \\| ≤ 2× none: (met|MISSED) +\\|$`, 'm'));
-      expect(stdout).toMatch(new RegExp(`^  (MET |MISSED) ${name}: ≤ 2× none`, 'm'));
+      expect(stdout).toMatch(new RegExp(`^  (MET |MISSED) ${name} \\[sqlite\\]: ≤ 2× none`, 'm'));
     }
     // The policy's tags are held in memory: its database is closed, and a read costs no more read syscalls than with no policy.
     expect(stdout).toMatch(/^\| access: read, extra DB reads +\| sqlite +\| read syscalls\/req +\| +[\d.]+, tags DB closed \| +[\d.]+ \| .* \| no extra reads: met +\|$/m);
