@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import type { RecordedResponse } from './bare-server';
+import { runAccessBench } from './access-bench';
 import { CATALOG_HEADER, CATALOG_RIGHT, catalogRows, runCatalogBench } from './catalog-bench';
+import type { CatalogBenchRow } from './catalog-bench';
+import { runFilesBench } from './files-bench';
 import { runStorageBench } from './storage-bench';
 import type { StorageResult } from './storage-bench';
 import { SQL_SEARCH_CASE, SQL_SEARCH_HEADER, SQL_SEARCH_RIGHT, benchSqlSearch, sqlSearchRows, sqlSearchVerdicts } from './sql-search-bench';
@@ -42,6 +45,8 @@ export interface BenchOptions {
    * on a shared 2-core machine a neighbour's burst otherwise lands on one server and not the other.
    */
   rounds: number;
+  /** --quick: short runs and small data (the file and access cases shrink their folders, files and catalogs). */
+  quick: boolean;
   /** Only run cases whose name contains this text. */
   only?: string;
   json?: string;
@@ -90,6 +95,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
     connections: fromEnv(env, 'BENCH_CONNECTIONS', 32, positive),
     starts: fromEnv(env, 'BENCH_STARTS', 5, positive),
     rounds: fromEnv(env, 'BENCH_ROUNDS', 3, positive),
+    quick: false,
     only: env.BENCH_ONLY,
     json: env.BENCH_JSON,
   };
@@ -100,7 +106,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptions {
       if (next === undefined) fail(`${flag} needs a value`);
       return next;
     };
-    if (flag === '--quick') Object.assign(options, { duration: 2, warmup: 0.5, starts: 2, rounds: 1 });
+    if (flag === '--quick') Object.assign(options, { duration: 2, warmup: 0.5, starts: 2, rounds: 1, quick: true });
     else if (flag === '--duration') options.duration = positive(flag, value());
     else if (flag === '--warmup') options.warmup = nonNegative(flag, value());
     else if (flag === '--connections') options.connections = positive(flag, value());
@@ -327,6 +333,13 @@ function resultRows(results: CaseResult[]): string[][] {
   });
 }
 
+/** Targets lines for the rows that carry one (the writable catalog's rows keep theirs in the table). */
+function catalogVerdicts(rows: readonly CatalogBenchRow[]): string[] {
+  return rows
+    .filter((r) => r.met !== null && (r.name.startsWith('files:') || r.name.startsWith('access:')))
+    .map((r) => `${r.met ? 'MET ' : 'MISSED'} ${r.name} [${r.engine}]: ${r.target} (${r.unit} ${r.tiled} against ${r.baseline}, ${(r.ratio * 100).toFixed(0)} %)`);
+}
+
 function storageReport(storage: StorageResult[]): string {
   if (storage.length === 0) return '';
   const table = alignedTable(
@@ -358,13 +371,21 @@ async function run(options: BenchOptions): Promise<number> {
   // Storage cases run first, while no server competes for the disk and the cores.
   log('Timing the storage-level cases…');
   const storage = await runStorageBench(Math.max(5, Math.round(options.duration * 5)), options.only);
-  const catalog = await runCatalogBench(options.duration, options.only, process.env.TILED_TEST_POSTGRES_URI, log);
-  const storageTable = storageReport(storage) + (catalog.length ? `\nThe writable catalog through HTTP (tiled serve config, catalog trees), each beside its baseline in this run:\n\n${alignedTable(CATALOG_HEADER, catalogRows(catalog), CATALOG_RIGHT)}\n` : '');
+  const catalog = [
+    ...(await runCatalogBench(options.duration, options.only, process.env.TILED_TEST_POSTGRES_URI, log)),
+    ...(await runFilesBench(options.duration, options.quick ? { hdf5Frames: 2, indexedFiles: 100 } : { hdf5Frames: 8, indexedFiles: 10_000 }, options.only, log)),
+    ...(await runAccessBench(options.duration, options.quick ? 1000 : 10_000, options.only, options.quick ? undefined : process.env.TILED_TEST_POSTGRES_URI, log)),
+  ];
+  const storageTable =
+    storageReport(storage) +
+    (catalog.length ? `\nThrough HTTP against real servers (catalog trees, served folders, the tag-based policy), each beside its baseline in this run:\n\n${alignedTable(CATALOG_HEADER, catalogRows(catalog), CATALOG_RIGHT)}\n` : '');
+  const rowVerdicts = catalogVerdicts(catalog);
   if (cases.length === 0) {
     // Only in-process cases were asked for: no servers to start.
     const sqlSearch = await runSqlSearch(options, log);
-    const sqlTable = sqlSearch.length ? `\n${alignedTable(SQL_SEARCH_HEADER, sqlSearchRows(sqlSearch), SQL_SEARCH_RIGHT)}\n\nTargets:\n${sqlSearchVerdicts(sqlSearch).map((v) => `  ${v}`).join('\n')}\n` : '';
-    process.stdout.write(`\n${new Date().toISOString()} — Node.js ${process.version}\n${storageTable}${sqlTable}`);
+    const sqlTable = sqlSearch.length ? `\n${alignedTable(SQL_SEARCH_HEADER, sqlSearchRows(sqlSearch), SQL_SEARCH_RIGHT)}\n` : '';
+    const verdicts = [...rowVerdicts, ...sqlSearchVerdicts(sqlSearch)];
+    process.stdout.write(`\n${new Date().toISOString()} — Node.js ${process.version}\n${storageTable}${sqlTable}${verdicts.length ? `\nTargets:\n${verdicts.map((v) => `  ${v}`).join('\n')}\n` : ''}`);
     return 0;
   }
   log(`Timing ${options.starts} cold start(s) of "tiled serve demo" to the first 200…`);
@@ -451,7 +472,7 @@ async function run(options: BenchOptions): Promise<number> {
     verdicts.push(`${metadata.tiled.p99 <= 5 ? 'MET ' : 'MISSED'} metadata p99 ≤ 5 ms (${metadata.tiled.p99} ms)`);
   }
   verdicts.push(`${median(startTimes) <= 1500 ? 'MET ' : 'MISSED'} first 200 ≤ 1.5 s (${median(startTimes).toFixed(0)} ms)`);
-  verdicts.push(...sqlSearchVerdicts(sqlSearch));
+  verdicts.push(...rowVerdicts, ...sqlSearchVerdicts(sqlSearch));
   process.stdout.write(`Targets:\n${verdicts.map((v) => `  ${v}`).join('\n')}\n`);
 
   if (options.json) {

@@ -54,7 +54,7 @@ export interface CatalogBenchRow {
   met: boolean | null;
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
@@ -65,14 +65,14 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-async function timed(work: () => Promise<unknown>): Promise<number> {
+export async function timed(work: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
   await work();
   return performance.now() - started;
 }
 
 /** Milliseconds per run of each side, alternating so a neighbour's burst lands on both; one unmeasured run each first. */
-async function alternate(iterations: number, tiled: () => Promise<unknown>, baseline: () => Promise<unknown>): Promise<{ tiled: number[]; baseline: number[] }> {
+export async function alternate(iterations: number, tiled: () => Promise<unknown>, baseline: () => Promise<unknown>): Promise<{ tiled: number[]; baseline: number[] }> {
   await tiled();
   await baseline();
   const out = { tiled: [] as number[], baseline: [] as number[] };
@@ -90,7 +90,7 @@ function block(): Uint8Array {
 }
 
 /** A fresh PostgreSQL database for the run, named so nothing else collides with it. */
-async function postgresDatabase(serverUri: string): Promise<{ uri: string; drop: () => Promise<void> }> {
+export async function postgresDatabase(serverUri: string): Promise<{ uri: string; drop: () => Promise<void> }> {
   const name = `tiled_bench_${randomBytes(6).toString('hex')}`;
   const admin = async (sql: string): Promise<void> => {
     const client = new Client({ connectionString: serverUri });
@@ -107,9 +107,12 @@ async function postgresDatabase(serverUri: string): Promise<{ uri: string; drop:
   return { uri: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
-function searchRow(i: number, random: () => number): unknown[] {
+/** The access blob of child i (JSON); none by default. */
+export type AccessBlobOf = (i: number) => string;
+
+function searchRow(i: number, random: () => number, accessBlob: AccessBlobOf): unknown[] {
   const metadata = { color: COLORS[Math.floor(random() * COLORS.length)], temperature: Math.round(random() * 100_000) / 100, sample: `S${i % 97}` };
-  return [`n${i}`, 'container', JSON.stringify(metadata), '[]', '{}', Date.now(), Date.now()];
+  return [`n${i}`, 'container', JSON.stringify(metadata), '[]', accessBlob(i), Date.now(), Date.now()];
 }
 
 function seeded(seed: number): () => number {
@@ -120,8 +123,8 @@ function seeded(seed: number): () => number {
   };
 }
 
-/** 100,000 children of `c` in an initialised catalog, written straight to the database (the search is what is timed). */
-async function fillSearchCatalog(uri: string, engine: 'sqlite' | 'postgres', file?: string): Promise<void> {
+/** `nodes` children of `c` in an initialised catalog, written straight to the database (what reads them is what is timed). */
+export async function fillSearchCatalog(uri: string, engine: 'sqlite' | 'postgres', file?: string, nodes = SEARCH_NODES, accessBlob: AccessBlobOf = () => '{}'): Promise<void> {
   await initCatalog(uri, false);
   const random = seeded(7);
   if (engine === 'sqlite') {
@@ -129,8 +132,8 @@ async function fillSearchCatalog(uri: string, engine: 'sqlite' | 'postgres', fil
     const parent = db.prepare(`INSERT INTO nodes (key, parent, structure_family, metadata, specs, access_blob, time_created, time_updated) VALUES ('c', NULL, 'container', '{}', '[]', '{}', 0, 0)`).run().lastInsertRowid;
     const insert = db.prepare('INSERT INTO nodes (key, parent, structure_family, metadata, specs, access_blob, time_created, time_updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
     db.transaction(() => {
-      for (let i = 0; i < SEARCH_NODES; i++) {
-        const [key, ...rest] = searchRow(i, random);
+      for (let i = 0; i < nodes; i++) {
+        const [key, ...rest] = searchRow(i, random, accessBlob);
         insert.run(key, parent, ...rest);
       }
     })();
@@ -142,11 +145,11 @@ async function fillSearchCatalog(uri: string, engine: 'sqlite' | 'postgres', fil
   try {
     const { rows } = await client.query(`INSERT INTO nodes (key, parent, structure_family, metadata, specs, access_blob, time_created, time_updated) VALUES ('c', NULL, 'container', '{}', '[]', '{}', 0, 0) RETURNING id`);
     const parent = Number(rows[0].id);
-    for (let start = 0; start < SEARCH_NODES; start += 1000) {
+    for (let start = 0; start < nodes; start += 1000) {
       const values: unknown[] = [];
       const tuples: string[] = [];
-      for (let i = start; i < Math.min(SEARCH_NODES, start + 1000); i++) {
-        const [key, ...rest] = searchRow(i, random);
+      for (let i = start; i < Math.min(nodes, start + 1000); i++) {
+        const [key, ...rest] = searchRow(i, random, accessBlob);
         const base = values.length;
         values.push(key, parent, ...rest);
         tuples.push(`(${Array.from({ length: 8 }, (_, j) => `$${base + j + 1}`).join(', ')})`);
@@ -159,8 +162,12 @@ async function fillSearchCatalog(uri: string, engine: 'sqlite' | 'postgres', fil
   }
 }
 
-async function startServer(config: string, key: string, cwd: string): Promise<{ child: ChildProcess; base: string }> {
-  const child = spawn(process.execPath, [TILED_BIN, 'serve', 'config', config, '--api-key', key, '--port', '0'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `tiled ARGS --port 0` and resolves with its base URL once it is listening and `ready` (a line it
+ * prints) has appeared, if given. The caller stops the child.
+ */
+export async function startTiledServer(args: string[], cwd: string, ready?: string): Promise<{ child: ChildProcess; base: string }> {
+  const child = spawn(process.execPath, [TILED_BIN, ...args, '--port', '0'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
     let done = false;
@@ -169,14 +176,14 @@ async function startServer(config: string, key: string, cwd: string): Promise<{ 
       if (done) return;
       output += chunk.toString();
       const match = /running on (http:\/\/\S+)/.exec(output);
-      if (match) {
+      if (match && (!ready || output.includes(ready))) {
         done = true;
         resolve({ child, base: match[1] });
       }
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`tiled serve config exited with ${code}:\n${output}`)));
+    child.once('exit', (code) => reject(new Error(`tiled ${args[0]} ${args[1] ?? ''} exited with ${code}:\n${output}`)));
   });
 }
 
@@ -220,7 +227,7 @@ export async function runCatalogBench(seconds: number, only: string | undefined,
         ...searchTrees.flatMap((t) => [`  - path: /${t.path}`, '    tree: catalog', `    args: {uri: "${t.uri}"}`]),
       ].join('\n'),
     );
-    const started = await startServer(config, key, dir);
+    const started = await startTiledServer(['serve', 'config', config, '--api-key', key], dir);
     server = started.child;
     const api = `${started.base}/api/v1`;
     const send = async (method: string, path: string, body?: Uint8Array | string, type = 'application/json'): Promise<ArrayBuffer> => {

@@ -28,12 +28,13 @@ export interface StorageResult {
 const SIDE = 1024;
 const BLOCK_BYTES = SIDE * SIDE * 8;
 
-function structure(): ArrayStructure {
+/** A 1024 × 1024 float64 array in one chunk: one 8 MB block. */
+export function structure(): ArrayStructure {
   return { data_type: { endianness: 'little', kind: 'f', itemsize: 8, dt_units: null }, shape: [SIDE, SIDE], chunks: [[SIDE], [SIDE]], dims: null, resizable: false };
 }
 
 /** One 8 MB float64 block (random, so compression gains nothing and costs its full price). */
-function block(): Uint8Array {
+export function block(): Uint8Array {
   const values = new Float64Array(SIDE * SIDE);
   for (let i = 0; i < values.length; i++) values[i] = Math.random();
   return new Uint8Array(values.buffer);

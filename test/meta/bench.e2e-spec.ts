@@ -49,6 +49,32 @@ describe('npm run bench', () => {
     expect(stdout).not.toMatch(/req\/s/);
   });
 
+  it('reads HDF5 and Zarr blocks through a served folder and times its indexing, each beside a bare read or walk', async () => {
+    const { code, stdout, stderr } = await runBench(['--quick', '--only', 'files:']);
+    expect([code, stderr.match(/^bench: .*/m)?.[0]]).toEqual([0, undefined]);
+    const rows = stdout.split('\n').filter((line) => line.startsWith('| files:'));
+    const cells = (name: string): string[] | undefined => rows.find((line) => line.startsWith(`| ${name} `))?.split('|').map((c) => c.trim());
+    for (const [name, engine] of [['files: HDF5 block 8 MB, HTTP', 'hdf5'], ['files: HDF5 block 8 MB, adapter', 'hdf5'], ['files: Zarr block 8 MB, HTTP', 'zarr']]) {
+      expect(cells(name)?.slice(2, 4)).toEqual([engine, 'median ms']);
+      expect(cells(name)?.[4]).toMatch(/^\d+\.\d$/);
+      expect(stdout).toMatch(new RegExp(`^  (MET |MISSED) ${name} \\[${engine}\\]: ≥ 50 % \\(median ms [\\d.]+ against [\\d.]+, \\d+ %\\)$`, 'm'));
+    }
+    for (const name of ['files: indexing', 'files: indexing, walker']) {
+      expect(cells(name)?.slice(3, 6)).toEqual(['files/s (100)', expect.stringMatching(/^\d+$/), expect.stringMatching(/^\d+$/)]);
+    }
+  });
+
+  it('lists a tag-filtered container beside the same listing with no policy, and counts the reads a cached read costs', async () => {
+    const { code, stdout, stderr } = await runBench(['--quick', '--only', 'access:']);
+    expect([code, stderr.match(/^bench: .*/m)?.[0]]).toEqual([0, undefined]);
+    for (const name of ['access: search page of 100', 'access: count']) {
+      expect(stdout).toMatch(new RegExp(`^\\| ${name} +\\| sqlite +\\| median ms +\\| +[\\d.]+ \\| +[\\d.]+ \\| +\\d+ % \\| ≤ 2× none: (met|MISSED) +\\|$`, 'm'));
+      expect(stdout).toMatch(new RegExp(`^  (MET |MISSED) ${name} \\[sqlite\\]: ≤ 2× none`, 'm'));
+    }
+    // The policy's tags are held in memory: its database is closed, and a read costs no more read syscalls than with no policy.
+    expect(stdout).toMatch(/^\| access: read, extra DB reads +\| sqlite +\| read syscalls\/req +\| +[\d.]+, tags DB closed \| +[\d.]+ \| .* \| no extra reads: met +\|$/m);
+  });
+
   it('refuses a malformed option with one line and exit code 2', async () => {
     const { code, stdout, stderr } = await runBench(['--duration', 'soon']);
     expect(code).toBe(2);
