@@ -13,6 +13,7 @@ import { Query, all, boolParam, intParam } from './http/query-params';
 import { pyList } from '../common/errors/tiled-http.error';
 import { DTYPES } from './tree/dtype';
 import { encodeArrowSchema } from './data/table-data';
+import { dataStructureOf } from './data/structure';
 import type {
   AccessBlob,
   ArrayNode,
@@ -281,18 +282,9 @@ export class CatalogService {
     switch (node.family) {
       case 'container':
         return { contents: null, count: await this.childCount(node, view, blob) };
-      case 'array': {
-        const info = DTYPES[node.dtype];
-        return {
-          data_type: { endianness: info.endianness, kind: info.kind, itemsize: info.itemsize, dt_units: null },
-          chunks: node.chunks,
-          shape: node.shape,
-          dims: node.dims ?? null,
-          resizable: false,
-        };
-      }
+      case 'array':
       case 'table':
-        return { arrow_schema: this.arrowSchemaOf(node), npartitions: node.npartitions, columns: node.columns.map((c) => c.name), resizable: false };
+        return dataStructureOf(node, (table) => this.arrowSchemaOf(table));
     }
   }
 

@@ -3,8 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { TiledHttpError, UnprocessableError } from '../../common/errors/tiled-http.error';
 import { CatalogService } from '../catalog.service';
-import { DTYPES } from '../tree/dtype';
-import { encodeArrowSchema } from '../data/table-data';
+import { dataStructureOf } from '../data/structure';
 import type { TreeNode } from '../tree/tree.types';
 import { catalogHandle } from './catalog-handle';
 import { KeyCollision, type DataSourceRow } from './catalog-store';
@@ -43,22 +42,7 @@ interface RegisteredSource {
 
 /** The structure document of an opened node, as the data source stores it (Tiled's client sends the same). */
 function structureOf(node: TreeNode): Json | null {
-  switch (node.family) {
-    case 'array': {
-      const info = DTYPES[node.dtype];
-      return {
-        data_type: { endianness: info.endianness, kind: info.kind, itemsize: info.itemsize, dt_units: null },
-        chunks: node.chunks,
-        shape: node.shape,
-        dims: node.dims ?? null,
-        resizable: false,
-      };
-    }
-    case 'table':
-      return { arrow_schema: encodeArrowSchema(node.columns), npartitions: node.npartitions, columns: node.columns.map((c) => c.name), resizable: false };
-    default:
-      return null;
-  }
+  return node.family === 'container' ? null : (dataStructureOf(node) as Json);
 }
 
 function parseAsset(value: unknown, loc: (string | number)[]): RegisteredAsset {
