@@ -14,12 +14,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { hdf5Adapter } from '../src/adapters/hdf5';
 import type { ArrayNode, ContainerNode } from '../src/catalog/tree/tree.types';
+import { dynamicImport } from '../src/common/esm';
 
 export const HDF5_SIDE = 1024;
 export const HDF5_BLOCK_BYTES = HDF5_SIDE * HDF5_SIDE * 8;
 /** The dataset's name in the sample file, a [frames, 1024, 1024] float64 array chunked one frame per chunk. */
 export const HDF5_DATASET = 'frames';
-const dynamicImport = new Function('specifier', 'return import(specifier)') as <T>(specifier: string) => Promise<T>;
 
 async function writeSample(path: string, frames: number): Promise<void> {
   const h5 = await dynamicImport<typeof import('h5wasm')>('h5wasm/node');

@@ -6,6 +6,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { SQL_SEARCH_MIGRATION } from '../src/catalog/writable/sql-search-migration';
 import type { Engine } from '../src/catalog/writable/sql-search';
+import { prng } from '../src/catalog/tree/demo-tree';
 
 /*
  * A `nodes` table as the writable catalog defines it, in a temporary SQLite file or a PostgreSQL schema of
@@ -120,14 +121,5 @@ export async function insertNodes(db: NodesDatabase, parent: number | null, node
   return ids;
 }
 
-/** A small deterministic PRNG (mulberry32), so generated catalogs are the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic PRNG (the demo tree's mulberry32), so generated catalogs are the same on every run. */
+export const seededRandom = prng;

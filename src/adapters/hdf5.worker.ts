@@ -9,6 +9,7 @@
 import fs, { statSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import type { ThreadResponse } from './reader-thread';
+import { dynamicImport } from '../common/esm';
 
 type H5 = typeof import('h5wasm');
 type H5File = InstanceType<H5['File']>;
@@ -66,8 +67,7 @@ const writeSync = fs.writeSync.bind(fs) as (...args: unknown[]) => number;
 console.error = (...args: unknown[]): void => capture(`${args.map(String).join(' ')}\n`);
 console.warn = console.error;
 
-const dynamicImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<H5>;
-const loaded: Promise<H5> = dynamicImport('h5wasm/node').then(async (h5) => {
+const loaded: Promise<H5> = dynamicImport<H5>('h5wasm/node').then(async (h5) => {
   await h5.ready;
   return h5;
 });

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import { decode as decodeJpeg } from 'jpeg-js';
 import type { ThreadResponse } from './reader-thread';
+import { dynamicImport } from '../common/esm';
 
 type FastPng = typeof import('fast-png/lib/index');
 
@@ -19,7 +20,6 @@ export interface ImageRequest {
   maxBytes: number;
 }
 
-const dynamicImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<FastPng>;
 let fastPng: Promise<FastPng> | undefined;
 
 async function decode(request: ImageRequest): Promise<Uint8Array> {
@@ -32,7 +32,7 @@ async function decode(request: ImageRequest): Promise<Uint8Array> {
     for (let i = 0; i < gray.length; i++) gray[i] = image.data[i * 3];
     return gray;
   }
-  fastPng ??= dynamicImport('fast-png');
+  fastPng ??= dynamicImport<FastPng>('fast-png');
   const png = await fastPng;
   const image = png.decode(bytes);
   if (image.palette) return png.convertIndexedToRgb(image);

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import type { AdapterFactory, AdapterRegistration } from './adapter.types';
 import { BUILTIN_ADAPTERS } from './builtin-adapters';
 import { PARQUET_MIMETYPE, XLSX_MIMETYPE, ZARR_MIMETYPE } from './mimetypes';
+import { dynamicImport } from '../common/esm';
 
 export { PARQUET_MIMETYPE, XLSX_MIMETYPE, ZARR_MIMETYPE };
 
@@ -137,8 +138,6 @@ export function parseAdapterOption(text: string): [string, string] {
   return [match[1], match[2]];
 }
 
-// TypeScript compiles `import()` to `require()` under CommonJS; ES modules need the real thing.
-const dynamicImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<Record<string, unknown>>;
 
 export interface AdapterSpecLocation {
   /** Where the spec was written, for messages: `--adapter` or `trees[0].args.adapters_by_mimetype` + file. */

@@ -10,14 +10,13 @@ import { DTYPES, isDType } from '../catalog/tree/dtype';
 import type { ArrayNode, ContainerNode, Metadata, TreeNode } from '../catalog/tree/tree.types';
 import { AdapterError, type AdapterRegistration, type AdapterSource } from './adapter.types';
 import { blockRegion, chunksFor, fileError, servedBlockShape, typedArrayOf } from './array-support';
+import { dynamicImport } from '../common/esm';
 
 type Zarrita = typeof import('zarrita');
 type FsStoreModule = typeof import('@zarrita/storage/dist/src/fs');
 type Store = InstanceType<FsStoreModule['default']>;
 type ZarrArray = Awaited<ReturnType<Zarrita['open']['v3']>> & { kind: 'array' };
 
-// TypeScript compiles `import()` to `require()` under CommonJS; zarrita ships only ES modules.
-const dynamicImport = new Function('specifier', 'return import(specifier)') as <T>(specifier: string) => Promise<T>;
 let libraries: Promise<{ zarr: Zarrita; FileSystemStore: FsStoreModule['default'] }> | undefined;
 function load(): Promise<{ zarr: Zarrita; FileSystemStore: FsStoreModule['default'] }> {
   libraries ??= Promise.all([dynamicImport<Zarrita>('zarrita'), dynamicImport<FsStoreModule>('@zarrita/storage/fs')]).then(([zarr, fs]) => ({

@@ -13,6 +13,7 @@ import {
 } from '../plugins-api';
 import type { ProviderConfig } from '../config/app-config';
 import { BUILTIN_AUTHENTICATORS, TILED_AUTHENTICATOR_ALIASES } from './builtins';
+import { dynamicImport } from '../common/esm';
 
 /** A plugin could not be loaded or started; the message says what, where, who referenced it and how to fix it. */
 export class PluginLoadError extends Error {
@@ -200,8 +201,6 @@ function pickImportCondition(value: unknown): string | undefined {
   return undefined;
 }
 
-// TypeScript compiles `import()` to `require()` under CommonJS; this keeps a real dynamic import for ESM plugins.
-const dynamicImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<unknown>;
 
 export async function importModule(file: string): Promise<unknown> {
   try {

@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { importEsm } from './esm';
+import { importEsm } from '../../common/esm';
 import { writeHdf5 } from './hdf5-writer';
 import { EncoderJob, replyForError } from './encoder-jobs';
 import { ARRAY_BY_TYPE, TABLE_BY_TYPE } from './registry';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Metadata, NumericArray } from '../tree/tree.types';
 import { TiledHttpError } from '../../common/errors/tiled-http.error';
-import { importEsm } from './esm';
+import { importEsm } from '../../common/esm';
 
 /** One group or dataset of an HDF5 export, by its path from the file's root. */
 export type Hdf5Item =

@@ -1,5 +1,5 @@
 import type { TableColumn, TablePartition } from '../tree/tree.types';
-import { importEsm } from './esm';
+import { importEsm } from '../../common/esm';
 import { columnValues } from './table-columns';
 import { PARQUET_TYPE } from '../data/parquet-types';
 

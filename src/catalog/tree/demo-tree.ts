@@ -2,7 +2,7 @@ import { arrayNode, containerNode, generatedArrayNode, tableNode } from './tree-
 import type { ContainerNode, TablePartition, TreeNode } from './tree.types';
 
 /** Deterministic pseudo-random numbers (mulberry32), so every start serves identical data. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

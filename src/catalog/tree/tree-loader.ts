@@ -6,9 +6,8 @@ import { ConfigError } from '../../config/config-loader';
 import { demoTree } from './demo-tree';
 import { isDType } from './dtype';
 import type { ContainerNode, TreeNode } from './tree.types';
+import { dynamicImport } from '../../common/esm';
 
-// TypeScript compiles `import()` to `require()` under CommonJS; ES modules need the real thing.
-const dynamicImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<Record<string, unknown>>;
 
 /** Why a value is not a usable tree node, or null when it is. */
 export function treeProblem(value: unknown): string | null {
