@@ -23,13 +23,15 @@ const READ_METADATA: ReadonlySet<string> = new Set(['read:metadata']);
 const ALL: ChildFilter = { kind: 'all' };
 
 /**
- * A node's own blob, or the one it inherits from its nearest ancestor that has one. A catalog's root shows
- * Tiled's `{}` but has no row to hold a blob: it governs nothing (docs/access-control.md), so a policy
- * filters the catalog's children rather than hiding the whole catalog from everyone but admins.
+ * A node's own blob, or the one it inherits from its nearest ancestor that has one. A catalog's root has
+ * no row: its blob is the configured `top_level_access_blob`, as in Tiled. Without one it shows Tiled's `{}`
+ * but governs nothing (docs/access-control.md), so a policy filters the catalog's children rather than
+ * hiding the whole catalog from everyone but admins.
  */
 export function effectiveBlob(node: TreeNode, inherited: AccessBlob | undefined): AccessBlob | undefined {
-  if (node.accessBlob === undefined || catalogHandle(node)?.row === null) return inherited;
-  return node.accessBlob;
+  const handle = catalogHandle(node);
+  if (handle && handle.row === null) return handle.context.root.accessBlob ?? inherited;
+  return node.accessBlob ?? inherited;
 }
 
 /** Evaluate Tiled's access_blob_filter in memory, as a SQL catalog would in its WHERE clause. */

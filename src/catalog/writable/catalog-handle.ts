@@ -1,4 +1,6 @@
-import type { TreeNode } from '../tree/tree.types';
+import type { AdapterRegistry } from '../../adapters/registry';
+import type { AccessBlob } from '../../plugins-api';
+import type { Metadata, Spec, TreeNode } from '../tree/tree.types';
 import type { CatalogStore, NodeRow } from './catalog-store';
 
 /*
@@ -16,6 +18,27 @@ export interface CatalogContext {
   readableDirs: string[];
   /** Entries of writable_storage that are database URIs (Tiled's tabular storage), for appendable tables. */
   tabularStorage: string[];
+  /** The served root, which the configuration describes and no row holds (Tiled's `RootNode`). */
+  root: CatalogRoot;
+  /** The catalog's own `adapters_by_mimetype`, for its registered files; undefined: the process-wide registry. */
+  adapters?: AdapterRegistry;
+}
+
+/** The tree arguments `metadata`, `specs`, `top_level_access_blob` and `mount_node`, resolved. */
+export interface CatalogRoot {
+  metadata: Metadata;
+  specs: Spec[];
+  /** `top_level_access_blob`; undefined when not configured: then the root governs nothing (docs/access-control.md). */
+  accessBlob: AccessBlob | undefined;
+  /** The node `mount_node` names, whose children the root serves; null: the catalog's top level. */
+  parentId: number | null;
+  /** That node's path in the catalog: data of new nodes goes under the same path in the storage directories. */
+  segments: string[];
+}
+
+/** The id the children of a served catalog node are stored under: its row's, or for the root the mounted node's. */
+export function childParentId(handle: CatalogHandle): number | null {
+  return handle.row ? handle.row.id : handle.context.root.parentId;
 }
 
 /** What the write routes need to know about a served catalog node. */

@@ -10,7 +10,7 @@ import type { FastifyRequest } from 'fastify';
 import type { RequestAccess } from '../access/node-access';
 import { CatalogService, Located } from '../catalog.service';
 import type { Metadata, Spec, TreeNode } from '../tree/tree.types';
-import { CatalogHandle, catalogHandle } from './catalog-handle';
+import { CatalogHandle, catalogHandle, childParentId } from './catalog-handle';
 import { KeyCollision, type DataSourceRow, type NodeRow } from './catalog-store';
 import type { NewDataSource } from './catalog-data-nodes';
 
@@ -139,7 +139,7 @@ export class CatalogWriteService {
     const blob = await this.catalog.access.initBlob(access, requestedBlob);
     // Loaded on first use: the storage formats and their libraries are not part of every server's start.
     const { initDataStorage, dataSourceDocument } = await import('./catalog-data-nodes');
-    const parentId = handle.row?.id ?? null;
+    const parentId = childParentId(handle);
     const segments = [...handle.segments, key];
     const created: { files: string[] } = { files: [] };
     let stored: DataSourceRow[];

@@ -25,8 +25,12 @@ export function setExternalRegistry(value: AdapterRegistry): void {
   registry = value;
 }
 
-/** The adapter registry registered files open through (loaded on first use: adapters pull in their libraries). */
-export async function externalRegistry(): Promise<AdapterRegistry> {
+/**
+ * The adapter registry a catalog's registered files open through: its own `adapters_by_mimetype`, else the
+ * process-wide one (loaded on first use: adapters pull in their libraries).
+ */
+export async function externalRegistry(context: CatalogContext): Promise<AdapterRegistry> {
+  if (context.adapters) return context.adapters;
   if (!registry) registry = (await import('../../adapters/registry')).createAdapterRegistry();
   return registry;
 }
@@ -99,7 +103,7 @@ export async function externalNode(context: CatalogContext, row: NodeRow, source
   const [source] = sources;
   const { AdapterError } = await import('../../adapters/adapter.types');
   const { dataSourceDocument } = await import('./catalog-data-nodes');
-  const adapters = await externalRegistry();
+  const adapters = await externalRegistry(context);
   const registration = source.mimetype ? adapters.lookup(source.mimetype) : undefined;
   if (!registration) throw new AdapterError(`Server configuration has no adapter for mimetype ${JSON.stringify(source.mimetype)}`, 415);
   const assets = [...source.assets].sort((a, b) => (a.num ?? 0) - (b.num ?? 0));

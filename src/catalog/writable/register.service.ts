@@ -5,7 +5,7 @@ import { TiledHttpError, UnprocessableError } from '../../common/errors/tiled-ht
 import { CatalogService } from '../catalog.service';
 import { dataStructureOf } from '../data/structure';
 import type { TreeNode } from '../tree/tree.types';
-import { catalogHandle } from './catalog-handle';
+import { catalogHandle, childParentId } from './catalog-handle';
 import { KeyCollision, type DataSourceRow } from './catalog-store';
 import { checkKey, linksFor, parseSpecs } from './catalog-write.service';
 import { ensureReadable, externalRegistry, isExternal } from './register-external';
@@ -113,7 +113,7 @@ export class RegisterService {
 
     // Opened now, before anything is stored: a file the server cannot read, or a mimetype it has no adapter
     // for, is refused here instead of becoming a node that fails on every read.
-    const adapters = await externalRegistry();
+    const adapters = await externalRegistry(handle.context);
     for (const source of sources) {
       const registration = adapters.lookup(source.mimetype);
       if (!registration) throw new TiledHttpError(415, `The given data source mimetype, ${source.mimetype}, is not one that the Tiled server knows how to read.`);
@@ -126,7 +126,7 @@ export class RegisterService {
     }
 
     const blob = await this.catalog.access.initBlob(access, body.access_blob ?? null);
-    const parentId = handle.row?.id ?? null;
+    const parentId = childParentId(handle);
     const segments = [...handle.segments, key];
     let stored: DataSourceRow[];
     try {
@@ -170,7 +170,7 @@ export class RegisterService {
     const current = (await handle.context.store.dataSources(row.id)).find((d) => d.id === id);
     if (!current) throw new TiledHttpError(404, `No data_source ${id} on this node.`);
     if (current.management !== 'external') throw new TiledHttpError(405, 'tiled-ts replaces only the data sources of registered files (management "external"); write data through the data routes');
-    const adapters = await externalRegistry();
+    const adapters = await externalRegistry(handle.context);
     const registration = adapters.lookup(source.mimetype);
     if (!registration) throw new TiledHttpError(415, `The given data source mimetype, ${source.mimetype}, is not one that the Tiled server knows how to read.`);
     const known = new Set(current.assets.map((a) => a.dataUri));
