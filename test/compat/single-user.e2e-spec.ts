@@ -6,7 +6,8 @@ import { SINGLE_USER_KNOWN_DIFFERENCES } from './expectations';
 import { Replayer } from './replay';
 
 const TREE = `${join(__dirname, 'fixtures', 'reference-tree.js')}:tree`;
-const GENERATED_MINIMAL = `${join(__dirname, 'fixtures', 'generated-minimal.js')}:tree`;
+/** Built in under Tiled's name (src/catalog/tree/generated-minimal.ts), as Tiled's example configurations name it. */
+const GENERATED_MINIMAL = 'tiled.examples.generated_minimal:tree';
 
 /**
  * 20–22 were recorded against `tiled serve pyobject ref_tree:tree` with these flags, 23 against

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { AppConfig, TreeMountConfig } from '../../config/app-config';
 import { ConfigError } from '../../config/config-loader';
 import { demoTree } from './demo-tree';
+import { GENERATED_MINIMAL_TREES, generatedMinimalTree } from './generated-minimal';
 import { isDType } from './dtype';
 import type { ContainerNode, TreeNode } from './tree.types';
 import { dynamicImport } from '../../common/esm';
@@ -80,6 +81,7 @@ async function loadModule(mount: TreeMountConfig, label: string): Promise<{ expo
 async function resolveOne(config: AppConfig, index: number): Promise<TreeNode> {
   const mount = config.trees[index];
   if (mount.tree === 'demo') return demoTree();
+  if (GENERATED_MINIMAL_TREES.has(mount.tree)) return generatedMinimalTree();
   const label = where(config, index);
   if (mount.tree === 'directory') return directoryMount(config, index);
   if (CATALOG_TREES.has(mount.tree)) {
