@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as yaml from 'js-yaml';
+import { accessDeploymentConfig, accessDocBlock, toyLogin, writeCompiledTags } from '../helpers/access-deployment';
 import { createTestDatabase, TestDatabase, testEngines } from '../helpers/postgres';
 import { RunningServer, startTiled } from '../helpers/tiled-process';
 
@@ -13,7 +14,6 @@ import { RunningServer, startTiled } from '../helpers/tiled-process';
  * snapshot that names a node refuses a subtree-bound key and a tag-restricted key outside their reach.
  */
 const ROOT = join(__dirname, '..', '..');
-const FIXTURES = join(__dirname, '..', 'fixtures', 'access');
 const USERS = ['alice', 'bob', 'cara', 'dan', 'eve', 'admin'] as const;
 const DOC = readFileSync(join(ROOT, 'docs', 'access-control.md'), 'utf8');
 const FLOAT64 = { endianness: 'little', kind: 'f', itemsize: 8, dt_units: null };
@@ -33,12 +33,6 @@ function docTable(): Map<string, number[]> {
     table.set(cells[0], cells.slice(1).map((cell) => (cell === 'yes' ? 200 : Number(cell))));
   }
   return table;
-}
-
-function docBlock(after: string, lang: string): string {
-  const start = DOC.indexOf(after);
-  const fence = DOC.indexOf(`\`\`\`${lang}\n`, start);
-  return DOC.slice(fence + lang.length + 4, DOC.indexOf('\n```', fence + 3));
 }
 
 function arrayBody(id: string, accessBlob?: Record<string, unknown>): Record<string, unknown> {
@@ -70,24 +64,12 @@ describe('access control on writes: the tag-based policy in front of writable ca
     expect([method, path, who, response.status, response.status === 200 ? '' : await response.text()]).toEqual([method, path, who, 200, '']);
     return (await response.json()) as Record<string, unknown>;
   };
-  const login = async (user: string): Promise<string> => {
-    const response = await fetch(`${server.api}/auth/provider/toy/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ username: user, password: `${user}-pw` }).toString(),
-    });
-    return ((await response.json()) as { access_token: string }).access_token;
-  };
   const key = async (user: string, body: Record<string, unknown>): Promise<string> =>
     ((await ok('POST', '/api/v1/auth/apikey', user, { expires_in: null, note: null, ...body })) as { secret: string }).secret;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tiled-access-writes-'));
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const Database = require('better-sqlite3') as new (file: string) => { exec(sql: string): void; close(): void };
-    const tags = new Database(join(dir, 'compiled_tags.sqlite'));
-    tags.exec(readFileSync(join(FIXTURES, 'tiled-compiled-tags.sql'), 'utf8'));
-    tags.close();
+    writeCompiledTags(dir);
     const trees = [];
     for (const engine of MOUNTS) {
       const db = await createTestDatabase(engine);
@@ -95,21 +77,11 @@ describe('access control on writes: the tag-based policy in front of writable ca
       const uri = engine === 'sqlite' ? `sqlite:///${join(dir, 'catalog.db')}` : db.uri;
       trees.push({ path: `/${engine}`, tree: 'catalog', args: { uri, writable_storage: [join(dir, `data-${engine}`)], init_if_not_exists: true } });
     }
-    const config = {
-      trees,
-      authentication: {
-        providers: [{ provider: 'toy', authenticator: 'tiled.authenticators:DictionaryAuthenticator', args: { users_to_passwords: Object.fromEntries(USERS.map((u) => [u, `${u}-pw`])) } }],
-        tiled_admins: [{ provider: 'toy', id: 'admin' }],
-        allow_anonymous_access: true,
-        secret_keys: ['access-writes-e2e-signing-key'],
-      },
-      database: { uri: `sqlite:///${join(dir, 'auth.db')}`, init_if_not_exists: true },
-      ...(yaml.load(docBlock('## Configuration', 'yaml')) as Record<string, unknown>),
-    };
+    const config = accessDeploymentConfig(dir, USERS, trees);
     writeFileSync(join(dir, 'config.yml'), yaml.dump(config));
     server = await startTiled(['serve', 'config', join(dir, 'config.yml')], { cwd: dir });
     credentials.set('anonymous', null);
-    for (const user of USERS) credentials.set(user, { bearer: await login(user) });
+    for (const user of USERS) credentials.set(user, { bearer: await toyLogin(server.api, user) });
     for (const mount of MOUNTS) {
       await ok('POST', `/api/v1/metadata/${mount}`, 'admin', { id: 'b', structure_family: 'container', metadata: {}, access_blob: { tags: ['data_B'] } });
       await ok('POST', `/api/v1/metadata/${mount}`, 'admin', { id: 'c', structure_family: 'container', metadata: {}, access_blob: { tags: ['data_C'] } });
@@ -194,7 +166,7 @@ describe('access control on writes: the tag-based policy in front of writable ca
     it("applies Tiled's init_node and modify_node rules, with Tiled's 403 wording", async () => {
       const publicByEve = await call('POST', `/api/v1/metadata/${mount}`, 'eve', { id: 'eve-public', structure_family: 'container', metadata: {}, access_blob: { tags: ['public'] } });
       expect(publicByEve.status).toBe(403);
-      expect(((await publicByEve.json()) as { detail: string }).detail).toBe(docBlock("the policy's reason on the second line", 'text'));
+      expect(((await publicByEve.json()) as { detail: string }).detail).toBe(accessDocBlock("the policy's reason on the second line", 'text'));
       const tagKey = "alice's key with `access_tags: [data_B]`";
       const refused = await call('POST', `/api/v1/metadata/${mount}`, tagKey, { id: 'by-key', structure_family: 'container', metadata: {} });
       expect(((await refused.json()) as { detail: string }).detail).toMatch(/^Access policy rejects the provided access blob.\nCannot init node as user-owned node/);

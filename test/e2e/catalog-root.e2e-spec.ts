@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as yaml from 'js-yaml';
+import { accessDeploymentConfig, toyLogin, writeCompiledTags } from '../helpers/access-deployment';
 import { RunningServer, runTiled, startTiled } from '../helpers/tiled-process';
 
 /**
@@ -13,7 +14,6 @@ import { RunningServer, runTiled, startTiled } from '../helpers/tiled-process';
  * adapter next to the configuration, as a user would have it.
  */
 const ROOT = join(__dirname, '..', '..');
-const FIXTURES = join(__dirname, '..', 'fixtures', 'access');
 const USERS = ['alice', 'bob', 'cara', 'eve', 'admin'] as const;
 const DOC = readFileSync(join(ROOT, 'docs', 'access-control.md'), 'utf8');
 const FLOAT64 = { endianness: 'little', kind: 'f', itemsize: 8, dt_units: null };
@@ -30,12 +30,6 @@ function docTable(): Map<string, number[]> {
   return table;
 }
 
-function docBlock(after: string, lang: string): string {
-  const start = DOC.indexOf(after);
-  const fence = DOC.indexOf(`\`\`\`${lang}\n`, start);
-  return DOC.slice(fence + lang.length + 4, DOC.indexOf('\n```', fence + 3));
-}
-
 describe("a catalog's root: top_level_access_blob, metadata, specs and mount_node", () => {
   let dir: string;
   let server: RunningServer | undefined;
@@ -48,19 +42,8 @@ describe("a catalog's root: top_level_access_blob, metadata, specs and mount_nod
     ...extra,
   });
   const writeConfig = (trees: unknown[]): string => {
-    const config = {
-      trees,
-      authentication: {
-        providers: [{ provider: 'toy', authenticator: 'tiled.authenticators:DictionaryAuthenticator', args: { users_to_passwords: Object.fromEntries(USERS.map((u) => [u, `${u}-pw`])) } }],
-        tiled_admins: [{ provider: 'toy', id: 'admin' }],
-        allow_anonymous_access: true,
-        secret_keys: ['catalog-root-e2e-signing-key'],
-      },
-      database: { uri: `sqlite:///${join(dir, 'auth.db')}`, init_if_not_exists: true },
-      ...(yaml.load(docBlock('## Configuration', 'yaml')) as Record<string, unknown>),
-    };
     const file = join(dir, `config-${trees.length}.yml`);
-    writeFileSync(file, yaml.dump(config));
+    writeFileSync(file, yaml.dump(accessDeploymentConfig(dir, USERS, trees)));
     return file;
   };
   const FULL = { path: '/full', tree: 'catalog', args: {} as Record<string, unknown> };
@@ -71,23 +54,12 @@ describe("a catalog's root: top_level_access_blob, metadata, specs and mount_nod
     return fetch(`${server!.url}${path}`, { method, headers, body: body === undefined ? undefined : Buffer.isBuffer(body) ? body : JSON.stringify(body) });
   };
   const login = async (): Promise<void> => {
-    for (const user of USERS) {
-      const response = await fetch(`${server!.api}/auth/provider/toy/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ username: user, password: `${user}-pw` }).toString(),
-      });
-      tokens.set(user, ((await response.json()) as { access_token: string }).access_token);
-    }
+    for (const user of USERS) tokens.set(user, await toyLogin(server!.api, user));
   };
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tiled-catalog-root-'));
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const Database = require('better-sqlite3') as new (file: string) => { exec(sql: string): void; close(): void };
-    const tags = new Database(join(dir, 'compiled_tags.sqlite'));
-    tags.exec(readFileSync(join(FIXTURES, 'tiled-compiled-tags.sql'), 'utf8'));
-    tags.close();
+    writeCompiledTags(dir);
     mkdirSync(join(dir, 'node_modules'));
     symlinkSync(ROOT, join(dir, 'node_modules', 'tiled-ts'));
     copyFileSync(join(__dirname, '..', 'fixtures', 'adapters', 'numbers-adapter.js'), join(dir, 'numbers-adapter.js'));
