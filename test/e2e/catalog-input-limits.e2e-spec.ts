@@ -25,12 +25,12 @@ describe('catalog request input is bounded and prototype-safe (tiled serve demo)
   };
 
   describe('regex and like filters', () => {
-    it('answers backtracking patterns at once, with the right (empty) result', async () => {
-      const started = Date.now();
+    // On a backtracking engine either pattern takes hours over the demo's descriptions (2^40 paths, or 50^12),
+    // so an answer at all, within Jest's timeout, is the proof; no wall-clock bound, which a loaded machine breaks.
+    it('answers backtracking patterns, with the right (empty) result', async () => {
       const like = await getJson(`/search/?${filter('like', 'key', 'description')}&${filter('like', 'pattern', `"${'%'.repeat(12)}!"`)}`);
       const regex = await getJson(`/search/?${filter('regex', 'key', 'description')}&${filter('regex', 'pattern', '^(?:.|.){0,40}X')}`);
       expect([like.status, like.body.data, regex.status, regex.body.data]).toEqual([200, [], 200, []]);
-      expect(Date.now() - started).toBeLessThan(1000);
     });
 
     it('keeps like\'s meaning: % any run, _ one character, everything else literal', async () => {
@@ -79,14 +79,12 @@ describe('catalog request input is bounded and prototype-safe (tiled serve demo)
   });
 
   describe('array responses in text formats', () => {
-    it('refuses JSON or CSV of a 2048 × 1024 array at once, pointing at slicing and the binary format', async () => {
+    it('refuses JSON or CSV of a 2048 × 1024 array before encoding it, pointing at slicing and the binary format', async () => {
       for (const format of ['application/json', 'text/csv']) {
-        const started = Date.now();
         const { status, body } = await getJson(`/array/full/big?format=${encodeURIComponent(format)}`);
         expect({ format, status }).toEqual({ format, status: 400 });
         expect(body.detail).toContain('Response of 2097152 elements is too large to encode as');
         expect(body.detail).toContain("slicing ('?slice=...')");
-        expect(Date.now() - started).toBeLessThan(1000);
       }
     });
 

@@ -23,10 +23,9 @@ describe('patterns', () => {
       expect(likeMatcher('Gr%')('green')).toBe(false);
     });
 
+    // A backtracking matcher would try 10,000^200 splits and never return within Jest's timeout.
     it('should answer a run of % followed by a miss in linear time', () => {
-      const started = performance.now();
       expect(likeMatcher(`${'%'.repeat(200)}!`)('x'.repeat(10_000))).toBe(false);
-      expect(performance.now() - started).toBeLessThan(500);
     });
   });
 
