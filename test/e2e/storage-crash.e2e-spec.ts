@@ -25,9 +25,14 @@ const WRITER = `
   })();
 `;
 
+/** Writers still running, killed before the folder goes if a test fails or times out first. */
+const running = new Set<ReturnType<typeof spawn>>();
+
 /** Runs the writer and kills it with SIGKILL halfway through a round of chunk writes. */
 async function writeAndKill(array: string): Promise<void> {
   const child = spawn(process.execPath, ['-e', WRITER, array], { stdio: ['ignore', 'pipe', 'inherit'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const rounds: number[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   child.stdout.on('data', (chunk: Buffer) => {
@@ -48,6 +53,7 @@ describe('Zarr storage after kill -9', () => {
     dir = await mkdtemp(join(tmpdir(), 'tiled-crash-'));
   });
   afterAll(async () => {
+    for (const child of running) child.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -65,5 +71,6 @@ describe('Zarr storage after kill -9', () => {
         expect(new Set(values).size).toBe(1);
       }
     }
-  });
+    // Each round writes and syncs 8 MiB; on a machine whose disk other suites keep busy, syncs take seconds.
+  }, 180_000);
 });
