@@ -183,7 +183,7 @@ describe('the Python ecosystem reads what tiled-ts serves and writes', () => {
       id: { dtype: 'int64', values: RUNS.id },
       big: { dtype: 'int64', values: RUNS.big },
       value: { dtype: 'float64', values: RUNS.value },
-      name: { dtype: 'object', values: RUNS.name },
+      name: { dtype: 'string', values: RUNS.name },
       ok: { dtype: 'bool', values: RUNS.ok },
     };
     expect(read.table).toEqual({

@@ -56,8 +56,13 @@ def hdf5_tree(file):
     return tree
 
 
+def column_type(series):
+    """numpy's name of the column type; "string" for text, which pandas 1 and 2 hold as object, pandas 3 as str."""
+    return "string" if series.dtype.kind in "OU" or series.dtype.name in ("str", "string") else series.dtype.name
+
+
 def frame(df):
-    return {str(column): {"dtype": df[column].dtype.name, "values": [scalar(v) for v in df[column].tolist()]} for column in df.columns}
+    return {str(column): {"dtype": column_type(df[column]), "values": [scalar(v) for v in df[column].tolist()]} for column in df.columns}
 
 
 def dump(value):
