@@ -91,7 +91,7 @@ describe('the Python ecosystem reads what tiled-ts serves and writes', () => {
       read: {
         zarr_array: ['files/frames/stack', 'files/frames/ramp', 'files/scan/counts', 'files/scan/detector/image', 'files/scan/big_endian', 'files/scan/flags', 'files/image', 'files/vector', 'written/grid', 'written/image', 'written/bytes', 'written/runs/value'],
         zarr_group: ['files/frames', 'files/scan', 'written'],
-        hdf5: ['files/scan', 'written'],
+        hdf5: ['files/scan', 'files', 'written'],
         tiff: ['files/image', 'files/scan/counts', 'written/grid', 'written/image'],
         npy: ['files/vector', 'written/grid'],
         table: ['files/runs', 'files/book/scans', 'files/book/notes', 'written/runs'],
@@ -110,6 +110,34 @@ describe('the Python ecosystem reads what tiled-ts serves and writes', () => {
     // h5py's booleans are an HDF5 enum, which h5wasm cannot write: the export holds them as uint8 0/1.
     expected.flags = { ...expected.flags, dtype: 'uint8', values: expected.flags.values!.map(Number) };
     expect(read.hdf5['files/scan']).toEqual(expected);
+  });
+
+  python.it('h5py reads the HDF5 export of the whole served folder: every adapter\'s arrays and tables, as their own libraries read the files', () => {
+    const exported = read.hdf5.files;
+    const plainDataset = (d: DescribedArray): object => ({ kind: 'dataset', attrs: {}, ...dataset(d) });
+    // Table columns are datasets; text is UTF-8 strings and booleans uint8, as in every HDF5 export.
+    const tableColumns = (prefix: string, frame: Frame): Hdf5Tree =>
+      Object.fromEntries(
+        Object.entries(frame).map(([name, { dtype, values }]) => [
+          `${prefix}/${name}`,
+          { kind: 'dataset', attrs: {}, dtype: dtype === 'string' ? 'str:utf-8' : dtype === 'bool' ? 'uint8' : dtype, shape: [values.length], values: dtype === 'bool' ? values.map(Number) : values },
+        ]),
+      );
+    const scan = Object.fromEntries(Object.entries(read.hdf5['files/scan']).map(([path, item]) => [path === '/' ? 'scan' : `scan/${path}`, item]));
+    expect(exported).toEqual({
+      '/': { kind: 'group', attrs: {} },
+      ...scan,
+      frames: { kind: 'group', attrs: { instrument: { type: 'str', value: 'zarr-python' } } },
+      'frames/stack': plainDataset(files.frames.stack),
+      'frames/ramp': plainDataset(files.frames.ramp),
+      // The TIFF's tags are its metadata: compared by dataset only.
+      image: { ...plainDataset(files.image), attrs: exported.image?.attrs },
+      vector: plainDataset(files.vector),
+      runs: { kind: 'group', attrs: {} },
+      ...tableColumns('runs', files.runs),
+      book: { kind: 'group', attrs: {} },
+      ...Object.assign({}, ...Object.entries(files.book).map(([sheet, frame]) => ({ [`book/${sheet}`]: { kind: 'group', attrs: {} }, ...tableColumns(`book/${sheet}`, frame) }))),
+    });
   });
 
   python.it('h5py reads the HDF5 export of a written container: arrays, the table as a group of columns, metadata as typed attributes', () => {
