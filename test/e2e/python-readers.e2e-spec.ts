@@ -97,7 +97,7 @@ describe('the Python ecosystem reads what tiled-ts serves and writes', () => {
         table: ['files/runs', 'files/book/scans', 'files/book/notes', 'written/runs'],
       },
     });
-  }, 60000);
+  }, 120000);
   afterAll(async () => {
     await server?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
