@@ -48,7 +48,9 @@ export async function zarrJsonArray(node: ArrayNode): Promise<Record<string, unk
         configuration: { typesize: info.itemsize, cname: BLOSC_CONFIG.cname, clevel: BLOSC_CONFIG.clevel, shuffle: 'shuffle', blocksize: BLOSC_CONFIG.blocksize },
       },
     ],
-    dimension_names: node.dims && node.dims.length ? [...node.dims] : null,
+    // Left out without dims: Tiled writes null, which the Zarr v3 spec does not allow (an array or
+    // nothing) and strict readers such as tensorstore refuse.
+    ...(node.dims && node.dims.length ? { dimension_names: [...node.dims] } : {}),
     attributes: node.metadata ?? {},
   };
 }

@@ -26,21 +26,29 @@ interface H5Wasm {
   File: new (path: string, mode: string) => H5File;
 }
 
-/** Metadata values as HDF5 attributes: numbers and strings (and lists of them) natively, anything else as JSON text. */
+/**
+ * Metadata values as HDF5 attributes, typed as h5py types the same Python values when Tiled writes them
+ * (`attrs.create(key, value)`): integers as int64, other numbers as float64, strings and lists of them
+ * natively. h5py's boolean is an enum h5wasm cannot write, so booleans are uint8 0/1; anything else
+ * (objects, mixed lists, null) is JSON text, where Tiled's h5py would refuse the export.
+ */
 function writeAttributes(target: H5Object, metadata: Metadata): void {
   for (const [name, value] of Object.entries(metadata ?? {})) {
     if (name === '') continue;
     if (typeof value === 'string') target.create_attribute(name, value);
-    else if (typeof value === 'number') {
-      if (Number.isInteger(value) && Math.abs(value) < 2 ** 31) target.create_attribute(name, value);
-      else target.create_attribute(name, new Float64Array([value]), []);
-    } else if (typeof value === 'bigint') target.create_attribute(name, new BigInt64Array([value]), []);
+    else if (typeof value === 'number') target.create_attribute(name, numbers([value]), []);
+    else if (typeof value === 'bigint') target.create_attribute(name, new BigInt64Array([value]), []);
     else if (typeof value === 'boolean') target.create_attribute(name, new Uint8Array([value ? 1 : 0]), []);
     else if (value instanceof Date) target.create_attribute(name, value.toISOString());
     else if (Array.isArray(value) && value.length && value.every((v) => typeof v === 'string')) target.create_attribute(name, value);
-    else if (Array.isArray(value) && value.length && value.every((v) => typeof v === 'number')) target.create_attribute(name, Float64Array.from(value), [value.length]);
+    else if (Array.isArray(value) && value.length && value.every((v) => typeof v === 'number')) target.create_attribute(name, numbers(value), [value.length]);
     else target.create_attribute(name, JSON.stringify(value) ?? 'null');
   }
+}
+
+/** int64 when every value is an integer JSON could carry exactly, as numpy types a list of Python ints; float64 otherwise. */
+function numbers(values: readonly number[]): BigInt64Array | Float64Array {
+  return values.every(Number.isSafeInteger) ? BigInt64Array.from(values, BigInt) : Float64Array.from(values);
 }
 
 function writeItem(groups: Map<string, H5Group>, item: Hdf5Item): void {
