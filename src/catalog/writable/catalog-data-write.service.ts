@@ -59,6 +59,14 @@ export class CatalogDataWriteService {
   async putArrayFull(pathText: string | undefined, contentType: string | undefined, body: unknown, query: Query, access: RequestAccess | null): Promise<void> {
     const persist = boolParam(query, 'persist', true);
     const { handle, source } = await this.target(pathText, access, ['array', 'sparse'], 'This node cannot accept array data.');
+    if (source.structureFamily === 'sparse') {
+      // Tiled's client sends a sparse array's elements as an Arrow table (columns dim0…dimN-1, data).
+      const arrow = this.bytes(contentType, body, ARROW_FILE);
+      if (!persist) return;
+      await (await storage()).writeSparseArrayFull(handle.context, source, arrow);
+      await handle.context.store.write((tx) => tx.touch(handle.row!.id));
+      return;
+    }
     const bytes = this.bytes(contentType, body, OCTET_STREAM);
     const structure = source.structure as unknown as ArrayStructure;
     checkByteLength(bytes, structure.shape, structure.data_type.itemsize, 'the array');
@@ -71,6 +79,13 @@ export class CatalogDataWriteService {
     const block = ints(query, 'block', true)!;
     const persist = boolParam(query, 'persist', true);
     const { handle, source } = await this.target(pathText, access, ['array', 'sparse'], 'This node cannot accept array data.');
+    if (source.structureFamily === 'sparse') {
+      const arrow = this.bytes(contentType, body, ARROW_FILE);
+      if (!persist) return;
+      await (await storage()).writeSparseArrayBlock(handle.context, source, block, arrow);
+      await handle.context.store.write((tx) => tx.touch(handle.row!.id));
+      return;
+    }
     const bytes = this.bytes(contentType, body, OCTET_STREAM);
     const structure = source.structure as unknown as ArrayStructure;
     if (block.length !== structure.shape.length || block.some((b, d) => b >= structure.chunks[d].length)) {

@@ -1,0 +1,105 @@
+import { DTYPES } from '../tree/dtype';
+import type { ColumnValues, SparseBlock, SparseNode, TableColumn, TablePartition } from '../tree/tree.types';
+import { DimIndex, SliceError, sliceRange } from './ndarray';
+
+/** One dimension of a basic index over a sparse array, resolved against its length without expanding it. */
+type DimMap = { kind: 'index'; at: number } | { kind: 'slice'; first: number; step: number; count: number };
+
+export interface SparseSelection {
+  dims: DimMap[];
+  /** Shape of the result (integer-indexed dimensions dropped). */
+  shape: number[];
+}
+
+/** numpy's basic indexing of `shape` by `index`, as arithmetic: a sparse array's extent may be far larger than its elements. */
+export function sparseSelect(shape: readonly number[], index: readonly DimIndex[]): SparseSelection {
+  if (index.length > shape.length) {
+    throw new SliceError(`too many indices for array: array is ${shape.length}-dimensional, but ${index.length} were indexed`);
+  }
+  const dims: DimMap[] = [];
+  const out: number[] = [];
+  shape.forEach((length, d) => {
+    const spec = index[d] ?? { kind: 'slice' };
+    if (spec.kind === 'index') {
+      const at = spec.value < 0 ? spec.value + length : spec.value;
+      if (at < 0 || at >= length) throw new SliceError(`index ${spec.value} is out of bounds for axis ${d} with size ${length}`);
+      dims.push({ kind: 'index', at });
+    } else {
+      const range = sliceRange(length, spec.start, spec.stop, spec.step);
+      dims.push({ kind: 'slice', ...range });
+      out.push(range.count);
+    }
+  });
+  return { dims, shape: out };
+}
+
+/** A sparse result: one coordinate list per remaining dimension, and the values. */
+export interface SparseResult {
+  coords: Float64Array[];
+  data: ColumnValues;
+}
+
+/**
+ * The elements of `blocks` (each placed at its offset in the array) that `selection` keeps, with their
+ * coordinates in the selection's frame, sorted in C order and with duplicates summed: what sparse.COO
+ * makes of them when Tiled reads (and slices) a sparse array.
+ */
+export function selectElements(node: SparseNode, blocks: readonly { block: SparseBlock; offset: readonly number[] }[], selection: SparseSelection): SparseResult {
+  const kept: { coords: number[]; value: unknown }[] = [];
+  for (const { block, offset } of blocks) {
+    const n = block.data.length;
+    for (let i = 0; i < n; i++) {
+      const coords: number[] = [];
+      let keep = true;
+      for (let d = 0; d < selection.dims.length && keep; d++) {
+        const c = block.coords[d][i] + offset[d];
+        const dim = selection.dims[d];
+        if (dim.kind === 'index') {
+          keep = c === dim.at;
+          continue;
+        }
+        const rel = c - dim.first;
+        const k = rel / dim.step;
+        keep = Number.isInteger(k) && k >= 0 && k < dim.count;
+        coords.push(k);
+      }
+      if (keep) kept.push({ coords, value: block.data[i] });
+    }
+  }
+  kept.sort((a, b) => {
+    for (let d = 0; d < a.coords.length; d++) if (a.coords[d] !== b.coords[d]) return a.coords[d] - b.coords[d];
+    return 0;
+  });
+  const merged: typeof kept = [];
+  for (const element of kept) {
+    const last = merged[merged.length - 1];
+    if (last && last.coords.every((c, d) => c === element.coords[d])) last.value = add(last.value, element.value);
+    else merged.push({ ...element });
+  }
+  const ndim = selection.shape.length;
+  const coords = Array.from({ length: ndim }, (_, d) => Float64Array.from(merged, (e) => e.coords[d]));
+  let data: ColumnValues;
+  if (node.dtype === 'bool') data = merged.map((e) => Boolean(e.value));
+  else if (node.dtype === 'int64') data = BigInt64Array.from(merged, (e) => BigInt(e.value as bigint | number));
+  else {
+    const out = DTYPES[node.dtype].create(merged.length) as Float64Array;
+    merged.forEach((e, i) => (out[i] = Number(e.value)));
+    data = out;
+  }
+  return { coords, data };
+}
+
+function add(a: unknown, b: unknown): unknown {
+  if (typeof a === 'bigint' || typeof b === 'bigint') return BigInt(a as bigint) + BigInt(b as bigint);
+  if (typeof a === 'boolean') return a || Boolean(b);
+  return Number(a) + Number(b);
+}
+
+/** The table Tiled serves for a sparse result: columns dim0…dimN-1 (int64) and data. */
+export function sparseTable(node: SparseNode, result: SparseResult): { columns: TableColumn[]; partition: TablePartition } {
+  const columns: TableColumn[] = [...result.coords.map((_, d) => ({ name: `dim${d}`, type: 'int64' as const })), { name: 'data', type: node.dtype }];
+  const partition: TablePartition = Object.create(null) as TablePartition;
+  result.coords.forEach((c, d) => (partition[`dim${d}`] = BigInt64Array.from(c, (v) => BigInt(v))));
+  partition.data = result.data;
+  return { columns, partition };
+}
