@@ -114,6 +114,19 @@ describe.each(testEngines())('sparse and composite nodes on %s', (engine: Engine
       expect(await getJson('array/full/cat/coo?slice=2&format=json')).toEqual({ dim0: [1], data: [-2] });
     });
 
+    it('is served in every format the about document lists for sparse, each alias selecting its type', async () => {
+      const about = (await (await fetch(`${server.api}/`)).json()) as { formats: Record<string, string[]>; aliases: Record<string, Record<string, string[]>> };
+      expect(about.formats.sparse[0]).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+      for (const type of about.formats.sparse) {
+        const response = await get('array/full/cat/coo', type);
+        expect({ type, status: response.status, served: response.headers.get('content-type')?.split(';')[0] }).toEqual({ type, status: 200, served: type });
+      }
+      for (const [type, aliases] of Object.entries(about.aliases.sparse)) {
+        for (const alias of aliases) expect({ alias, served: (await get(`array/full/cat/coo?format=${alias}`)).headers.get('content-type')?.split(';')[0] }).toEqual({ alias, served: type });
+      }
+      expect((await get('array/full/cat/coo', 'application/octet-stream')).status).toBe(406);
+    });
+
     it('writes a chunked one block by block, coordinates relative to each block, and reads the whole', async () => {
       expect((await post('cat', sparseBody('blocks', [6, 10], [[3, 3], [5, 5]]))).status).toBe(200);
       const blocks: [string, number[][], number[]][] = [

@@ -11,7 +11,7 @@ import type { ArrayStructure } from './array-structure';
 import { writeFileAtomic } from './atomic-file';
 import { readParquetColumns } from './parquet-table';
 import { StorageError, StorageErrorCode } from './storage.errors';
-import { arrow } from './table-structure';
+import { arrow, PANDAS_INDEX_COLUMN } from './table-structure';
 
 /** Tiled's COO structure JSON, as clients send it. */
 export interface SparseStructure {
@@ -128,8 +128,6 @@ function matchesDtype(type: DataType, dtype: SparseDType): boolean {
   }
 }
 
-/** pandas' index columns, which pyarrow adds to a frame it writes with preserve_index (Tiled's client does). */
-const PANDAS_INDEX = /^__index_level_\d+__$/;
 
 /**
  * Decodes what Tiled's client sends for a block (an Arrow IPC file of columns dim0…dimN-1 and data, the
@@ -149,12 +147,12 @@ export function readSparseBody(layout: SparseLayout, blockShape: readonly number
   const ndim = layout.shape.length;
   const wanted = [...Array.from({ length: ndim }, (_, i) => `dim${i}`), 'data'];
   const names = table.schema.fields.map((f) => f.name);
-  const extra = names.filter((n) => !wanted.includes(n) && !PANDAS_INDEX.test(n));
+  const extra = names.filter((n) => !wanted.includes(n) && !PANDAS_INDEX_COLUMN.test(n));
   const missing = wanted.filter((n) => !names.includes(n));
   if (missing.length || extra.length) {
     throw new StorageError(
       StorageErrorCode.SchemaMismatch,
-      `A block of this ${ndim}-dimensional sparse array is a table of columns ${wanted.join(', ')}; got ${names.filter((n) => !PANDAS_INDEX.test(n)).join(', ') || 'none'}`,
+      `A block of this ${ndim}-dimensional sparse array is a table of columns ${wanted.join(', ')}; got ${names.filter((n) => !PANDAS_INDEX_COLUMN.test(n)).join(', ') || 'none'}`,
     );
   }
   const { DataType: Types } = arrow();
