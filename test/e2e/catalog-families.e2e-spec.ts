@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
+import { esm } from '../helpers/esm';
 import { createTestDatabase, EngineName, TestDatabase, testEngines } from '../helpers/postgres';
 import { RunningServer, startTiled } from '../helpers/tiled-process';
 
@@ -147,6 +148,21 @@ describe.each(testEngines())('sparse and composite nodes on %s', (engine: Engine
         { dim0: 2n, dim1: 4n, data: 2 },
         { dim0: 0n, dim1: 0n, data: 3 },
       ]);
+    });
+
+    it('is served dense through /zarr/v3, as Tiled\'s Zarr routes serve it, read by zarrita', async () => {
+      interface Zarrita {
+        open: { v3(location: unknown, options: { kind: 'array' }): Promise<{ shape: number[] }> };
+        get(array: unknown): Promise<{ data: Float64Array; shape: number[] }>;
+      }
+      const zarr = await esm<Zarrita>('zarrita');
+      const { FetchStore } = await esm<{ FetchStore: new (url: string, options: { fetch: (r: Request) => Promise<Response> }) => unknown }>('@zarrita/storage');
+      const store = new FetchStore(`${server.url}/zarr/v3/cat/blocks`, { fetch: (request) => fetch(new Request(request, { headers: AUTH })) });
+      const read = await zarr.get(await zarr.open.v3(store, { kind: 'array' }));
+      expect(read.shape).toEqual([6, 10]);
+      const dense = new Array<number>(60).fill(0);
+      for (const [i, j, v] of [[0, 1, 1], [0, 5, 3], [2, 9, 2], [4, 8, 4]]) dense[i * 10 + j] = v;
+      expect(Array.from(read.data)).toEqual(dense);
     });
 
     it('is listed in its parent and found by a structure_family search', async () => {

@@ -1,5 +1,7 @@
+import { BadRequestError } from '../../common/errors/tiled-http.error';
 import { DTYPES } from '../tree/dtype';
-import type { ColumnValues, SparseBlock, SparseNode, TableColumn, TablePartition } from '../tree/tree.types';
+import { cStrides } from '../tree/tree-builders';
+import type { ArrayNode, ColumnValues, SparseBlock, SparseNode, TableColumn, TablePartition } from '../tree/tree.types';
 import { DimIndex, SliceError, sliceRange } from './ndarray';
 
 /** One dimension of a basic index over a sparse array, resolved against its length without expanding it. */
@@ -102,4 +104,44 @@ export function sparseTable(node: SparseNode, result: SparseResult): { columns: 
   result.coords.forEach((c, d) => (partition[`dim${d}`] = BigInt64Array.from(c, (v) => BigInt(v))));
   partition.data = result.data;
   return { columns, partition };
+}
+
+/** Largest block a dense view fills: a sparse array's extent may be far beyond any memory. */
+export const DENSE_BLOCK_BYTE_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * A sparse array as a dense one, zeros where no element is stored (duplicates summed): how Tiled's Zarr
+ * routes serve a sparse array. Each block is filled when read; one over DENSE_BLOCK_BYTE_LIMIT is refused.
+ */
+export function denseArrayOf(node: SparseNode): ArrayNode {
+  const info = DTYPES[node.dtype];
+  return {
+    family: 'array',
+    metadata: node.metadata,
+    specs: node.specs,
+    accessBlob: node.accessBlob,
+    cacheable: node.cacheable,
+    dtype: node.dtype,
+    shape: node.shape,
+    chunks: node.chunks,
+    dims: node.dims,
+    async readBlock(block) {
+      const shape = block.map((b, d) => node.chunks[d][b]);
+      const count = shape.reduce((a, b) => a * b, 1);
+      if (count * info.itemsize > DENSE_BLOCK_BYTE_LIMIT) {
+        throw new BadRequestError(`A dense block of ${count * info.itemsize} bytes exceeds the limit of ${DENSE_BLOCK_BYTE_LIMIT} bytes; read this sparse array's elements through /api/v1/array/block instead.`);
+      }
+      const out = info.create(count);
+      const { coords, data } = await node.readBlock(block);
+      const strides = cStrides(shape);
+      for (let i = 0; i < data.length; i++) {
+        let at = 0;
+        for (let d = 0; d < shape.length; d++) at += coords[d][i] * strides[d];
+        if (node.dtype === 'int64') (out as BigInt64Array)[at] += BigInt(data[i] as bigint | number);
+        else if (node.dtype === 'bool') (out as Uint8Array)[at] = out[at] || data[i] ? 1 : 0;
+        else (out as Float64Array)[at] += Number(data[i]);
+      }
+      return out;
+    },
+  };
 }
