@@ -63,7 +63,8 @@ export function selectElements(node: SparseNode, blocks: readonly { block: Spars
         const rel = c - dim.first;
         const k = rel / dim.step;
         keep = Number.isInteger(k) && k >= 0 && k < dim.count;
-        coords.push(k);
+        // + 0: a negative step gives -0 for the first position.
+        coords.push(k + 0);
       }
       if (keep) kept.push({ coords, value: block.data[i] });
     }
