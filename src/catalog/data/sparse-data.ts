@@ -47,12 +47,17 @@ export interface SparseResult {
  * makes of them when Tiled reads (and slices) a sparse array.
  */
 export function selectElements(node: SparseNode, blocks: readonly { block: SparseBlock; offset: readonly number[] }[], selection: SparseSelection): SparseResult {
-  const kept: { coords: number[]; value: unknown }[] = [];
+  const ndim = selection.shape.length;
+  const total = blocks.reduce((n, b) => n + b.block.data.length, 0);
+  // Column-wise, in typed arrays: a response may hold millions of elements.
+  const kept = Array.from({ length: ndim }, () => new Float64Array(total));
+  const values: unknown[] = [];
+  const position = new Array<number>(ndim);
   for (const { block, offset } of blocks) {
     const n = block.data.length;
     for (let i = 0; i < n; i++) {
-      const coords: number[] = [];
       let keep = true;
+      let out = 0;
       for (let d = 0; d < selection.dims.length && keep; d++) {
         const c = block.coords[d][i] + offset[d];
         const dim = selection.dims[d];
@@ -60,36 +65,48 @@ export function selectElements(node: SparseNode, blocks: readonly { block: Spars
           keep = c === dim.at;
           continue;
         }
-        const rel = c - dim.first;
-        const k = rel / dim.step;
+        const k = (c - dim.first) / dim.step;
         keep = Number.isInteger(k) && k >= 0 && k < dim.count;
         // + 0: a negative step gives -0 for the first position.
-        coords.push(k + 0);
+        position[out++] = k + 0;
       }
-      if (keep) kept.push({ coords, value: block.data[i] });
+      if (!keep) continue;
+      for (let d = 0; d < ndim; d++) kept[d][values.length] = position[d];
+      values.push(block.data[i]);
     }
   }
-  kept.sort((a, b) => {
-    for (let d = 0; d < a.coords.length; d++) if (a.coords[d] !== b.coords[d]) return a.coords[d] - b.coords[d];
+  const count = values.length;
+  const compare = (a: number, b: number): number => {
+    for (let d = 0; d < ndim; d++) if (kept[d][a] !== kept[d][b]) return kept[d][a] - kept[d][b];
     return 0;
-  });
-  const merged: typeof kept = [];
-  for (const element of kept) {
-    const last = merged[merged.length - 1];
-    if (last && last.coords.every((c, d) => c === element.coords[d])) last.value = add(last.value, element.value);
-    else merged.push({ ...element });
+  };
+  let order: ArrayLike<number> = { length: count };
+  let sorted = true;
+  for (let i = 1; i < count && sorted; i++) sorted = compare(i - 1, i) <= 0;
+  // Blocks written from a sparse.COO are in C order already; only others pay for the sort.
+  if (!sorted) order = Array.from({ length: count }, (_, i) => i).sort(compare);
+  const at = (i: number): number => (sorted ? i : order[i]);
+  const coords = Array.from({ length: ndim }, () => new Float64Array(count));
+  const merged: unknown[] = [];
+  for (let i = 0; i < count; i++) {
+    const from = at(i);
+    if (merged.length && compare(at(i - 1), from) === 0) {
+      merged[merged.length - 1] = add(merged[merged.length - 1], values[from]);
+      continue;
+    }
+    for (let d = 0; d < ndim; d++) coords[d][merged.length] = kept[d][from];
+    merged.push(values[from]);
   }
-  const ndim = selection.shape.length;
-  const coords = Array.from({ length: ndim }, (_, d) => Float64Array.from(merged, (e) => e.coords[d]));
+  const trimmed = coords.map((c) => c.subarray(0, merged.length));
   let data: ColumnValues;
-  if (node.dtype === 'bool') data = merged.map((e) => Boolean(e.value));
-  else if (node.dtype === 'int64') data = BigInt64Array.from(merged, (e) => BigInt(e.value as bigint | number));
+  if (node.dtype === 'bool') data = merged.map(Boolean);
+  else if (node.dtype === 'int64') data = BigInt64Array.from(merged, (v) => BigInt(v as bigint | number));
   else {
     const out = DTYPES[node.dtype].create(merged.length) as Float64Array;
-    merged.forEach((e, i) => (out[i] = Number(e.value)));
+    merged.forEach((v, i) => (out[i] = Number(v)));
     data = out;
   }
-  return { coords, data };
+  return { coords: trimmed, data };
 }
 
 function add(a: unknown, b: unknown): unknown {
