@@ -3,10 +3,11 @@ import { BadRequestError, TiledHttpError } from '../common/errors/tiled-http.err
 import { DTYPES, bytesOf } from './tree/dtype';
 import type { ArrayNode, NumericArray, SparseNode, TableColumn, TableNode, TablePartition, TreeNode } from './tree/tree.types';
 import { selectElements, sparseSelect, sparseTable } from './data/sparse-data';
+import type { SparseResult } from './data/sparse-data';
 import { SliceError, SLICE_PATTERN, SLICE_PATTERN_TEXT, gather, parseSlice, readBlockChecked, readSelection, select } from './data/ndarray';
 import { rowsOf, selectColumns } from './data/table-data';
 import { ARRAY_BY_TYPE, ARRAY_DEFAULT, ARRAY_TYPES, HDF5, SPARSE_DEFAULT, SPARSE_TYPES, TABLE_BY_TYPE, TABLE_DEFAULT, TABLE_TYPES, TEXT_ENCODING_ELEMENT_LIMIT } from './encoders/registry';
-import { ChildLister, encodeHdf5 } from './encoders/hdf5';
+import { ChildLister, encodeHdf5, HDF5_EXPORT_BYTE_LIMIT } from './encoders/hdf5';
 import { encodeOffThread, ownBuffer } from './encoders/encoder-pool';
 import { Encoded, md5OfBody } from './http/send';
 import { contentTypeHeader } from './http/negotiate';
@@ -204,8 +205,30 @@ export class CatalogDataService {
     // Tiled's limit is on the sparse array's nbytes: its coordinates (int64) and its data.
     const bytes = result.data.length * (selection.shape.length * 8 + DTYPES[node.dtype].itemsize);
     if (bytes > RESPONSE_BYTESIZE_LIMIT) throw new BadRequestError(`Response would exceed ${RESPONSE_BYTESIZE_LIMIT}. Use slicing ('?slice=...') to request smaller chunks.`);
+    if (type === HDF5) return this.sparseHdf5(node, result);
     const { columns, partition } = sparseTable(node, result);
     return this.encodeTable(columns, [partition], type, "Use slicing ('?slice=...') to request fewer elements, or request application/vnd.apache.arrow.file.");
+  }
+
+  /** Tiled's HDF5 form of a sparse array: datasets `data` (nnz) and `coords` (ndim × nnz), the metadata as file attributes. */
+  private async sparseHdf5(node: SparseNode, result: SparseResult): Promise<Encoded> {
+    const count = result.data.length;
+    const ndim = result.coords.length;
+    if (count * (ndim * 8 + DTYPES[node.dtype].itemsize) > HDF5_EXPORT_BYTE_LIMIT) {
+      throw new BadRequestError(`This export would exceed the HDF5 export limit of ${HDF5_EXPORT_BYTE_LIMIT} bytes. Use slicing ('?slice=...') to request fewer elements.`);
+    }
+    const coords = new BigInt64Array(ndim * count);
+    result.coords.forEach((c, d) => c.forEach((v, i) => (coords[d * count + i] = BigInt(v))));
+    const data = node.dtype === 'bool' ? Uint8Array.from(result.data as boolean[], (v) => (v ? 1 : 0)) : (result.data as Float64Array | Float32Array | Int32Array | BigInt64Array);
+    const body = await encodeOffThread({
+      kind: 'hdf5',
+      rootMetadata: node.metadata ?? {},
+      items: [
+        { kind: 'dataset', path: ['data'], metadata: {}, data, shape: [count] },
+        { kind: 'dataset', path: ['coords'], metadata: {}, data: coords, shape: [ndim, count] },
+      ],
+    });
+    return { body, type: HDF5, etag: await md5OfBody(body, HDF5) };
   }
 
   /** Rows of `columns` in a table media type; `hint` says how to ask for less when an encoder's bound is hit. */

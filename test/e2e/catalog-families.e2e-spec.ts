@@ -117,7 +117,17 @@ describe.each(testEngines())('sparse and composite nodes on %s', (engine: Engine
 
     it('is served in every format the about document lists for sparse, each alias selecting its type', async () => {
       const about = (await (await fetch(`${server.api}/`)).json()) as { formats: Record<string, string[]>; aliases: Record<string, Record<string, string[]>> };
-      expect(about.formats.sparse[0]).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+      // Tiled 0.2.16's list, in its order.
+      expect(about.formats.sparse).toEqual([
+        'application/x-hdf5',
+        'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+        'application/vnd.apache.arrow.file',
+        'application/x-parquet',
+        'text/csv',
+        'text/plain',
+        'text/html',
+        'application/json',
+      ]);
       for (const type of about.formats.sparse) {
         const response = await get('array/full/cat/coo', type);
         expect({ type, status: response.status, served: response.headers.get('content-type')?.split(';')[0] }).toEqual({ type, status: 200, served: type });
@@ -126,6 +136,22 @@ describe.each(testEngines())('sparse and composite nodes on %s', (engine: Engine
         for (const alias of aliases) expect({ alias, served: (await get(`array/full/cat/coo?format=${alias}`)).headers.get('content-type')?.split(';')[0] }).toEqual({ alias, served: type });
       }
       expect((await get('array/full/cat/coo', 'application/octet-stream')).status).toBe(406);
+
+      // Tiled's HDF5 form: datasets data and coords (ndim × nnz), the metadata as attributes of the file.
+      interface H5Node {
+        attrs: Record<string, { value: unknown }>;
+        get(path: string): { shape: number[]; value: ArrayLike<number | bigint> };
+      }
+      const h5wasm = await esm<{ ready: Promise<unknown>; File: new (path: string, mode: string) => H5Node & { close(): void } }>('h5wasm/node');
+      await h5wasm.ready;
+      const file = join(dir, 'coo.h5');
+      writeFileSync(file, Buffer.from(await (await get('array/full/cat/coo?format=h5')).arrayBuffer()));
+      const h5 = new h5wasm.File(file, 'r');
+      expect(h5.get('coords').shape).toEqual([2, 3]);
+      expect(Array.from(h5.get('coords').value, Number)).toEqual([0, 2, 3, 4, 1, 0]);
+      expect(Array.from(h5.get('data').value, Number)).toEqual([1.5, -2, 7]);
+      expect(h5.attrs.kind.value).toBe('sparse');
+      h5.close();
     });
 
     it('writes a chunked one block by block, coordinates relative to each block, and reads the whole', async () => {

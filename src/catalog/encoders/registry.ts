@@ -120,9 +120,9 @@ export const TABLE_ENCODERS: readonly TableEncoder[] = [
 
 /**
  * Sparse arrays are served as tables of columns dim0…dimN-1 and data (Tiled's serialisation), so by the
- * table encoders, in the order of Tiled 0.2.16's about document; its HDF5 form is not served.
+ * table encoders, in the order of Tiled 0.2.16's about document; HDF5 holds Tiled's `data` and `coords` datasets.
  */
-const SPARSE_ORDER = [XLSX, ARROW_FILE, 'application/x-parquet', 'text/csv', 'text/plain', 'text/html', 'application/json'];
+const SPARSE_ORDER = [HDF5, XLSX, ARROW_FILE, 'application/x-parquet', 'text/csv', 'text/plain', 'text/html', 'application/json'];
 export const SPARSE_ENCODERS: readonly TableEncoder[] = SPARSE_ORDER.map((type) => TABLE_ENCODERS.find((e) => e.type === type)!);
 
 export const CONTAINER_ENCODERS: readonly ContainerEncoder[] = [
