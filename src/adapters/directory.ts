@@ -511,6 +511,18 @@ export class DirectoryIndex {
           },
         };
         break;
+      case 'sparse':
+        wrapped = {
+          ...node,
+          readBlock: async (block) => {
+            try {
+              return await node.readBlock(block);
+            } catch (error) {
+              return fail(error);
+            }
+          },
+        };
+        break;
       case 'container':
         wrapped = {
           ...node,

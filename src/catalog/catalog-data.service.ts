@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { BadRequestError, TiledHttpError } from '../common/errors/tiled-http.error';
 import { DTYPES, bytesOf } from './tree/dtype';
-import type { ArrayNode, NumericArray, TableNode, TablePartition, TreeNode } from './tree/tree.types';
+import type { ArrayNode, NumericArray, SparseNode, TableColumn, TableNode, TablePartition, TreeNode } from './tree/tree.types';
+import { selectElements, sparseSelect, sparseTable } from './data/sparse-data';
+import type { SparseResult } from './data/sparse-data';
 import { SliceError, SLICE_PATTERN, SLICE_PATTERN_TEXT, gather, parseSlice, readBlockChecked, readSelection, select } from './data/ndarray';
 import { rowsOf, selectColumns } from './data/table-data';
-import { ARRAY_BY_TYPE, ARRAY_DEFAULT, ARRAY_TYPES, HDF5, TABLE_BY_TYPE, TABLE_DEFAULT, TABLE_TYPES, TEXT_ENCODING_ELEMENT_LIMIT } from './encoders/registry';
-import { ChildLister, encodeHdf5 } from './encoders/hdf5';
+import { ARRAY_BY_TYPE, ARRAY_DEFAULT, ARRAY_TYPES, HDF5, SPARSE_DEFAULT, SPARSE_TYPES, TABLE_BY_TYPE, TABLE_DEFAULT, TABLE_TYPES, TEXT_ENCODING_ELEMENT_LIMIT } from './encoders/registry';
+import { ChildLister, encodeHdf5, HDF5_EXPORT_BYTE_LIMIT } from './encoders/hdf5';
 import { encodeOffThread, ownBuffer } from './encoders/encoder-pool';
 import { Encoded, md5OfBody } from './http/send';
 import { contentTypeHeader } from './http/negotiate';
@@ -101,7 +103,12 @@ export class CatalogDataService {
     return expected === 'scalar' ? shape.length === 0 : expected === shape.join(',');
   }
 
-  async arrayBlock(node: ArrayNode, query: Query, type: string): Promise<Encoded> {
+  /** The media types the /array routes negotiate for this node, and the default: sparse arrays are served as tables. */
+  arrayFormats(node: TreeNode): [readonly string[], string] {
+    return node.family === 'sparse' ? [SPARSE_TYPES, SPARSE_DEFAULT] : [ARRAY_TYPES, ARRAY_DEFAULT];
+  }
+
+  async arrayBlock(node: ArrayNode | SparseNode, query: Query, type: string): Promise<Encoded> {
     const blockText = patternParam(query, 'block', BLOCK_PATTERN, BLOCK_PATTERN_TEXT);
     if (blockText === undefined) throw missing('block');
     const sliceText = patternParam(query, 'slice', SLICE_PATTERN, SLICE_PATTERN_TEXT) ?? '';
@@ -122,6 +129,7 @@ export class CatalogDataService {
       );
     }
     const blockShape = block.map((b, d) => node.chunks[d][b]);
+    if (node.family === 'sparse') return this.sparseRead(node, [block], blockShape, sliceText, expected, type, 'block');
     let selection;
     try {
       selection = select(blockShape, parseSlice(sliceText));
@@ -142,9 +150,13 @@ export class CatalogDataService {
     return this.encodeArray(result, selection.shape, node, type, result === values);
   }
 
-  async arrayFull(node: ArrayNode, query: Query, type: string): Promise<Encoded> {
+  async arrayFull(node: ArrayNode | SparseNode, query: Query, type: string): Promise<Encoded> {
     const sliceText = patternParam(query, 'slice', SLICE_PATTERN, SLICE_PATTERN_TEXT) ?? '';
     const expected = this.expectedShape(query);
+    if (node.family === 'sparse') {
+      const all = node.chunks.reduce<number[][]>((acc, lengths) => acc.flatMap((prefix) => lengths.map((_, i) => [...prefix, i])), [[]]);
+      return this.sparseRead(node, all, node.shape, sliceText, expected, type, 'full');
+    }
     let selection;
     try {
       selection = select(node.shape, parseSlice(sliceText));
@@ -162,6 +174,72 @@ export class CatalogDataService {
     const values = await readSelection(node, selection);
     const single = node.chunks.every((c) => c.length === 1) && sliceText === '';
     return this.encodeArray(values, selection.shape, node, type, single);
+  }
+
+  /**
+   * A sparse array's blocks (the whole array for /array/full, one block for /array/block), sliced, as Tiled's
+   * table of its elements: columns dim0…dimN-1 with coordinates in the result's frame, and data.
+   */
+  private async sparseRead(node: SparseNode, blocks: number[][], shape: readonly number[], sliceText: string, expected: string | undefined, type: string, route: 'block' | 'full'): Promise<Encoded> {
+    let selection;
+    try {
+      selection = sparseSelect(shape, parseSlice(sliceText));
+    } catch (error) {
+      if (!(error instanceof SliceError)) throw error;
+      if (route === 'block') throw new TiledHttpError(422, `Slice parameter ${sliceText} is not valid for the shape ${pyTuple(shape)} that would result from the requested block.`);
+      throw new BadRequestError(`Block index out of range: slice ${sliceText} does not fit the shape ${pyTuple(shape)} (${error.message})`);
+    }
+    if (expected !== undefined && !this.shapeMatches(expected, selection.shape)) {
+      throw new TiledHttpError(
+        route === 'block' ? 422 : 400,
+        `The expected shape ${expected === 'scalar' ? '()' : pyTuple(expected.split(',').map(Number))} does not match the actual shape ${pyTuple(selection.shape)} that would result from the requested block and slice.`,
+      );
+    }
+    const read = [];
+    for (const block of blocks) {
+      // /array/block answers in the block's frame; /array/full places each block at its offset.
+      const offset = route === 'block' ? block.map(() => 0) : block.map((b, d) => node.chunks[d].slice(0, b).reduce((a, c) => a + c, 0));
+      read.push({ block: await node.readBlock(block), offset });
+    }
+    const result = selectElements(node, read, selection);
+    // Tiled's limit is on the sparse array's nbytes: its coordinates (int64) and its data.
+    const bytes = result.data.length * (selection.shape.length * 8 + DTYPES[node.dtype].itemsize);
+    if (bytes > RESPONSE_BYTESIZE_LIMIT) throw new BadRequestError(`Response would exceed ${RESPONSE_BYTESIZE_LIMIT}. Use slicing ('?slice=...') to request smaller chunks.`);
+    if (type === HDF5) return this.sparseHdf5(node, result);
+    const { columns, partition } = sparseTable(node, result);
+    return this.encodeTable(columns, [partition], type, "Use slicing ('?slice=...') to request fewer elements, or request application/vnd.apache.arrow.file.");
+  }
+
+  /** Tiled's HDF5 form of a sparse array: datasets `data` (nnz) and `coords` (ndim × nnz), the metadata as file attributes. */
+  private async sparseHdf5(node: SparseNode, result: SparseResult): Promise<Encoded> {
+    const count = result.data.length;
+    const ndim = result.coords.length;
+    if (count * (ndim * 8 + DTYPES[node.dtype].itemsize) > HDF5_EXPORT_BYTE_LIMIT) {
+      throw new BadRequestError(`This export would exceed the HDF5 export limit of ${HDF5_EXPORT_BYTE_LIMIT} bytes. Use slicing ('?slice=...') to request fewer elements.`);
+    }
+    const coords = new BigInt64Array(ndim * count);
+    result.coords.forEach((c, d) => c.forEach((v, i) => (coords[d * count + i] = BigInt(v))));
+    const data = node.dtype === 'bool' ? Uint8Array.from(result.data as boolean[], (v) => (v ? 1 : 0)) : (result.data as Float64Array | Float32Array | Int32Array | BigInt64Array);
+    const body = await encodeOffThread({
+      kind: 'hdf5',
+      rootMetadata: node.metadata ?? {},
+      items: [
+        { kind: 'dataset', path: ['data'], metadata: {}, data, shape: [count] },
+        { kind: 'dataset', path: ['coords'], metadata: {}, data: coords, shape: [ndim, count] },
+      ],
+    });
+    return { body, type: HDF5, etag: await md5OfBody(body, HDF5) };
+  }
+
+  /** Rows of `columns` in a table media type; `hint` says how to ask for less when an encoder's bound is hit. */
+  private async encodeTable(columns: readonly TableColumn[], parts: readonly TablePartition[], type: string, hint: string): Promise<Encoded> {
+    const encoder = TABLE_BY_TYPE.get(type);
+    tooManyElements(rowsOf(parts, columns) * columns.length, encoder?.maxElements, type, hint);
+    let body: Buffer;
+    if (encoder?.offThread) body = await encodeOffThread({ kind: 'table', type, columns: [...columns], partitions: [...parts] });
+    else if (encoder?.encode) body = await encoder.encode(columns, parts);
+    else throw new Error(`No table encoder for ${type}`);
+    return { body, type: contentTypeHeader(type), etag: await md5OfBody(body, type) };
   }
 
   /** `column` (or the deprecated `field`) from the query, or the POSTed JSON list. */
@@ -198,16 +276,11 @@ export class CatalogDataService {
       const hint = partition === 'all' ? 'Select a subset of the columns to' : "Select a subset of the columns ('?field=...') to";
       throw new BadRequestError(`Response would exceed ${RESPONSE_BYTESIZE_LIMIT}. ${hint} request a smaller chunks.`);
     }
-    const encoder = TABLE_BY_TYPE.get(type);
-    tooManyElements(rows * columns.length, encoder?.maxElements, type, 'Select a subset of the columns or one partition, or request application/vnd.apache.arrow.file.');
-    let body: Buffer;
-    if (type === HDF5) {
-      const selected: TableNode = { family: 'table', metadata: node.metadata, columns, npartitions: parts.length, readPartition: (i) => parts[i] };
-      body = await encodeHdf5(selected, noChildren);
-    }
-    else if (encoder?.offThread) body = await encodeOffThread({ kind: 'table', type, columns, partitions: parts });
-    else if (encoder?.encode) body = await encoder.encode(columns, parts);
-    else throw new Error(`No table encoder for ${type}`);
+    const hint = 'Select a subset of the columns or one partition, or request application/vnd.apache.arrow.file.';
+    if (type !== HDF5) return this.encodeTable(columns, parts, type, hint);
+    tooManyElements(rows * columns.length, TABLE_BY_TYPE.get(type)?.maxElements, type, hint);
+    const selected: TableNode = { family: 'table', metadata: node.metadata, columns, npartitions: parts.length, readPartition: (i) => parts[i] };
+    const body = await encodeHdf5(selected, noChildren);
     return { body, type: contentTypeHeader(type), etag: await md5OfBody(body, type) };
   }
 

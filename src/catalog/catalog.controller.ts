@@ -3,13 +3,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Scopes } from '../auth/auth.decorators';
 import { TiledHttpError } from '../common/errors/tiled-http.error';
 import { apiBase, etagOf, toJson, wantsMsgpack } from '../common/http/wire';
-import { ARRAY_DEFAULT, ARRAY_TYPES, CatalogDataService, TABLE_DEFAULT, TABLE_TYPES, checkListLength } from './catalog-data.service';
+import { CatalogDataService, TABLE_DEFAULT, TABLE_TYPES, checkListLength } from './catalog-data.service';
 import { CONTAINER_DEFAULT, CONTAINER_TYPES, HDF5 } from './encoders/registry';
 import { CatalogService, Located } from './catalog.service';
 import { negotiate } from './http/negotiate';
 import { queryOf } from './http/query-params';
 import { sendEncoded } from './http/send';
-import type { ArrayNode, TableNode } from './tree/tree.types';
+import type { ArrayNode, SparseNode, TableNode } from './tree/tree.types';
 
 type Params = { '*'?: string };
 type RouteScope = 'read:metadata' | 'read:data';
@@ -61,8 +61,8 @@ export class CatalogController {
   async arrayBlock(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
     const located = await this.locateFamily(request, ['array', 'sparse']);
     const query = queryOf(request);
-    const { type } = negotiate(request, query, ARRAY_TYPES, ARRAY_DEFAULT);
-    const encoded = await this.data.arrayBlock(located.node as ArrayNode, query, type);
+    const { type } = negotiate(request, query, ...this.data.arrayFormats(located.node));
+    const encoded = await this.data.arrayBlock(located.node as ArrayNode | SparseNode, query, type);
     return sendEncoded(request, reply, encoded, this.disposition(request));
   }
 
@@ -71,8 +71,8 @@ export class CatalogController {
   async arrayFull(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
     const located = await this.locateFamily(request, ['array', 'sparse']);
     const query = queryOf(request);
-    const { type } = negotiate(request, query, ARRAY_TYPES, ARRAY_DEFAULT);
-    const encoded = await this.data.arrayFull(located.node as ArrayNode, query, type);
+    const { type } = negotiate(request, query, ...this.data.arrayFormats(located.node));
+    const encoded = await this.data.arrayFull(located.node as ArrayNode | SparseNode, query, type);
     return sendEncoded(request, reply, encoded, this.disposition(request));
   }
 

@@ -284,6 +284,7 @@ export class CatalogService {
         return { contents: null, count: await this.childCount(node, view, blob) };
       case 'array':
       case 'table':
+      case 'sparse':
         return dataStructureOf(node, (table) => this.arrowSchemaOf(table));
     }
   }
@@ -295,6 +296,7 @@ export class CatalogService {
       case 'container':
         return { self, search: `${base}/search/${p}`, full: `${base}/container/full/${p}` };
       case 'array':
+      case 'sparse':
         return { self, full: `${base}/array/full/${p}`, block: `${base}/array/block/${p}?block=${node.shape.map((_, i) => `{${i}}`).join(',')}` };
       case 'table':
         return { self, full: `${base}/table/full/${p}`, partition: `${base}/table/partition/${p}?partition={index}` };

@@ -15,8 +15,8 @@ export type {
   TokenResponse,
 } from './context';
 export { NotAuthenticatedError, TiledClientError } from './errors';
-export { ArrayNode, BaseNode, Container, TableNode, slicedShape } from './nodes';
-export type { ArrayData, ArrayStructure, DeleteOptions, Node, NodeOptions, Resource, TableStructure, TypedArray, WriteArrayOptions } from './nodes';
+export { ArrayNode, BaseNode, Container, SparseNode, TableNode, slicedShape } from './nodes';
+export type { ArrayData, ArrayStructure, DeleteOptions, Node, NodeOptions, Resource, SparseData, SparseValues, TableStructure, TypedArray, WriteArrayOptions, WriteSparseOptions } from './nodes';
 export type { WritableArray } from './write';
 export { queries } from './queries';
 export type { Query } from './queries';

@@ -1,4 +1,4 @@
-import { Table, tableFromIPC } from 'apache-arrow';
+import { Table, tableFromArrays, tableFromIPC } from 'apache-arrow';
 import { Context } from './context';
 import { TiledClientError } from './errors';
 import { Query, queryParams } from './queries';
@@ -17,6 +17,21 @@ export interface WriteArrayOptions extends NodeOptions {
   /** Per dimension, chunk lengths; more than one chunk: the array is uploaded block by block. Default: one chunk. */
   chunks?: number[][];
   dims?: string[];
+}
+
+export interface WriteSparseOptions extends NodeOptions {
+  shape: number[];
+  dims?: string[];
+}
+
+/** Values a sparse array may hold: those a table column carries (the server's sparse data types). */
+export type SparseValues = Float64Array | Float32Array | Int32Array | BigInt64Array;
+
+/** The stored elements of a sparse (COO) array: one coordinate list per dimension, and the values. */
+export interface SparseData {
+  coords: number[][];
+  data: SparseValues;
+  shape: number[];
 }
 
 export interface DeleteOptions {
@@ -275,6 +290,33 @@ export class Container extends BaseNode {
     return node;
   }
 
+  /**
+   * Create a child sparse array in COO layout from its elements, `coords[d][i]` being element i's index
+   * along dimension d, and upload them as one block (Tiled's `write_sparse`).
+   */
+  async writeSparse(coords: number[][], data: SparseValues, options: WriteSparseOptions): Promise<SparseNode> {
+    const { shape } = options;
+    if (coords.length !== shape.length || coords.some((c) => c.length !== data.length)) {
+      throw new TiledClientError(0, `coords must hold ${shape.length} lists of ${data.length} indices, one per dimension of shape ${JSON.stringify(shape)}`);
+    }
+    const structure = {
+      chunks: wholeChunks(shape),
+      shape,
+      data_type: dataTypeOf(data),
+      coord_data_type: { endianness: 'little', kind: 'i', itemsize: 8, dt_units: null },
+      dims: options.dims ?? null,
+      resizable: false,
+      layout: 'COO',
+    };
+    const node = (await this.create({
+      ...Container.common(options),
+      structure_family: 'sparse',
+      data_sources: [{ structure_family: 'sparse', structure, id: null, mimetype: null, parameters: {}, properties: {}, assets: [], management: 'writable' }],
+    })) as SparseNode;
+    await node.write(coords, data);
+    return node;
+  }
+
   /** A child by key, or a descendant by `a/b/c` path. */
   async get(key: string): Promise<Node> {
     const parts = key.split('/').filter(Boolean);
@@ -467,7 +509,55 @@ export class TableNode extends BaseNode {
   }
 }
 
-export type Node = Container | ArrayNode | TableNode | BaseNode;
+/** The Arrow table the server takes and gives for sparse elements: columns dim0…dimN-1 (int64) and data. */
+function cooTable(coords: number[][], data: SparseValues): Uint8Array {
+  const columns: Record<string, SparseValues> = {};
+  coords.forEach((c, d) => (columns[`dim${d}`] = BigInt64Array.from(c, (v) => BigInt(v))));
+  columns.data = data;
+  return arrowFileOf(tableFromArrays(columns));
+}
+
+/** A sparse array (Tiled's `sparse` family, COO layout). */
+export class SparseNode extends BaseNode {
+  get shape(): number[] {
+    return (this.item.attributes.structure as { shape: number[] }).shape;
+  }
+
+  get chunks(): number[][] {
+    return (this.item.attributes.structure as { chunks: number[][] }).chunks;
+  }
+
+  /** The stored elements of the whole array, or of a numpy-style slice of it, coordinates in the result's frame. */
+  async read(options: { slice?: string } = {}): Promise<SparseData> {
+    const shape = options.slice ? slicedShape(this.shape, options.slice) : this.shape;
+    return this.fetchElements(this.item.links?.full ?? nodeUrl(this.context, 'array/full', this.path), options.slice ? { slice: options.slice } : {}, shape);
+  }
+
+  /** The stored elements of one block, coordinates relative to the block. */
+  async readBlock(block: number[]): Promise<SparseData> {
+    const base = this.item.links?.block?.split('?')[0] ?? nodeUrl(this.context, 'array/block', this.path);
+    return this.fetchElements(base, { block: block.join(',') }, block.map((b, d) => this.chunks[d]?.[b] ?? 0));
+  }
+
+  /** Replace the array's elements (it must have one block). */
+  async write(coords: number[][], data: SparseValues): Promise<void> {
+    await this.context.fetchDocument('PUT', nodeUrl(this.context, 'array/full', this.path), { bytes: { data: cooTable(coords, data), type: ARROW_FILE } });
+  }
+
+  /** Replace one block's elements, coordinates relative to the block. */
+  async writeBlock(block: number[], coords: number[][], data: SparseValues): Promise<void> {
+    await this.context.fetchDocument('PUT', nodeUrl(this.context, 'array/block', this.path), { query: { block: block.join(',') }, bytes: { data: cooTable(coords, data), type: ARROW_FILE } });
+  }
+
+  private async fetchElements(url: string, query: Record<string, string>, shape: number[]): Promise<SparseData> {
+    const response = await this.context.request('GET', url, { query, accept: ARROW_FILE });
+    const table = tableFromIPC(new Uint8Array(await response.arrayBuffer()));
+    const coords = shape.map((_, d) => Array.from(table.getChild(`dim${d}`)?.toArray() as ArrayLike<bigint | number>, Number));
+    return { coords, data: table.getChild('data')!.toArray() as SparseValues, shape };
+  }
+}
+
+export type Node = Container | ArrayNode | TableNode | SparseNode | BaseNode;
 
 export function nodeFor(context: Context, path: readonly string[], item: Resource): Node {
   switch (item.attributes.structure_family) {
@@ -477,6 +567,8 @@ export function nodeFor(context: Context, path: readonly string[], item: Resourc
       return new ArrayNode(context, path, item);
     case 'table':
       return new TableNode(context, path, item);
+    case 'sparse':
+      return new SparseNode(context, path, item);
     default:
       return new BaseNode(context, path, item);
   }

@@ -4,7 +4,8 @@ import { Scopes } from '../auth/auth.decorators';
 import { NotFoundError } from '../common/errors/tiled-http.error';
 import { toJson } from '../common/http/wire';
 import { CatalogService, Located } from '../catalog/catalog.service';
-import type { ArrayNode } from '../catalog/tree/tree.types';
+import type { ArrayNode, TreeNode } from '../catalog/tree/tree.types';
+import { denseArrayOf } from '../catalog/data/sparse-data';
 import { encodeZarrChunk } from './zarr-chunks';
 import { zarrJsonArray, zarrJsonGroup, zarrayDocument } from './zarr-documents';
 
@@ -22,6 +23,11 @@ function selfUrl(request: FastifyRequest): string {
   const proto = request.protocol ?? 'http';
   const host = request.headers.host ?? 'localhost';
   return `${proto}://${host}${request.url.split('?')[0]}`.replace(/\/+$/, '');
+}
+
+/** The node as a Zarr array, if it is one: a sparse array is served dense, as Tiled's Zarr routes serve it. */
+function zarrArray(node: TreeNode): ArrayNode | null {
+  return node.family === 'array' ? node : node.family === 'sparse' ? denseArrayOf(node) : null;
 }
 
 function sendJson(reply: FastifyReply, payload: unknown): FastifyReply {
@@ -56,14 +62,14 @@ export class ZarrHttpController {
     if (last === '.zarray') {
       const located = await this.catalog.locateFor(request, ZARR_SCOPES, parent.join('/'));
       this.catalog.requireFamily(located, ['array', 'sparse']);
-      return sendJson(reply, zarrayDocument(located.node as ArrayNode));
+      return sendJson(reply, zarrayDocument(zarrArray(located.node)!));
     }
     if (V2_CHUNK_KEY.test(last)) {
       const array = await this.arrayAt(request, parent);
       if (array) return this.sendChunk(reply, array, last.split('.').map(Number));
     }
     const located = await this.catalog.locateFor(request, ZARR_SCOPES, segments.join('/'));
-    if (located.node.family === 'array') return sendJson(reply, {});
+    if (zarrArray(located.node)) return sendJson(reply, {});
     return sendJson(reply, await this.listing(request, located));
   }
 
@@ -78,20 +84,21 @@ export class ZarrHttpController {
       if (array) return this.sendChunk(reply, array, segments.slice(c + 1).map(Number));
     }
     const located = await this.catalog.locateFor(request, ZARR_SCOPES, segments.join('/'));
-    if (located.node.family === 'array') return sendJson(reply, await this.zarrJson(located));
+    if (zarrArray(located.node)) return sendJson(reply, await this.zarrJson(located));
     return sendJson(reply, await this.listing(request, located));
   }
 
   private async zarrJson(located: Located): Promise<Record<string, unknown>> {
     const { node } = located;
-    return node.family === 'array' ? zarrJsonArray(node) : zarrJsonGroup(node.metadata);
+    const array = zarrArray(node);
+    return array ? zarrJsonArray(array) : zarrJsonGroup(node.metadata);
   }
 
   /** The array at `segments`, or null when there is none (the key is then a child's name). */
   private async arrayAt(request: FastifyRequest, segments: readonly string[]): Promise<ArrayNode | null> {
     try {
       const { node } = await this.catalog.locateFor(request, ZARR_SCOPES, segments.join('/'));
-      return node.family === 'array' ? node : null;
+      return zarrArray(node);
     } catch (error) {
       if (error instanceof NotFoundError) return null;
       throw error;

@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http';
-import { gunzipSync, inflateSync } from 'node:zlib';
+import { gunzipSync, inflateSync, zstdDecompressSync } from 'node:zlib';
 import { decode as decodeMsgpack } from '@msgpack/msgpack';
 import { decodeJwt, SignJWT } from 'jose';
 import { CapturedBody, Exchange, header, Header, headersNamed } from './capture';
@@ -249,12 +249,12 @@ export function ourDocument(answer: Answer): unknown {
   return undefined;
 }
 
-export function send(origin: string, method: string, target: string, headers: Header[], body?: string): Promise<Answer> {
+export function send(origin: string, method: string, target: string, headers: Header[], body?: string | Buffer): Promise<Answer> {
   const url = new URL(origin);
   // Raw header arrays get no default Host from node; Fastify answers 400 without one.
   const flat: string[] = ['Host', url.host];
   for (const [name, value] of headers) flat.push(name, value);
-  const payload = body === undefined ? undefined : Buffer.from(body, 'utf8');
+  const payload = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   // curl sends a bodiless POST with no length at all; node would switch to chunked encoding, which
   // Fastify reads as a body without a content type (415). An explicit zero length is the same request.
   flat.push('Content-Length', String(payload?.length ?? 0));
@@ -268,9 +268,10 @@ export function send(origin: string, method: string, target: string, headers: He
         let decoded = raw;
         if (encoding === 'gzip') decoded = gunzipSync(raw);
         else if (encoding === 'deflate') decoded = inflateSync(raw);
+        else if (encoding === 'zstd') decoded = zstdDecompressSync(raw);
         const pairs: Header[] = [];
         for (let i = 0; i < res.rawHeaders.length; i += 2) pairs.push([res.rawHeaders[i].toLowerCase(), res.rawHeaders[i + 1]]);
-        resolve({ status: res.statusCode ?? 0, headers: pairs, body: decoded, encoding, sent: { method, target, headers, body } });
+        resolve({ status: res.statusCode ?? 0, headers: pairs, body: decoded, encoding, sent: { method, target, headers, body: typeof body === 'string' ? body : undefined } });
       });
       res.on('error', reject);
     });

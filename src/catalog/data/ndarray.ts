@@ -25,8 +25,14 @@ export function parseSlice(text: string): DimIndex[] {
 
 export class SliceError extends Error {}
 
-/** Python's `slice.indices(length)` followed by expansion into the selected positions. */
-function sliceIndices(length: number, start: number | undefined, stop: number | undefined, step: number | undefined): number[] {
+/** A slice of one dimension as Python's `slice.indices(length)` resolves it: `count` positions from `first`, `step` apart. */
+export interface SliceRange {
+  first: number;
+  step: number;
+  count: number;
+}
+
+export function sliceRange(length: number, start: number | undefined, stop: number | undefined, step: number | undefined): SliceRange {
   const s = step ?? 1;
   if (s === 0) throw new SliceError('slice step cannot be zero');
   let lo: number;
@@ -38,9 +44,15 @@ function sliceIndices(length: number, start: number | undefined, stop: number | 
     lo = start === undefined ? length - 1 : start < 0 ? Math.max(-1, start + length) : Math.min(start, length - 1);
     hi = stop === undefined ? -1 : stop < 0 ? Math.max(-1, stop + length) : Math.min(stop, length - 1);
   }
-  const out: number[] = [];
-  if (s > 0) for (let i = lo; i < hi; i += s) out.push(i);
-  else for (let i = lo; i > hi; i += s) out.push(i);
+  const count = s > 0 ? Math.max(0, Math.ceil((hi - lo) / s)) : Math.max(0, Math.ceil((lo - hi) / -s));
+  return { first: lo, step: s, count };
+}
+
+/** The positions a slice selects, expanded. */
+function sliceIndices(length: number, start: number | undefined, stop: number | undefined, step: number | undefined): number[] {
+  const { first, step: s, count } = sliceRange(length, start, stop, step);
+  const out = new Array<number>(count);
+  for (let i = 0; i < count; i++) out[i] = first + i * s;
   return out;
 }
 

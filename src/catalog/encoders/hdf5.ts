@@ -82,6 +82,8 @@ async function walk(plan: Plan, node: TreeNode, path: readonly string[], childre
   }
   if (path.length) plan.add({ kind: 'group', path, metadata: node.metadata }, 0);
   if (node.family === 'table') return addTableColumns(plan, node, path);
+  // A sparse array is exported as a group with its metadata: tiled-ts does not write Tiled's coords/data datasets.
+  if (node.family === 'sparse') return;
   for (const { key, node: child } of await children(node)) {
     if (only && !only.has(key)) continue;
     await walk(plan, child, [...path, key], children, null);

@@ -118,6 +118,13 @@ export const TABLE_ENCODERS: readonly TableEncoder[] = [
   { type: HDF5, aliases: ['h5', 'hdf5'], library: 'h5wasm' },
 ];
 
+/**
+ * Sparse arrays are served as tables of columns dim0…dimN-1 and data (Tiled's serialisation), so by the
+ * table encoders, in the order of Tiled 0.2.16's about document; HDF5 holds Tiled's `data` and `coords` datasets.
+ */
+const SPARSE_ORDER = [HDF5, XLSX, ARROW_FILE, 'application/x-parquet', 'text/csv', 'text/plain', 'text/html', 'application/json'];
+export const SPARSE_ENCODERS: readonly TableEncoder[] = SPARSE_ORDER.map((type) => TABLE_ENCODERS.find((e) => e.type === type)!);
+
 export const CONTAINER_ENCODERS: readonly ContainerEncoder[] = [
   { type: HDF5, aliases: ['h5', 'hdf5'], library: 'h5wasm' },
   { type: 'application/json', aliases: ['json'], library: 'built in (metadata only)' },
@@ -126,13 +133,15 @@ export const CONTAINER_ENCODERS: readonly ContainerEncoder[] = [
 export const ARRAY_DEFAULT = 'application/octet-stream';
 export const TABLE_DEFAULT = ARROW_FILE;
 export const CONTAINER_DEFAULT = HDF5;
+export const SPARSE_DEFAULT = ARROW_FILE;
 
-const FAMILIES = { array: ARRAY_ENCODERS, table: TABLE_ENCODERS, container: CONTAINER_ENCODERS } as const;
+const FAMILIES = { array: ARRAY_ENCODERS, table: TABLE_ENCODERS, container: CONTAINER_ENCODERS, sparse: SPARSE_ENCODERS } as const;
 export type ExportFamily = keyof typeof FAMILIES;
 
 export const ARRAY_TYPES: readonly string[] = ARRAY_ENCODERS.map((e) => e.type);
 export const TABLE_TYPES: readonly string[] = TABLE_ENCODERS.map((e) => e.type);
 export const CONTAINER_TYPES: readonly string[] = CONTAINER_ENCODERS.map((e) => e.type);
+export const SPARSE_TYPES: readonly string[] = SPARSE_ENCODERS.map((e) => e.type);
 
 function byType<E extends EncoderCommon>(encoders: readonly E[]): ReadonlyMap<string, E> {
   return new Map(encoders.map((e) => [e.type, e]));
@@ -142,7 +151,7 @@ export const TABLE_BY_TYPE = byType(TABLE_ENCODERS);
 
 /** The about document's `formats`: exactly the media types the routes negotiate. */
 export function aboutFormats(): Record<ExportFamily, string[]> {
-  return { array: [...ARRAY_TYPES], table: [...TABLE_TYPES], container: [...CONTAINER_TYPES] };
+  return { array: [...ARRAY_TYPES], table: [...TABLE_TYPES], container: [...CONTAINER_TYPES], sparse: [...SPARSE_TYPES] };
 }
 
 /** The about document's `aliases`: `{family: {media_type: [extensions]}}`, types without one left out. */

@@ -12,3 +12,5 @@ export { appendSqlRows, closeSqlStorage, createSqlTable, defaultSqlTableName, sq
 export type { SqlTableParameters } from './sql-table';
 export { fileDataUri, nodeDataDirectory, parquetAssets, quotePlus, zarrAssets } from './storage-paths';
 export type { StorageAsset } from './storage-paths';
+export { createSparseArray, MAX_SPARSE_BLOCKS, sparseArrayNode, sparseBlockPath, sparseLayout, sparseStructureOf, writeSparseBlock, writeSparseFull } from './sparse-coo';
+export type { SparseLayout, SparseStructure } from './sparse-coo';

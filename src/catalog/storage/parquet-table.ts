@@ -97,7 +97,7 @@ const DECOMPRESSORS = {
 };
 
 /** The columns of one Parquet file, by name, each as the values of every row group in order. */
-async function readParquetColumns(bytes: Uint8Array, names: readonly string[]): Promise<Map<string, unknown[][]>> {
+export async function readParquetColumns(bytes: Uint8Array, names: readonly string[]): Promise<Map<string, unknown[][]>> {
   const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   const pieces = new Map<string, { rowStart: number; data: ArrayLike<unknown> }[]>(names.map((n) => [n, []]));
   await parquetRead({

@@ -75,6 +75,13 @@ export function tableLayout(structure: TableStructure): TableLayout {
   return { columns, npartitions, schema };
 }
 
+/**
+ * pandas' index columns. Tiled's client serialises a DataFrame with pyarrow's preserve_index=True, which
+ * adds even a default RangeIndex as a last column `__index_level_0__`; Tiled reads it back as the frame's
+ * index, not as data.
+ */
+export const PANDAS_INDEX_COLUMN = /^__index_level_\d+__$/;
+
 /** Decodes an Arrow IPC body (file or stream format) and checks its columns against the table's. */
 export function readArrowBody(layout: TableLayout, body: Uint8Array): Table {
   let table: Table | undefined;
@@ -86,6 +93,9 @@ export function readArrowBody(layout: TableLayout, body: Uint8Array): Table {
   if (!table || table.schema.fields.length === 0) {
     throw new StorageError(StorageErrorCode.MalformedData, 'The body is not an Arrow IPC file with at least one column');
   }
+  const names = table.schema.fields.map((f) => f.name);
+  const index = names.filter((n) => PANDAS_INDEX_COLUMN.test(n) && !layout.columns.some((c) => c.name === n));
+  if (index.length) table = table.select(names.filter((n) => !index.includes(n)));
   const got = columnsOf(table.schema, (name, type) => {
     throw new StorageError(StorageErrorCode.SchemaMismatch, `Column '${name}' has type ${type}, which cannot be stored`);
   });

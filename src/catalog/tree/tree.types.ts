@@ -11,7 +11,7 @@ import type { Filter, SortKey } from '../query/filter-ast';
 
 export type { Filter, SortKey } from '../query/filter-ast';
 
-export type StructureFamily = 'container' | 'array' | 'table';
+export type StructureFamily = 'container' | 'array' | 'table' | 'sparse';
 
 /** A spec names a convention the node follows; clients may pick a specialised reader by it. */
 export interface Spec {
@@ -171,7 +171,32 @@ export interface TableNode extends NodeCommon {
   readPartition(index: number): MaybePromise<TablePartition>;
 }
 
-export type TreeNode = ContainerNode | ArrayNode | TableNode;
+/** Element types a sparse array may hold: those a table column can carry, since sparse data are served as tables. */
+export type SparseDType = Extract<DType, 'bool' | 'int32' | 'int64' | 'float32' | 'float64'>;
+
+/** The stored elements of one block of a sparse (COO) array. */
+export interface SparseBlock {
+  /** One list per dimension, each as long as `data`: the elements' coordinates, relative to the block. */
+  readonly coords: readonly ArrayLike<number>[];
+  readonly data: ColumnValues;
+}
+
+/**
+ * A sparse array in COO layout (Tiled's `sparse` family): mostly zeros, only the stored elements are kept.
+ * Served as tables of columns `dim0`…`dimN-1` and `data` (Tiled's serialisation of sparse arrays).
+ */
+export interface SparseNode extends NodeCommon {
+  readonly family: 'sparse';
+  readonly dtype: SparseDType;
+  /** The type the coordinates were written with, shown as `coord_data_type`; default uint64 (Tiled's). */
+  readonly coordDtype?: DType;
+  readonly shape: readonly number[];
+  readonly chunks: readonly (readonly number[])[];
+  readonly dims?: readonly string[] | null;
+  readBlock(block: readonly number[]): MaybePromise<SparseBlock>;
+}
+
+export type TreeNode = ContainerNode | ArrayNode | TableNode | SparseNode;
 
 /** What a tree module may export: a tree, or a function of the config's `args` returning one. */
 export type TreeFactory = (args: Record<string, unknown>) => MaybePromise<TreeNode>;

@@ -16,8 +16,15 @@ import {
   writeZarrBlock,
   writeZarrFull,
   zarrArrayNode,
+  createSparseArray,
+  sparseArrayNode,
+  sparseBlockPath,
+  sparseLayout,
+  sparseStructureOf,
+  writeSparseBlock,
+  writeSparseFull,
 } from '../storage';
-import type { ArrayStructure, SqlTableParameters, TableStructure } from '../storage';
+import type { ArrayStructure, SparseStructure, SqlTableParameters, TableStructure } from '../storage';
 import type { TreeNode } from '../tree/tree.types';
 import type { DataSourceRow, NodeRow } from './catalog-store';
 import type { CatalogContext } from './catalog-handle';
@@ -30,6 +37,8 @@ import type { CatalogContext } from './catalog-handle';
 /** Tiled's mimetypes of the Zarr arrays and Parquet tables it writes. */
 export const ZARR_MIMETYPE = 'application/x-zarr';
 export const PARQUET_MIMETYPE = 'application/x-parquet';
+/** Tiled's sparse arrays: one Parquet file of COO elements per block (SparseBlocksParquetAdapter). */
+export const SPARSE_MIMETYPE = 'application/x-parquet;structure=sparse';
 /** Tiled's appendable tables: rows in an SQL database named by a `writable_storage` URI. */
 export const SQL_TABLE_MIMETYPE = 'application/x-tiled-sql-table';
 
@@ -73,6 +82,9 @@ export async function dataNodeFor(_context: CatalogContext, row: NodeRow, source
   }
   if (row.structureFamily === 'table' && source?.mimetype === PARQUET_MIMETYPE && source.structure) {
     return { ...parquetTableNode(directoryOf(source), source.structure as unknown as TableStructure, row.metadata, row.specs), ...common };
+  }
+  if (row.structureFamily === 'sparse' && source?.mimetype === SPARSE_MIMETYPE && source.structure) {
+    return { ...sparseArrayNode(directoryOf(source), source.structure as unknown as SparseStructure, row.metadata, row.specs), ...common };
   }
   throw new TiledHttpError(501, `Reading ${row.structureFamily} nodes of a catalog is not available in this build`);
 }
@@ -118,7 +130,7 @@ export async function initDataStorage(
       assets: [{ dataUri: uri, isDirectory: false, parameter: 'data_uri', num: null }],
     };
   }
-  if (mimetype !== null && mimetype !== (family === 'array' ? ZARR_MIMETYPE : PARQUET_MIMETYPE)) {
+  if (mimetype !== null && mimetype !== ({ array: ZARR_MIMETYPE, sparse: SPARSE_MIMETYPE }[family] ?? PARQUET_MIMETYPE)) {
     throw new TiledHttpError(415, `The given data source mimetype, ${mimetype}, is not one that the Tiled server knows how to write.`);
   }
   const dir = join(context.writableDirs[0], ...segments);
@@ -150,12 +162,40 @@ export async function initDataStorage(
       assets: Array.from({ length: layout.npartitions }, (_, i) => ({ dataUri: pathToFileURL(parquetPartitionPath(dir, i)).href, isDirectory: false, parameter: 'data_uris', num: i })),
     };
   }
+  if (family === 'sparse') {
+    created.push(dir);
+    const layout = await createSparseArray(dir, structure as unknown as SparseStructure);
+    return {
+      structure: sparseStructureOf(layout) as unknown as Record<string, unknown>,
+      mimetype: SPARSE_MIMETYPE,
+      parameters: {},
+      // One asset per block, numbered in block order, as Tiled's init_storage records them; files appear as blocks are written.
+      assets: layout.blocks.map((block, i) => ({ dataUri: pathToFileURL(sparseBlockPath(dir, block)).href, isDirectory: false, parameter: 'data_uris', num: i })),
+    };
+  }
   throw new TiledHttpError(400, `Writing ${family} data is not supported by tiled-ts`);
 }
 
 function zarrSource(source: DataSourceRow): { dir: string; structure: ArrayStructure } {
   if (source.mimetype !== ZARR_MIMETYPE || !source.structure) throw new TiledHttpError(405, 'This node cannot accept array data.');
   return { dir: directoryOf(source), structure: source.structure as unknown as ArrayStructure };
+}
+
+function sparseSource(source: DataSourceRow): { dir: string; structure: SparseStructure } {
+  if (source.mimetype !== SPARSE_MIMETYPE || !source.structure) throw new TiledHttpError(405, 'This node cannot accept array data.');
+  return { dir: directoryOf(source), structure: source.structure as unknown as SparseStructure };
+}
+
+/** PUT /array/full of a sparse array: an Arrow table of its elements (columns dim0…dimN-1, data). */
+export async function writeSparseArrayFull(_context: CatalogContext, source: DataSourceRow, arrow: Buffer): Promise<void> {
+  const { dir, structure } = sparseSource(source);
+  await writeSparseFull(dir, sparseLayout(structure), arrow);
+}
+
+/** PUT /array/block of a sparse array: the block's elements, coordinates relative to the block. */
+export async function writeSparseArrayBlock(_context: CatalogContext, source: DataSourceRow, block: number[], arrow: Buffer): Promise<void> {
+  const { dir, structure } = sparseSource(source);
+  await writeSparseBlock(dir, sparseLayout(structure), block, arrow);
 }
 
 export async function writeArrayFull(_context: CatalogContext, source: DataSourceRow, bytes: Buffer): Promise<void> {

@@ -265,6 +265,24 @@ export class CatalogTransaction {
     return rows.map((r) => Number(r.id));
   }
 
+  /** Each child's key, family and (for a table) column names, in creation order: what spec validators look at. */
+  async childSummaries(nodeId: number): Promise<{ key: string; family: string; columns: string[] }[]> {
+    const rows = await this.sql.rows(
+      `SELECT n.key, n.structure_family, ds.structure FROM nodes n LEFT JOIN data_sources ds ON ds.node_id = n.id WHERE n.parent = $1 ORDER BY n.id, ds.id`,
+      [nodeId],
+    );
+    const out = new Map<string, { key: string; family: string; columns: string[] }>();
+    for (const r of rows) {
+      const key = String(r.key);
+      const structure = r.structure == null ? null : json<{ columns?: unknown }>(r.structure);
+      const columns = String(r.structure_family) === 'table' && Array.isArray(structure?.columns) ? structure.columns.map(String) : [];
+      const known = out.get(key);
+      if (known) known.columns.push(...columns);
+      else out.set(key, { key, family: String(r.structure_family), columns });
+    }
+    return [...out.values()];
+  }
+
   async hasChildren(nodeId: number): Promise<boolean> {
     return (await this.sql.rows('SELECT 1 AS one FROM nodes WHERE parent = $1 LIMIT 1', [nodeId])).length > 0;
   }

@@ -13,6 +13,7 @@ import type { Metadata, Spec, TreeNode } from '../tree/tree.types';
 import { CatalogHandle, catalogHandle, childParentId } from './catalog-handle';
 import { KeyCollision, type DataSourceRow, type NodeRow } from './catalog-store';
 import type { NewDataSource } from './catalog-data-nodes';
+import { needsChildren, validateSpecs } from './spec-validation';
 
 /** Tiled's bound on specs per node. */
 export const MAX_SPECS = 20;
@@ -20,13 +21,23 @@ export const MAX_SPECS = 20;
 export const MAX_KEY_LENGTH = 255;
 const MERGE_PATCH = 'application/merge-patch+json';
 const JSON_PATCH = 'application/json-patch+json';
-const WRITABLE_FAMILIES = new Set(['container', 'array', 'table']);
-const ALL_FAMILIES = new Set(['container', 'array', 'table', 'sparse', 'awkward', 'ragged', 'composite', 'xarray_dataset']);
+const WRITABLE_FAMILIES = new Set(['container', 'array', 'table', 'sparse']);
+/**
+ * Tiled 0.2.16's StructureFamily enum. It has no `composite`: a composite node is a container with the
+ * `composite` spec (see validateSpecs), so `"structure_family": "composite"` is refused as Tiled refuses it.
+ */
+const ALL_FAMILIES = new Set(['array', 'awkward', 'bytes', 'container', 'ragged', 'sparse', 'table']);
 
 type Json = Record<string, unknown>;
 
 function isObject(value: unknown): value is Json {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Pydantic's wording of an enum's values: 'a', 'b' or 'c'. */
+function pyChoices(values: readonly string[]): string {
+  const quoted = values.map((v) => `'${v}'`);
+  return quoted.length > 1 ? `${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}` : quoted.join('');
 }
 
 function bodyProblem(loc: (string | number)[], msg: string, input: unknown, type = 'value_error'): UnprocessableError {
@@ -66,6 +77,7 @@ export function linksFor(family: string, structure: Json | null, base: string, p
   if (family === 'container') return { full: `${base}/container/full/${path}`, search: `${base}/search/${path}`, self };
   if (family === 'table') return { full: `${base}/table/full/${path}`, partition: `${base}/table/partition/${path}?partition={index}`, self };
   const shape = Array.isArray(structure?.shape) ? (structure.shape as unknown[]) : [];
+  // Tiled's links_for_node: sparse arrays have an array's links.
   return { block: `${base}/array/block/${path}?block=${shape.map((_, i) => `{${i}}`).join(',')}`, full: `${base}/array/full/${path}`, self };
 }
 
@@ -102,7 +114,7 @@ export class CatalogWriteService {
     if (!isObject(body)) throw bodyProblem([], 'Input should be a valid dictionary or object to extract fields from', body, 'model_attributes_type');
     const family = body.structure_family;
     if (typeof family !== 'string' || !ALL_FAMILIES.has(family)) {
-      throw bodyProblem(['structure_family'], `Input should be ${[...ALL_FAMILIES].map((f) => `'${f}'`).join(', ')}`, family ?? null, family === undefined ? 'missing' : 'enum');
+      throw bodyProblem(['structure_family'], `Input should be ${pyChoices([...ALL_FAMILIES])}`, family ?? null, family === undefined ? 'missing' : 'enum');
     }
     const metadata = body.metadata ?? {};
     if (!isObject(metadata)) throw bodyProblem(['metadata'], 'Input should be a valid dictionary', metadata, 'dict_type');
@@ -128,7 +140,8 @@ export class CatalogWriteService {
       throw new TiledHttpError(405, `Cannot create a node under ${path}: it is a registered file, whose children come from the file`);
     }
     if (sources.length && handle.context.writableDirs.length === 0) throw new TiledHttpError(405, `Data cannot be written at the path ${path}`);
-    if (!WRITABLE_FAMILIES.has(family)) throw new TiledHttpError(400, `Creating ${family} nodes is not supported by tiled-ts; it writes containers, arrays and tables`);
+    if (!WRITABLE_FAMILIES.has(family)) throw new TiledHttpError(400, `Creating ${family} nodes is not supported by tiled-ts; it writes containers, arrays, tables and sparse arrays`);
+    validateSpecs(specs, family, null);
     if (family !== 'container' && sources.length !== 1) {
       throw bodyProblem(['data_sources'], `A ${family} node is created with exactly one data source, got ${sources.length}`, rawSources);
     }
@@ -269,6 +282,8 @@ export class CatalogWriteService {
       const locked = await tx.lockNode(row.id);
       if (!locked) throw new NotFoundError(`No such entry: ${pyList(pathText?.split('/').filter(Boolean) ?? [])}`);
       const { metadata, specs, accessBlob } = compute(locked);
+      // Tiled validates the resulting specs against the node as it is (its children, for `composite`).
+      validateSpecs(specs, locked.structureFamily, needsChildren(specs) ? await tx.childSummaries(row.id) : null);
       // Decided on the locked row: two owners changing tags at once cannot both judge a stale blob.
       const decided = await this.catalog.access.modifyBlob(access, located.node, located.path, locked.accessBlob, blobRequested ? accessBlob : undefined);
       await tx.replaceMetadata(row.id, { metadata, specs, accessBlob: decided.accessBlob }, dropRevision);
