@@ -48,8 +48,6 @@ export class RegisterConnectionError extends Error {
 }
 
 const WATCH_INTERVAL_MS = 1000;
-/** Registrations in flight at once (see syncOnce). */
-const REGISTER_CONCURRENCY = 8;
 
 function pathText(segments: readonly string[]): string {
   return segments.map(encodeURIComponent).join('/');
@@ -179,59 +177,31 @@ export class FolderRegistrar {
       this.options.log(`Removed /${key}`);
       changes += 1;
     }
-    const work = [...found].filter(([key, { entry }]) => this.registered.get(key) !== entry.stamp);
-    // Registered a few at a time: each node is a round trip whose server side waits on the catalog's disk and
-    // the adapter's file, so several in flight keep the CPU busy. A node waits for its parent container's
-    // registration; the walk yields a folder before its contents, so that parent is already under way.
-    const started = new Map<string, Promise<boolean>>();
-    let next = 0;
-    let fatal: { error: unknown } | undefined;
-    const worker = async (): Promise<void> => {
-      while (next < work.length && !fatal) {
-        const [key, { entry, segments }] = work[next++];
-        const parent = started.get(segments.slice(0, -1).join('/'));
-        const task = (parent ?? Promise.resolve(true)).then(() => this.registerOne(key, entry, segments));
-        started.set(key, task);
-        try {
-          if (await task) changes += 1;
-        } catch (error) {
-          fatal ??= { error };
+    for (const [key, { entry, segments }] of found) {
+      const before = this.registered.get(key);
+      if (before === entry.stamp) continue;
+      if (before !== undefined && entry.mimetype !== null) await this.remove(segments);
+      try {
+        if (await this.registerEntry(entry, segments)) {
+          this.options.log(`${before === undefined ? 'Registered' : 'Re-registered'} /${key}${entry.mimetype ? ` (${entry.mimetype})` : ''}`);
+          changes += 1;
+        }
+      } catch (error) {
+        if (error instanceof RegisterHttpError && error.status === 409 && before === undefined) {
+          this.options.log(`Already registered: /${key}`);
+        } else if (error instanceof RegisterConnectionError || (error instanceof RegisterHttpError && (error.status === 401 || (error.status === 403 && /scope|authenticat|credential/i.test(error.message))))) {
+          throw error;
+        } else {
+          const file = relative(this.dir, entry.paths[0]) || basename(entry.paths[0]);
+          const message = error instanceof Error ? error.message : String(error);
+          // Adapters name the file in some messages and not in others; the line names it once.
+          this.options.warn(`Cannot register /${key}: ${message.startsWith(`${file}: `) ? message : `${file}: ${message}`}`);
+          continue;
         }
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(REGISTER_CONCURRENCY, work.length) }, worker));
-    if (fatal) throw fatal.error;
-    return changes;
-  }
-
-  /**
-   * Register one new or changed entry: true if it changed the catalog. A problem with this entry is warned
-   * about and skipped; one that stops every registration (no server, no valid key) is thrown.
-   */
-  private async registerOne(key: string, entry: WalkEntry, segments: string[]): Promise<boolean> {
-    const before = this.registered.get(key);
-    if (before !== undefined && entry.mimetype !== null) await this.remove(segments);
-    let changed = false;
-    try {
-      if (await this.registerEntry(entry, segments)) {
-        this.options.log(`${before === undefined ? 'Registered' : 'Re-registered'} /${key}${entry.mimetype ? ` (${entry.mimetype})` : ''}`);
-        changed = true;
-      }
-    } catch (error) {
-      if (error instanceof RegisterHttpError && error.status === 409 && before === undefined) {
-        this.options.log(`Already registered: /${key}`);
-      } else if (error instanceof RegisterConnectionError || (error instanceof RegisterHttpError && (error.status === 401 || (error.status === 403 && /scope|authenticat|credential/i.test(error.message))))) {
-        throw error;
-      } else {
-        const file = relative(this.dir, entry.paths[0]) || basename(entry.paths[0]);
-        const message = error instanceof Error ? error.message : String(error);
-        // Adapters name the file in some messages and not in others; the line names it once.
-        this.options.warn(`Cannot register /${key}: ${message.startsWith(`${file}: `) ? message : `${file}: ${message}`}`);
-        return false;
-      }
+      this.registered.set(key, entry.stamp);
     }
-    this.registered.set(key, entry.stamp);
-    return changed;
+    return changes;
   }
 
   /** Walk again every second until `close()`. */

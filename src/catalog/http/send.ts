@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { TILED_TS_VERSION } from '../../about/about.constants';
+import { TILED_TS_VERSION } from '../../about/version';
 import { Encoded, prepareEncoded } from '../../common/http/encoded';
 
 export { COMPRESSION_THRESHOLD, acceptsGzip } from '../../common/http/encoded';
