@@ -5,7 +5,7 @@
  * process so that the writer never holds it whole. The figure is the server process's VmHWM (peak resident
  * set, its HDF5 reader thread included), read from /proc, so Linux only.
  *
- *   node dist/bench/hdf5-memory.js [frames=160] (160 frames: 1.3 GB)
+ *   npm run bench:hdf5-memory [-- frames]   (default 160 frames: 1.3 GB)
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
