@@ -1,24 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { aboutAliases, aboutFormats } from '../catalog/encoders/registry';
 
 /** The Tiled API generation we speak; the Python client checks it is PEP 440 and ≥ 0.2.4. */
 export const TILED_COMPAT_VERSION = '0.2.16';
 export const TILED_API_VERSION = 0;
 
-function ownVersion(): string {
-  for (const candidate of [join(__dirname, '..', '..', 'package.json'), join(__dirname, '..', '..', '..', 'package.json')]) {
-    try {
-      const parsed = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
-      if (parsed.name === 'tiled-ts' && parsed.version) return parsed.version;
-    } catch {
-      // try the next layout (ts-jest runs from src/, the build from dist/src/)
-    }
-  }
-  return '0.0.0';
-}
-
-export const TILED_TS_VERSION = ownVersion();
+// In a module of its own, so code below the encoders (data ETags) can name the version without an import cycle.
+export { TILED_TS_VERSION } from './version';
 
 /** Query names in Tiled's registration order (as test/compat/fixtures/tiled-0.2.16/01-about.txt lists them). */
 export const QUERY_NAMES = [

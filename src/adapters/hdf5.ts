@@ -10,6 +10,7 @@ import { AdapterError, type AdapterRegistration, type AdapterSource } from './ad
 import { blockRegion, chunksFor, dtypeOf, type ElementType, servedBlockShape, typedArrayOf } from './array-support';
 import type { Hdf5Child, Hdf5DatasetInfo, Hdf5NodeInfo, Hdf5Request } from './hdf5.worker';
 import { ReaderThread } from './reader-thread';
+import { fileVersion } from '../common/file-version';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -57,6 +58,8 @@ function datasetNode(path: string, h5path: string, name: string, info: Hdf5Datas
     dtype,
     shape,
     chunks,
+    // The file's stat identifies every dataset's bytes in it: any change to the file changes the ETags of its blocks.
+    blockVersion: async () => `${await fileVersion(path)}:${h5path}`,
     async readBlock(block) {
       const { offset, shape: count } = blockRegion(chunks, block);
       if (count.some((n) => n === 0)) return typedArrayOf(dtype, new Uint8Array(0));

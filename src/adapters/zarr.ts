@@ -40,6 +40,23 @@ function attributesOf(attrs: Record<string, unknown>): Metadata {
   return { ...attrs };
 }
 
+/**
+ * A block that is exactly one stored chunk in C order, as decoded: no copy into a new array as
+ * `zarr.get` makes (8 MB per 8 MB block). Undefined for anything else (edge chunks, merged chunks,
+ * other orders), which `zarr.get` assembles.
+ */
+async function wholeChunk(array: ZarrArray, offset: number[], count: number[]): Promise<ArrayBufferView | undefined> {
+  const chunkShape = array.chunks;
+  if (count.some((n, d) => n !== chunkShape[d] || offset[d] % n !== 0)) return undefined;
+  const chunk = await array.getChunk(offset.map((o, d) => o / chunkShape[d]));
+  let step = 1;
+  for (let d = chunkShape.length - 1; d >= 0; d--) {
+    if (chunk.stride[d] !== step) return undefined;
+    step *= chunkShape[d];
+  }
+  return chunk.data as ArrayBufferView;
+}
+
 function arrayNode(array: ZarrArray, what: string): ArrayNode {
   const { zarr } = loadedLibraries();
   const dtype = array.dtype as string;
@@ -55,9 +72,12 @@ function arrayNode(array: ZarrArray, what: string): ArrayNode {
     async readBlock(block) {
       const { offset, shape: count } = blockRegion(chunks, block);
       try {
-        const selection = offset.map((start, i) => zarr.slice(start, start + count[i]));
-        const result = shape.length === 0 ? await zarr.get(array, null) : await zarr.get(array, selection);
-        const data = (result as { data: ArrayBufferView }).data;
+        let data = shape.length > 0 ? await wholeChunk(array, offset, count) : undefined;
+        if (!data) {
+          const selection = offset.map((start, i) => zarr.slice(start, start + count[i]));
+          const result = shape.length === 0 ? await zarr.get(array, null) : await zarr.get(array, selection);
+          data = (result as { data: ArrayBufferView }).data;
+        }
         return typedArrayOf(dtype, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
       } catch (error) {
         throw fileError(what, error);

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { BadRequestError, TiledHttpError } from '../common/errors/tiled-http.error';
 import { DTYPES, bytesOf } from './tree/dtype';
 import type { ArrayNode, NumericArray, SparseNode, TableColumn, TableNode, TablePartition, TreeNode } from './tree/tree.types';
@@ -9,7 +10,7 @@ import { rowsOf, selectColumns } from './data/table-data';
 import { ARRAY_BY_TYPE, ARRAY_DEFAULT, ARRAY_TYPES, HDF5, SPARSE_DEFAULT, SPARSE_TYPES, TABLE_BY_TYPE, TABLE_DEFAULT, TABLE_TYPES, TEXT_ENCODING_ELEMENT_LIMIT } from './encoders/registry';
 import { ChildLister, encodeHdf5, HDF5_EXPORT_BYTE_LIMIT } from './encoders/hdf5';
 import { encodeOffThread, ownBuffer } from './encoders/encoder-pool';
-import { Encoded, md5OfBody } from './http/send';
+import { Encoded, dataEtag, etagOfBody } from './http/send';
 import { contentTypeHeader } from './http/negotiate';
 import { Query, all, intParam, missing, patternParam } from './http/query-params';
 import { pyTuple } from './http/python-repr';
@@ -61,20 +62,39 @@ const BLOCK_PATTERN = new RegExp(BLOCK_PATTERN_TEXT);
 const EXPECTED_SHAPE_TEXT = '^[0-9]+(,[0-9]+)*$|^scalar$';
 const EXPECTED_SHAPE = new RegExp(EXPECTED_SHAPE_TEXT);
 
+/**
+ * Recently sent array responses whose ETag is derived from the stored block's version, by ETag: the same
+ * block asked for again (many clients of one dataset, a viewer paging back) is answered from memory after
+ * a stat, with no read, copy or allocation, as the in-memory demo arrays are. A changed file changes the
+ * version, hence the key, so nothing stale is served. Small (one 8 MiB block, or many small ones), since
+ * whatever it holds adds to the peak memory of a server streaming a large file block by block, which
+ * bench/hdf5-memory.ts measures against the 300 MiB target.
+ */
+export const BLOCK_CACHE_BYTES = 8 * 1024 * 1024;
+
 @Injectable()
 export class CatalogDataService {
   /** ETags of unsliced octet-stream bodies, keyed by the adapter's own array object (hashed once). */
   private readonly rawEtags = new WeakMap<NumericArray, Encoded>();
+  private readonly recentBlocks = new LRUCache<string, Encoded>({
+    maxSize: BLOCK_CACHE_BYTES,
+    sizeCalculation: (encoded) => Math.max(1, encoded.body.length),
+  });
 
-  private async encodeArray(values: NumericArray, shape: readonly number[], node: ArrayNode, type: string, raw: boolean): Promise<Encoded> {
+  /**
+   * `version` identifies the stored bytes of what is encoded (ArrayNode.blockVersion) with the request
+   * parts that selected them: given, the ETag is derived from it and the body is not hashed.
+   */
+  private async encodeArray(values: NumericArray, shape: readonly number[], node: ArrayNode, type: string, raw: boolean, version?: string): Promise<Encoded> {
+    const etagOf = (body: Buffer): string | Promise<string> => (version === undefined ? etagOfBody(body, type) : dataEtag(version, type));
     if (type === 'application/octet-stream') {
-      if (raw) {
+      if (raw && version === undefined) {
         const hit = this.rawEtags.get(values);
         if (hit) return hit;
       }
       const body = bytesOf(values);
-      const encoded: Encoded = { body, type, etag: await md5OfBody(body, type) };
-      if (raw) this.rawEtags.set(values, encoded);
+      const encoded: Encoded = { body, type, etag: await etagOf(body) };
+      if (raw && version === undefined) this.rawEtags.set(values, encoded);
       return encoded;
     }
     const encoder = ARRAY_BY_TYPE.get(type);
@@ -82,7 +102,24 @@ export class CatalogDataService {
     tooManyElements(values.length, encoder.maxElements, type, ARRAY_HINT);
     const array = { values, shape, dtype: node.dtype };
     const body = encoder.offThread ? await encodeOffThread({ kind: 'array', type, array: { ...array, values: ownBuffer(values) } }) : await encoder.encode(array);
-    return { body, type: contentTypeHeader(type), etag: await md5OfBody(body, type) };
+    return { body, type: contentTypeHeader(type), etag: await etagOf(body) };
+  }
+
+  /** A versioned response from recentBlocks, or encoded now and kept there. */
+  private async cached(version: string | undefined, type: string, encode: () => Promise<Encoded>): Promise<Encoded> {
+    if (version === undefined) return encode();
+    const key = dataEtag(version, type);
+    const hit = this.recentBlocks.get(key);
+    if (hit) return hit;
+    const encoded = await encode();
+    this.recentBlocks.set(key, encoded);
+    return encoded;
+  }
+
+  /** The version of one block's stored bytes with the request parts that select them, if the node keeps versions. */
+  private async blockVersion(node: ArrayNode, block: readonly number[], ...selection: string[]): Promise<string | undefined> {
+    const version = await node.blockVersion?.(block);
+    return version === undefined ? undefined : [version, block.join(','), ...selection].join('\0');
   }
 
   /** Both bounds, from the shape alone: nothing is read for a response that would be refused. */
@@ -145,9 +182,12 @@ export class CatalogDataService {
       );
     }
     this.checkSize(selection.shape, node, type);
-    const values = await readBlockChecked(node, block);
-    const result = gather(values, blockShape, selection, DTYPES[node.dtype].create);
-    return this.encodeArray(result, selection.shape, node, type, result === values);
+    const version = await this.blockVersion(node, block, 'block', sliceText);
+    return this.cached(version, type, async () => {
+      const values = await readBlockChecked(node, block);
+      const result = gather(values, blockShape, selection, DTYPES[node.dtype].create);
+      return this.encodeArray(result, selection.shape, node, type, result === values, version);
+    });
   }
 
   async arrayFull(node: ArrayNode | SparseNode, query: Query, type: string): Promise<Encoded> {
@@ -171,9 +211,12 @@ export class CatalogDataService {
       );
     }
     this.checkSize(selection.shape, node, type);
-    const values = await readSelection(node, selection);
-    const single = node.chunks.every((c) => c.length === 1) && sliceText === '';
-    return this.encodeArray(values, selection.shape, node, type, single);
+    const oneBlock = node.chunks.every((c) => c.length === 1);
+    const version = oneBlock ? await this.blockVersion(node, node.shape.map(() => 0), 'full', sliceText) : undefined;
+    return this.cached(version, type, async () => {
+      const values = await readSelection(node, selection);
+      return this.encodeArray(values, selection.shape, node, type, oneBlock && sliceText === '', version);
+    });
   }
 
   /**
@@ -228,7 +271,7 @@ export class CatalogDataService {
         { kind: 'dataset', path: ['coords'], metadata: {}, data: coords, shape: [ndim, count] },
       ],
     });
-    return { body, type: HDF5, etag: await md5OfBody(body, HDF5) };
+    return { body, type: HDF5, etag: await etagOfBody(body, HDF5) };
   }
 
   /** Rows of `columns` in a table media type; `hint` says how to ask for less when an encoder's bound is hit. */
@@ -239,7 +282,7 @@ export class CatalogDataService {
     if (encoder?.offThread) body = await encodeOffThread({ kind: 'table', type, columns: [...columns], partitions: [...parts] });
     else if (encoder?.encode) body = await encoder.encode(columns, parts);
     else throw new Error(`No table encoder for ${type}`);
-    return { body, type: contentTypeHeader(type), etag: await md5OfBody(body, type) };
+    return { body, type: contentTypeHeader(type), etag: await etagOfBody(body, type) };
   }
 
   /** `column` (or the deprecated `field`) from the query, or the POSTed JSON list. */
@@ -281,12 +324,12 @@ export class CatalogDataService {
     tooManyElements(rows * columns.length, TABLE_BY_TYPE.get(type)?.maxElements, type, hint);
     const selected: TableNode = { family: 'table', metadata: node.metadata, columns, npartitions: parts.length, readPartition: (i) => parts[i] };
     const body = await encodeHdf5(selected, noChildren);
-    return { body, type: contentTypeHeader(type), etag: await md5OfBody(body, type) };
+    return { body, type: contentTypeHeader(type), etag: await etagOfBody(body, type) };
   }
 
   async containerHdf5(node: TreeNode, fields: readonly string[], children: ChildLister): Promise<Encoded> {
     const body = await encodeHdf5(node, children, fields);
-    return { body, type: HDF5, etag: await md5OfBody(body, HDF5) };
+    return { body, type: HDF5, etag: await etagOfBody(body, HDF5) };
   }
 
   partitionParam(node: TableNode, query: Query): number {

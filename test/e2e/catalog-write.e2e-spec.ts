@@ -213,6 +213,18 @@ describe.each(testEngines())('the writable catalog on %s', (engine: EngineName) 
       expect(Buffer.from(await raw.arrayBuffer())).toEqual(float64Bytes([0, 1, 2, 3, 4, 5]));
     });
 
+    it('gives a block a new ETag when it is written, and answers 304 while it is not', async () => {
+      const get = (etag?: string): Promise<Response> =>
+        fetch(`${server.api}/array/block/cat/grid?block=0,0`, { headers: { ...AUTH, accept: 'application/octet-stream', ...(etag ? { 'if-none-match': etag } : {}) } });
+      const etag = (await get()).headers.get('etag')!;
+      expect((await get(etag)).status).toBe(304);
+      expect((await send('PUT', 'array/block/cat/grid?block=0,0', float64Bytes([6, 5, 4, 3, 2, 1]))).status).toBe(200);
+      const changed = await get(etag);
+      expect(changed.status).toBe(200);
+      expect(Buffer.from(await changed.arrayBuffer())).toEqual(float64Bytes([6, 5, 4, 3, 2, 1]));
+      expect((await get(changed.headers.get('etag')!)).status).toBe(304);
+    });
+
     it('extends an array with PATCH and reports the new structure', async () => {
       const response = await send('PATCH', 'array/full/cat/grid?offset=4,0&shape=1,3&extend=true', float64Bytes([7, 7, 7]));
       expect(await response.json()).toMatchObject({ shape: [5, 3] });

@@ -446,13 +446,24 @@ describe('array files over HTTP (GET /api/v1/array/block), read by the server pr
       be: { mimetype: 'application/x-npy', paths: ['be.npy'] },
       gray16: { mimetype: 'image/png', paths: ['gray16.png'] },
       photo: { mimetype: 'image/jpeg', paths: ['photo.jpg'] },
+      changing: { mimetype: 'application/x-hdf5', paths: ['changing.h5'] },
     };
+    await writeChanging([1, 2, 3, 4]);
     const config = join(dir, 'config.yml');
     const tree = join(__dirname, '..', 'fixtures', 'trees', 'array-files.js');
     writeFileSync(config, JSON.stringify({ trees: [{ path: '/', tree: `${tree}:tree`, args: { dir, entries } }] }));
     server = await startTiled(['serve', 'config', config, '--api-key', KEY]);
   });
   afterAll(async () => server?.stop());
+
+  /** An HDF5 file rewritten in place by the ETag test: same name, size and layout, other values. */
+  async function writeChanging(values: number[]): Promise<void> {
+    const h5 = await dynamicImport<typeof import('h5wasm')>('h5wasm/node');
+    await h5.ready;
+    const file = new h5.File(join(dir, 'changing.h5'), 'w');
+    file.create_dataset({ name: 'x', data: Float64Array.from(values), shape: [values.length], dtype: '<d' });
+    file.close();
+  }
 
   async function block(path: string, index: string): Promise<Buffer> {
     const response = await fetch(`${server.api}/array/block/${path}?block=${index}`, { headers: { ...AUTH, accept: 'application/octet-stream' } });
@@ -481,6 +492,20 @@ describe('array files over HTTP (GET /api/v1/array/block), read by the server pr
     expect(Array.from(new Uint16Array(new Uint8Array(await block('gray16', '0,0')).buffer))).toEqual(Array.from(PNG16));
     const photo = await block('photo', '0,0,0');
     expect(Array.from(photo)).toEqual(Array.from(jpeg.decode(readFileSync(join(dir, 'photo.jpg')), { useTArray: true, formatAsRGBA: false }).data));
+  });
+
+  it('gives a block a new ETag when its file changes on disk, and answers 304 while it does not', async () => {
+    const get = (etag?: string): Promise<Response> =>
+      fetch(`${server.api}/array/block/changing/x?block=0`, { headers: { ...AUTH, accept: 'application/octet-stream', ...(etag ? { 'if-none-match': etag } : {}) } });
+    const first = await get();
+    const etag = first.headers.get('etag')!;
+    expect(Array.from(new Float64Array(await first.arrayBuffer()))).toEqual([1, 2, 3, 4]);
+    expect((await get(etag)).status).toBe(304);
+    await writeChanging([5, 6, 7, 8]);
+    const changed = await get(etag);
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).not.toBe(etag);
+    expect(Array.from(new Float64Array(await changed.arrayBuffer()))).toEqual([5, 6, 7, 8]);
   });
 
   it('answers a broken file with an error for that node only; the server and the other files keep working', async () => {

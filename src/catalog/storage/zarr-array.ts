@@ -1,5 +1,6 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileVersion } from '../../common/file-version';
 import type { ArrayNode, Metadata, NumericArray, Spec } from '../tree/tree.types';
 import { arrayLayout, ArrayLayout, ArrayStructure, checkGrid, regularChunks } from './array-structure';
 import { writeFileAtomic } from './atomic-file';
@@ -107,6 +108,13 @@ async function decodeChunk(meta: ZarrJson, path: string): Promise<Uint8Array | u
     if (codec.name === 'zstd') bytes = await NodeZstdCodec.fromConfig(codec.configuration as { level?: number }).decode(bytes);
   }
   return bytes;
+}
+
+/** Whether the v3 array in `dir` keeps its chunks at `c/i/j` (zarr-python's default, what createZarrArray writes), where chunkPath looks. */
+async function hasSlashChunkKeys(dir: string): Promise<boolean> {
+  const { chunk_key_encoding: encoding } = await readZarrJson(dir);
+  const { name, configuration } = (encoding ?? { name: 'default' }) as { name?: string; configuration?: { separator?: string } };
+  return name === 'default' && (configuration?.separator ?? '/') === '/';
 }
 
 function chunkPath(dir: string, coords: readonly number[]): string {
@@ -246,6 +254,7 @@ interface ChunkReader {
 export function zarrArrayNode(dir: string, structure: ArrayStructure, metadata: Metadata, specs: readonly Spec[] = []): ArrayNode {
   const layout = arrayLayout(structure);
   let opened: Promise<ChunkReader> | undefined;
+  let slashKeys: { version: string; yes: boolean } | undefined;
   const open = () =>
     (opened ??= loadZarrita().then(async ({ zarr, store }) => (await zarr.open(store(dir), { kind: 'array' })) as unknown as ChunkReader)).catch((err: unknown) => {
       opened = undefined;
@@ -259,6 +268,14 @@ export function zarrArrayNode(dir: string, structure: ArrayStructure, metadata: 
     shape: layout.shape,
     chunks: layout.chunks,
     dims: layout.dims,
+    // Every write replaces a chunk file or zarr.json by rename, so their stats identify the block's bytes
+    // (and its fill value and shape). A Zarr v2 array (no zarr.json) names its chunks otherwise: hashed instead.
+    async blockVersion(block: readonly number[]): Promise<string | undefined> {
+      const meta = await fileVersion(join(dir, ZARR_JSON));
+      if (meta === 'missing') return undefined;
+      if (slashKeys?.version !== meta) slashKeys = { version: meta, yes: await hasSlashChunkKeys(dir) };
+      return slashKeys.yes ? `${meta}/${await fileVersion(chunkPath(dir, block))}` : undefined;
+    },
     async readBlock(block: readonly number[]): Promise<NumericArray> {
       const region = blockRegion(layout, [...block]);
       const elements = sizeOf(region.shape);

@@ -143,6 +143,14 @@ export interface ArrayNode extends NodeCommon {
    * reuse its ETag and compressed body.
    */
   readBlock(block: readonly number[]): MaybePromise<NumericArray>;
+  /**
+   * Optional: a cheap identity of the stored bytes of one block that changes whenever they change (for a
+   * file: device, inode, size and modification and change times in nanoseconds). With it the server
+   * derives the block's ETag from this identity instead of hashing the bytes it sends; without it, the
+   * bytes are hashed. Asked before the block is read, so a write racing the read only makes the ETag older
+   * than the body, never newer. Undefined for a block it cannot tell about: its bytes are hashed.
+   */
+  blockVersion?(block: readonly number[]): Promise<string | undefined>;
 }
 
 export type ColumnType = 'bool' | 'int32' | 'int64' | 'float32' | 'float64' | 'string';

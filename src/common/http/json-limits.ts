@@ -115,12 +115,19 @@ function tooLarge(limit: number): TiledHttpError {
   return new TiledHttpError(413, `Request body is too large: this route accepts at most ${limit} bytes`);
 }
 
-/** Read a raw body whole, refusing it unread when its Content-Length is over `limit` and as soon as it grows past it. */
+/**
+ * Read a raw body whole, refusing it unread when its Content-Length is over `limit` and as soon as it grows
+ * past it. With a Content-Length (what every client sends for array bytes), the body is copied once into
+ * a buffer of that size as it arrives: no list of socket chunks kept alive until a final concatenation,
+ * which for an 8 MB block meant twice the memory and a second 8 MB copy.
+ */
 function readRawBody(payload: NodeJS.ReadableStream, declared: number, limit: number, done: Done): void {
   if (declared > limit) {
     done(tooLarge(limit));
     return;
   }
+  const sized = Number.isSafeInteger(declared) && declared >= 0;
+  const whole = sized ? Buffer.allocUnsafe(declared) : undefined;
   const chunks: Buffer[] = [];
   let received = 0;
   let finished = false;
@@ -131,15 +138,26 @@ function readRawBody(payload: NodeJS.ReadableStream, declared: number, limit: nu
     done(error, body);
   };
   const onData = (chunk: Buffer): void => {
-    received += chunk.length;
-    if (received > limit) {
+    if (received + chunk.length > limit) {
       finish(tooLarge(limit));
       return;
     }
-    chunks.push(chunk);
+    if (whole) {
+      // Node's HTTP parser ends a body at its Content-Length, so this is only a guard.
+      if (received + chunk.length > whole.length) {
+        finish(new TiledHttpError(400, 'Request body is longer than its Content-Length'));
+        return;
+      }
+      chunk.copy(whole, received);
+    } else chunks.push(chunk);
+    received += chunk.length;
   };
   payload.on('data', onData);
-  payload.once('end', () => finish(null, Buffer.concat(chunks, received)));
+  payload.once('end', () => {
+    if (!whole) finish(null, Buffer.concat(chunks, received));
+    // Fewer bytes than declared end in 'aborted' before 'end'; this is only a guard.
+    else finish(null, received === whole.length ? whole : whole.subarray(0, received));
+  });
   payload.once('error', (error: Error) => finish(error));
 }
 
