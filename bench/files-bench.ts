@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,11 +20,51 @@ import { createZarrArray, writeZarrBlock } from '../src/catalog/storage';
  * | files: HDF5 block 8 MB, HTTP | GET /array/block of one chunk of an HDF5 dataset | a positioned fs read of the same number of bytes of the file |
  * | files: HDF5 block 8 MB, adapter | the HDF5 adapter's readBlock in this process, no HTTP | the same positioned read |
  * | files: Zarr block 8 MB, HTTP | GET /array/block of an uncompressed Zarr v3 array | fs.readFile of its chunk file |
+ * | files: 8 MB over bare HTTP (ceiling) | GET of an 8 MB body a bare node:http process holds in memory, with the same client | the same positioned read as the HDF5 case: what no HTTP server can beat here |
  * | files: indexing | `tiled serve directory`, "Server is up" → "Indexing complete." | a bare readdir + stat walk of the folder |
  * | files: indexing, walker | the server's walker (naming rules, links checked) in this process | the same bare walk |
  */
 
-export const FILES_CASES = ['files: HDF5 block 8 MB, HTTP', 'files: HDF5 block 8 MB, adapter', 'files: Zarr block 8 MB, HTTP', 'files: indexing', 'files: indexing, walker'];
+export const FILES_CASES = [
+  'files: HDF5 block 8 MB, HTTP',
+  'files: HDF5 block 8 MB, adapter',
+  'files: Zarr block 8 MB, HTTP',
+  'files: indexing',
+  'files: indexing, walker',
+  'files: 8 MB over bare HTTP (ceiling)',
+];
+
+/** A node:http server in a process of its own, answering every GET with the same 8 MB of memory. */
+const BARE_8MB_SERVER = `
+  const body = Buffer.alloc(${8 * 1024 * 1024}, 7);
+  const server = require('node:http').createServer((request, response) => {
+    response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
+    response.end(body);
+  });
+  server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
+`;
+
+async function bareHttpCeiling(h5: string, iterations: number): Promise<{ tiled: number[]; baseline: number[] }> {
+  const child = spawn(process.execPath, ['-e', BARE_8MB_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise<string>((resolve) => child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())));
+    const handle = await open(h5, 'r');
+    try {
+      return await alternate(
+        iterations,
+        async () => {
+          const response = await fetch(`http://127.0.0.1:${port}/`, { headers: { 'accept-encoding': 'identity' } });
+          if ((await response.arrayBuffer()).byteLength !== 8 * 1024 * 1024) throw new Error('the bare server sent a short body');
+        },
+        () => handle.read(Buffer.allocUnsafe(HDF5_BLOCK_BYTES), 0, HDF5_BLOCK_BYTES, 0),
+      );
+    } finally {
+      await handle.close();
+    }
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
 
 export interface FilesBenchSizes {
   /** Frames (8 MB chunks) of the HDF5 dataset; blocks are read in turn so the page cache is not one chunk. */
@@ -60,6 +101,12 @@ export async function runFilesBench(seconds: number, sizes: FilesBenchSizes, onl
         log(`Timing "${FILES_CASES[1]}"…`);
         const t = await hdf5AdapterVsBare(h5, sizes.hdf5Frames, iterations);
         rows.push(ratioRow(FILES_CASES[1], 'hdf5', { tiled: t.adapterMs, baseline: t.bareMs }));
+      }
+
+      if (wanted.includes(FILES_CASES[5])) {
+        log(`Timing "${FILES_CASES[5]}"…`);
+        const t = await bareHttpCeiling(h5, iterations);
+        rows.push({ ...ratioRow(FILES_CASES[5], 'node:http', t), target: 'report', met: null });
       }
 
       if (wanted.includes(FILES_CASES[0]) || wanted.includes(FILES_CASES[2])) {
