@@ -161,7 +161,8 @@ describe('exports (tiled serve module, single-user)', () => {
         };
         expect({ path, values: Array.from({ length: expected.flat().length }, (_, i) => read(i)) }).toEqual({ path, values: expected.flat() });
       }
-      expect((await get('/array/full/demo/arrays/int64_1d?format=tiff')).status).toBe(406);
+      const int64 = await get('/array/full/demo/arrays/int64_1d?format=tiff');
+      expect([int64.status, ((await int64.json()) as { detail: string }).detail]).toEqual([406, expect.stringContaining("This data's type int64 has no TIFF form here")]);
     });
 
     it('NPY (beyond Tiled): a version 1.0 header numpy.load accepts, then the octet-stream bytes', async () => {

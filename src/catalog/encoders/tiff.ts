@@ -39,7 +39,10 @@ function unsignedView(values: ArrayExport['values']): Uint8Array | Uint16Array |
 export function encodeTiff(array: ArrayExport): Buffer {
   const shape = array.shape.length === 0 ? [1, 1] : array.shape.length === 1 ? [1, array.shape[0]] : array.shape;
   const sampleFormat = SAMPLE_FORMAT.get(array.dtype);
-  if (shape.length !== 2 || sampleFormat === undefined || shape[0] === 0 || shape[1] === 0) {
+  if (sampleFormat === undefined) {
+    throw new TiledHttpError(406, `This data's type ${array.dtype} has no TIFF form here (${[...SAMPLE_FORMAT.keys()].join(', ')} do). Choose a different format, such as application/octet-stream.`);
+  }
+  if (shape.length !== 2 || shape[0] === 0 || shape[1] === 0) {
     throw new TiledHttpError(406, `The shape of this data ${pyTuple(array.shape)} is incompatible with the requested format (image/tiff). Slice it or choose a different format.`);
   }
   const itemsize = array.values.BYTES_PER_ELEMENT;
