@@ -212,7 +212,7 @@ describe.each(engines)('the SQL search migrations on %s', (engine) => {
       const objects =
         engine === 'sqlite'
           ? await db.dataSource.query("SELECT name FROM sqlite_master WHERE name LIKE 'nodes_%'")
-          : await db.dataSource.query("SELECT indexname AS name FROM pg_indexes WHERE tablename = 'nodes' AND indexname NOT IN ('nodes_pkey', 'nodes_parent_key_key')");
+          : await db.dataSource.query("SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'nodes' AND indexname NOT IN ('nodes_pkey', 'nodes_parent_key_key')");
       expect(objects).toEqual([]);
       await migrate('up');
       await check();
