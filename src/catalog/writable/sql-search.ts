@@ -260,20 +260,24 @@ interface Plan {
 interface Driven {
   from: Frag;
   where: Frag;
+  /** Every condition, each as a probe by node id. */
+  probes: Frag;
 }
 
 /**
  * A condition `n.id IN (ids)`. `ids` selects a column `id`; `ofParent`: only children of the searched parent;
  * `unique`: no id twice. One that is both can feed the query's rows in place of the `nodes` table.
+ * `probe`: the same condition for one node, looked up by its id in an index keyed by node.
  */
 interface IdSet extends Frag {
   readonly ids: Frag;
   readonly ofParent: boolean;
   readonly unique: boolean;
+  readonly probe: Frag;
 }
 
-function idSet(ids: Frag, ofParent: boolean, unique: boolean): IdSet {
-  return { ...sql`n.id IN (${ids})`, ids, ofParent, unique };
+function idSet(ids: Frag, ofParent: boolean, unique: boolean, probe: Frag): IdSet {
+  return { ...sql`n.id IN (${ids})`, ids, ofParent, unique, probe };
 }
 
 const isIdSet = (frag: Frag): frag is IdSet => 'ids' in frag;
@@ -299,7 +303,12 @@ const parentIs = (parentId: number | null): Frag => (parentId === null ? raw('pa
 /** SQLite, through the value index: nodes whose scalar at `path` satisfies `test` (on columns `type`, `value`). */
 function indexed(parentId: number | null, path: string, test: Frag): IdSet {
   // One row per (node, path): a node is in the set at most once.
-  return idSet(sql`SELECT node_id AS id FROM nodes_metadata_values WHERE ${parentIs(parentId)} AND path = ${v(path)} AND ${test}`, true, true);
+  return idSet(
+    sql`SELECT node_id AS id FROM nodes_metadata_values WHERE ${parentIs(parentId)} AND path = ${v(path)} AND ${test}`,
+    true,
+    true,
+    sql`EXISTS (SELECT 1 FROM nodes_metadata_values WHERE node_id = n.id AND path = ${v(path)} AND ${test})`,
+  );
 }
 
 /** SQLite, through the value index: the scalar equals `value`; null for objects and arrays, which it does not hold. */
@@ -391,7 +400,9 @@ function sqliteAccess(filter: Extract<Filter, { type: 'access_blob_filter' }>, p
   // One index range per principal, merged by SQLite's UNION in id order: distinct ids, already sorted, so a
   // listing pages through them and a count counts them without a temporary table.
   const arms = principals.map((p) => sql`SELECT node_id AS id FROM nodes_access_grants WHERE ${parentIs(parentId)} AND principal = ${v(p)}`);
-  return idSet(join(arms, ' UNION '), true, true);
+  // One probe of the (node_id, principal) index.
+  const probe = sql`EXISTS (SELECT 1 FROM nodes_access_grants g WHERE g.node_id = n.id AND g.principal IN (${join(principals.map((p) => sql`${v(p)}`), ', ')}))`;
+  return idSet(join(arms, ' UNION '), true, true, probe);
 }
 
 /**
@@ -488,7 +499,7 @@ function drivenBy(conditions: readonly Frag[]): Driven | undefined {
   const sets = conditions as IdSet[];
   const driver = sets.find((s) => s.ofParent && s.unique);
   if (!driver) return undefined;
-  return { from: sql`(${driver.ids}) n`, where: and(sets.filter((s) => s !== driver)) };
+  return { from: sql`(${driver.ids}) n`, where: and(sets.filter((s) => s !== driver)), probes: and(sets.map((s) => s.probe)) };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -603,6 +614,91 @@ function toRow(r: Record<string, unknown>): NodeRow {
   };
 }
 
+/** Children counted by `inSortKeyOrder`'s check, per match: more, and the matches are too sparse to walk to. */
+const SORT_SCAN_RATIO = 20;
+
+/**
+ * SQLite, one sort key: the page's ids read in the order of the value index's (parent, path, value) range,
+ * each checked by probes, instead of looking up and sorting every match's value; null when that is not
+ * exact or not cheaper. Exact when every child holds a non-null scalar at the key (a missing key, an
+ * object, an array or null would sort outside the range: first under `-key`), which two counts check:
+ * SQLite orders numbers (booleans as 1 and 0) before text, as the general ORDER BY does. Cheaper when the
+ * rows to walk, about (offset + limit) × children / matches, are fewer than the matches; the walk is bounded,
+ * and a page it cannot complete within the bound falls back to the sort.
+ */
+async function inSortKeyOrder(
+  dataSource: DataSource,
+  parentId: number | null,
+  driven: Driven,
+  sorting: readonly SortKey[],
+  offset: number,
+  limit: number,
+  count: number,
+): Promise<number[] | null> {
+  const keys = sorting.filter((s) => s.key !== '');
+  const path = keys.length === 1 ? indexedPath(keys[0].key) : null;
+  if (path === null || count === 0) return null;
+  if (offset >= count) return [];
+  const tiebreak = sorting.filter((s) => s.key === '').at(-1)?.direction ?? 1;
+  const children = await everyChildValued(dataSource, parentId, path, SORT_SCAN_RATIO * count);
+  if (children === null) return null;
+  const walk = Math.ceil(((offset + limit) * children) / count);
+  if (walk > count) return null;
+  const budget = 2 * walk + 200;
+  const dir = raw(keys[0].direction < 0 ? 'DESC' : 'ASC');
+  const ties = raw(tiebreak < 0 ? 'DESC' : 'ASC');
+  const rows = await run(
+    dataSource,
+    sql`SELECT n.id FROM (SELECT node_id AS id, value AS v FROM nodes_metadata_values WHERE ${parentIs(parentId)} AND path = ${v(path)} AND value IS NOT NULL
+      ORDER BY value ${dir}, node_id ${ties} LIMIT ${v(budget)}) n WHERE ${driven.probes} ORDER BY n.v ${dir}, n.id ${ties} LIMIT ${v(limit)} OFFSET ${v(offset)}`,
+  );
+  // Exact when the walk reached the page's end: a full page, or the last match.
+  return rows.length === limit || offset + rows.length === count ? rows.map((r) => Number(r.id)) : null;
+}
+
+interface ValuedCheck {
+  /** `total_changes()` of this connection and `data_version` (other connections' commits) when checked. */
+  version: string;
+  children: number | null;
+}
+
+/** Per connection: `everyChildValued`'s answers, valid until anything is written. */
+const valuedChecks = new WeakMap<DataSource, Map<string, ValuedCheck>>();
+const VALUED_CHECKS = 256;
+
+/**
+ * SQLite: how many children `parentId` has when each holds a non-null scalar at `path`; null when one does
+ * not, or when there are more than `cap` (counting stops there). Two index counts over the whole container,
+ * so the answer is kept until the database changes: this connection's `total_changes()` and the file's
+ * `data_version` (another process's commit) both move with every write, so a kept answer is never stale.
+ */
+async function everyChildValued(dataSource: DataSource, parentId: number | null, path: string, cap: number): Promise<number | null> {
+  const [{ version }] = await run(dataSource, raw(`SELECT total_changes() || '/' || (SELECT data_version FROM pragma_data_version) AS version`));
+  let checks = valuedChecks.get(dataSource);
+  if (!checks) valuedChecks.set(dataSource, (checks = new Map()));
+  const key = `${parentId}|${path}`;
+  // Inside a write transaction (this process shares its connection) the counts may include what a rollback
+  // takes back without moving `total_changes()`: such answers are used once, not kept.
+  const writing = (dataSource.driver as unknown as { databaseConnection?: { inTransaction?: boolean } }).databaseConnection?.inTransaction === true;
+  const kept = writing ? undefined : checks.get(key);
+  if (kept && kept.version === version) return kept.children !== null && kept.children <= cap ? kept.children : null;
+  const capped = (rows: Frag): Frag => sql`(SELECT count(*) FROM (${rows} LIMIT ${v(cap + 1)}))`;
+  const [check] = await run(
+    dataSource,
+    sql`SELECT ${capped(sql`SELECT 1 FROM nodes INDEXED BY nodes_parent_id WHERE ${parentIs(parentId)}`)} AS children,
+      ${capped(sql`SELECT 1 FROM nodes_metadata_values WHERE ${parentIs(parentId)} AND path = ${v(path)} AND value IS NOT NULL`)} AS valued`,
+  );
+  const children = Number(check.children);
+  // Over the cap the counts are not the container's: nothing to keep.
+  if (children > cap) return null;
+  const answer = Number(check.valued) === children ? children : null;
+  if (!writing) {
+    if (checks.size >= VALUED_CHECKS) checks.clear();
+    checks.set(key, { version: String(version), children: answer });
+  }
+  return answer;
+}
+
 /** SQLite: the rows of `ids`, in that order. */
 async function rowsByIds(dataSource: DataSource, ids: readonly number[]): Promise<NodeRow[]> {
   if (ids.length === 0) return [];
@@ -660,8 +756,10 @@ export async function searchChildren(
     // value index, and the page's rows afterwards.
     const drivenOrdering = orderBy(engine, sorting, raw('(SELECT m.metadata FROM nodes m WHERE m.id = n.id)'));
     if (drivenOrdering.indexedOnly) {
-      const ids = (await run(dataSource, sorted(p, drivenOrdering, raw('n.id'), page, from, where))).map((r) => Number(r.id));
-      const count = offset === 0 && ids.length < limit ? ids.length : await counted();
+      const count = await counted();
+      const ids =
+        (await inSortKeyOrder(dataSource, parentId, p.driven, sorting, offset, limit, count)) ??
+        (await run(dataSource, sorted(p, drivenOrdering, raw('n.id'), page, from, where))).map((r) => Number(r.id));
       return { count, rows: await rowsByIds(dataSource, ids) };
     }
   }
@@ -697,10 +795,8 @@ export async function visibleChildCounts(dataSource: DataSource, parentIds: read
   if (parentIds.length === 0) return out;
   const conditions = access.map((filter) => {
     if (engine === 'postgres') return accessFrag('postgres', filter);
-    const principals = accessPrincipals(filter);
-    if (principals.length === 0) return FALSE;
-    // One probe of the (node_id, principal) index per child.
-    return sql`EXISTS (SELECT 1 FROM nodes_access_grants g WHERE g.node_id = n.id AND g.principal IN (${join(principals.map((p) => sql`${v(p)}`), ', ')}))`;
+    const set = sqliteAccess(filter, null);
+    return isIdSet(set) ? set.probe : set;
   });
   const parents = join(parentIds.map((id) => sql`${v(id)}`), ', ');
   const rows = await run(dataSource, sql`SELECT n.parent AS parent, count(*) AS count FROM nodes n WHERE n.parent IN (${parents}) AND ${and(conditions)} GROUP BY n.parent`);
