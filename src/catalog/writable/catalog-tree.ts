@@ -97,9 +97,11 @@ function containerFor(context: CatalogContext, row: NodeRow | null, segments: st
       const containerIds = children.filter((c) => c.structureFamily === 'container').map((c) => c.id);
       // Every row's data sources: registered files are containers with one (an HDF5 file, a Zarr group).
       const sources = ids.length ? await context.store.dataSourcesOf(ids) : new Map<number, DataSourceRow[]>();
-      // Under the policy the page's containers are counted as the caller sees them, still in one query.
-      const counts = request.filters.length === 0 ? await context.store.childCounts(containerIds) : await visibleChildCounts(dataSource, containerIds, request.filters);
-      const countedUnder = JSON.stringify(request.filters);
+      // A container's `count` is what the caller's view shows (the policy's filters, not the search's): under a
+      // policy the page's containers are counted as the caller sees them, still in one query.
+      const view = request.filters.filter((f) => f.type === 'access_blob_filter');
+      const counts = view.length === 0 ? await context.store.childCounts(containerIds) : await visibleChildCounts(dataSource, containerIds, view);
+      const countedUnder = JSON.stringify(view);
       const entries: { key: string; node: TreeNode }[] = [];
       for (const child of children) {
         const count = child.structureFamily === 'container' && counts ? { count: counts.get(child.id) ?? 0, filters: countedUnder } : undefined;
