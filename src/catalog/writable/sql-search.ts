@@ -8,6 +8,7 @@
  * | `searchChildren(dataSource, parentId, query, sorting, offset, limit)` | `{ count, rows }`: the matches before paging, and one page of rows |
  * | `countChildren(dataSource, parentId, query)` | the number of matches |
  * | `distinctChildren(dataSource, parentId, query, request)` | /distinct's body: `{ metadata, structure_families, specs }` |
+ * | `visibleChildCounts(dataSource, parentIds, filters)` | per container, the children the access policy's filters let through |
  * | `prepareSearchConnection(dataSource)` | registers the SQLite functions below; idempotent, called by the others too |
  *
  * `query` is `{ filters, lookups }` as `parseFilters` (src/catalog/query/filters.ts) returns it and
