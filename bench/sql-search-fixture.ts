@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { SQL_SEARCH_MIGRATION } from '../src/catalog/writable/sql-search-migration';
+import { SQL_MIGRATIONS } from '../src/catalog/writable/sql-search-migration';
 import type { Engine } from '../src/catalog/writable/sql-search';
 import { prng } from '../src/catalog/tree/demo-tree';
 
@@ -71,7 +71,7 @@ export async function createNodesDatabase(engine: Engine, postgresUri?: string, 
   }
   await dataSource.initialize();
   await dataSource.query(TABLE[engine]);
-  if (migrate) for (const statement of SQL_SEARCH_MIGRATION.up[engine]) await dataSource.query(statement);
+  if (migrate) for (const migration of SQL_MIGRATIONS) for (const statement of migration.up[engine]) await dataSource.query(statement);
   return {
     engine,
     dataSource,

@@ -38,7 +38,8 @@ function matchOne(dialect: SqlDialect, column: string, query: AccessQuery, next:
   if (query.tags.length) {
     alternatives.push(
       dialect === 'postgres'
-        ? `jsonb_exists_any(${column} -> 'tags', ${next([...query.tags])}::text[])`
+        ? // `?|` in operator form, so the GIN index on `access_blob -> 'tags'` (SqlAccess migration) serves it.
+          `((${column} -> 'tags') ?| ${next([...query.tags])}::text[] AND jsonb_typeof(${column} -> 'tags') = 'array')`
         : `EXISTS (SELECT 1 FROM json_each(${column}, '$.tags') AS t WHERE t.value IN (${query.tags.map((tag) => next(tag)).join(', ')}))`,
     );
   }

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { CatalogDatabaseError, openCatalogDatabase } from './catalog-database';
 import { CatalogStore } from './catalog-store';
 import type { DataSourceRow, NodeRow } from './catalog-store';
-import { distinctChildren, searchChildren } from './sql-search';
+import { distinctChildren, searchChildren, visibleChildCounts } from './sql-search';
 import type { NodeRow as SearchRow } from './sql-search';
 import type { AdapterRegistry } from '../../adapters/registry';
 import type { AccessBlob } from '../../plugins-api';
@@ -34,7 +34,7 @@ export async function catalogNode(context: CatalogContext, row: NodeRow | null, 
  * A node from its row (and its data sources; for a container, maybe its number of children) without
  * further queries.
  */
-async function nodeOf(context: CatalogContext, row: NodeRow | null, segments: string[], sources: DataSourceRow[], childCount?: number): Promise<TreeNode> {
+async function nodeOf(context: CatalogContext, row: NodeRow | null, segments: string[], sources: DataSourceRow[], childCount?: ChildCount): Promise<TreeNode> {
   let node: TreeNode;
   // Registered files (POST /register) read through the adapter registry, containers (HDF5, Zarr) included.
   if (row && isExternal(sources)) node = await externalNode(context, row, sources);
@@ -60,11 +60,17 @@ function storeRow(row: SearchRow, parent: number | null): NodeRow {
 }
 
 /**
- * `childCount`: the number of children read with the page this node came in, so rendering a page of
- * containers (each with its `count`) does not cost one query per container. It answers only the unfiltered
- * count; the node lives for one request, so it cannot go stale.
+ * The number of children read with the page a container came in, so rendering a page of containers (each
+ * with its `count`) does not cost one query per container: `filters` is the JSON of the filters it was
+ * counted under (none, or the access policy's view), and it answers a count under exactly those. The node
+ * lives for one request, so it cannot go stale.
  */
-function containerFor(context: CatalogContext, row: NodeRow | null, segments: string[], childCount?: number): ContainerNode {
+interface ChildCount {
+  count: number;
+  filters: string;
+}
+
+function containerFor(context: CatalogContext, row: NodeRow | null, segments: string[], childCount?: ChildCount): ContainerNode {
   const parentId = row ? row.id : context.root.parentId;
   const dataSource = context.store.dataSource;
   // Nothing is memoised on the node: the root object lives as long as the server, and every read must
@@ -84,17 +90,23 @@ function containerFor(context: CatalogContext, row: NodeRow | null, segments: st
     // One query for the page (filters, the policy's view, sort and paging all in SQL), then one each for
     // the data sources of the page's nodes and the child counts of its containers.
     search: async (request) => {
-      if (childCount !== undefined && request.limit === 0 && request.filters.length === 0 && request.lookups.length === 0) return { count: childCount, entries: [] };
+      if (childCount !== undefined && request.limit === 0 && request.lookups.length === 0 && JSON.stringify(request.filters) === childCount.filters) {
+        return { count: childCount.count, entries: [] };
+      }
       const { count, rows } = await searchChildren(dataSource, parentId, request, request.sorting, request.offset, request.limit);
       const children = rows.map((r) => storeRow(r, parentId));
       const ids = children.map((c) => c.id);
       const containerIds = children.filter((c) => c.structureFamily === 'container').map((c) => c.id);
       // Every row's data sources: registered files are containers with one (an HDF5 file, a Zarr group).
       const sources = ids.length ? await context.store.dataSourcesOf(ids) : new Map<number, DataSourceRow[]>();
-      const counts = containerIds.length ? await context.store.childCounts(containerIds) : new Map<number, number>();
+      // A container's `count` is what the caller's view shows (the policy's filters, not the search's): under a
+      // policy the page's containers are counted as the caller sees them, still in one query.
+      const view = request.filters.filter((f) => f.type === 'access_blob_filter');
+      const counts = view.length === 0 ? await context.store.childCounts(containerIds) : await visibleChildCounts(dataSource, containerIds, view);
+      const countedUnder = JSON.stringify(view);
       const entries: { key: string; node: TreeNode }[] = [];
       for (const child of children) {
-        const count = child.structureFamily === 'container' ? (counts.get(child.id) ?? 0) : undefined;
+        const count = child.structureFamily === 'container' && counts ? { count: counts.get(child.id) ?? 0, filters: countedUnder } : undefined;
         entries.push({ key: child.key, node: await nodeOf(context, child, [...segments, child.key], sources.get(child.id) ?? [], count) });
       }
       return { count, entries };

@@ -12,6 +12,7 @@
  * | `nodes_fulltext_gin` | PostgreSQL | `fulltext`: the tsvector of the metadata's string values |
  *
  * (parent, key) is covered by the table's unique constraint, which serves `lookup` and `keys_filter`.
+ * `SQL_ACCESS_MIGRATION` below adds what the access policy's filter reads.
  */
 
 /** Only string values are indexed (not keys, not numbers), as the in-memory fulltext filter reads them. */
@@ -103,3 +104,74 @@ export const SQL_SEARCH_MIGRATION: SqlMigration = {
     ],
   },
 };
+
+/**
+ * A node's access principals as `nodes_access_grants` holds them (SQLite): `tag:` + each string of the blob's
+ * `tags` array, `user:` + its `user` string. Exactly what `blobPasses` (node-access.ts) looks at: a tag that is
+ * not a string, `tags` that is not an array, a `user` that is not a string grant nothing.
+ */
+export const ACCESS_GRANT_PREFIX = { tag: 'tag:', user: 'user:' } as const;
+
+const SQLITE_GRANTS = (row: string): string => `INSERT INTO nodes_access_grants (node_id, parent, principal)
+         SELECT ${row}.id, ${row}.parent, '${ACCESS_GRANT_PREFIX.tag}' || t.value FROM json_each(${row}.access_blob, '$.tags') AS t
+           WHERE json_type(${row}.access_blob, '$.tags') = 'array' AND t.type = 'text'
+         UNION
+         SELECT ${row}.id, ${row}.parent, '${ACCESS_GRANT_PREFIX.user}' || json_extract(${row}.access_blob, '$.user')
+           WHERE json_type(${row}.access_blob, '$.user') = 'text'`;
+
+/**
+ * What the access policy's `access_blob_filter` reads (sql-search.ts), so a filtered listing or count walks an
+ * index instead of parsing every child's blob:
+ *
+ * | Object | Engine | Serves |
+ * |---|---|---|
+ * | `nodes_access_grants` + 3 triggers | SQLite | one row per (node, principal), indexed by (parent, principal, node_id): the children a caller's tags and user may see |
+ * | `nodes_access_tags_gin` | PostgreSQL | `access_blob -> 'tags' ?| tags` |
+ * | `nodes_access_user` | PostgreSQL | `access_blob ->> 'user' = user` |
+ */
+export const SQL_ACCESS_MIGRATION: SqlMigration = {
+  name: 'SqlAccess1796000000010',
+  up: {
+    sqlite: [
+      `CREATE TABLE IF NOT EXISTS nodes_access_grants (
+         node_id INTEGER NOT NULL,
+         parent INTEGER NULL,
+         principal TEXT NOT NULL
+       )`,
+      'CREATE INDEX IF NOT EXISTS nodes_access_grants_lookup ON nodes_access_grants (parent, principal, node_id)',
+      'CREATE INDEX IF NOT EXISTS nodes_access_grants_node ON nodes_access_grants (node_id, principal)',
+      `CREATE TRIGGER IF NOT EXISTS nodes_access_grants_insert AFTER INSERT ON nodes BEGIN
+         ${SQLITE_GRANTS('new')};
+       END`,
+      `CREATE TRIGGER IF NOT EXISTS nodes_access_grants_update AFTER UPDATE OF access_blob, parent ON nodes BEGIN
+         DELETE FROM nodes_access_grants WHERE node_id = old.id;
+         ${SQLITE_GRANTS('new')};
+       END`,
+      `CREATE TRIGGER IF NOT EXISTS nodes_access_grants_delete AFTER DELETE ON nodes BEGIN
+         DELETE FROM nodes_access_grants WHERE node_id = old.id;
+       END`,
+      `INSERT INTO nodes_access_grants (node_id, parent, principal)
+         SELECT n.id, n.parent, '${ACCESS_GRANT_PREFIX.tag}' || t.value FROM nodes n, json_each(n.access_blob, '$.tags') AS t
+           WHERE json_type(n.access_blob, '$.tags') = 'array' AND t.type = 'text' AND n.id NOT IN (SELECT node_id FROM nodes_access_grants)
+         UNION
+         SELECT n.id, n.parent, '${ACCESS_GRANT_PREFIX.user}' || json_extract(n.access_blob, '$.user') FROM nodes n
+           WHERE json_type(n.access_blob, '$.user') = 'text' AND n.id NOT IN (SELECT node_id FROM nodes_access_grants)`,
+    ],
+    postgres: [
+      "CREATE INDEX IF NOT EXISTS nodes_access_tags_gin ON nodes USING gin ((access_blob -> 'tags'))",
+      "CREATE INDEX IF NOT EXISTS nodes_access_user ON nodes (parent, (access_blob ->> 'user'))",
+    ],
+  },
+  down: {
+    sqlite: [
+      'DROP TRIGGER IF EXISTS nodes_access_grants_delete',
+      'DROP TRIGGER IF EXISTS nodes_access_grants_update',
+      'DROP TRIGGER IF EXISTS nodes_access_grants_insert',
+      'DROP TABLE IF EXISTS nodes_access_grants',
+    ],
+    postgres: ['DROP INDEX IF EXISTS nodes_access_user', 'DROP INDEX IF EXISTS nodes_access_tags_gin'],
+  },
+};
+
+/** Every migration above, in order: what a `nodes` table needs for search (the bench fixture applies them all). */
+export const SQL_MIGRATIONS: readonly SqlMigration[] = [SQL_SEARCH_MIGRATION, SQL_ACCESS_MIGRATION];

@@ -8,6 +8,7 @@
  * | `searchChildren(dataSource, parentId, query, sorting, offset, limit)` | `{ count, rows }`: the matches before paging, and one page of rows |
  * | `countChildren(dataSource, parentId, query)` | the number of matches |
  * | `distinctChildren(dataSource, parentId, query, request)` | /distinct's body: `{ metadata, structure_families, specs }` |
+ * | `visibleChildCounts(dataSource, parentIds, filters)` | per container, the children the access policy's filters let through |
  * | `prepareSearchConnection(dataSource)` | registers the SQLite functions below; idempotent, called by the others too |
  *
  * `query` is `{ filters, lookups }` as `parseFilters` (src/catalog/query/filters.ts) returns it and
@@ -24,6 +25,7 @@
  */
 import type { DataSource } from 'typeorm';
 import { accessFilterSql } from '../access/access-sql';
+import { ACCESS_GRANT_PREFIX } from './sql-search-migration';
 import type { ChildDistinctRequest, ChildDistinctResult, DistinctValue, Metadata, Spec, StructureFamily } from '../tree/tree.types';
 import { WORD, fulltextTerms } from '../query/filter-ast';
 import type { Filter, SortKey } from '../query/filter-ast';
@@ -210,12 +212,15 @@ interface SqliteValue {
   json: Frag;
 }
 
-function sqliteValue(key: string): SqliteValue {
+const N_METADATA = raw('n.metadata');
+
+/** `metadata`: the node's metadata column, or a subquery reading it when the rows come from an index (`Driven`). */
+function sqliteValue(key: string, metadata: Frag = N_METADATA): SqliteValue {
   const p = sqlitePath(key);
   return {
-    type: sql`json_type(n.metadata, ${v(p)})`,
-    atom: sql`json_extract(n.metadata, ${v(p)})`,
-    json: sql`(n.metadata -> ${v(p)})`,
+    type: sql`json_type(${metadata}, ${v(p)})`,
+    atom: sql`json_extract(${metadata}, ${v(p)})`,
+    json: sql`(${metadata} -> ${v(p)})`,
   };
 }
 
@@ -245,7 +250,38 @@ interface PostFilter {
 interface Plan {
   where: Frag;
   post: PostFilter[];
+  /** SQLite, when every condition is a set of ids read from an index: the same matches without reading `nodes`. */
+  driven?: Driven;
 }
+
+/**
+ * SQLite: matches read from covering indexes alone. `from` names them `n` with a single column `id` (the rows
+ * of one unique id set, which already holds only `parent`'s children); `where` intersects the other sets.
+ */
+interface Driven {
+  from: Frag;
+  where: Frag;
+  /** Every condition, each as a probe by node id. */
+  probes: Frag;
+}
+
+/**
+ * A condition `n.id IN (ids)`. `ids` selects a column `id`; `ofParent`: only children of the searched parent;
+ * `unique`: no id twice. One that is both can feed the query's rows in place of the `nodes` table.
+ * `probe`: the same condition for one node, looked up by its id in an index keyed by node.
+ */
+interface IdSet extends Frag {
+  readonly ids: Frag;
+  readonly ofParent: boolean;
+  readonly unique: boolean;
+  readonly probe: Frag;
+}
+
+function idSet(ids: Frag, ofParent: boolean, unique: boolean, probe: Frag): IdSet {
+  return { ...sql`n.id IN (${ids})`, ids, ofParent, unique, probe };
+}
+
+const isIdSet = (frag: Frag): frag is IdSet => 'ids' in frag;
 
 /**
  * The path under which `nodes_metadata_values` (sql-search-migration.ts) holds a key's scalar values, written
@@ -266,12 +302,18 @@ function indexedPath(key: string): string | null {
 const parentIs = (parentId: number | null): Frag => (parentId === null ? raw('parent IS NULL') : sql`parent = ${v(parentId)}`);
 
 /** SQLite, through the value index: nodes whose scalar at `path` satisfies `test` (on columns `type`, `value`). */
-function indexed(parentId: number | null, path: string, test: Frag): Frag {
-  return sql`n.id IN (SELECT node_id FROM nodes_metadata_values WHERE ${parentIs(parentId)} AND path = ${v(path)} AND ${test})`;
+function indexed(parentId: number | null, path: string, test: Frag): IdSet {
+  // One row per (node, path): a node is in the set at most once.
+  return idSet(
+    sql`SELECT node_id AS id FROM nodes_metadata_values WHERE ${parentIs(parentId)} AND path = ${v(path)} AND ${test}`,
+    true,
+    true,
+    sql`EXISTS (SELECT 1 FROM nodes_metadata_values WHERE node_id = n.id AND path = ${v(path)} AND ${test})`,
+  );
 }
 
 /** SQLite, through the value index: the scalar equals `value`; null for objects and arrays, which it does not hold. */
-function indexedEquals(parentId: number | null, path: string, value: unknown): Frag | null {
+function indexedEquals(parentId: number | null, path: string, value: unknown): IdSet | null {
   if (value === null) return indexed(parentId, path, raw(`type = 'null'`));
   if (value === true) return indexed(parentId, path, raw(`type = 'true'`));
   if (value === false) return indexed(parentId, path, raw(`type = 'false'`));
@@ -339,8 +381,29 @@ function sqliteFilter(filter: Filter, parentId: number | null): Frag {
     case 'structure_family':
       return sql`n.structure_family = ${v(filter.value)}`;
     case 'access_blob_filter':
-      return accessFrag('sqlite', filter);
+      return sqliteAccess(filter, parentId);
   }
+}
+
+/** The `nodes_access_grants` principals an `access_blob_filter` lets through: its user and its tags. */
+function accessPrincipals(filter: Extract<Filter, { type: 'access_blob_filter' }>): string[] {
+  return [...(filter.userId !== null ? [ACCESS_GRANT_PREFIX.user + filter.userId] : []), ...[...new Set(filter.tags)].map((tag) => ACCESS_GRANT_PREFIX.tag + tag)];
+}
+
+/**
+ * Tiled's `access_blob_filter` on SQLite, read from `nodes_access_grants` (sql-search-migration.ts): the
+ * children whose blob names the user or one of the tags, found by index instead of by parsing every blob.
+ * The catalog's `access_blob` is NOT NULL, so the NULL blob that passes in `accessFilterSql` does not arise.
+ */
+function sqliteAccess(filter: Extract<Filter, { type: 'access_blob_filter' }>, parentId: number | null): Frag {
+  const principals = accessPrincipals(filter);
+  if (principals.length === 0) return FALSE;
+  // One index range per principal, merged by SQLite's UNION in id order: distinct ids, already sorted, so a
+  // listing pages through them and a count counts them without a temporary table.
+  const arms = principals.map((p) => sql`SELECT node_id AS id FROM nodes_access_grants WHERE ${parentIs(parentId)} AND principal = ${v(p)}`);
+  // One probe of the (node_id, principal) index.
+  const probe = sql`EXISTS (SELECT 1 FROM nodes_access_grants g WHERE g.node_id = n.id AND g.principal IN (${join(principals.map((p) => sql`${v(p)}`), ', ')}))`;
+  return idSet(join(arms, ' UNION '), true, true, probe);
 }
 
 /**
@@ -426,8 +489,18 @@ function plan(engine: Engine, parentId: number | null, query: SearchQuery, looku
     if (lookupMode === 'search' && lookups.length > 1) return null;
     where.push(engine === 'sqlite' ? sql`n.key IN (SELECT value FROM json_each(${v(JSON.stringify(lookups))}))` : sql`n.key = ANY(${v(lookups)}::text[])`);
   }
-  for (const filter of query.filters) where.push(engine === 'sqlite' ? sqliteFilter(filter, parentId) : pgFilter(filter, post));
-  return { where: and(where), post };
+  const conditions = query.filters.map((filter) => (engine === 'sqlite' ? sqliteFilter(filter, parentId) : pgFilter(filter, post)));
+  where.push(...conditions);
+  return { where: and(where), post, driven: lookups.length ? undefined : drivenBy(conditions) };
+}
+
+/** Driven rows (SQLite) when every condition is an id set and one of them can feed the rows. */
+function drivenBy(conditions: readonly Frag[]): Driven | undefined {
+  if (!conditions.every(isIdSet)) return undefined;
+  const sets = conditions as IdSet[];
+  const driver = sets.find((s) => s.ofParent && s.unique);
+  if (!driver) return undefined;
+  return { from: sql`(${driver.ids}) n`, where: and(sets.filter((s) => s !== driver)), probes: and(sets.map((s) => s.probe)) };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -465,10 +538,11 @@ function pgOrder(json: Frag, dir: Frag): Frag {
  * numbers, strings, everything else (the whole reversed for `-key`); ties by insertion order, reversed by a
  * trailing `-_`. The node id last makes the order total, so offset pages are well defined.
  */
-function orderBy(engine: Engine, sorting: readonly SortKey[]): Ordering {
+function orderBy(engine: Engine, sorting: readonly SortKey[], metadata: Frag = N_METADATA): Ordering {
   const parts: Frag[] = [];
   const extracted: Frag[] = [];
   let tiebreak = 'ASC';
+  let indexedOnly = true;
   for (const { key, direction } of sorting) {
     if (key === '') {
       tiebreak = direction < 0 ? 'DESC' : 'ASC';
@@ -477,7 +551,7 @@ function orderBy(engine: Engine, sorting: readonly SortKey[]): Ordering {
     const dir = raw(direction < 0 ? 'DESC' : 'ASC');
     const i = extracted.length;
     if (engine === 'sqlite') {
-      const at = sqliteValue(key);
+      const at = sqliteValue(key, metadata);
       const path = indexedPath(key);
       if (path) {
         // A scalar comes from the value index; only objects, arrays and missing keys have their JSON parsed.
@@ -485,6 +559,7 @@ function orderBy(engine: Engine, sorting: readonly SortKey[]): Ordering {
         const type = sql`COALESCE(${raw(`s${i}`)}.type, ${at.type})`;
         parts.push(sqliteOrder({ type, atom: raw(`s${i}.value`), json: at.json }, dir));
       } else {
+        indexedOnly = false;
         parts.push(sqliteOrder(at, dir));
       }
     } else {
@@ -493,7 +568,7 @@ function orderBy(engine: Engine, sorting: readonly SortKey[]): Ordering {
     }
   }
   parts.push(raw(`n.id ${tiebreak}`));
-  return { engine, extracted, order: join(parts, ', ') };
+  return { engine, extracted, order: join(parts, ', '), indexedOnly };
 }
 
 /**
@@ -504,16 +579,18 @@ interface Ordering {
   engine: Engine;
   extracted: Frag[];
   order: Frag;
+  /** SQLite: every key's scalars come from the value index (only missing keys, objects and arrays read the JSON). */
+  indexedOnly: boolean;
 }
 
 /** `SELECT select` over the matches in order, then `tail` (LIMIT/OFFSET). */
-function sorted(p: Plan, ordering: Ordering, select: Frag, tail: Frag = raw('')): Frag {
+function sorted(p: Plan, ordering: Ordering, select: Frag, tail: Frag = raw(''), from: Frag = raw('nodes n'), where: Frag = p.where): Frag {
   const { extracted, order } = ordering;
-  if (extracted.length === 0) return sql`SELECT ${select} FROM nodes n WHERE ${p.where} ORDER BY ${order} ${tail}`;
+  if (extracted.length === 0) return sql`SELECT ${select} FROM ${from} WHERE ${where} ORDER BY ${order} ${tail}`;
   if (ordering.engine === 'postgres') {
-    return sql`SELECT ${select} FROM nodes n CROSS JOIN LATERAL (SELECT ${join(extracted, ', ')}) sk WHERE ${p.where} ORDER BY ${order} ${tail}`;
+    return sql`SELECT ${select} FROM ${from} CROSS JOIN LATERAL (SELECT ${join(extracted, ', ')}) sk WHERE ${where} ORDER BY ${order} ${tail}`;
   }
-  return sql`SELECT ${select} FROM nodes n ${join(extracted, ' ')} WHERE ${p.where} ORDER BY ${order} ${tail}`;
+  return sql`SELECT ${select} FROM ${from} ${join(extracted, ' ')} WHERE ${where} ORDER BY ${order} ${tail}`;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -536,6 +613,99 @@ function toRow(r: Record<string, unknown>): NodeRow {
     time_created: r.time_created,
     time_updated: r.time_updated,
   };
+}
+
+/** Children counted by `inSortKeyOrder`'s check, per match: more, and the matches are too sparse to walk to. */
+const SORT_SCAN_RATIO = 20;
+
+/**
+ * SQLite, one sort key: the page's ids read in the order of the value index's (parent, path, value) range,
+ * each checked by probes, instead of looking up and sorting every match's value; null when that is not
+ * exact or not cheaper. Exact when every child holds a non-null scalar at the key (a missing key, an
+ * object, an array or null would sort outside the range: first under `-key`), which two counts check:
+ * SQLite orders numbers (booleans as 1 and 0) before text, as the general ORDER BY does. Cheaper when the
+ * rows to walk, about (offset + limit) × children / matches, are fewer than the matches; the walk is bounded,
+ * and a page it cannot complete within the bound falls back to the sort.
+ */
+async function inSortKeyOrder(
+  dataSource: DataSource,
+  parentId: number | null,
+  driven: Driven,
+  sorting: readonly SortKey[],
+  offset: number,
+  limit: number,
+  count: number,
+): Promise<number[] | null> {
+  const keys = sorting.filter((s) => s.key !== '');
+  const path = keys.length === 1 ? indexedPath(keys[0].key) : null;
+  if (path === null || count === 0) return null;
+  if (offset >= count) return [];
+  const tiebreak = sorting.filter((s) => s.key === '').at(-1)?.direction ?? 1;
+  const children = await everyChildValued(dataSource, parentId, path, SORT_SCAN_RATIO * count);
+  if (children === null) return null;
+  const walk = Math.ceil(((offset + limit) * children) / count);
+  if (walk > count) return null;
+  const budget = 2 * walk + 200;
+  const dir = raw(keys[0].direction < 0 ? 'DESC' : 'ASC');
+  const ties = raw(tiebreak < 0 ? 'DESC' : 'ASC');
+  const rows = await run(
+    dataSource,
+    sql`SELECT n.id FROM (SELECT node_id AS id, value AS v FROM nodes_metadata_values WHERE ${parentIs(parentId)} AND path = ${v(path)} AND value IS NOT NULL
+      ORDER BY value ${dir}, node_id ${ties} LIMIT ${v(budget)}) n WHERE ${driven.probes} ORDER BY n.v ${dir}, n.id ${ties} LIMIT ${v(limit)} OFFSET ${v(offset)}`,
+  );
+  // Exact when the walk reached the page's end: a full page, or the last match.
+  return rows.length === limit || offset + rows.length === count ? rows.map((r) => Number(r.id)) : null;
+}
+
+interface ValuedCheck {
+  /** `total_changes()` of this connection and `data_version` (other connections' commits) when checked. */
+  version: string;
+  children: number | null;
+}
+
+/** Per connection: `everyChildValued`'s answers, valid until anything is written. */
+const valuedChecks = new WeakMap<DataSource, Map<string, ValuedCheck>>();
+const VALUED_CHECKS = 256;
+
+/**
+ * SQLite: how many children `parentId` has when each holds a non-null scalar at `path`; null when one does
+ * not, or when there are more than `cap` (counting stops there). Two index counts over the whole container,
+ * so the answer is kept until the database changes: this connection's `total_changes()` and the file's
+ * `data_version` (another process's commit) both move with every write, so a kept answer is never stale.
+ */
+async function everyChildValued(dataSource: DataSource, parentId: number | null, path: string, cap: number): Promise<number | null> {
+  const [{ version }] = await run(dataSource, raw(`SELECT total_changes() || '/' || (SELECT data_version FROM pragma_data_version) AS version`));
+  let checks = valuedChecks.get(dataSource);
+  if (!checks) valuedChecks.set(dataSource, (checks = new Map()));
+  const key = `${parentId}|${path}`;
+  // Inside a write transaction (this process shares its connection) the counts may include what a rollback
+  // takes back without moving `total_changes()`: such answers are used once, not kept.
+  const writing = (dataSource.driver as unknown as { databaseConnection?: { inTransaction?: boolean } }).databaseConnection?.inTransaction === true;
+  const kept = writing ? undefined : checks.get(key);
+  if (kept && kept.version === version) return kept.children !== null && kept.children <= cap ? kept.children : null;
+  const capped = (rows: Frag): Frag => sql`(SELECT count(*) FROM (${rows} LIMIT ${v(cap + 1)}))`;
+  const [check] = await run(
+    dataSource,
+    sql`SELECT ${capped(sql`SELECT 1 FROM nodes INDEXED BY nodes_parent_id WHERE ${parentIs(parentId)}`)} AS children,
+      ${capped(sql`SELECT 1 FROM nodes_metadata_values WHERE ${parentIs(parentId)} AND path = ${v(path)} AND value IS NOT NULL`)} AS valued`,
+  );
+  const children = Number(check.children);
+  // Over the cap the counts are not the container's: nothing to keep.
+  if (children > cap) return null;
+  const answer = Number(check.valued) === children ? children : null;
+  if (!writing) {
+    if (checks.size >= VALUED_CHECKS) checks.clear();
+    checks.set(key, { version: String(version), children: answer });
+  }
+  return answer;
+}
+
+/** SQLite: the rows of `ids`, in that order. */
+async function rowsByIds(dataSource: DataSource, ids: readonly number[]): Promise<NodeRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await run(dataSource, sql`SELECT ${COLUMNS} FROM nodes n WHERE n.id IN (SELECT value FROM json_each(${v(JSON.stringify(ids))}))`);
+  const byId = new Map(rows.map((r) => [Number(r.id), r]));
+  return ids.flatMap((id) => (byId.has(id) ? [toRow(byId.get(id) as Record<string, unknown>)] : []));
 }
 
 /** PostgreSQL with a regex: every row the SQL filters pass, in order, checked by RE2 in slices. */
@@ -576,10 +746,24 @@ export async function searchChildren(
   }
   // On SQLite the (parent, id) index answers the parent test and the id lists of indexed filters without
   // reading a row; left to itself (after ANALYZE) the planner may fetch every match's row by primary key.
-  const from = raw(engine === 'sqlite' ? 'nodes n INDEXED BY nodes_parent_id' : 'nodes n');
-  const counted = async (): Promise<number> => Number((await run(dataSource, sql`SELECT count(*) AS count FROM ${from} WHERE ${p.where}`))[0].count);
+  // Driven matches come from the value and access indexes alone.
+  const from = p.driven?.from ?? raw(engine === 'sqlite' ? 'nodes n INDEXED BY nodes_parent_id' : 'nodes n');
+  const where = p.driven?.where ?? p.where;
+  const counted = async (): Promise<number> => Number((await run(dataSource, sql`SELECT count(*) AS count FROM ${from} WHERE ${where}`))[0].count);
   if (limit <= 0) return { count: await counted(), rows: [] };
   const page = sql`LIMIT ${v(limit)} OFFSET ${v(offset)}`;
+  if (p.driven) {
+    // Sort ids and sort keys only; a node's metadata is read only when its sort value is not a scalar of the
+    // value index, and the page's rows afterwards.
+    const drivenOrdering = orderBy(engine, sorting, raw('(SELECT m.metadata FROM nodes m WHERE m.id = n.id)'));
+    if (drivenOrdering.indexedOnly) {
+      const count = await counted();
+      const ids =
+        (await inSortKeyOrder(dataSource, parentId, p.driven, sorting, offset, limit, count)) ??
+        (await run(dataSource, sorted(p, drivenOrdering, raw('n.id'), page, from, where))).map((r) => Number(r.id));
+      return { count, rows: await rowsByIds(dataSource, ids) };
+    }
+  }
   if (engine === 'sqlite') {
     // Counting through SQLite's indexes is cheap, and a page without a window count keeps its top-N sort.
     const rows = await run(dataSource, sorted(p, ordering, COLUMNS, page));
@@ -596,6 +780,29 @@ export async function searchChildren(
 /** How many children of `parentId` match. */
 export async function countChildren(dataSource: DataSource, parentId: number | null, query: SearchQuery): Promise<number> {
   return (await searchChildren(dataSource, parentId, query, [], 0, 0)).count;
+}
+
+/**
+ * How many children each of `parentIds` has that pass the access policy's filters (`access_blob_filter`
+ * only), in one statement: a page of containers under a policy shows each one's visible count without a
+ * query per container. Null when `filters` holds anything else.
+ */
+export async function visibleChildCounts(dataSource: DataSource, parentIds: readonly number[], filters: readonly Filter[]): Promise<Map<number, number> | null> {
+  const access = filters.filter((f): f is Extract<Filter, { type: 'access_blob_filter' }> => f.type === 'access_blob_filter');
+  if (access.length !== filters.length) return null;
+  prepareSearchConnection(dataSource);
+  const engine = engineOf(dataSource);
+  const out = new Map<number, number>();
+  if (parentIds.length === 0) return out;
+  const conditions = access.map((filter) => {
+    if (engine === 'postgres') return accessFrag('postgres', filter);
+    const set = sqliteAccess(filter, null);
+    return isIdSet(set) ? set.probe : set;
+  });
+  const parents = join(parentIds.map((id) => sql`${v(id)}`), ', ');
+  const rows = await run(dataSource, sql`SELECT n.parent AS parent, count(*) AS count FROM nodes n WHERE n.parent IN (${parents}) AND ${and(conditions)} GROUP BY n.parent`);
+  for (const r of rows) out.set(Number(r.parent), Number(r.count));
+  return out;
 }
 
 /** /distinct over the matching children of `parentId`: values in the order of their first node. */
