@@ -5,7 +5,7 @@ import { SCOPES } from '../auth/scopes';
 import { API_KEY_COOKIE } from '../common/http/http-hooks';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
-import { RESPONSE_SCHEMA } from '../common/http/responds';
+import { RESPONSE_MEDIA_TYPES, RESPONSE_SCHEMA } from '../common/http/responds';
 import { RouteEntry, RouteHandler, routeHandlers } from '../common/meta/route-table';
 import { DECLARED_BODY, DeclaredBody, DescribedDto, JsonSchema } from '../common/validation/openapi-schema';
 
@@ -122,10 +122,10 @@ function describeOperation(operation: OpenApiOperation, route: RouteHandler, com
   if (response) {
     const responses = (operation.responses ?? {}) as Record<string, { description?: string }>;
     const status = Object.keys(responses).find((code) => code.startsWith('2')) ?? '200';
-    operation.responses = {
-      ...responses,
-      [status]: { description: responses[status]?.description || 'Successful Response', content: { 'application/json': { schema: components.ref(response) } } },
-    };
+    const others = (Reflect.getMetadata(RESPONSE_MEDIA_TYPES, handler) ?? []) as readonly string[];
+    const content: Record<string, unknown> = { 'application/json': { schema: components.ref(response) } };
+    for (const type of others) if (type !== 'application/json') content[type] = { schema: { type: 'string', format: 'binary' } };
+    operation.responses = { ...responses, [status]: { description: responses[status]?.description || 'Successful Response', content } };
   }
 }
 
