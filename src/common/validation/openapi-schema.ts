@@ -33,8 +33,9 @@ export interface DeclaredBody {
 }
 
 /**
- * Declares the body of a route that cannot bind it through `@Body()`: one parsed by the handler because
- * its shape depends on a path parameter (the token route), or read through a custom parameter decorator.
+ * Declares the body of a route that cannot bind it through a DTO-typed `@Body()`: one parsed by the handler
+ * because its shape depends on a path parameter (the token route), one read through a custom parameter
+ * decorator, or one a service checks against the node it writes (the catalog's writes, raw bytes included).
  */
 export function DeclaresBody(dto: DescribedDto, contentType = 'application/json'): MethodDecorator {
   return SetMetadata(DECLARED_BODY, { dto, contentType } satisfies DeclaredBody);
