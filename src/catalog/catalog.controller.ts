@@ -1,28 +1,29 @@
-import { Body, Controller, Get, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { Scopes } from '../auth/auth.decorators';
 import { TiledHttpError } from '../common/errors/tiled-http.error';
 import { BodyResponse, RespondsWithBody, ResponseSchema, encodedResponse } from '../common/http/responds';
 import { apiBase, etagOf, toJson, wantsMsgpack } from '../common/http/wire';
-import { DeclaresBody, type JsonSchema } from '../common/validation/openapi-schema';
+import { DeclaresBody, DeclaresQuery, type JsonSchema } from '../common/validation/openapi-schema';
 import { ARRAY_DEFAULT, ARRAY_TYPES, CatalogDataService, TABLE_DEFAULT, TABLE_TYPES, checkListLength } from './catalog-data.service';
 import { CONTAINER_DEFAULT, CONTAINER_TYPES, HDF5 } from './encoders/registry';
 import { CatalogService, Located } from './catalog.service';
 import {
-  ArrayBlockQueryDto,
-  ArrayFullQueryDto,
-  CatalogQueryDto,
-  ContainerFullQueryDto,
-  DistinctQueryDto,
-  ExportQueryDto,
-  MetadataQueryDto,
-  SearchQueryDto,
-  TableFullQueryDto,
-  TablePartitionPostQueryDto,
-  TablePartitionQueryDto,
+  ARRAY_BLOCK_QUERY,
+  ARRAY_FULL_QUERY,
+  CONTAINER_FULL_QUERY,
+  DISTINCT_QUERY,
+  EXPORT_QUERY,
+  METADATA_QUERY,
+  SEARCH_QUERY,
+  TABLE_FULL_QUERY,
+  TABLE_PARTITION_POST_QUERY,
+  TABLE_PARTITION_QUERY,
+  attachment,
 } from './dto/catalog-queries.dto';
 import { COLUMNS_REQUEST, DISTINCT_RESPONSE, FIELDS_REQUEST, METADATA_RESPONSE, SEARCH_RESPONSE } from './dto/catalog-schemas';
 import { negotiate } from './http/negotiate';
+import { queryOf } from './http/query-params';
 import type { ArrayNode, TableNode } from './tree/tree.types';
 
 type RouteScope = 'read:metadata' | 'read:data';
@@ -60,18 +61,20 @@ export class CatalogController {
   @Get(['metadata', 'metadata/*'])
   @RespondsWithBody()
   @ResponseSchema(METADATA_RESPONSE, ['application/x-msgpack'])
-  async metadata(@Req() request: FastifyRequest, @Query() query: MetadataQueryDto): Promise<BodyResponse> {
+  @DeclaresQuery(METADATA_QUERY)
+  async metadata(@Req() request: FastifyRequest): Promise<BodyResponse> {
     const located = await this.locate(request, 'read:metadata');
-    return encodedResponse(await this.catalog.metadata(located, query.query, apiBase(request), wantsMsgpack(request.headers.accept), rawQuery(request)));
+    return encodedResponse(await this.catalog.metadata(located, queryOf(request), apiBase(request), wantsMsgpack(request.headers.accept), rawQuery(request)));
   }
 
   @Scopes(['read:metadata'])
   @Get(['search', 'search/*'])
   @RespondsWithBody()
   @ResponseSchema(SEARCH_RESPONSE, ['application/x-msgpack'])
-  async search(@Req() request: FastifyRequest, @Query() query: SearchQueryDto): Promise<BodyResponse> {
+  @DeclaresQuery(SEARCH_QUERY)
+  async search(@Req() request: FastifyRequest): Promise<BodyResponse> {
     const located = await this.locate(request, 'read:metadata');
-    const encoded = await this.catalog.search(located, query.query, apiBase(request), wantsMsgpack(request.headers.accept), rawQuery(request));
+    const encoded = await this.catalog.search(located, queryOf(request), apiBase(request), wantsMsgpack(request.headers.accept), rawQuery(request));
     return encodedResponse(encoded, { 'cache-control': 'must-revalidate' });
   }
 
@@ -79,37 +82,41 @@ export class CatalogController {
   @Get(['distinct', 'distinct/*'])
   @RespondsWithBody()
   @ResponseSchema(DISTINCT_RESPONSE, ['application/x-msgpack'])
-  async distinct(@Req() request: FastifyRequest, @Query() query: DistinctQueryDto): Promise<BodyResponse> {
+  @DeclaresQuery(DISTINCT_QUERY)
+  async distinct(@Req() request: FastifyRequest): Promise<BodyResponse> {
     const located = await this.locate(request, 'read:metadata');
-    return encodedResponse(await this.catalog.distinct(located, query.query, wantsMsgpack(request.headers.accept), rawQuery(request)));
+    return encodedResponse(await this.catalog.distinct(located, queryOf(request), wantsMsgpack(request.headers.accept), rawQuery(request)));
   }
 
   @Scopes(['read:data'])
   @Get(['array/block', 'array/block/*'])
   @RespondsWithBody()
   @ResponseSchema(ARRAY_JSON, ARRAY_TYPES)
-  async arrayBlock(@Req() request: FastifyRequest, @Query() query: ArrayBlockQueryDto): Promise<BodyResponse> {
+  @DeclaresQuery(ARRAY_BLOCK_QUERY)
+  async arrayBlock(@Req() request: FastifyRequest): Promise<BodyResponse> {
     const located = await this.locateFamily(request, ['array', 'sparse']);
-    const { type } = negotiate(request, query.query, ARRAY_TYPES, ARRAY_DEFAULT);
-    return encodedResponse(await this.data.arrayBlock(located.node as ArrayNode, query.query, type), query.disposition());
+    const { type } = negotiate(request, queryOf(request), ARRAY_TYPES, ARRAY_DEFAULT);
+    return encodedResponse(await this.data.arrayBlock(located.node as ArrayNode, queryOf(request), type), attachment(queryOf(request)));
   }
 
   @Scopes(['read:data'])
   @Get(['array/full', 'array/full/*'])
   @RespondsWithBody()
   @ResponseSchema(ARRAY_JSON, ARRAY_TYPES)
-  async arrayFull(@Req() request: FastifyRequest, @Query() query: ArrayFullQueryDto): Promise<BodyResponse> {
+  @DeclaresQuery(ARRAY_FULL_QUERY)
+  async arrayFull(@Req() request: FastifyRequest): Promise<BodyResponse> {
     const located = await this.locateFamily(request, ['array', 'sparse']);
-    const { type } = negotiate(request, query.query, ARRAY_TYPES, ARRAY_DEFAULT);
-    return encodedResponse(await this.data.arrayFull(located.node as ArrayNode, query.query, type), query.disposition());
+    const { type } = negotiate(request, queryOf(request), ARRAY_TYPES, ARRAY_DEFAULT);
+    return encodedResponse(await this.data.arrayFull(located.node as ArrayNode, queryOf(request), type), attachment(queryOf(request)));
   }
 
   @Scopes(['read:data'])
   @Get(['table/partition', 'table/partition/*'])
   @RespondsWithBody()
   @ResponseSchema(TABLE_JSON, TABLE_TYPES)
-  tablePartition(@Req() request: FastifyRequest, @Query() query: TablePartitionQueryDto): Promise<BodyResponse> {
-    return this.table(request, query, undefined, 'partition');
+  @DeclaresQuery(TABLE_PARTITION_QUERY)
+  tablePartition(@Req() request: FastifyRequest): Promise<BodyResponse> {
+    return this.table(request, undefined, 'partition');
   }
 
   @Scopes(['read:data'])
@@ -117,16 +124,18 @@ export class CatalogController {
   @RespondsWithBody()
   @ResponseSchema(TABLE_JSON, TABLE_TYPES)
   @DeclaresBody(COLUMNS_BODY)
-  tablePartitionPost(@Req() request: FastifyRequest, @Query() query: TablePartitionPostQueryDto, @Body() body: unknown): Promise<BodyResponse> {
-    return this.table(request, query, body ?? [], 'partition');
+  @DeclaresQuery(TABLE_PARTITION_POST_QUERY)
+  tablePartitionPost(@Req() request: FastifyRequest, @Body() body: unknown): Promise<BodyResponse> {
+    return this.table(request, body ?? [], 'partition');
   }
 
   @Scopes(['read:data'])
   @Get(['table/full', 'table/full/*'])
   @RespondsWithBody()
   @ResponseSchema(TABLE_JSON, TABLE_TYPES)
-  tableFull(@Req() request: FastifyRequest, @Query() query: TableFullQueryDto): Promise<BodyResponse> {
-    return this.table(request, query, undefined, 'full');
+  @DeclaresQuery(TABLE_FULL_QUERY)
+  tableFull(@Req() request: FastifyRequest): Promise<BodyResponse> {
+    return this.table(request, undefined, 'full');
   }
 
   @Scopes(['read:data'])
@@ -134,16 +143,18 @@ export class CatalogController {
   @RespondsWithBody()
   @ResponseSchema(TABLE_JSON, TABLE_TYPES)
   @DeclaresBody(COLUMNS_BODY)
-  tableFullPost(@Req() request: FastifyRequest, @Query() query: ExportQueryDto, @Body() body: unknown): Promise<BodyResponse> {
-    return this.table(request, query, body ?? [], 'full');
+  @DeclaresQuery(EXPORT_QUERY)
+  tableFullPost(@Req() request: FastifyRequest, @Body() body: unknown): Promise<BodyResponse> {
+    return this.table(request, body ?? [], 'full');
   }
 
   @Scopes(['read:data'])
   @Get(['container/full', 'container/full/*'])
   @RespondsWithBody()
   @ResponseSchema(CONTAINER_JSON, CONTAINER_TYPES)
-  containerFull(@Req() request: FastifyRequest, @Query() query: ContainerFullQueryDto): Promise<BodyResponse> {
-    return this.container(request, query, undefined);
+  @DeclaresQuery(CONTAINER_FULL_QUERY)
+  containerFull(@Req() request: FastifyRequest): Promise<BodyResponse> {
+    return this.container(request, undefined);
   }
 
   @Scopes(['read:data'])
@@ -151,8 +162,9 @@ export class CatalogController {
   @RespondsWithBody()
   @ResponseSchema(CONTAINER_JSON, CONTAINER_TYPES)
   @DeclaresBody(FIELDS_BODY)
-  containerFullPost(@Req() request: FastifyRequest, @Query() query: ExportQueryDto, @Body() body: unknown): Promise<BodyResponse> {
-    return this.container(request, query, body ?? []);
+  @DeclaresQuery(EXPORT_QUERY)
+  containerFullPost(@Req() request: FastifyRequest, @Body() body: unknown): Promise<BodyResponse> {
+    return this.container(request, body ?? []);
   }
 
   /** Deprecated union of /container/full and /table/full that old clients still call. */
@@ -160,11 +172,12 @@ export class CatalogController {
   @Get(['node/full', 'node/full/*'])
   @RespondsWithBody()
   @ResponseSchema(CONTAINER_JSON, [...new Set([...CONTAINER_TYPES, ...TABLE_TYPES])])
-  async nodeFull(@Req() request: FastifyRequest, @Query() query: ContainerFullQueryDto): Promise<BodyResponse> {
+  @DeclaresQuery(CONTAINER_FULL_QUERY)
+  async nodeFull(@Req() request: FastifyRequest): Promise<BodyResponse> {
     const located = await this.locate(request, 'read:data');
     this.catalog.requireFamily(located, ['container', 'table']);
-    if (located.node.family === 'table') return this.table(request, query, undefined, 'full');
-    return this.container(request, query, undefined);
+    if (located.node.family === 'table') return this.table(request, undefined, 'full');
+    return this.container(request, undefined);
   }
 
   /** Every route looks its node up here, with the route's scope checked on the node under the access policy. */
@@ -178,19 +191,19 @@ export class CatalogController {
     return located;
   }
 
-  private async table(request: FastifyRequest, dto: CatalogQueryDto, body: unknown, route: 'partition' | 'full'): Promise<BodyResponse> {
+  private async table(request: FastifyRequest, body: unknown, route: 'partition' | 'full'): Promise<BodyResponse> {
     const located = await this.locateFamily(request, ['table']);
     const node = located.node as TableNode;
-    const { query } = dto;
+    const query = queryOf(request);
     const partition = route === 'partition' ? this.data.partitionParam(node, query) : 'all';
     const columns = this.data.columnsRequested(query, body, `/table/${route}`);
     const { type } = negotiate(request, query, TABLE_TYPES, TABLE_DEFAULT);
-    return encodedResponse(await this.data.table(node, partition, columns, type), dto.disposition());
+    return encodedResponse(await this.data.table(node, partition, columns, type), attachment(query));
   }
 
-  private async container(request: FastifyRequest, dto: CatalogQueryDto, body: unknown): Promise<BodyResponse> {
+  private async container(request: FastifyRequest, body: unknown): Promise<BodyResponse> {
     const located = await this.locateFamily(request, ['container']);
-    const { query } = dto;
+    const query = queryOf(request);
     const { type } = negotiate(request, query, CONTAINER_TYPES, CONTAINER_DEFAULT);
     if (body !== undefined && !Array.isArray(body)) {
       throw new TiledHttpError(422, [{ type: 'list_type', loc: ['body'], msg: 'Input should be a valid list', input: body }]);
@@ -199,10 +212,10 @@ export class CatalogController {
     checkListLength(fields.length, Array.isArray(body) ? ['body'] : ['query', 'field']);
     if (type === HDF5) {
       const encoded = await this.data.containerHdf5(located.node, fields.map(String), this.catalog.exportLister(located));
-      return encodedResponse(encoded, dto.disposition());
+      return encodedResponse(encoded, attachment(query));
     }
     const payload = await this.catalog.containerExport(located, fields.map(String));
     const bytes = Buffer.from(toJson(payload));
-    return encodedResponse({ body: bytes, type: 'application/json', etag: etagOf(bytes) }, dto.disposition());
+    return encodedResponse({ body: bytes, type: 'application/json', etag: etagOf(bytes) }, attachment(query));
   }
 }

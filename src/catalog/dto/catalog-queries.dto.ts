@@ -5,27 +5,20 @@ import { QUERY_FIELDS } from '../query/filters';
 import { Query, boolParam, intParam, missing, one } from '../http/query-params';
 
 /**
- * The catalog routes' query parameters. Each DTO's `openApi` lists the parameters as Tiled 0.2.16
- * declares them. Its `parse` (run by the validation pipe before the handler) validates the parameters whose
- * rules do not depend on the node; the others (`fields`, filters, `block`, `slice`, `partition`, …) are
- * read from `query` by the services after the node is found, where Tiled checks them too (a filter that
- * does not parse is a 404 on a missing node, not a 400).
+ * The catalog routes' query parameters, as Tiled 0.2.16 declares them. Parameters whose rules do not
+ * depend on the node (`drop_revision`, `recursive`, revisions' pages, `number`, an asset's `id`, explain's
+ * `scope`) are request DTOs, parsed by the validation pipe before the handler. The read and data routes'
+ * parameters (`fields`, filters, `sort`, `block`, `slice`, `partition`, …) are read from the raw query by
+ * the services after the node is found, where Tiled checks them too (a filter that does not parse is a 404
+ * on a missing node, not a 400); their routes declare them with `@DeclaresQuery(...)`.
  */
-export class CatalogQueryDto {
-  static readonly openApi: JsonSchema = { type: 'object', properties: {} };
+type Declared = { readonly openApi: JsonSchema };
 
-  constructor(readonly query: Query) {}
-
-  static parse<T>(this: new (query: Query) => T, value: unknown): T {
-    return new this((value ?? {}) as Query);
-  }
-
-  /** `?filename=`: the answer is an attachment with that name (Tiled's Content-Disposition). */
-  disposition(): Record<string, string> {
-    const filename = this.query.filename;
-    if (typeof filename !== 'string' || filename === '') return {};
-    return { 'content-disposition': `attachment; filename="${filename.replace(/["\\\r\n]/g, '_')}"` };
-  }
+/** `?filename=`: the answer is an attachment with that name (Tiled's Content-Disposition). */
+export function attachment(query: Query): Record<string, string> | undefined {
+  const filename = query.filename;
+  if (typeof filename !== 'string' || filename === '') return undefined;
+  return { 'content-disposition': `attachment; filename="${filename.replace(/["\\\r\n]/g, '_')}"` };
 }
 
 const flag = (description?: string): JsonSchema => ({ type: 'boolean', default: false, ...(description ? { description } : {}) });
@@ -73,90 +66,60 @@ const object = (properties: Record<string, JsonSchema>, required: readonly strin
   ...(required.length ? { required } : {}),
 });
 
-export class MetadataQueryDto extends CatalogQueryDto {
-  static override readonly openApi = object({ ...RENDER, root_path: flag() });
-}
+export const METADATA_QUERY: Declared = { openApi: object({ ...RENDER, root_path: flag() }) };
 
-export class SearchQueryDto extends CatalogQueryDto {
-  static override readonly openApi = object({
+export const SEARCH_QUERY: Declared = { openApi: object({
     ...RENDER,
     ...FILTERS,
     ...PAGE,
     sort: strings('Keys to sort by, each optionally prefixed with - (descending)'),
-  });
-}
+  }) };
 
-export class DistinctQueryDto extends CatalogQueryDto {
-  static override readonly openApi = object({
+export const DISTINCT_QUERY: Declared = { openApi: object({
     structure_families: flag(),
     specs: flag(),
     metadata: strings('Metadata keys (dotted paths) whose distinct values to list'),
     counts: flag(),
     ...FILTERS,
-  });
-}
+  }) };
 
-export class ArrayBlockQueryDto extends CatalogQueryDto {
-  static override readonly openApi = object({ ...FORMAT, block: { type: 'string', pattern: '^[0-9]*(,[0-9]+)*$' }, ...SLICE }, ['block']);
-}
+export const ARRAY_BLOCK_QUERY: Declared = { openApi: object({ ...FORMAT, block: { type: 'string', pattern: '^[0-9]*(,[0-9]+)*$' }, ...SLICE }, ['block']) };
 
-export class ArrayFullQueryDto extends CatalogQueryDto {
-  static override readonly openApi = object({ ...FORMAT, ...SLICE });
-}
+export const ARRAY_FULL_QUERY: Declared = { openApi: object({ ...FORMAT, ...SLICE }) };
 
 const PARTITION = { partition: { type: 'integer', minimum: 0 } };
 const COLUMN = { column: strings('Columns to include; all when absent') };
 const FIELD = { field: strings('Children (or, for a table, columns) to include; all when absent') };
 
 /** Query of the data routes that take their selection in the body (`POST /table/full`, `POST /container/full`). */
-export class ExportQueryDto extends CatalogQueryDto {
-  static override readonly openApi = object(FORMAT);
-}
+export const EXPORT_QUERY: Declared = { openApi: object(FORMAT) };
 
-export class TablePartitionQueryDto extends CatalogQueryDto {
-  static override readonly openApi = object({ ...PARTITION, ...COLUMN, ...FIELD, ...FORMAT }, ['partition']);
-}
+export const TABLE_PARTITION_QUERY: Declared = { openApi: object({ ...PARTITION, ...COLUMN, ...FIELD, ...FORMAT }, ['partition']) };
 
-export class TablePartitionPostQueryDto extends CatalogQueryDto {
-  static override readonly openApi = object({ ...PARTITION, ...FORMAT }, ['partition']);
-}
+export const TABLE_PARTITION_POST_QUERY: Declared = { openApi: object({ ...PARTITION, ...FORMAT }, ['partition']) };
 
-export class TableFullQueryDto extends CatalogQueryDto {
-  static override readonly openApi = object({ ...COLUMN, ...FORMAT });
-}
+export const TABLE_FULL_QUERY: Declared = { openApi: object({ ...COLUMN, ...FORMAT }) };
 
 /** `GET /container/full` and the deprecated `GET /node/full`. */
-export class ContainerFullQueryDto extends CatalogQueryDto {
-  static override readonly openApi = object({ ...FIELD, ...FORMAT });
-}
+export const CONTAINER_FULL_QUERY: Declared = { openApi: object({ ...FIELD, ...FORMAT }) };
 
 const PERSIST = { persist: { type: 'boolean', default: true, description: 'Persist data to storage' } };
 
-export class ArrayWriteQueryDto extends CatalogQueryDto {
-  static override readonly openApi = object(PERSIST);
-}
+export const ARRAY_WRITE_QUERY: Declared = { openApi: object(PERSIST) };
 
-export class ArrayBlockWriteQueryDto extends CatalogQueryDto {
-  static override readonly openApi = object({ ...PERSIST, block: { type: 'string', pattern: INTS } }, ['block']);
-}
+export const ARRAY_BLOCK_WRITE_QUERY: Declared = { openApi: object({ ...PERSIST, block: { type: 'string', pattern: INTS } }, ['block']) };
 
-export class ArrayPatchQueryDto extends CatalogQueryDto {
-  static override readonly openApi = object(
+export const ARRAY_PATCH_QUERY: Declared = { openApi: object(
     { extend: flag('Grow the array to fit'), ...PERSIST, offset: { type: 'string', minLength: 1, pattern: INTS }, shape: { type: 'string', minLength: 1, pattern: `${INTS}|^scalar$` } },
     ['offset', 'shape'],
-  );
-}
+  ) };
 
-export class TablePartitionWriteQueryDto extends CatalogQueryDto {
-  static override readonly openApi = object(PARTITION, ['partition']);
-}
+export const TABLE_PARTITION_WRITE_QUERY: Declared = { openApi: object(PARTITION, ['partition']) };
 
-export class DataSourceQueryDto extends CatalogQueryDto {
-  static override readonly openApi = object({
+export const DATA_SOURCE_QUERY: Declared = { openApi: object({
     patch_shape: { type: 'string', pattern: `${INTS}|^scalar$`, description: 'Not supported by tiled-ts (400)' },
     patch_offset: { type: 'string', pattern: INTS, description: 'Not supported by tiled-ts (400)' },
-  });
-}
+  }) };
 
 /** `PUT` and `PATCH /metadata/{path}`. */
 export class DropRevisionQueryDto {

@@ -3,17 +3,18 @@ import type { FastifyRequest } from 'fastify';
 import { Scopes } from '../../auth/auth.decorators';
 import { RespondsWithDocument } from '../../common/http/responds';
 import { apiBase } from '../../common/http/wire';
-import { DeclaresBody, type JsonSchema } from '../../common/validation/openapi-schema';
+import { DeclaresBody, DeclaresQuery, type JsonSchema } from '../../common/validation/openapi-schema';
 import {
-  ArrayBlockWriteQueryDto,
-  ArrayPatchQueryDto,
-  ArrayWriteQueryDto,
+  ARRAY_BLOCK_WRITE_QUERY,
+  ARRAY_PATCH_QUERY,
+  ARRAY_WRITE_QUERY,
   DeleteNodeQueryDto,
   DropRevisionQueryDto,
   RevisionNumberQueryDto,
   RevisionsQueryDto,
-  TablePartitionWriteQueryDto,
+  TABLE_PARTITION_WRITE_QUERY,
 } from '../dto/catalog-queries.dto';
+import { queryOf } from '../http/query-params';
 import {
   BINARY,
   PATCH_METADATA_REQUEST,
@@ -105,8 +106,9 @@ export class CatalogWriteController {
   @Put(['array/full', 'array/full/*'])
   @RespondsWithDocument({ schema: { type: 'null' } })
   @DeclaresBody(ARRAY_BYTES, OCTET_STREAM)
-  async putArrayFull(@Req() request: FastifyRequest, @Query() query: ArrayWriteQueryDto, @Body() payload: unknown): Promise<null> {
-    await this.data.putArrayFull(wildcard(request), request.headers['content-type'], payload, query.query, this.writes.accessOf(request));
+  @DeclaresQuery(ARRAY_WRITE_QUERY)
+  async putArrayFull(@Req() request: FastifyRequest, @Body() payload: unknown): Promise<null> {
+    await this.data.putArrayFull(wildcard(request), request.headers['content-type'], payload, queryOf(request), this.writes.accessOf(request));
     return null;
   }
 
@@ -114,8 +116,9 @@ export class CatalogWriteController {
   @Put(['array/block', 'array/block/*'])
   @RespondsWithDocument({ schema: { type: 'null' } })
   @DeclaresBody(ARRAY_BYTES, OCTET_STREAM)
-  async putArrayBlock(@Req() request: FastifyRequest, @Query() query: ArrayBlockWriteQueryDto, @Body() payload: unknown): Promise<null> {
-    await this.data.putArrayBlock(wildcard(request), request.headers['content-type'], payload, query.query, this.writes.accessOf(request));
+  @DeclaresQuery(ARRAY_BLOCK_WRITE_QUERY)
+  async putArrayBlock(@Req() request: FastifyRequest, @Body() payload: unknown): Promise<null> {
+    await this.data.putArrayBlock(wildcard(request), request.headers['content-type'], payload, queryOf(request), this.writes.accessOf(request));
     return null;
   }
 
@@ -123,8 +126,9 @@ export class CatalogWriteController {
   @Patch(['array/full', 'array/full/*'])
   @RespondsWithDocument({ schema: ARRAY_STRUCTURE })
   @DeclaresBody(ARRAY_BYTES, OCTET_STREAM)
-  patchArrayFull(@Req() request: FastifyRequest, @Query() query: ArrayPatchQueryDto, @Body() payload: unknown): Promise<Json> {
-    return this.data.patchArray(wildcard(request), request.headers['content-type'], payload, query.query, this.writes.accessOf(request));
+  @DeclaresQuery(ARRAY_PATCH_QUERY)
+  patchArrayFull(@Req() request: FastifyRequest, @Body() payload: unknown): Promise<Json> {
+    return this.data.patchArray(wildcard(request), request.headers['content-type'], payload, queryOf(request), this.writes.accessOf(request));
   }
 
   @Scopes(['write:data'])
@@ -140,8 +144,9 @@ export class CatalogWriteController {
   @Put(['table/partition', 'table/partition/*'])
   @RespondsWithDocument({ schema: { type: 'null' } })
   @DeclaresBody(TABLE_BYTES, ARROW_FILE)
-  async putTablePartition(@Req() request: FastifyRequest, @Query() query: TablePartitionWriteQueryDto, @Body() payload: unknown): Promise<null> {
-    await this.data.putTable(wildcard(request), request.headers['content-type'], payload, query.query, 'put', this.writes.accessOf(request));
+  @DeclaresQuery(TABLE_PARTITION_WRITE_QUERY)
+  async putTablePartition(@Req() request: FastifyRequest, @Body() payload: unknown): Promise<null> {
+    await this.data.putTable(wildcard(request), request.headers['content-type'], payload, queryOf(request), 'put', this.writes.accessOf(request));
     return null;
   }
 
@@ -149,8 +154,9 @@ export class CatalogWriteController {
   @Patch(['table/partition', 'table/partition/*'])
   @RespondsWithDocument({ schema: { type: 'null' } })
   @DeclaresBody(TABLE_BYTES, ARROW_FILE)
-  async appendTablePartition(@Req() request: FastifyRequest, @Query() query: TablePartitionWriteQueryDto, @Body() payload: unknown): Promise<null> {
-    await this.data.putTable(wildcard(request), request.headers['content-type'], payload, query.query, 'append', this.writes.accessOf(request));
+  @DeclaresQuery(TABLE_PARTITION_WRITE_QUERY)
+  async appendTablePartition(@Req() request: FastifyRequest, @Body() payload: unknown): Promise<null> {
+    await this.data.putTable(wildcard(request), request.headers['content-type'], payload, queryOf(request), 'append', this.writes.accessOf(request));
     return null;
   }
 }

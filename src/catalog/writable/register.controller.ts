@@ -4,9 +4,10 @@ import { Scopes } from '../../auth/auth.decorators';
 import { TiledHttpError } from '../../common/errors/tiled-http.error';
 import { RespondsWithDocument } from '../../common/http/responds';
 import { apiBase } from '../../common/http/wire';
-import { DeclaresBody } from '../../common/validation/openapi-schema';
+import { DeclaresBody, DeclaresQuery } from '../../common/validation/openapi-schema';
 import { CatalogService, type Located } from '../catalog.service';
-import { AssetQueryDto, DataSourceQueryDto } from '../dto/catalog-queries.dto';
+import { AssetQueryDto, DATA_SOURCE_QUERY } from '../dto/catalog-queries.dto';
+import { queryOf } from '../http/query-params';
 import { ASSET_MANIFEST_RESPONSE, POST_METADATA_REQUEST, POST_METADATA_RESPONSE, PUT_DATA_SOURCE_REQUEST } from '../dto/catalog-schemas';
 import { AssetsService } from './assets.service';
 import { RegisterService } from './register.service';
@@ -43,8 +44,10 @@ export class RegisterController {
   @Put(['data_source', 'data_source/*'])
   @RespondsWithDocument({ etag: false, schema: { type: 'null' } })
   @DeclaresBody({ openApi: PUT_DATA_SOURCE_REQUEST })
-  async putDataSource(@Req() request: FastifyRequest, @Query() query: DataSourceQueryDto, @Body() body: unknown): Promise<null> {
-    if (query.query.patch_shape !== undefined || query.query.patch_offset !== undefined) {
+  @DeclaresQuery(DATA_SOURCE_QUERY)
+  async putDataSource(@Req() request: FastifyRequest, @Body() body: unknown): Promise<null> {
+    const query = queryOf(request);
+    if (query.patch_shape !== undefined || query.patch_offset !== undefined) {
       throw new TiledHttpError(400, 'patch_shape and patch_offset are not supported by tiled-ts: PUT /data_source replaces a registered data source and adds assets');
     }
     await this.registrations.putDataSource(wildcard(request), body, this.catalog.accessOf(request));

@@ -40,3 +40,14 @@ export interface DeclaredBody {
 export function DeclaresBody(dto: DescribedDto, contentType = 'application/json'): MethodDecorator {
   return SetMetadata(DECLARED_BODY, { dto, contentType } satisfies DeclaredBody);
 }
+
+export const DECLARED_QUERY = 'tiled:declared-query';
+
+/**
+ * Declares the query parameters of a route whose handler hands the raw query to a service that checks them
+ * after the node is found (the catalog's read and data routes, where Tiled checks them too). A `@Query()`
+ * DTO would do nothing there but cost its route a chain of promises per request, on the hottest routes.
+ */
+export function DeclaresQuery(dto: DescribedDto): MethodDecorator {
+  return SetMetadata(DECLARED_QUERY, dto);
+}
