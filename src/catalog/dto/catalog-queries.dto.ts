@@ -66,60 +66,62 @@ const object = (properties: Record<string, JsonSchema>, required: readonly strin
   ...(required.length ? { required } : {}),
 });
 
-export const METADATA_QUERY: Declared = { openApi: object({ ...RENDER, root_path: flag() }) };
+const declared = (properties: Record<string, JsonSchema>, required: readonly string[] = []): Declared => ({ openApi: object(properties, required) });
 
-export const SEARCH_QUERY: Declared = { openApi: object({
-    ...RENDER,
-    ...FILTERS,
-    ...PAGE,
-    sort: strings('Keys to sort by, each optionally prefixed with - (descending)'),
-  }) };
+export const METADATA_QUERY = declared({ ...RENDER, root_path: flag() });
 
-export const DISTINCT_QUERY: Declared = { openApi: object({
-    structure_families: flag(),
-    specs: flag(),
-    metadata: strings('Metadata keys (dotted paths) whose distinct values to list'),
-    counts: flag(),
-    ...FILTERS,
-  }) };
+export const SEARCH_QUERY = declared({
+  ...RENDER,
+  ...FILTERS,
+  ...PAGE,
+  sort: strings('Keys to sort by, each optionally prefixed with - (descending)'),
+});
 
-export const ARRAY_BLOCK_QUERY: Declared = { openApi: object({ ...FORMAT, block: { type: 'string', pattern: '^[0-9]*(,[0-9]+)*$' }, ...SLICE }, ['block']) };
+export const DISTINCT_QUERY = declared({
+  structure_families: flag(),
+  specs: flag(),
+  metadata: strings('Metadata keys (dotted paths) whose distinct values to list'),
+  counts: flag(),
+  ...FILTERS,
+});
 
-export const ARRAY_FULL_QUERY: Declared = { openApi: object({ ...FORMAT, ...SLICE }) };
+export const ARRAY_BLOCK_QUERY = declared({ ...FORMAT, block: { type: 'string', pattern: '^[0-9]*(,[0-9]+)*$' }, ...SLICE }, ['block']);
+
+export const ARRAY_FULL_QUERY = declared({ ...FORMAT, ...SLICE });
 
 const PARTITION = { partition: { type: 'integer', minimum: 0 } };
 const COLUMN = { column: strings('Columns to include; all when absent') };
 const FIELD = { field: strings('Children (or, for a table, columns) to include; all when absent') };
 
 /** Query of the data routes that take their selection in the body (`POST /table/full`, `POST /container/full`). */
-export const EXPORT_QUERY: Declared = { openApi: object(FORMAT) };
+export const EXPORT_QUERY = declared(FORMAT);
 
-export const TABLE_PARTITION_QUERY: Declared = { openApi: object({ ...PARTITION, ...COLUMN, ...FIELD, ...FORMAT }, ['partition']) };
+export const TABLE_PARTITION_QUERY = declared({ ...PARTITION, ...COLUMN, ...FIELD, ...FORMAT }, ['partition']);
 
-export const TABLE_PARTITION_POST_QUERY: Declared = { openApi: object({ ...PARTITION, ...FORMAT }, ['partition']) };
+export const TABLE_PARTITION_POST_QUERY = declared({ ...PARTITION, ...FORMAT }, ['partition']);
 
-export const TABLE_FULL_QUERY: Declared = { openApi: object({ ...COLUMN, ...FORMAT }) };
+export const TABLE_FULL_QUERY = declared({ ...COLUMN, ...FORMAT });
 
 /** `GET /container/full` and the deprecated `GET /node/full`. */
-export const CONTAINER_FULL_QUERY: Declared = { openApi: object({ ...FIELD, ...FORMAT }) };
+export const CONTAINER_FULL_QUERY = declared({ ...FIELD, ...FORMAT });
 
 const PERSIST = { persist: { type: 'boolean', default: true, description: 'Persist data to storage' } };
 
-export const ARRAY_WRITE_QUERY: Declared = { openApi: object(PERSIST) };
+export const ARRAY_WRITE_QUERY = declared(PERSIST);
 
-export const ARRAY_BLOCK_WRITE_QUERY: Declared = { openApi: object({ ...PERSIST, block: { type: 'string', pattern: INTS } }, ['block']) };
+export const ARRAY_BLOCK_WRITE_QUERY = declared({ ...PERSIST, block: { type: 'string', pattern: INTS } }, ['block']);
 
-export const ARRAY_PATCH_QUERY: Declared = { openApi: object(
-    { extend: flag('Grow the array to fit'), ...PERSIST, offset: { type: 'string', minLength: 1, pattern: INTS }, shape: { type: 'string', minLength: 1, pattern: `${INTS}|^scalar$` } },
-    ['offset', 'shape'],
-  ) };
+export const ARRAY_PATCH_QUERY = declared(
+  { extend: flag('Grow the array to fit'), ...PERSIST, offset: { type: 'string', minLength: 1, pattern: INTS }, shape: { type: 'string', minLength: 1, pattern: `${INTS}|^scalar$` } },
+  ['offset', 'shape'],
+);
 
-export const TABLE_PARTITION_WRITE_QUERY: Declared = { openApi: object(PARTITION, ['partition']) };
+export const TABLE_PARTITION_WRITE_QUERY = declared(PARTITION, ['partition']);
 
-export const DATA_SOURCE_QUERY: Declared = { openApi: object({
-    patch_shape: { type: 'string', pattern: `${INTS}|^scalar$`, description: 'Not supported by tiled-ts (400)' },
-    patch_offset: { type: 'string', pattern: INTS, description: 'Not supported by tiled-ts (400)' },
-  }) };
+export const DATA_SOURCE_QUERY = declared({
+  patch_shape: { type: 'string', pattern: `${INTS}|^scalar$`, description: 'Not supported by tiled-ts (400)' },
+  patch_offset: { type: 'string', pattern: INTS, description: 'Not supported by tiled-ts (400)' },
+});
 
 /** `PUT` and `PATCH /metadata/{path}`. */
 export class DropRevisionQueryDto {
