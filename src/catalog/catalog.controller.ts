@@ -1,22 +1,32 @@
-import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Body, Controller, Get, Post, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { Scopes } from '../auth/auth.decorators';
 import { TiledHttpError } from '../common/errors/tiled-http.error';
+import { BodyResponse, RespondsWithBody, ResponseSchema, encodedResponse } from '../common/http/responds';
 import { apiBase, etagOf, toJson, wantsMsgpack } from '../common/http/wire';
-import { CatalogDataService, TABLE_DEFAULT, TABLE_TYPES, checkListLength } from './catalog-data.service';
+import { DeclaresBody, DeclaresQuery, type JsonSchema } from '../common/validation/openapi-schema';
+import { ARRAY_TYPES, CatalogDataService, TABLE_DEFAULT, TABLE_TYPES, checkListLength } from './catalog-data.service';
 import { CONTAINER_DEFAULT, CONTAINER_TYPES, HDF5 } from './encoders/registry';
 import { CatalogService, Located } from './catalog.service';
+import {
+  ARRAY_BLOCK_QUERY,
+  ARRAY_FULL_QUERY,
+  CONTAINER_FULL_QUERY,
+  DISTINCT_QUERY,
+  EXPORT_QUERY,
+  METADATA_QUERY,
+  SEARCH_QUERY,
+  TABLE_FULL_QUERY,
+  TABLE_PARTITION_POST_QUERY,
+  TABLE_PARTITION_QUERY,
+  attachment,
+} from './dto/catalog-queries.dto';
+import { COLUMNS_REQUEST, DISTINCT_RESPONSE, FIELDS_REQUEST, METADATA_RESPONSE, SEARCH_RESPONSE } from './dto/catalog-schemas';
 import { negotiate } from './http/negotiate';
 import { queryOf } from './http/query-params';
-import { sendEncoded } from './http/send';
 import type { ArrayNode, SparseNode, TableNode } from './tree/tree.types';
 
-type Params = { '*'?: string };
 type RouteScope = 'read:metadata' | 'read:data';
-
-function wildcard(request: FastifyRequest): string | undefined {
-  return (request.params as Params)['*'];
-}
 
 /** The raw query string: the cache key of documents built from it. */
 function rawQuery(request: FastifyRequest): string {
@@ -24,7 +34,22 @@ function rawQuery(request: FastifyRequest): string {
   return at < 0 ? '' : request.url.slice(at + 1);
 }
 
-/** Every catalog read route of Tiled 0.2.16 (docs/catalog.md); scopes as in its route table. */
+/** The JSON form of each data route's answer; the other negotiated formats are listed by media type. */
+const ARRAY_JSON: JsonSchema = { type: 'array', description: 'The array as nested lists (format=json); other formats by ?format= or Accept' };
+const TABLE_JSON: JsonSchema = { type: 'object', description: 'The table as JSON (format=json); other formats by ?format= or Accept' };
+const CONTAINER_JSON: JsonSchema = {
+  type: 'object',
+  properties: { contents: { type: 'object', additionalProperties: true }, metadata: { type: 'object', additionalProperties: true } },
+  description: 'The subtree as {contents, metadata} (format=json), metadata only; HDF5 carries the data',
+};
+const COLUMNS_BODY = { openApi: COLUMNS_REQUEST, bodyOptional: true };
+const FIELDS_BODY = { openApi: FIELDS_REQUEST, bodyOptional: true };
+
+/**
+ * Every catalog read route of Tiled 0.2.16 (docs/catalog.md); scopes as in its route table. Each handler
+ * returns the encoded answer (documents are cached encoded, with their ETag); `encodeResult` sends it
+ * with ETag/304 and gzip.
+ */
 @Controller('api/v1')
 export class CatalogController {
   constructor(
@@ -34,100 +59,132 @@ export class CatalogController {
 
   @Scopes(['read:metadata'])
   @Get(['metadata', 'metadata/*'])
-  async metadata(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
+  @RespondsWithBody()
+  @ResponseSchema(METADATA_RESPONSE, ['application/x-msgpack'])
+  @DeclaresQuery(METADATA_QUERY)
+  async metadata(@Req() request: FastifyRequest): Promise<BodyResponse> {
     const located = await this.locate(request, 'read:metadata');
-    const encoded = await this.catalog.metadata(located, queryOf(request), apiBase(request), wantsMsgpack(request.headers.accept), rawQuery(request));
-    return sendEncoded(request, reply, encoded);
+    return encodedResponse(await this.catalog.metadata(located, queryOf(request), apiBase(request), wantsMsgpack(request.headers.accept), rawQuery(request)));
   }
 
   @Scopes(['read:metadata'])
   @Get(['search', 'search/*'])
-  async search(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
+  @RespondsWithBody()
+  @ResponseSchema(SEARCH_RESPONSE, ['application/x-msgpack'])
+  @DeclaresQuery(SEARCH_QUERY)
+  async search(@Req() request: FastifyRequest): Promise<BodyResponse> {
     const located = await this.locate(request, 'read:metadata');
     const encoded = await this.catalog.search(located, queryOf(request), apiBase(request), wantsMsgpack(request.headers.accept), rawQuery(request));
-    return sendEncoded(request, reply, encoded, { 'cache-control': 'must-revalidate' });
+    return encodedResponse(encoded, { 'cache-control': 'must-revalidate' });
   }
 
   @Scopes(['read:metadata'])
   @Get(['distinct', 'distinct/*'])
-  async distinct(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
+  @RespondsWithBody()
+  @ResponseSchema(DISTINCT_RESPONSE, ['application/x-msgpack'])
+  @DeclaresQuery(DISTINCT_QUERY)
+  async distinct(@Req() request: FastifyRequest): Promise<BodyResponse> {
     const located = await this.locate(request, 'read:metadata');
-    const encoded = await this.catalog.distinct(located, queryOf(request), wantsMsgpack(request.headers.accept), rawQuery(request));
-    return sendEncoded(request, reply, encoded);
+    return encodedResponse(await this.catalog.distinct(located, queryOf(request), wantsMsgpack(request.headers.accept), rawQuery(request)));
   }
 
   @Scopes(['read:data'])
   @Get(['array/block', 'array/block/*'])
-  async arrayBlock(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
+  @RespondsWithBody()
+  @ResponseSchema(ARRAY_JSON, ARRAY_TYPES)
+  @DeclaresQuery(ARRAY_BLOCK_QUERY)
+  async arrayBlock(@Req() request: FastifyRequest): Promise<BodyResponse> {
     const located = await this.locateFamily(request, ['array', 'sparse']);
     const query = queryOf(request);
     const { type } = negotiate(request, query, ...this.data.arrayFormats(located.node));
-    const encoded = await this.data.arrayBlock(located.node as ArrayNode | SparseNode, query, type);
-    return sendEncoded(request, reply, encoded, this.disposition(request));
+    return encodedResponse(await this.data.arrayBlock(located.node as ArrayNode | SparseNode, query, type), attachment(query));
   }
 
   @Scopes(['read:data'])
   @Get(['array/full', 'array/full/*'])
-  async arrayFull(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
+  @RespondsWithBody()
+  @ResponseSchema(ARRAY_JSON, ARRAY_TYPES)
+  @DeclaresQuery(ARRAY_FULL_QUERY)
+  async arrayFull(@Req() request: FastifyRequest): Promise<BodyResponse> {
     const located = await this.locateFamily(request, ['array', 'sparse']);
     const query = queryOf(request);
     const { type } = negotiate(request, query, ...this.data.arrayFormats(located.node));
-    const encoded = await this.data.arrayFull(located.node as ArrayNode | SparseNode, query, type);
-    return sendEncoded(request, reply, encoded, this.disposition(request));
+    return encodedResponse(await this.data.arrayFull(located.node as ArrayNode | SparseNode, query, type), attachment(query));
   }
 
   @Scopes(['read:data'])
   @Get(['table/partition', 'table/partition/*'])
-  async tablePartition(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
-    return this.sendTable(request, reply, undefined, 'partition');
+  @RespondsWithBody()
+  @ResponseSchema(TABLE_JSON, TABLE_TYPES)
+  @DeclaresQuery(TABLE_PARTITION_QUERY)
+  tablePartition(@Req() request: FastifyRequest): Promise<BodyResponse> {
+    return this.table(request, undefined, 'partition');
   }
 
   @Scopes(['read:data'])
   @Post(['table/partition', 'table/partition/*'])
-  @HttpCode(200)
-  async tablePartitionPost(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() body: unknown): Promise<FastifyReply> {
-    return this.sendTable(request, reply, body ?? [], 'partition');
+  @RespondsWithBody()
+  @ResponseSchema(TABLE_JSON, TABLE_TYPES)
+  @DeclaresBody(COLUMNS_BODY)
+  @DeclaresQuery(TABLE_PARTITION_POST_QUERY)
+  tablePartitionPost(@Req() request: FastifyRequest, @Body() body: unknown): Promise<BodyResponse> {
+    return this.table(request, body ?? [], 'partition');
   }
 
   @Scopes(['read:data'])
   @Get(['table/full', 'table/full/*'])
-  async tableFull(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
-    return this.sendTable(request, reply, undefined, 'full');
+  @RespondsWithBody()
+  @ResponseSchema(TABLE_JSON, TABLE_TYPES)
+  @DeclaresQuery(TABLE_FULL_QUERY)
+  tableFull(@Req() request: FastifyRequest): Promise<BodyResponse> {
+    return this.table(request, undefined, 'full');
   }
 
   @Scopes(['read:data'])
   @Post(['table/full', 'table/full/*'])
-  @HttpCode(200)
-  async tableFullPost(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() body: unknown): Promise<FastifyReply> {
-    return this.sendTable(request, reply, body ?? [], 'full');
+  @RespondsWithBody()
+  @ResponseSchema(TABLE_JSON, TABLE_TYPES)
+  @DeclaresBody(COLUMNS_BODY)
+  @DeclaresQuery(EXPORT_QUERY)
+  tableFullPost(@Req() request: FastifyRequest, @Body() body: unknown): Promise<BodyResponse> {
+    return this.table(request, body ?? [], 'full');
   }
 
   @Scopes(['read:data'])
   @Get(['container/full', 'container/full/*'])
-  async containerFull(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
-    return this.sendContainer(request, reply, undefined);
+  @RespondsWithBody()
+  @ResponseSchema(CONTAINER_JSON, CONTAINER_TYPES)
+  @DeclaresQuery(CONTAINER_FULL_QUERY)
+  containerFull(@Req() request: FastifyRequest): Promise<BodyResponse> {
+    return this.container(request, undefined);
   }
 
   @Scopes(['read:data'])
   @Post(['container/full', 'container/full/*'])
-  @HttpCode(200)
-  async containerFullPost(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() body: unknown): Promise<FastifyReply> {
-    return this.sendContainer(request, reply, body ?? []);
+  @RespondsWithBody()
+  @ResponseSchema(CONTAINER_JSON, CONTAINER_TYPES)
+  @DeclaresBody(FIELDS_BODY)
+  @DeclaresQuery(EXPORT_QUERY)
+  containerFullPost(@Req() request: FastifyRequest, @Body() body: unknown): Promise<BodyResponse> {
+    return this.container(request, body ?? []);
   }
 
   /** Deprecated union of /container/full and /table/full that old clients still call. */
   @Scopes(['read:data'])
   @Get(['node/full', 'node/full/*'])
-  async nodeFull(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
+  @RespondsWithBody()
+  @ResponseSchema(CONTAINER_JSON, [...new Set([...CONTAINER_TYPES, ...TABLE_TYPES])])
+  @DeclaresQuery(CONTAINER_FULL_QUERY)
+  async nodeFull(@Req() request: FastifyRequest): Promise<BodyResponse> {
     const located = await this.locate(request, 'read:data');
     this.catalog.requireFamily(located, ['container', 'table']);
-    if (located.node.family === 'table') return this.sendTable(request, reply, undefined, 'full');
-    return this.sendContainer(request, reply, undefined);
+    if (located.node.family === 'table') return this.table(request, undefined, 'full');
+    return this.container(request, undefined);
   }
 
   /** Every route looks its node up here, with the route's scope checked on the node under the access policy. */
   private locate(request: FastifyRequest, scope: RouteScope): Promise<Located> {
-    return this.catalog.locateFor(request, [scope], wildcard(request));
+    return this.catalog.locateFor(request, [scope]);
   }
 
   private async locateFamily(request: FastifyRequest, families: string[]): Promise<Located> {
@@ -136,24 +193,17 @@ export class CatalogController {
     return located;
   }
 
-  private disposition(request: FastifyRequest): Record<string, string> {
-    const filename = queryOf(request).filename;
-    if (typeof filename !== 'string' || filename === '') return {};
-    return { 'content-disposition': `attachment; filename="${filename.replace(/["\\\r\n]/g, '_')}"` };
-  }
-
-  private async sendTable(request: FastifyRequest, reply: FastifyReply, body: unknown, route: 'partition' | 'full'): Promise<FastifyReply> {
+  private async table(request: FastifyRequest, body: unknown, route: 'partition' | 'full'): Promise<BodyResponse> {
     const located = await this.locateFamily(request, ['table']);
     const node = located.node as TableNode;
     const query = queryOf(request);
     const partition = route === 'partition' ? this.data.partitionParam(node, query) : 'all';
     const columns = this.data.columnsRequested(query, body, `/table/${route}`);
     const { type } = negotiate(request, query, TABLE_TYPES, TABLE_DEFAULT);
-    const encoded = await this.data.table(node, partition, columns, type);
-    return sendEncoded(request, reply, encoded, this.disposition(request));
+    return encodedResponse(await this.data.table(node, partition, columns, type), attachment(query));
   }
 
-  private async sendContainer(request: FastifyRequest, reply: FastifyReply, body: unknown): Promise<FastifyReply> {
+  private async container(request: FastifyRequest, body: unknown): Promise<BodyResponse> {
     const located = await this.locateFamily(request, ['container']);
     const query = queryOf(request);
     const { type } = negotiate(request, query, CONTAINER_TYPES, CONTAINER_DEFAULT);
@@ -164,10 +214,10 @@ export class CatalogController {
     checkListLength(fields.length, Array.isArray(body) ? ['body'] : ['query', 'field']);
     if (type === HDF5) {
       const encoded = await this.data.containerHdf5(located.node, fields.map(String), this.catalog.exportLister(located));
-      return sendEncoded(request, reply, encoded, this.disposition(request));
+      return encodedResponse(encoded, attachment(query));
     }
     const payload = await this.catalog.containerExport(located, fields.map(String));
     const bytes = Buffer.from(toJson(payload));
-    return sendEncoded(request, reply, { body: bytes, type: 'application/json', etag: etagOf(bytes) }, this.disposition(request));
+    return encodedResponse({ body: bytes, type: 'application/json', etag: etagOf(bytes) }, attachment(query));
   }
 }

@@ -5,9 +5,9 @@ import { SCOPES } from '../auth/scopes';
 import { API_KEY_COOKIE } from '../common/http/http-hooks';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
-import { RESPONSE_SCHEMA } from '../common/http/responds';
+import { RESPONSE_MEDIA_TYPES, RESPONSE_SCHEMA } from '../common/http/responds';
 import { RouteEntry, RouteHandler, routeHandlers } from '../common/meta/route-table';
-import { DECLARED_BODY, DeclaredBody, DescribedDto, JsonSchema } from '../common/validation/openapi-schema';
+import { DECLARED_BODY, DECLARED_QUERY, DeclaredBody, DescribedDto, JsonSchema } from '../common/validation/openapi-schema';
 
 /** The parts of an OpenAPI 3.1 document this module reads or writes; the rest passes through untouched. */
 export interface OpenApiOperation {
@@ -83,7 +83,7 @@ export function applyRouteAccess(document: OpenApiDocument, routes: RouteEntry[]
 /**
  * Request and response schemas, from what each route declares: the `openApi` schema of the DTO class
  * its `@Body()`, `@Query()` or `@Param()` parameter is typed with (the same class the validation pipe
- * parses with), a `@DeclaresBody(...)` for bodies the handler parses itself, and the `schema` of its
+ * parses with), a `@DeclaresBody(...)` or `@DeclaresQuery(...)` for input checked elsewhere, and the `schema` of its
  * `@RespondsWith…()`. @nestjs/swagger sees the DTO classes but not their schemas (they are not built
  * from class-validator decorators), so this fills in what it leaves empty.
  */
@@ -118,14 +118,16 @@ function describeOperation(operation: OpenApiOperation, route: RouteHandler, com
   }
   const declared = Reflect.getMetadata(DECLARED_BODY, handler) as DeclaredBody | undefined;
   if (declared?.dto.openApi) setRequestBody(operation, declared.dto, declared.contentType, components);
+  const declaredQuery = Reflect.getMetadata(DECLARED_QUERY, handler) as DescribedDto | undefined;
+  if (declaredQuery?.openApi) setParameters(operation, 'query', declaredQuery.openApi);
   const response = Reflect.getMetadata(RESPONSE_SCHEMA, handler) as JsonSchema | undefined;
   if (response) {
     const responses = (operation.responses ?? {}) as Record<string, { description?: string }>;
     const status = Object.keys(responses).find((code) => code.startsWith('2')) ?? '200';
-    operation.responses = {
-      ...responses,
-      [status]: { description: responses[status]?.description || 'Successful Response', content: { 'application/json': { schema: components.ref(response) } } },
-    };
+    const others = (Reflect.getMetadata(RESPONSE_MEDIA_TYPES, handler) ?? []) as readonly string[];
+    const content: Record<string, unknown> = { 'application/json': { schema: components.ref(response) } };
+    for (const type of others) if (type !== 'application/json') content[type] = { schema: { type: 'string', format: 'binary' } };
+    operation.responses = { ...responses, [status]: { description: responses[status]?.description || 'Successful Response', content } };
   }
 }
 

@@ -9,7 +9,7 @@ export interface PrincipalRef {
   identities: { id: string; provider: string }[];
 }
 
-/** Tiled's `Principal` (captured in 08-admin-principals.txt); dates are rendered by `sendDocument` (ISO in JSON, timestamps in msgpack). */
+/** Tiled's `Principal` (captured in 08-admin-principals.txt); dates are rendered by `encodeResult` (ISO in JSON, timestamps in msgpack). */
 export interface PrincipalJson {
   /** Hyphenated UUID. */
   uuid: string;

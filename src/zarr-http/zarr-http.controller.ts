@@ -1,8 +1,10 @@
-import { Controller, Get, Req, Res } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Controller, Get, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { Scopes } from '../auth/auth.decorators';
 import { NotFoundError } from '../common/errors/tiled-http.error';
-import { toJson } from '../common/http/wire';
+import { BodyResponse, RespondsWithBody, ResponseSchema } from '../common/http/responds';
+import { JSON_TYPE, toJson } from '../common/http/wire';
+import type { JsonSchema } from '../common/validation/openapi-schema';
 import { CatalogService, Located } from '../catalog/catalog.service';
 import type { ArrayNode, TreeNode } from '../catalog/tree/tree.types';
 import { denseArrayOf } from '../catalog/data/sparse-data';
@@ -30,9 +32,17 @@ function zarrArray(node: TreeNode): ArrayNode | null {
   return node.family === 'array' ? node : node.family === 'sparse' ? denseArrayOf(node) : null;
 }
 
-function sendJson(reply: FastifyReply, payload: unknown): FastifyReply {
-  return reply.header('content-type', 'application/json').send(Buffer.from(toJson(payload)));
+/** JSON whatever the Accept header, without an ETag, as Tiled's Zarr routes answer. */
+function json(payload: unknown): BodyResponse {
+  return { body: Buffer.from(toJson(payload)), type: JSON_TYPE };
 }
+
+const CHUNK_TYPE = 'application/octet-stream';
+
+const ZARR_ANSWER: JsonSchema = {
+  description: 'A metadata document (.zarray, .zattrs, .zgroup, zarr.json), or a group listing (the URLs of its members); a chunk key answers the chunk as application/octet-stream',
+  anyOf: [{ type: 'object', additionalProperties: true }, { type: 'array', items: { type: 'string' } }],
+};
 
 /**
  * Any array of the catalog as a Zarr store, at the routes of Tiled 0.2.16 (tiled/server/zarr.py):
@@ -46,46 +56,50 @@ export class ZarrHttpController {
 
   @Scopes(['read:metadata', 'read:data'])
   @Get(['v2', 'v2/*'])
-  async v2(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
+  @RespondsWithBody()
+  @ResponseSchema(ZARR_ANSWER, [CHUNK_TYPE])
+  async v2(@Req() request: FastifyRequest): Promise<BodyResponse> {
     const segments = segmentsOf(request);
     const last = segments[segments.length - 1] ?? '';
     const parent = segments.slice(0, -1);
     if (last === '.zattrs') {
       const { node } = await this.catalog.locateFor(request, ZARR_SCOPES, parent.join('/'));
       const attributes = node.metadata?.attributes;
-      return sendJson(reply, attributes && typeof attributes === 'object' ? attributes : {});
+      return json(attributes && typeof attributes === 'object' ? attributes : {});
     }
     if (last === '.zgroup') {
       this.catalog.requireFamily(await this.catalog.locateFor(request, ZARR_SCOPES, parent.join('/')), ['table', 'container']);
-      return sendJson(reply, { zarr_format: 2 });
+      return json({ zarr_format: 2 });
     }
     if (last === '.zarray') {
       const located = await this.catalog.locateFor(request, ZARR_SCOPES, parent.join('/'));
       this.catalog.requireFamily(located, ['array', 'sparse']);
-      return sendJson(reply, zarrayDocument(zarrArray(located.node)!));
+      return json(zarrayDocument(zarrArray(located.node)!));
     }
     if (V2_CHUNK_KEY.test(last)) {
       const array = await this.arrayAt(request, parent);
-      if (array) return this.sendChunk(reply, array, last.split('.').map(Number));
+      if (array) return this.chunk(array, last.split('.').map(Number));
     }
     const located = await this.catalog.locateFor(request, ZARR_SCOPES, segments.join('/'));
-    if (zarrArray(located.node)) return sendJson(reply, {});
-    return sendJson(reply, await this.listing(request, located));
+    if (zarrArray(located.node)) return json({});
+    return json(await this.listing(request, located));
   }
 
   @Scopes(['read:metadata', 'read:data'])
   @Get(['v3', 'v3/*'])
-  async v3(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
+  @RespondsWithBody()
+  @ResponseSchema(ZARR_ANSWER, [CHUNK_TYPE])
+  async v3(@Req() request: FastifyRequest): Promise<BodyResponse> {
     const segments = segmentsOf(request);
-    if (segments[segments.length - 1] === 'zarr.json') return sendJson(reply, await this.zarrJson(await this.catalog.locateFor(request, ZARR_SCOPES, segments.slice(0, -1).join('/'))));
+    if (segments[segments.length - 1] === 'zarr.json') return json(await this.zarrJson(await this.catalog.locateFor(request, ZARR_SCOPES, segments.slice(0, -1).join('/'))));
     const c = segments.lastIndexOf('c');
     if (c >= 0 && segments.slice(c + 1).every((s) => DIGITS.test(s))) {
       const array = await this.arrayAt(request, segments.slice(0, c));
-      if (array) return this.sendChunk(reply, array, segments.slice(c + 1).map(Number));
+      if (array) return this.chunk(array, segments.slice(c + 1).map(Number));
     }
     const located = await this.catalog.locateFor(request, ZARR_SCOPES, segments.join('/'));
-    if (zarrArray(located.node)) return sendJson(reply, await this.zarrJson(located));
-    return sendJson(reply, await this.listing(request, located));
+    if (zarrArray(located.node)) return json(await this.zarrJson(located));
+    return json(await this.listing(request, located));
   }
 
   private async zarrJson(located: Located): Promise<Record<string, unknown>> {
@@ -105,9 +119,8 @@ export class ZarrHttpController {
     }
   }
 
-  private async sendChunk(reply: FastifyReply, node: ArrayNode, index: number[]): Promise<FastifyReply> {
-    const body = await encodeZarrChunk(node, index);
-    return reply.header('content-type', 'application/octet-stream').send(body);
+  private async chunk(node: ArrayNode, index: number[]): Promise<BodyResponse> {
+    return { body: await encodeZarrChunk(node, index), type: CHUNK_TYPE };
   }
 
   /** A group's members: only the children the caller may see (a hidden one is not even named). */

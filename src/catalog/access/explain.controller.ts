@@ -1,10 +1,10 @@
-import { Controller, Get, Req, Res } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Controller, Get, Query } from '@nestjs/common';
 import type { AuthContext } from '../../auth/auth-context';
 import { Authenticated, CurrentAuth } from '../../auth/auth.decorators';
-import { sendDocument } from '../../common/http/wire';
-import { one, queryOf } from '../http/query-params';
-import { ExplainService } from './explain.service';
+import { RespondsWithDocument } from '../../common/http/responds';
+import { ExplainQueryDto } from '../dto/catalog-queries.dto';
+import { EXPLANATION_RESPONSE } from '../dto/catalog-schemas';
+import { ExplainService, type Explanation } from './explain.service';
 
 /** "Why was I refused?" (docs/access-control.md): multi-user mode only, beside the other /auth routes. */
 @Controller('api/v1/auth')
@@ -13,12 +13,8 @@ export class ExplainController {
 
   @Authenticated()
   @Get('explain')
-  async explain(
-    @CurrentAuth() auth: AuthContext,
-    @Req() request: FastifyRequest,
-    @Res() reply: FastifyReply,
-  ): Promise<FastifyReply> {
-    const query = queryOf(request);
-    return sendDocument(request, reply, await this.explainer.explain(auth, one(query, 'path'), one(query, 'scope')));
+  @RespondsWithDocument({ etag: false, schema: EXPLANATION_RESPONSE })
+  explain(@CurrentAuth() auth: AuthContext, @Query() query: ExplainQueryDto): Promise<Explanation> {
+    return this.explainer.explain(auth, query.path, query.scope);
   }
 }

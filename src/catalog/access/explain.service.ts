@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { AuthContext } from '../../auth/auth-context';
-import { isScope } from '../../auth/scopes';
-import { NotFoundError, UnprocessableError, pyList } from '../../common/errors/tiled-http.error';
+import type { Scope } from '../../auth/scopes';
+import { NotFoundError, pyList } from '../../common/errors/tiled-http.error';
 import { CatalogService } from '../catalog.service';
 import { accessNode } from './node-access';
 
@@ -23,8 +23,6 @@ export interface Explanation {
   layers: ExplainLayer[];
 }
 
-const MAX_PATH = 4096;
-
 /**
  * Answers "why was I refused?" by consulting the same layers a request goes through, in the same order,
  * and stopping at the first refusal. A node the caller may not see is explained with exactly the words a
@@ -34,11 +32,8 @@ const MAX_PATH = 4096;
 export class ExplainService {
   constructor(private readonly catalog: CatalogService) {}
 
-  async explain(auth: AuthContext, pathText: unknown, scopeText: unknown): Promise<Explanation> {
-    const path = typeof pathText === 'string' ? pathText : '';
-    const scope = typeof scopeText === 'string' && scopeText !== '' ? scopeText : 'read:metadata';
-    if (path.length > MAX_PATH) throw UnprocessableError.of(['query', 'path'], `String should have at most ${MAX_PATH} characters`, 'string_too_long', path.slice(0, 64));
-    if (!isScope(scope)) throw UnprocessableError.of(['query', 'scope'], `Unknown scope; expected one of the scopes in docs/scopes.md`, 'enum', scope);
+  /** `path` and `scope` come checked from `ExplainQueryDto`. */
+  async explain(auth: AuthContext, path: string, scope: Scope): Promise<Explanation> {
     const segments = path.split('/').filter(Boolean);
     const shown = `/${segments.join('/')}`;
     const layers: ExplainLayer[] = [];

@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TILED_TS_VERSION } from '../../about/version';
-import { Encoded, prepareEncoded } from '../../common/http/encoded';
 
 export { COMPRESSION_THRESHOLD, acceptsGzip } from '../../common/http/encoded';
 export type { Encoded } from '../../common/http/encoded';
@@ -51,19 +49,4 @@ export function dataEtag(version: string, ...parts: string[]): string {
 /** Let pending I/O (other requests, health checks) run before continuing a long piece of work. */
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-/**
- * Send an encoded body through the one encoding path (`prepareEncoded`: ETag / If-None-Match → 304,
- * gzip), for handlers that still hold the reply.
- */
-export async function sendEncoded(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  encoded: Encoded,
-  headers: Record<string, string> = {},
-): Promise<FastifyReply> {
-  for (const [name, value] of Object.entries(headers)) reply.header(name, value);
-  const body = await prepareEncoded(request, reply, encoded);
-  return body === null ? reply.code(304).send() : reply.code(200).send(body);
 }

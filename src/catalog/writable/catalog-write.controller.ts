@@ -1,16 +1,53 @@
-import { Body, Controller, Delete, Get, HttpCode, Patch, Post, Put, Req, Res } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Body, Controller, Delete, Get, Patch, Post, Put, Query, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { Scopes } from '../../auth/auth.decorators';
-import { apiBase, sendDocument } from '../../common/http/wire';
-import { boolParam, intParam, missing, queryOf } from '../http/query-params';
-import { CatalogDataWriteService } from './catalog-data-write.service';
+import { RespondsWithDocument } from '../../common/http/responds';
+import { apiBase } from '../../common/http/wire';
+import { DeclaresBody, DeclaresQuery, type JsonSchema } from '../../common/validation/openapi-schema';
+import {
+  ARRAY_BLOCK_WRITE_QUERY,
+  ARRAY_PATCH_QUERY,
+  ARRAY_WRITE_QUERY,
+  DeleteNodeQueryDto,
+  DropRevisionQueryDto,
+  RevisionNumberQueryDto,
+  RevisionsQueryDto,
+  TABLE_PARTITION_WRITE_QUERY,
+} from '../dto/catalog-queries.dto';
+import { queryOf } from '../http/query-params';
+import {
+  BINARY,
+  PATCH_METADATA_REQUEST,
+  PATCH_METADATA_RESPONSE,
+  POST_METADATA_REQUEST,
+  POST_METADATA_RESPONSE,
+  PUT_METADATA_REQUEST,
+  PUT_METADATA_RESPONSE,
+  REVISIONS_RESPONSE,
+} from '../dto/catalog-schemas';
+import { ARROW_FILE, CatalogDataWriteService, OCTET_STREAM } from './catalog-data-write.service';
 import { CatalogWriteService } from './catalog-write.service';
+
+type Json = Record<string, unknown>;
 
 function wildcard(request: FastifyRequest): string | undefined {
   return (request.params as { '*'?: string })['*'];
 }
 
-/** Tiled 0.2.16's write routes (docs/catalog.md, "Writing"); scopes as in its route table. */
+/**
+ * The bodies of these routes are validated by the services, against the node they write (the rules of a
+ * data source depend on the family, a data body on the node's structure); the schemas document them.
+ */
+const body = (openApi: JsonSchema): { openApi: JsonSchema } => ({ openApi });
+const ARRAY_BYTES = body({ ...BINARY, description: 'The raw bytes of the array (or block), C order, in the data source dtype' });
+const TABLE_BYTES = body({ ...BINARY, description: 'An Arrow IPC file' });
+/** The structure of the array after the patch. */
+const ARRAY_STRUCTURE: JsonSchema = { type: 'object', additionalProperties: true, description: "The array's structure after the patch (ArrayStructure)" };
+
+/**
+ * Tiled 0.2.16's write routes (docs/catalog.md, "Writing"); scopes as in its route table. Every answer is
+ * Tiled's json_or_msgpack: JSON or msgpack by Accept, with an ETag.
+ */
 @Controller('api/v1')
 export class CatalogWriteController {
   constructor(
@@ -18,96 +55,108 @@ export class CatalogWriteController {
     private readonly data: CatalogDataWriteService,
   ) {}
 
-  /** Tiled's json_or_msgpack: JSON or msgpack by Accept, with an ETag, for every answer here. */
-  private answer(request: FastifyRequest, reply: FastifyReply, payload: unknown): FastifyReply {
-    return sendDocument(request, reply, payload, { etag: true });
-  }
-
   @Scopes(['write:metadata', 'create:node'])
   @Post(['metadata', 'metadata/*'])
-  @HttpCode(200)
-  async create(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() body: unknown): Promise<FastifyReply> {
-    return this.answer(request, reply, await this.writes.create(wildcard(request), body, apiBase(request), this.writes.accessOf(request)));
+  @RespondsWithDocument({ schema: POST_METADATA_RESPONSE })
+  @DeclaresBody(body(POST_METADATA_REQUEST))
+  create(@Req() request: FastifyRequest, @Body() payload: unknown): Promise<Json> {
+    return this.writes.create(wildcard(request), payload, apiBase(request), this.writes.accessOf(request));
   }
 
   @Scopes(['write:metadata'])
   @Put(['metadata', 'metadata/*'])
-  async replaceMetadata(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() body: unknown): Promise<FastifyReply> {
-    const dropRevision = boolParam(queryOf(request), 'drop_revision');
-    return this.answer(request, reply, await this.writes.replace(wildcard(request), body, dropRevision, this.writes.accessOf(request)));
+  @RespondsWithDocument({ schema: PUT_METADATA_RESPONSE })
+  @DeclaresBody(body(PUT_METADATA_REQUEST))
+  replaceMetadata(@Req() request: FastifyRequest, @Query() query: DropRevisionQueryDto, @Body() payload: unknown): Promise<Json> {
+    return this.writes.replace(wildcard(request), payload, query.dropRevision, this.writes.accessOf(request));
   }
 
   @Scopes(['write:metadata'])
   @Patch(['metadata', 'metadata/*'])
-  async patchMetadata(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() body: unknown): Promise<FastifyReply> {
-    const dropRevision = boolParam(queryOf(request), 'drop_revision');
-    return this.answer(request, reply, await this.writes.patch(wildcard(request), body, dropRevision, this.writes.accessOf(request)));
+  @RespondsWithDocument({ schema: PATCH_METADATA_RESPONSE })
+  @DeclaresBody(body(PATCH_METADATA_REQUEST))
+  patchMetadata(@Req() request: FastifyRequest, @Query() query: DropRevisionQueryDto, @Body() payload: unknown): Promise<Json> {
+    return this.writes.patch(wildcard(request), payload, query.dropRevision, this.writes.accessOf(request));
   }
 
   @Scopes(['delete:node', 'delete:revision'])
   @Delete(['metadata', 'metadata/*'])
-  async delete(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
-    const query = queryOf(request);
-    await this.writes.delete(wildcard(request), boolParam(query, 'recursive'), boolParam(query, 'external_only', true), this.writes.accessOf(request));
-    return this.answer(request, reply, null);
+  @RespondsWithDocument({ schema: { type: 'null' } })
+  async delete(@Req() request: FastifyRequest, @Query() query: DeleteNodeQueryDto): Promise<null> {
+    await this.writes.delete(wildcard(request), query.recursive, query.externalOnly, this.writes.accessOf(request));
+    return null;
   }
 
   @Scopes(['read:metadata'])
   @Get(['revisions', 'revisions/*'])
-  async revisions(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
-    const query = queryOf(request);
-    const offset = intParam(query, 'page[offset]', { ge: 0 }) ?? 0;
-    const limit = intParam(query, 'page[limit]', { ge: 0, le: 300 }) ?? 100;
-    return this.answer(request, reply, await this.writes.revisions(wildcard(request), offset, limit, apiBase(request), this.writes.accessOf(request)));
+  @RespondsWithDocument({ schema: REVISIONS_RESPONSE })
+  revisions(@Req() request: FastifyRequest, @Query() query: RevisionsQueryDto): Promise<Json> {
+    return this.writes.revisions(wildcard(request), query.offset, query.limit, apiBase(request), this.writes.accessOf(request));
   }
 
   @Scopes(['delete:revision'])
   @Delete(['revisions', 'revisions/*'])
-  async deleteRevision(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
-    const number = intParam(queryOf(request), 'number');
-    if (number === undefined) throw missing('number');
-    await this.writes.deleteRevision(wildcard(request), number, this.writes.accessOf(request));
-    return this.answer(request, reply, null);
+  @RespondsWithDocument({ schema: { type: 'null' } })
+  async deleteRevision(@Req() request: FastifyRequest, @Query() query: RevisionNumberQueryDto): Promise<null> {
+    await this.writes.deleteRevision(wildcard(request), query.number, this.writes.accessOf(request));
+    return null;
   }
 
   @Scopes(['write:data'])
   @Put(['array/full', 'array/full/*'])
-  async putArrayFull(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() body: unknown): Promise<FastifyReply> {
-    await this.data.putArrayFull(wildcard(request), request.headers['content-type'], body, queryOf(request), this.writes.accessOf(request));
-    return this.answer(request, reply, null);
+  @RespondsWithDocument({ schema: { type: 'null' } })
+  @DeclaresBody(ARRAY_BYTES, OCTET_STREAM)
+  @DeclaresQuery(ARRAY_WRITE_QUERY)
+  async putArrayFull(@Req() request: FastifyRequest, @Body() payload: unknown): Promise<null> {
+    await this.data.putArrayFull(wildcard(request), request.headers['content-type'], payload, queryOf(request), this.writes.accessOf(request));
+    return null;
   }
 
   @Scopes(['write:data'])
   @Put(['array/block', 'array/block/*'])
-  async putArrayBlock(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() body: unknown): Promise<FastifyReply> {
-    await this.data.putArrayBlock(wildcard(request), request.headers['content-type'], body, queryOf(request), this.writes.accessOf(request));
-    return this.answer(request, reply, null);
+  @RespondsWithDocument({ schema: { type: 'null' } })
+  @DeclaresBody(ARRAY_BYTES, OCTET_STREAM)
+  @DeclaresQuery(ARRAY_BLOCK_WRITE_QUERY)
+  async putArrayBlock(@Req() request: FastifyRequest, @Body() payload: unknown): Promise<null> {
+    await this.data.putArrayBlock(wildcard(request), request.headers['content-type'], payload, queryOf(request), this.writes.accessOf(request));
+    return null;
   }
 
   @Scopes(['write:data'])
   @Patch(['array/full', 'array/full/*'])
-  async patchArrayFull(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() body: unknown): Promise<FastifyReply> {
-    return this.answer(request, reply, await this.data.patchArray(wildcard(request), request.headers['content-type'], body, queryOf(request), this.writes.accessOf(request)));
+  @RespondsWithDocument({ schema: ARRAY_STRUCTURE })
+  @DeclaresBody(ARRAY_BYTES, OCTET_STREAM)
+  @DeclaresQuery(ARRAY_PATCH_QUERY)
+  patchArrayFull(@Req() request: FastifyRequest, @Body() payload: unknown): Promise<Json> {
+    return this.data.patchArray(wildcard(request), request.headers['content-type'], payload, queryOf(request), this.writes.accessOf(request));
   }
 
   @Scopes(['write:data'])
   @Put(['table/full', 'table/full/*', 'node/full', 'node/full/*'])
-  async putTableFull(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() body: unknown): Promise<FastifyReply> {
-    await this.data.putTable(wildcard(request), request.headers['content-type'], body, undefined, 'put', this.writes.accessOf(request));
-    return this.answer(request, reply, null);
+  @RespondsWithDocument({ schema: { type: 'null' } })
+  @DeclaresBody(TABLE_BYTES, ARROW_FILE)
+  async putTableFull(@Req() request: FastifyRequest, @Body() payload: unknown): Promise<null> {
+    await this.data.putTable(wildcard(request), request.headers['content-type'], payload, undefined, 'put', this.writes.accessOf(request));
+    return null;
   }
 
   @Scopes(['write:data'])
   @Put(['table/partition', 'table/partition/*'])
-  async putTablePartition(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() body: unknown): Promise<FastifyReply> {
-    await this.data.putTable(wildcard(request), request.headers['content-type'], body, queryOf(request), 'put', this.writes.accessOf(request));
-    return this.answer(request, reply, null);
+  @RespondsWithDocument({ schema: { type: 'null' } })
+  @DeclaresBody(TABLE_BYTES, ARROW_FILE)
+  @DeclaresQuery(TABLE_PARTITION_WRITE_QUERY)
+  async putTablePartition(@Req() request: FastifyRequest, @Body() payload: unknown): Promise<null> {
+    await this.data.putTable(wildcard(request), request.headers['content-type'], payload, queryOf(request), 'put', this.writes.accessOf(request));
+    return null;
   }
 
   @Scopes(['write:data'])
   @Patch(['table/partition', 'table/partition/*'])
-  async appendTablePartition(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() body: unknown): Promise<FastifyReply> {
-    await this.data.putTable(wildcard(request), request.headers['content-type'], body, queryOf(request), 'append', this.writes.accessOf(request));
-    return this.answer(request, reply, null);
+  @RespondsWithDocument({ schema: { type: 'null' } })
+  @DeclaresBody(TABLE_BYTES, ARROW_FILE)
+  @DeclaresQuery(TABLE_PARTITION_WRITE_QUERY)
+  async appendTablePartition(@Req() request: FastifyRequest, @Body() payload: unknown): Promise<null> {
+    await this.data.putTable(wildcard(request), request.headers['content-type'], payload, queryOf(request), 'append', this.writes.accessOf(request));
+    return null;
   }
 }

@@ -1,15 +1,25 @@
-import { Body, Controller, Get, HttpCode, Post, Put, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Post, Put, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Scopes } from '../../auth/auth.decorators';
 import { TiledHttpError } from '../../common/errors/tiled-http.error';
-import { apiBase, sendDocument } from '../../common/http/wire';
-import { AUTH_CONTEXT, type AuthContext } from '../../auth/auth-context';
+import { RespondsWithDocument } from '../../common/http/responds';
+import { apiBase } from '../../common/http/wire';
+import { DeclaresBody, DeclaresQuery } from '../../common/validation/openapi-schema';
 import { CatalogService, type Located } from '../catalog.service';
-import { intParam, missing, queryOf } from '../http/query-params';
+import { AssetQueryDto, DATA_SOURCE_QUERY } from '../dto/catalog-queries.dto';
+import { queryOf } from '../http/query-params';
+import { ASSET_MANIFEST_RESPONSE, POST_METADATA_REQUEST, POST_METADATA_RESPONSE, PUT_DATA_SOURCE_REQUEST } from '../dto/catalog-schemas';
 import { AssetsService } from './assets.service';
 import { RegisterService } from './register.service';
 
-/** Tiled 0.2.16's registration of external files (docs/files.md, "Registering files"). */
+function wildcard(request: FastifyRequest): string | undefined {
+  return (request.params as { '*'?: string })['*'];
+}
+
+/**
+ * Tiled 0.2.16's registration of external files (docs/files.md, "Registering files"). The bodies are
+ * validated by `RegisterService`, against the node they register under; the schemas document them.
+ */
 @Controller('api/v1')
 export class RegisterController {
   constructor(
@@ -19,41 +29,36 @@ export class RegisterController {
   ) {}
 
   private locate(request: FastifyRequest): Promise<Located> {
-    const auth = (request as unknown as Record<symbol, AuthContext | undefined>)[AUTH_CONTEXT];
-    return this.catalog.locate((request.params as { '*'?: string })['*'], this.catalog.access.forRequest(auth), ['read:data']);
-  }
-
-  private static assetId(request: FastifyRequest): number {
-    const id = intParam(queryOf(request), 'id');
-    if (id === undefined) throw missing('id');
-    return id;
+    return this.catalog.locateFor(request, ['read:data']);
   }
 
   @Scopes(['write:metadata', 'create:node', 'register'])
   @Post(['register', 'register/*'])
-  @HttpCode(200)
-  async register(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() body: unknown): Promise<FastifyReply> {
-    const path = (request.params as { '*'?: string })['*'];
-    return sendDocument(request, reply, await this.registrations.register(path, body, apiBase(request), this.catalog.accessOf(request)), { etag: true });
+  @RespondsWithDocument({ schema: POST_METADATA_RESPONSE })
+  @DeclaresBody({ openApi: POST_METADATA_REQUEST })
+  register(@Req() request: FastifyRequest, @Body() body: unknown): Promise<Record<string, unknown>> {
+    return this.registrations.register(wildcard(request), body, apiBase(request), this.catalog.accessOf(request));
   }
 
   @Scopes(['write:metadata', 'register'])
   @Put(['data_source', 'data_source/*'])
-  async putDataSource(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Body() body: unknown): Promise<FastifyReply> {
+  @RespondsWithDocument({ etag: false, schema: { type: 'null' } })
+  @DeclaresBody({ openApi: PUT_DATA_SOURCE_REQUEST })
+  @DeclaresQuery(DATA_SOURCE_QUERY)
+  async putDataSource(@Req() request: FastifyRequest, @Body() body: unknown): Promise<null> {
     const query = queryOf(request);
     if (query.patch_shape !== undefined || query.patch_offset !== undefined) {
       throw new TiledHttpError(400, 'patch_shape and patch_offset are not supported by tiled-ts: PUT /data_source replaces a registered data source and adds assets');
     }
-    await this.registrations.putDataSource((request.params as { '*'?: string })['*'], body, this.catalog.accessOf(request));
-    return sendDocument(request, reply, null);
+    await this.registrations.putDataSource(wildcard(request), body, this.catalog.accessOf(request));
+    return null;
   }
 
+  /** A file of any size, streamed from disk: the one handler here that still sends through the reply. */
   @Scopes(['read:data'])
   @Get(['asset/bytes', 'asset/bytes/*'])
-  async assetBytes(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
-    const id = RegisterController.assetId(request);
-    const relative = queryOf(request).relative_path;
-    const file = await this.assets.bytes(await this.locate(request), id, typeof relative === 'string' ? relative : undefined);
+  async assetBytes(@Req() request: FastifyRequest, @Res() reply: FastifyReply, @Query() query: AssetQueryDto): Promise<FastifyReply> {
+    const file = await this.assets.bytes(await this.locate(request), query.id, query.relativePath);
     return reply
       .header('content-type', 'application/octet-stream')
       .header('content-length', String(file.size))
@@ -63,8 +68,8 @@ export class RegisterController {
 
   @Scopes(['read:data'])
   @Get(['asset/manifest', 'asset/manifest/*'])
-  async assetManifest(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<FastifyReply> {
-    const id = RegisterController.assetId(request);
-    return sendDocument(request, reply, await this.assets.manifest(await this.locate(request), id));
+  @RespondsWithDocument({ etag: false, schema: ASSET_MANIFEST_RESPONSE })
+  async assetManifest(@Req() request: FastifyRequest, @Query() query: AssetQueryDto): Promise<{ manifest: string[] }> {
+    return this.assets.manifest(await this.locate(request), query.id);
   }
 }

@@ -19,6 +19,8 @@ export type ResponseContract =
 export const RESPONSE_CONTRACT = 'tiled:response-contract';
 /** The JSON Schema of a route's answer (`schema` of `@RespondsWithDocument`/`@RespondsWithJson`), read by the OpenAPI document. */
 export const RESPONSE_SCHEMA = 'tiled:response-schema';
+/** The media types besides JSON a `@RespondsWithBody()` route may answer with (`@ResponseSchema`), read by the OpenAPI document. */
+export const RESPONSE_MEDIA_TYPES = 'tiled:response-media-types';
 
 /** What a `@RespondsWithBody()` handler returns. */
 export interface BodyResponse {
@@ -122,9 +124,15 @@ export function RespondsWithJson(options: { noStore?: boolean; schema?: JsonSche
   return respondsWith({ kind: 'json', noStore: options.noStore ?? false }, options.schema);
 }
 
-/** The schema of a `@RespondsWithBody()` route's JSON answer, for the OpenAPI document. */
-export function ResponseSchema(schema: JsonSchema): MethodDecorator {
-  return SetMetadata(RESPONSE_SCHEMA, schema);
+/**
+ * The schema of a `@RespondsWithBody()` route's JSON answer, and the other media types it may answer with
+ * (the catalog's negotiated data formats, a Zarr chunk), for the OpenAPI document.
+ */
+export function ResponseSchema(schema: JsonSchema, otherMediaTypes: readonly string[] = []): MethodDecorator {
+  return (target, key, descriptor) => {
+    SetMetadata(RESPONSE_SCHEMA, schema)(target, key, descriptor);
+    if (otherMediaTypes.length) SetMetadata(RESPONSE_MEDIA_TYPES, otherMediaTypes)(target, key, descriptor);
+  };
 }
 
 /** The handler returns a `BodyResponse` it encoded itself. */

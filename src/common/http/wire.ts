@@ -62,7 +62,6 @@ export function etagOf(body: Buffer | string): string {
 }
 
 export interface SendOptions {
-  status?: number;
   /** Adds ETag and answers 304 to a matching If-None-Match. */
   etag?: boolean;
   expires?: Date;
@@ -89,11 +88,6 @@ export function prepareDocument(request: FastifyRequest, reply: FastifyReply, pa
   }
   reply.header('content-type', type);
   return body;
-}
-
-export function sendDocument(request: FastifyRequest, reply: FastifyReply, payload: unknown, options: SendOptions = {}): FastifyReply {
-  const body = prepareDocument(request, reply, payload, options);
-  return body === null ? reply.code(304).send() : reply.code(options.status ?? 200).send(body);
 }
 
 /**

@@ -33,9 +33,21 @@ export interface DeclaredBody {
 }
 
 /**
- * Declares the body of a route that cannot bind it through `@Body()`: one parsed by the handler because
- * its shape depends on a path parameter (the token route), or read through a custom parameter decorator.
+ * Declares the body of a route that cannot bind it through a DTO-typed `@Body()`: one parsed by the handler
+ * because its shape depends on a path parameter (the token route), one read through a custom parameter
+ * decorator, or one a service checks against the node it writes (the catalog's writes, raw bytes included).
  */
 export function DeclaresBody(dto: DescribedDto, contentType = 'application/json'): MethodDecorator {
   return SetMetadata(DECLARED_BODY, { dto, contentType } satisfies DeclaredBody);
+}
+
+export const DECLARED_QUERY = 'tiled:declared-query';
+
+/**
+ * Declares the query parameters of a route whose handler hands the raw query to a service that checks them
+ * after the node is found (the catalog's read and data routes, where Tiled checks them too). A `@Query()`
+ * DTO would do nothing there but cost its route a chain of promises per request, on the hottest routes.
+ */
+export function DeclaresQuery(dto: DescribedDto): MethodDecorator {
+  return SetMetadata(DECLARED_QUERY, dto);
 }

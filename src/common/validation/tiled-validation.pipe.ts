@@ -19,8 +19,7 @@ function isRequestDto(type: unknown): type is RequestDto {
  * The one place request input is validated before a handler runs (registered as `APP_PIPE`): every
  * `@Body()`, `@Query()`, `@Param()` or custom parameter whose declared type is a `RequestDto` is
  * parsed by it; anything else passes unchanged. The class's static `openApi` schema is what the
- * OpenAPI document shows for that parameter (src/openapi/openapi-document.ts). Routes that only take `@Req()`/`@Res()` (the catalog's
- * hot paths) never reach a pipe.
+ * OpenAPI document shows for that parameter (src/openapi/openapi-document.ts).
  *
  * Every problem of one parameter is listed; when several parameters are invalid, Nest stops at the
  * first that fails, so one parameter's problems are reported (FastAPI would list all of them).
