@@ -700,12 +700,10 @@ async function everyChildValued(dataSource: DataSource, parentId: number | null,
   return answer;
 }
 
-/** The rows of `ids`, in that order. */
+/** SQLite: the rows of `ids`, in that order. */
 async function rowsByIds(dataSource: DataSource, ids: readonly number[]): Promise<NodeRow[]> {
   if (ids.length === 0) return [];
-  const byIds =
-    engineOf(dataSource) === 'sqlite' ? sql`n.id IN (SELECT value FROM json_each(${v(JSON.stringify(ids))}))` : sql`n.id = ANY(${v(ids)}::integer[])`;
-  const rows = await run(dataSource, sql`SELECT ${COLUMNS} FROM nodes n WHERE ${byIds}`);
+  const rows = await run(dataSource, sql`SELECT ${COLUMNS} FROM nodes n WHERE n.id IN (SELECT value FROM json_each(${v(JSON.stringify(ids))}))`);
   const byId = new Map(rows.map((r) => [Number(r.id), r]));
   return ids.flatMap((id) => (byId.has(id) ? [toRow(byId.get(id) as Record<string, unknown>)] : []));
 }
@@ -757,31 +755,37 @@ async function pgIndexedSearch(
   const keys = sorting.filter((s) => s.key !== '');
   if (keys.length > 1) return null;
   const ties = raw((sorting.filter((s) => s.key === '').at(-1)?.direction ?? 1) < 0 ? 'DESC' : 'ASC');
-  const probe = (test: Frag | null): Frag => sql`EXISTS (SELECT 1 FROM nodes_metadata_values f WHERE f.node_id = n.id AND ${test as Frag})`;
+  // OFFSET 0 keeps the planner from turning the probe into a join that reads every match's row: the walk
+  // below probes a few hundred nodes, one index lookup each.
+  const probe = (test: Frag | null): Frag => sql`EXISTS (SELECT 1 FROM nodes_metadata_values f WHERE f.node_id = n.id AND ${test as Frag} OFFSET 0)`;
   const from = sql`(SELECT f.node_id AS id FROM nodes_metadata_values f WHERE f.${parentIs(parentId)} AND ${tests[0] as Frag}) n`;
   const where = and(tests.slice(1).map(probe));
   const path = keys.length ? splitKey(keys[0].key) : null;
-  const children = path ? await everyChildSortable(dataSource, parentId, path) : null;
+  // The version first (read before any check's counts, as `everyChildSortable` needs), with the count.
+  const [first] = await run(dataSource, sql`SELECT (${raw(PG_VALUES_VERSION)}) AS version, (SELECT count(*) FROM ${from} WHERE ${where}) AS count`);
+  const count = Number(first.count);
+  const children = path ? await everyChildSortable(dataSource, parentId, path, String(first.version)) : null;
   if (path && children === null) return null;
-  const count = Number((await run(dataSource, sql`SELECT count(*) AS count FROM ${from} WHERE ${where}`))[0].count);
   if (limit <= 0 || offset >= count) return { count, rows: [] };
+  const page = sql`LIMIT ${v(limit)} OFFSET ${v(offset)}`;
   if (!path || children === null) {
-    const ids = await run(dataSource, sql`SELECT n.id FROM ${from} WHERE ${where} ORDER BY n.id ${ties} LIMIT ${v(limit)} OFFSET ${v(offset)}`);
-    return { count, rows: await rowsByIds(dataSource, ids.map((r) => Number(r.id))) };
+    const ids = sql`SELECT n.id FROM ${from} WHERE ${where} ORDER BY n.id ${ties} ${page}`;
+    return { count, rows: (await run(dataSource, sql`SELECT ${COLUMNS} FROM (${ids}) w JOIN nodes n ON n.id = w.id ORDER BY n.id ${ties}`)).map(toRow) };
   }
   const walk = Math.ceil(((offset + limit) * children) / count);
   if (walk > count) return null;
   const dir = raw(keys[0].direction < 0 ? 'DESC' : 'ASC');
   const order = (a: string, id: string): Frag => raw(`${a}.rank ${dir.text}, ${a}.num ${dir.text}, ${a}.str ${dir.text}, ${a}.${id} ${ties.text}`);
-  const rows = await run(
-    dataSource,
-    sql`SELECT n.id FROM (SELECT s.node_id AS id, s.rank, s.num, s.str FROM nodes_metadata_values s WHERE s.${parentIs(parentId)} AND s.path = ${v(path)}::text[]
-      ORDER BY ${order('s', 'node_id')} LIMIT ${v(2 * walk + 200)}) n WHERE ${and(tests.map(probe))} ORDER BY ${order('n', 'id')} LIMIT ${v(limit)} OFFSET ${v(offset)}`,
-  );
+  const walked = sql`SELECT n.id, n.rank, n.num, n.str FROM (SELECT s.node_id AS id, s.rank, s.num, s.str FROM nodes_metadata_values s
+      WHERE s.${parentIs(parentId)} AND s.path = ${v(path)}::text[] ORDER BY ${order('s', 'node_id')} LIMIT ${v(2 * walk + 200)}) n
+    WHERE ${and(tests.map(probe))} ORDER BY ${order('n', 'id')} ${page}`;
+  const rows = await run(dataSource, sql`SELECT ${COLUMNS} FROM (${walked}) w JOIN nodes n ON n.id = w.id ORDER BY ${order('w', 'id')}`);
   // Exact when the walk reached the page's end: a full page, or the last match.
   if (rows.length !== limit && offset + rows.length !== count) return null;
-  return { count, rows: await rowsByIds(dataSource, rows.map((r) => Number(r.id))) };
+  return { count, rows: rows.map(toRow) };
 }
+
+const PG_VALUES_VERSION = `SELECT last_value || '/' || is_called FROM nodes_metadata_values_version`;
 
 interface SortableCheck {
   version: string;
@@ -799,8 +803,7 @@ const sortableChecks = new WeakMap<DataSource, Map<string, SortableCheck>>();
  * Kept only when no writing transaction was in progress as the counts were taken: one that had moved the
  * sequence and committed later would otherwise leave a stale answer under the current version.
  */
-async function everyChildSortable(dataSource: DataSource, parentId: number | null, path: readonly string[]): Promise<number | null> {
-  const [{ version }] = await run(dataSource, raw(`SELECT last_value || '/' || is_called AS version FROM nodes_metadata_values_version`));
+async function everyChildSortable(dataSource: DataSource, parentId: number | null, path: readonly string[], version: string): Promise<number | null> {
   let checks = sortableChecks.get(dataSource);
   if (!checks) sortableChecks.set(dataSource, (checks = new Map()));
   const key = JSON.stringify([parentId, path]);
@@ -808,7 +811,8 @@ async function everyChildSortable(dataSource: DataSource, parentId: number | nul
   if (kept && kept.version === version) return kept.children;
   const [check] = await run(
     dataSource,
-    sql`SELECT (SELECT count(*) FROM pg_snapshot_xip(pg_current_snapshot())) AS writers,
+    // This connection's own uncommitted writes (a rollback would not move the sequence back) count as one.
+    sql`SELECT (SELECT count(*) FROM pg_snapshot_xip(pg_current_snapshot())) + (pg_current_xact_id_if_assigned() IS NOT NULL)::int AS writers,
       (SELECT count(*) FROM nodes WHERE ${parentIs(parentId)}) AS children,
       (SELECT count(*) FROM nodes_metadata_values WHERE ${parentIs(parentId)} AND path = ${v(path)}::text[] AND rank < 2 AND (rank = 0 OR str IS NOT NULL)) AS sortable`,
   );
@@ -816,7 +820,7 @@ async function everyChildSortable(dataSource: DataSource, parentId: number | nul
   const answer = Number(check.sortable) === children ? children : null;
   if (Number(check.writers) === 0) {
     if (checks.size >= VALUED_CHECKS) checks.clear();
-    checks.set(key, { version: String(version), children: answer });
+    checks.set(key, { version, children: answer });
   }
   return answer;
 }
