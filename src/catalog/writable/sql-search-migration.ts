@@ -12,7 +12,8 @@
  * | `nodes_fulltext_gin` | PostgreSQL | `fulltext`: the tsvector of the metadata's string values |
  *
  * (parent, key) is covered by the table's unique constraint, which serves `lookup` and `keys_filter`.
- * `SQL_ACCESS_MIGRATION` below adds what the access policy's filter reads.
+ * `SQL_ACCESS_MIGRATION` below adds what the access policy's filter reads, `PG_VALUES_MIGRATION` PostgreSQL's
+ * value table.
  */
 
 /** Only string values are indexed (not keys, not numbers), as the in-memory fulltext filter reads them. */
