@@ -80,7 +80,8 @@ export async function benchSqlSearch(engine: Engine, seconds: number, postgresUr
     log(`  ${engine}: inserting ${NODES} nodes…`);
     const [parent] = await insertNodes(db, null, [{ key: 'many', family: 'container', metadata: {} }]);
     await insertNodes(db, parent, nodes);
-    await db.dataSource.query('ANALYZE');
+    // As autovacuum leaves a table a minute after a bulk insert: PostgreSQL's index-only scans skip the heap.
+    await db.dataSource.query(engine === 'postgres' ? 'VACUUM ANALYZE' : 'ANALYZE');
     const filters: Filter[] = [{ type: 'eq', key: 'color', value: 'red' }];
     const sorting: SortKey[] = [{ key: 'temperature', direction: -1 }];
     const query = { filters, lookups: [] };

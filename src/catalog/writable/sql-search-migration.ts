@@ -12,7 +12,8 @@
  * | `nodes_fulltext_gin` | PostgreSQL | `fulltext`: the tsvector of the metadata's string values |
  *
  * (parent, key) is covered by the table's unique constraint, which serves `lookup` and `keys_filter`.
- * `SQL_ACCESS_MIGRATION` below adds what the access policy's filter reads.
+ * `SQL_ACCESS_MIGRATION` below adds what the access policy's filter reads, `PG_VALUES_MIGRATION` PostgreSQL's
+ * value table.
  */
 
 /** Only string values are indexed (not keys, not numbers), as the in-memory fulltext filter reads them. */
@@ -173,5 +174,101 @@ export const SQL_ACCESS_MIGRATION: SqlMigration = {
   },
 };
 
+/**
+ * PostgreSQL: the longest string (in UTF-8 bytes) `nodes_metadata_values` keeps in `str`. A btree entry may
+ * not pass about 2,700 bytes, so longer strings (and objects and arrays whose JSON text is longer) are kept
+ * with `str` NULL: the row still says the key is present, and search takes the JSON path where it matters.
+ */
+export const PG_VALUE_TEXT_BYTES = 1000;
+
+/**
+ * PostgreSQL: every value of a node's metadata reached through objects only (as a dotted key reads it with
+ * `->`), by path as a text array, with its `jsonb_typeof`, its sort rank as sql-search.ts `pgOrder` ranks it
+ * (booleans and numbers 0, strings 1, the rest 2), `num` (numbers; booleans as 1 and 0) and `str` (a string's
+ * text, or the JSON text of an object, an array or null, both collated "C").
+ */
+const PG_VALUES_FUNCTION = `CREATE OR REPLACE FUNCTION tiled_metadata_values(metadata jsonb)
+  RETURNS TABLE (path text[], type text, rank smallint, num numeric, str text) LANGUAGE sql IMMUTABLE AS $$
+    WITH RECURSIVE t(path, value) AS (
+      SELECT ARRAY[e.key], e.value FROM jsonb_each(CASE WHEN jsonb_typeof(metadata) = 'object' THEN metadata ELSE '{}'::jsonb END) e
+      UNION ALL
+      SELECT t.path || e.key, e.value FROM t, jsonb_each(CASE WHEN jsonb_typeof(t.value) = 'object' THEN t.value ELSE '{}'::jsonb END) e
+    )
+    SELECT path, type,
+      (CASE type WHEN 'number' THEN 0 WHEN 'boolean' THEN 0 WHEN 'string' THEN 1 ELSE 2 END)::smallint,
+      CASE type WHEN 'number' THEN (value #>> '{}')::numeric WHEN 'boolean' THEN CASE WHEN value = 'true'::jsonb THEN 1 ELSE 0 END END,
+      CASE WHEN octet_length(text) <= ${PG_VALUE_TEXT_BYTES} THEN text END
+    FROM (SELECT t.path, t.value, jsonb_typeof(t.value) AS type,
+            CASE WHEN jsonb_typeof(t.value) = 'string' THEN t.value #>> '{}' WHEN jsonb_typeof(t.value) IN ('object', 'array', 'null') THEN t.value::text END AS text
+          FROM t) v
+  $$`;
+
+/**
+ * Runs in the writing statement's transaction. `jit = off`: the recursive query's row estimate is far above
+ * the JIT threshold, and compiling it cost about 10 ms per inserted node. The sequence moves with every
+ * change, so sql-search.ts can keep an answer about a container until the next write (never rolled back).
+ */
+const PG_VALUES_TRIGGER_FUNCTION = `CREATE OR REPLACE FUNCTION nodes_metadata_values_sync() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $$
+  BEGIN
+    PERFORM nextval('nodes_metadata_values_version');
+    IF TG_OP <> 'INSERT' THEN DELETE FROM nodes_metadata_values WHERE node_id = OLD.id; END IF;
+    IF TG_OP <> 'DELETE' THEN
+      INSERT INTO nodes_metadata_values (node_id, parent, path, type, rank, num, str)
+        SELECT NEW.id, NEW.parent, v.path, v.type, v.rank, v.num, v.str FROM tiled_metadata_values(NEW.metadata) v;
+    END IF;
+    RETURN NULL;
+  END
+  $$`;
+
+/**
+ * PostgreSQL's value table, so `eq` and number comparisons, their counts and a one-key sort read btree
+ * indexes instead of evaluating JSON on every child (sql-search.ts `pgIndexedSearch`):
+ *
+ * | Object | Serves |
+ * |---|---|
+ * | `nodes_metadata_values` + trigger `nodes_metadata_values_sync` | one row per (node, path) for every value reached through objects |
+ * | `nodes_metadata_values_lookup` (parent, path, rank, num, str, node_id) INCLUDE (type) | a filter's ids and count read from the index alone; a container's values at a key in sort order |
+ * | `nodes_metadata_values_node` (node_id, path) INCLUDE (type, rank, num, str) | one node's value at a key: the other filters' probes |
+ * | sequence `nodes_metadata_values_version` | moves with every write: cached container checks know when they are stale |
+ */
+export const PG_VALUES_MIGRATION: SqlMigration = {
+  name: 'PgSearchValues1796000000011',
+  up: {
+    sqlite: [],
+    postgres: [
+      `CREATE TABLE IF NOT EXISTS nodes_metadata_values (
+         node_id integer NOT NULL,
+         parent integer NULL,
+         path text[] NOT NULL,
+         type text NOT NULL,
+         rank smallint NOT NULL,
+         num numeric NULL,
+         str text COLLATE "C" NULL
+       )`,
+      'CREATE SEQUENCE IF NOT EXISTS nodes_metadata_values_version',
+      PG_VALUES_FUNCTION,
+      PG_VALUES_TRIGGER_FUNCTION,
+      'DROP TRIGGER IF EXISTS nodes_metadata_values_sync ON nodes',
+      'CREATE TRIGGER nodes_metadata_values_sync AFTER INSERT OR DELETE OR UPDATE OF metadata, parent ON nodes FOR EACH ROW EXECUTE FUNCTION nodes_metadata_values_sync()',
+      // After the trigger: a node written meanwhile is the trigger's, one already there the backfill's.
+      `INSERT INTO nodes_metadata_values (node_id, parent, path, type, rank, num, str)
+         SELECT n.id, n.parent, v.path, v.type, v.rank, v.num, v.str FROM nodes n, tiled_metadata_values(n.metadata) v
+         WHERE NOT EXISTS (SELECT 1 FROM nodes_metadata_values m WHERE m.node_id = n.id)`,
+      'CREATE INDEX IF NOT EXISTS nodes_metadata_values_lookup ON nodes_metadata_values (parent, path, rank, num, str, node_id) INCLUDE (type)',
+      'CREATE INDEX IF NOT EXISTS nodes_metadata_values_node ON nodes_metadata_values (node_id, path) INCLUDE (type, rank, num, str)',
+    ],
+  },
+  down: {
+    sqlite: [],
+    postgres: [
+      'DROP TRIGGER IF EXISTS nodes_metadata_values_sync ON nodes',
+      'DROP FUNCTION IF EXISTS nodes_metadata_values_sync()',
+      'DROP TABLE IF EXISTS nodes_metadata_values',
+      'DROP FUNCTION IF EXISTS tiled_metadata_values(jsonb)',
+      'DROP SEQUENCE IF EXISTS nodes_metadata_values_version',
+    ],
+  },
+};
+
 /** Every migration above, in order: what a `nodes` table needs for search (the bench fixture applies them all). */
-export const SQL_MIGRATIONS: readonly SqlMigration[] = [SQL_SEARCH_MIGRATION, SQL_ACCESS_MIGRATION];
+export const SQL_MIGRATIONS: readonly SqlMigration[] = [SQL_SEARCH_MIGRATION, SQL_ACCESS_MIGRATION, PG_VALUES_MIGRATION];

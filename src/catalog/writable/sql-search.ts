@@ -25,7 +25,7 @@
  */
 import type { DataSource } from 'typeorm';
 import { accessFilterSql } from '../access/access-sql';
-import { ACCESS_GRANT_PREFIX } from './sql-search-migration';
+import { ACCESS_GRANT_PREFIX, PG_VALUE_TEXT_BYTES } from './sql-search-migration';
 import type { ChildDistinctRequest, ChildDistinctResult, DistinctValue, Metadata, Spec, StructureFamily } from '../tree/tree.types';
 import { WORD, fulltextTerms } from '../query/filter-ast';
 import type { Filter, SortKey } from '../query/filter-ast';
@@ -708,6 +708,123 @@ async function rowsByIds(dataSource: DataSource, ids: readonly number[]): Promis
   return ids.flatMap((id) => (byId.has(id) ? [toRow(byId.get(id) as Record<string, unknown>)] : []));
 }
 
+// ---------------------------------------------------------------------------------------------------
+// PostgreSQL through its value table (`PG_VALUES_MIGRATION`)
+
+/**
+ * The condition on a `nodes_metadata_values` row (alias `a`) that holds exactly when `filter` accepts its
+ * node, as `pgFilter` decides it: `eq` on a scalar (a string no longer than the table keeps) and number
+ * comparisons. Null for any other filter. A node lacking the key has no row, so fails as it does there.
+ */
+function pgValueTest(filter: Filter, a: string): Frag | null {
+  const col = (name: string): Frag => raw(`${a}.${name}`);
+  if (filter.type !== 'eq' && !(filter.type === 'comparison' && typeof filter.value === 'number')) return null;
+  const at = sql`${col('path')} = ${v(splitKey(filter.key))}::text[]`;
+  const value = filter.value;
+  if (filter.type === 'comparison') {
+    const op = raw({ lt: '<', le: '<=', gt: '>', ge: '>=' }[filter.operator]);
+    return sql`${at} AND ${col('rank')} = 0 AND ${col('num')} ${op} ${v(String(value))}::numeric AND ${col('type')} = 'number'`;
+  }
+  if (value === null) return sql`${at} AND ${col('rank')} = 2 AND ${col('num')} IS NULL AND ${col('str')} = 'null' AND ${col('type')} = 'null'`;
+  if (typeof value === 'boolean') return sql`${at} AND ${col('rank')} = 0 AND ${col('num')} = ${v(value ? 1 : 0)} AND ${col('type')} = 'boolean'`;
+  // jsonb compares numbers as numeric (1.0 = 1), as `num` does.
+  if (typeof value === 'number') return sql`${at} AND ${col('rank')} = 0 AND ${col('num')} = ${v(String(value))}::numeric AND ${col('type')} = 'number'`;
+  if (typeof value === 'string' && Buffer.byteLength(value) <= PG_VALUE_TEXT_BYTES) {
+    return sql`${at} AND ${col('rank')} = 1 AND ${col('num')} IS NULL AND ${col('str')} = ${v(value)}::text AND ${col('type')} = 'string'`;
+  }
+  return null;
+}
+
+/**
+ * PostgreSQL, when every filter is one `pgValueTest` answers and the page is sorted by at most one key:
+ * the count from the first filter's index range (the others probed per match by node id), the page in node
+ * id order or, for one key, in the order of the key's index range as `inSortKeyOrder` reads SQLite's. Null
+ * when that does not apply, for the general query to answer.
+ */
+async function pgIndexedSearch(
+  dataSource: DataSource,
+  parentId: number | null,
+  query: SearchQuery,
+  sorting: readonly SortKey[],
+  offset: number,
+  limit: number,
+): Promise<SearchResult | null> {
+  if (query.lookups.length || query.filters.length === 0) return null;
+  const tests = query.filters.map((filter) => pgValueTest(filter, 'f'));
+  if (tests.some((t) => t === null)) return null;
+  const keys = sorting.filter((s) => s.key !== '');
+  if (keys.length > 1) return null;
+  const ties = raw((sorting.filter((s) => s.key === '').at(-1)?.direction ?? 1) < 0 ? 'DESC' : 'ASC');
+  // OFFSET 0 keeps the planner from turning the probe into a join that reads every match's row: the walk
+  // below probes a few hundred nodes, one index lookup each.
+  const probe = (test: Frag | null): Frag => sql`EXISTS (SELECT 1 FROM nodes_metadata_values f WHERE f.node_id = n.id AND ${test as Frag} OFFSET 0)`;
+  const from = sql`(SELECT f.node_id AS id FROM nodes_metadata_values f WHERE f.${parentIs(parentId)} AND ${tests[0] as Frag}) n`;
+  const where = and(tests.slice(1).map(probe));
+  const path = keys.length ? splitKey(keys[0].key) : null;
+  // The version first (read before any check's counts, as `everyChildSortable` needs), with the count.
+  const [first] = await run(dataSource, sql`SELECT (${raw(PG_VALUES_VERSION)}) AS version, (SELECT count(*) FROM ${from} WHERE ${where}) AS count`);
+  const count = Number(first.count);
+  const children = path ? await everyChildSortable(dataSource, parentId, path, String(first.version)) : null;
+  if (path && children === null) return null;
+  if (limit <= 0 || offset >= count) return { count, rows: [] };
+  const page = sql`LIMIT ${v(limit)} OFFSET ${v(offset)}`;
+  if (!path || children === null) {
+    const ids = sql`SELECT n.id FROM ${from} WHERE ${where} ORDER BY n.id ${ties} ${page}`;
+    return { count, rows: (await run(dataSource, sql`SELECT ${COLUMNS} FROM (${ids}) w JOIN nodes n ON n.id = w.id ORDER BY n.id ${ties}`)).map(toRow) };
+  }
+  const walk = Math.ceil(((offset + limit) * children) / count);
+  if (walk > count) return null;
+  const dir = raw(keys[0].direction < 0 ? 'DESC' : 'ASC');
+  const order = (a: string, id: string): Frag => raw(`${a}.rank ${dir.text}, ${a}.num ${dir.text}, ${a}.str ${dir.text}, ${a}.${id} ${ties.text}`);
+  const walked = sql`SELECT n.id, n.rank, n.num, n.str FROM (SELECT s.node_id AS id, s.rank, s.num, s.str FROM nodes_metadata_values s
+      WHERE s.${parentIs(parentId)} AND s.path = ${v(path)}::text[] ORDER BY ${order('s', 'node_id')} LIMIT ${v(2 * walk + 200)}) n
+    WHERE ${and(tests.map(probe))} ORDER BY ${order('n', 'id')} ${page}`;
+  const rows = await run(dataSource, sql`SELECT ${COLUMNS} FROM (${walked}) w JOIN nodes n ON n.id = w.id ORDER BY ${order('w', 'id')}`);
+  // Exact when the walk reached the page's end: a full page, or the last match.
+  if (rows.length !== limit && offset + rows.length !== count) return null;
+  return { count, rows: rows.map(toRow) };
+}
+
+const PG_VALUES_VERSION = `SELECT last_value || '/' || is_called FROM nodes_metadata_values_version`;
+
+interface SortableCheck {
+  version: string;
+  children: number | null;
+}
+
+/** Per DataSource: `everyChildSortable`'s answers, valid while the value table's version sequence stays. */
+const sortableChecks = new WeakMap<DataSource, Map<string, SortableCheck>>();
+
+/**
+ * PostgreSQL: how many children `parentId` has when each holds a value at `path` that the value index orders
+ * exactly (a number, a boolean or a kept string); null when one does not (a missing key, an object, an
+ * array, null or a long string sorts by the general ORDER BY). Two counts over the whole container, so the
+ * answer is kept until `nodes_metadata_values_version` moves (every write moves it, rollbacks included).
+ * Kept only when no writing transaction was in progress as the counts were taken: one that had moved the
+ * sequence and committed later would otherwise leave a stale answer under the current version.
+ */
+async function everyChildSortable(dataSource: DataSource, parentId: number | null, path: readonly string[], version: string): Promise<number | null> {
+  let checks = sortableChecks.get(dataSource);
+  if (!checks) sortableChecks.set(dataSource, (checks = new Map()));
+  const key = JSON.stringify([parentId, path]);
+  const kept = checks.get(key);
+  if (kept && kept.version === version) return kept.children;
+  const [check] = await run(
+    dataSource,
+    // This connection's own uncommitted writes (a rollback would not move the sequence back) count as one.
+    sql`SELECT (SELECT count(*) FROM pg_snapshot_xip(pg_current_snapshot())) + (pg_current_xact_id_if_assigned() IS NOT NULL)::int AS writers,
+      (SELECT count(*) FROM nodes WHERE ${parentIs(parentId)}) AS children,
+      (SELECT count(*) FROM nodes_metadata_values WHERE ${parentIs(parentId)} AND path = ${v(path)}::text[] AND rank < 2 AND (rank = 0 OR str IS NOT NULL)) AS sortable`,
+  );
+  const children = Number(check.children);
+  const answer = Number(check.sortable) === children ? children : null;
+  if (Number(check.writers) === 0) {
+    if (checks.size >= VALUED_CHECKS) checks.clear();
+    checks.set(key, { version, children: answer });
+  }
+  return answer;
+}
+
 /** PostgreSQL with a regex: every row the SQL filters pass, in order, checked by RE2 in slices. */
 async function postFiltered(dataSource: DataSource, p: Plan, ordering: Ordering, select: Frag): Promise<Record<string, unknown>[]> {
   const values = p.post.map((f, i) => sql`${pgJson(f.key)} #>> '{}' AS ${raw(`post_${i}`)}`);
@@ -735,6 +852,10 @@ export async function searchChildren(
   const engine = engineOf(dataSource);
   const p = plan(engine, parentId, query, 'search');
   if (!p) return { count: 0, rows: [] };
+  if (engine === 'postgres') {
+    const indexedResult = await pgIndexedSearch(dataSource, parentId, query, sorting, offset, limit);
+    if (indexedResult) return indexedResult;
+  }
   const ordering = orderBy(engine, sorting);
   if (p.post.length) {
     // Ids and the regex targets only; the page's rows are read afterwards.
