@@ -15,16 +15,8 @@ import {
   TABLE_PARTITION_WRITE_QUERY,
 } from '../dto/catalog-queries.dto';
 import { queryOf } from '../http/query-params';
-import {
-  BINARY,
-  PATCH_METADATA_REQUEST,
-  PATCH_METADATA_RESPONSE,
-  POST_METADATA_REQUEST,
-  POST_METADATA_RESPONSE,
-  PUT_METADATA_REQUEST,
-  PUT_METADATA_RESPONSE,
-  REVISIONS_RESPONSE,
-} from '../dto/catalog-schemas';
+import { BINARY, PATCH_METADATA_RESPONSE, POST_METADATA_RESPONSE, PUT_METADATA_RESPONSE, REVISIONS_RESPONSE } from '../dto/catalog-schemas';
+import { CreateNodeDto, PatchMetadataDto, ReplaceMetadataDto } from '../dto/catalog-write-bodies.dto';
 import { ARROW_FILE, CatalogDataWriteService, OCTET_STREAM } from './catalog-data-write.service';
 import { CatalogWriteService } from './catalog-write.service';
 
@@ -35,8 +27,8 @@ function wildcard(request: FastifyRequest): string | undefined {
 }
 
 /**
- * The bodies of these routes are validated by the services, against the node they write (the rules of a
- * data source depend on the family, a data body on the node's structure); the schemas document them.
+ * The JSON bodies are parsed before the handler (src/catalog/dto/catalog-write-bodies.dto.ts). Data bodies
+ * are bytes, checked by the services against the node they write (its structure, dtype and shape).
  */
 const body = (openApi: JsonSchema): { openApi: JsonSchema } => ({ openApi });
 const ARRAY_BYTES = body({ ...BINARY, description: 'The raw bytes of the array (or block), C order, in the data source dtype' });
@@ -58,24 +50,21 @@ export class CatalogWriteController {
   @Scopes(['write:metadata', 'create:node'])
   @Post(['metadata', 'metadata/*'])
   @RespondsWithDocument({ schema: POST_METADATA_RESPONSE })
-  @DeclaresBody(body(POST_METADATA_REQUEST))
-  create(@Req() request: FastifyRequest, @Body() payload: unknown): Promise<Json> {
+  create(@Req() request: FastifyRequest, @Body() payload: CreateNodeDto): Promise<Json> {
     return this.writes.create(wildcard(request), payload, apiBase(request), this.writes.accessOf(request));
   }
 
   @Scopes(['write:metadata'])
   @Put(['metadata', 'metadata/*'])
   @RespondsWithDocument({ schema: PUT_METADATA_RESPONSE })
-  @DeclaresBody(body(PUT_METADATA_REQUEST))
-  replaceMetadata(@Req() request: FastifyRequest, @Query() query: DropRevisionQueryDto, @Body() payload: unknown): Promise<Json> {
+  replaceMetadata(@Req() request: FastifyRequest, @Query() query: DropRevisionQueryDto, @Body() payload: ReplaceMetadataDto): Promise<Json> {
     return this.writes.replace(wildcard(request), payload, query.dropRevision, this.writes.accessOf(request));
   }
 
   @Scopes(['write:metadata'])
   @Patch(['metadata', 'metadata/*'])
   @RespondsWithDocument({ schema: PATCH_METADATA_RESPONSE })
-  @DeclaresBody(body(PATCH_METADATA_REQUEST))
-  patchMetadata(@Req() request: FastifyRequest, @Query() query: DropRevisionQueryDto, @Body() payload: unknown): Promise<Json> {
+  patchMetadata(@Req() request: FastifyRequest, @Query() query: DropRevisionQueryDto, @Body() payload: PatchMetadataDto): Promise<Json> {
     return this.writes.patch(wildcard(request), payload, query.dropRevision, this.writes.accessOf(request));
   }
 

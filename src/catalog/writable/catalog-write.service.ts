@@ -14,56 +14,15 @@ import { CatalogHandle, catalogHandle, childParentId } from './catalog-handle';
 import { KeyCollision, type DataSourceRow, type NodeRow } from './catalog-store';
 import type { NewDataSource } from './catalog-data-nodes';
 import { needsChildren, validateSpecs } from './spec-validation';
+import { bodyProblem, CreateNodeDto, isObject, MAX_SPECS, parseSpecs, PatchMetadataDto, ReplaceMetadataDto } from '../dto/catalog-write-bodies.dto';
 
-/** Tiled's bound on specs per node. */
-export const MAX_SPECS = 20;
 /** Longest key accepted for a new node. */
 export const MAX_KEY_LENGTH = 255;
 const MERGE_PATCH = 'application/merge-patch+json';
 const JSON_PATCH = 'application/json-patch+json';
 const WRITABLE_FAMILIES = new Set(['container', 'array', 'table', 'sparse']);
-/**
- * Tiled 0.2.16's StructureFamily enum. It has no `composite`: a composite node is a container with the
- * `composite` spec (see validateSpecs), so `"structure_family": "composite"` is refused as Tiled refuses it.
- */
-const ALL_FAMILIES = new Set(['array', 'awkward', 'bytes', 'container', 'ragged', 'sparse', 'table']);
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/** Pydantic's wording of an enum's values: 'a', 'b' or 'c'. */
-function pyChoices(values: readonly string[]): string {
-  const quoted = values.map((v) => `'${v}'`);
-  return quoted.length > 1 ? `${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}` : quoted.join('');
-}
-
-function bodyProblem(loc: (string | number)[], msg: string, input: unknown, type = 'value_error'): UnprocessableError {
-  return new UnprocessableError([{ type, loc: ['body', ...loc], msg, input }]);
-}
-
-/** `specs` as Tiled's model accepts them: a list of `{name, version}` (a bare name is accepted too), at most 20, unique. */
-export function parseSpecs(value: unknown, loc: (string | number)[] = ['specs']): Spec[] {
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value)) throw bodyProblem(loc, 'Input should be a valid list', value, 'list_type');
-  const specs = value.map((item, i): Spec => {
-    if (typeof item === 'string') return { name: item, version: null };
-    if (!isObject(item) || typeof item.name !== 'string' || item.name.length > 255 || (item.version != null && typeof item.version !== 'string')) {
-      throw bodyProblem([...loc, i], 'Input should be a spec: {"name": string (at most 255 characters), "version": string or null}', item);
-    }
-    return { name: item.name, version: (item.version as string | null | undefined) ?? null };
-  });
-  checkSpecs(specs);
-  return specs;
-}
-
-function checkSpecs(specs: readonly Spec[]): void {
-  if (specs.length > MAX_SPECS) throw new TiledHttpError(422, `Update cannot result in more than ${MAX_SPECS} specs`);
-  const seen = new Set(specs.map((s) => `${s.name}\u0000${s.version ?? ''}`));
-  if (seen.size !== specs.length) throw new TiledHttpError(422, 'Update cannot result in non-unique specs');
-}
 
 /** A key must name one path segment: no '/', no control characters, not '.' or '..' (it becomes a directory name). */
 export function checkKey(key: string): void {
@@ -110,20 +69,8 @@ export class CatalogWriteService {
   }
 
   /** POST /metadata/{path}: create a child of the node at `path`. */
-  async create(pathText: string | undefined, body: unknown, base: string, access: RequestAccess | null): Promise<Json> {
-    if (!isObject(body)) throw bodyProblem([], 'Input should be a valid dictionary or object to extract fields from', body, 'model_attributes_type');
-    const family = body.structure_family;
-    if (typeof family !== 'string' || !ALL_FAMILIES.has(family)) {
-      throw bodyProblem(['structure_family'], `Input should be ${pyChoices([...ALL_FAMILIES])}`, family ?? null, family === undefined ? 'missing' : 'enum');
-    }
-    const metadata = body.metadata ?? {};
-    if (!isObject(metadata)) throw bodyProblem(['metadata'], 'Input should be a valid dictionary', metadata, 'dict_type');
-    const specs = parseSpecs(body.specs);
-    const rawSources = body.data_sources ?? [];
-    if (!Array.isArray(rawSources)) throw bodyProblem(['data_sources'], 'Input should be a valid list', rawSources, 'list_type');
-    if (body.id !== undefined && body.id !== null && typeof body.id !== 'string') throw bodyProblem(['id'], 'Input should be a valid string', body.id, 'string_type');
-    const requestedBlob = body.access_blob ?? null;
-    const sources = rawSources.map((s, i) => this.parseDataSource(s, i));
+  async create(pathText: string | undefined, body: CreateNodeDto, base: string, access: RequestAccess | null): Promise<Json> {
+    const { family, metadata, specs, sources, rawSources } = body;
     if (sources.some((s) => s.assets)) {
       throw new TiledHttpError(400, 'Externally-managed assets cannot be registered using POST /metadata/{path}. Use POST /register/{path} instead.');
     }
@@ -147,9 +94,9 @@ export class CatalogWriteService {
     }
     if (family === 'container' && sources.length) throw bodyProblem(['data_sources'], 'A container is created without data sources', rawSources);
 
-    const key = (typeof body.id === 'string' && body.id !== '' ? body.id : null) ?? randomUUID();
+    const key = body.id ?? randomUUID();
     checkKey(key);
-    const blob = await this.catalog.access.initBlob(access, requestedBlob);
+    const blob = await this.catalog.access.initBlob(access, body.accessBlob);
     // Loaded on first use: the storage formats and their libraries are not part of every server's start.
     const { initDataStorage, dataSourceDocument } = await import('./catalog-data-nodes');
     const parentId = childParentId(handle);
@@ -206,33 +153,15 @@ export class CatalogWriteService {
     return response;
   }
 
-  private parseDataSource(value: unknown, index: number): { structure: Json | null; properties: Json; assets: boolean; mimetype: string | null } {
-    if (!isObject(value)) throw bodyProblem(['data_sources', index], 'Input should be a valid dictionary', value, 'dict_type');
-    const structure = value.structure ?? null;
-    if (structure !== null && !isObject(structure)) throw bodyProblem(['data_sources', index, 'structure'], 'Input should be a valid dictionary', structure, 'dict_type');
-    const properties = value.properties ?? {};
-    if (!isObject(properties)) throw bodyProblem(['data_sources', index, 'properties'], 'Input should be a valid dictionary', properties, 'dict_type');
-    const management = value.management ?? 'writable';
-    if (management !== 'writable') throw bodyProblem(['data_sources', index, 'management'], "POST /metadata creates data sources managed by the server ('writable')", management);
-    const mimetype = value.mimetype ?? null;
-    if (mimetype !== null && typeof mimetype !== 'string') throw bodyProblem(['data_sources', index, 'mimetype'], 'Input should be a valid string', mimetype, 'string_type');
-    return { structure, properties, assets: Array.isArray(value.assets) && value.assets.length > 0, mimetype };
-  }
-
   /** PUT /metadata/{path}: replace metadata, specs (and, with a policy, the access blob); null/absent keeps each. */
-  async replace(pathText: string | undefined, body: unknown, dropRevision: boolean, access: RequestAccess | null): Promise<Json> {
-    if (!isObject(body)) throw bodyProblem([], 'Input should be a valid dictionary or object to extract fields from', body, 'model_attributes_type');
-    if (body.metadata != null && !isObject(body.metadata)) throw bodyProblem(['metadata'], 'Input should be a valid dictionary', body.metadata, 'dict_type');
-    const specs = body.specs == null ? null : parseSpecs(body.specs);
-    const metadata = (body.metadata as Metadata | null | undefined) ?? null;
-    const requestedBlob = body.access_blob ?? undefined;
-    return this.saveMetadata(pathText, access, dropRevision, (row) => ({ metadata: metadata ?? row.metadata, specs: specs ?? row.specs, accessBlob: requestedBlob ?? row.accessBlob }), requestedBlob !== undefined);
+  async replace(pathText: string | undefined, body: ReplaceMetadataDto, dropRevision: boolean, access: RequestAccess | null): Promise<Json> {
+    const { metadata, specs, accessBlob } = body;
+    return this.saveMetadata(pathText, access, dropRevision, (row) => ({ metadata: metadata ?? row.metadata, specs: specs ?? row.specs, accessBlob: accessBlob ?? row.accessBlob }), accessBlob !== undefined);
   }
 
   /** PATCH /metadata/{path}: RFC 6902 JSON patch or RFC 7386 merge patch of metadata, specs and access blob. */
-  async patch(pathText: string | undefined, body: unknown, dropRevision: boolean, access: RequestAccess | null): Promise<Json> {
-    if (!isObject(body)) throw bodyProblem([], 'Input should be a valid dictionary or object to extract fields from', body, 'model_attributes_type');
-    const type = body['content-type'];
+  async patch(pathText: string | undefined, body: PatchMetadataDto, dropRevision: boolean, access: RequestAccess | null): Promise<Json> {
+    const type = body.contentType;
     if (type !== JSON_PATCH && type !== MERGE_PATCH) {
       await this.metadataTarget(pathText, access);
       throw new TiledHttpError(406, `valid content types: ${JSON_PATCH}, ${MERGE_PATCH}`);
@@ -244,18 +173,18 @@ export class CatalogWriteService {
       if (type === JSON_PATCH) {
         metadata = jsonPatch(row.metadata, body.metadata ?? [], 'metadata');
         specs = jsonPatch(row.specs, body.specs ?? [], 'specs');
-        accessBlob = jsonPatch(row.accessBlob, body.access_blob ?? [], 'access_blob');
+        accessBlob = jsonPatch(row.accessBlob, body.accessBlob ?? [], 'access_blob');
       } else {
         metadata = applyMergePatch(structuredClone(row.metadata), body.metadata ?? {});
         // `specs: null` means "unchanged"; `[]` clears them (a list replaces a list in a merge patch).
         specs = body.specs == null ? row.specs : applyMergePatch(structuredClone(row.specs), body.specs);
-        accessBlob = body.access_blob == null ? row.accessBlob : applyMergePatch(structuredClone(row.accessBlob), body.access_blob);
+        accessBlob = body.accessBlob == null ? row.accessBlob : applyMergePatch(structuredClone(row.accessBlob), body.accessBlob);
       }
       if (!isObject(metadata)) throw new TiledHttpError(422, 'The patched metadata must be a JSON object');
       if (!Array.isArray(specs)) throw new TiledHttpError(422, 'The patched specs must be a list');
       if (specs.length > MAX_SPECS) throw new TiledHttpError(422, `Update cannot result in more than ${MAX_SPECS} specs`);
       return { metadata, specs: parseSpecs(specs), accessBlob };
-    }, body.access_blob != null);
+    }, body.accessBlob != null);
   }
 
   private async metadataTarget(pathText: string | undefined, access: RequestAccess | null): Promise<{ row: NodeRow; handle: CatalogHandle; located: Located }> {

@@ -4,11 +4,12 @@ import { Scopes } from '../../auth/auth.decorators';
 import { TiledHttpError } from '../../common/errors/tiled-http.error';
 import { RespondsWithDocument } from '../../common/http/responds';
 import { apiBase } from '../../common/http/wire';
-import { DeclaresBody, DeclaresQuery } from '../../common/validation/openapi-schema';
+import { DeclaresQuery } from '../../common/validation/openapi-schema';
 import { CatalogService, type Located } from '../catalog.service';
 import { AssetQueryDto, DATA_SOURCE_QUERY } from '../dto/catalog-queries.dto';
 import { queryOf } from '../http/query-params';
-import { ASSET_MANIFEST_RESPONSE, POST_METADATA_REQUEST, POST_METADATA_RESPONSE, PUT_DATA_SOURCE_REQUEST } from '../dto/catalog-schemas';
+import { ASSET_MANIFEST_RESPONSE, POST_METADATA_RESPONSE } from '../dto/catalog-schemas';
+import { PutDataSourceDto, RegisterNodeDto } from '../dto/catalog-write-bodies.dto';
 import { AssetsService } from './assets.service';
 import { RegisterService } from './register.service';
 
@@ -18,7 +19,8 @@ function wildcard(request: FastifyRequest): string | undefined {
 
 /**
  * Tiled 0.2.16's registration of external files (docs/files.md, "Registering files"). The bodies are
- * validated by `RegisterService`, against the node they register under; the schemas document them.
+ * parsed before the handler (src/catalog/dto/catalog-write-bodies.dto.ts); whether the files open is
+ * checked by `RegisterService`, against the node they register under.
  */
 @Controller('api/v1')
 export class RegisterController {
@@ -35,17 +37,15 @@ export class RegisterController {
   @Scopes(['write:metadata', 'create:node', 'register'])
   @Post(['register', 'register/*'])
   @RespondsWithDocument({ schema: POST_METADATA_RESPONSE })
-  @DeclaresBody({ openApi: POST_METADATA_REQUEST })
-  register(@Req() request: FastifyRequest, @Body() body: unknown): Promise<Record<string, unknown>> {
+  register(@Req() request: FastifyRequest, @Body() body: RegisterNodeDto): Promise<Record<string, unknown>> {
     return this.registrations.register(wildcard(request), body, apiBase(request), this.catalog.accessOf(request));
   }
 
   @Scopes(['write:metadata', 'register'])
   @Put(['data_source', 'data_source/*'])
   @RespondsWithDocument({ etag: false, schema: { type: 'null' } })
-  @DeclaresBody({ openApi: PUT_DATA_SOURCE_REQUEST })
   @DeclaresQuery(DATA_SOURCE_QUERY)
-  async putDataSource(@Req() request: FastifyRequest, @Body() body: unknown): Promise<null> {
+  async putDataSource(@Req() request: FastifyRequest, @Body() body: PutDataSourceDto): Promise<null> {
     const query = queryOf(request);
     if (query.patch_shape !== undefined || query.patch_offset !== undefined) {
       throw new TiledHttpError(400, 'patch_shape and patch_offset are not supported by tiled-ts: PUT /data_source replaces a registered data source and adds assets');

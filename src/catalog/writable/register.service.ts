@@ -1,83 +1,21 @@
 import type { RequestAccess } from '../access/node-access';
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { TiledHttpError, UnprocessableError } from '../../common/errors/tiled-http.error';
+import { TiledHttpError } from '../../common/errors/tiled-http.error';
 import { CatalogService } from '../catalog.service';
 import { dataStructureOf } from '../data/structure';
 import type { TreeNode } from '../tree/tree.types';
 import { catalogHandle, childParentId } from './catalog-handle';
 import { KeyCollision, type DataSourceRow } from './catalog-store';
-import { checkKey, linksFor, parseSpecs } from './catalog-write.service';
+import { checkKey, linksFor } from './catalog-write.service';
+import type { PutDataSourceDto, RegisterNodeDto } from '../dto/catalog-write-bodies.dto';
 import { ensureReadable, externalRegistry, isExternal } from './register-external';
 
 type Json = Record<string, unknown>;
 
-/** Most assets one data source may name (a long image sequence); bounds the work of one request. */
-export const MAX_ASSETS = 100_000;
-const FAMILIES = new Set(['container', 'array', 'table']);
-
-function isObject(value: unknown): value is Json {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function problem(loc: (string | number)[], msg: string, input: unknown, type = 'value_error'): UnprocessableError {
-  return new UnprocessableError([{ type, loc: ['body', ...loc], msg, input }]);
-}
-
-interface RegisteredAsset {
-  dataUri: string;
-  isDirectory: boolean;
-  parameter: string | null;
-  num: number | null;
-}
-
-interface RegisteredSource {
-  structureFamily: string;
-  structure: Json | null;
-  mimetype: string;
-  parameters: Json;
-  properties: Json;
-  assets: RegisteredAsset[];
-}
-
 /** The structure document of an opened node, as the data source stores it (Tiled's client sends the same). */
 function structureOf(node: TreeNode): Json | null {
   return node.family === 'container' ? null : (dataStructureOf(node) as Json);
-}
-
-function parseAsset(value: unknown, loc: (string | number)[]): RegisteredAsset {
-  if (!isObject(value)) throw problem(loc, 'Input should be a valid dictionary', value, 'dict_type');
-  if (typeof value.data_uri !== 'string' || value.data_uri.length > 4096) throw problem([...loc, 'data_uri'], 'Input should be a file: URI of at most 4096 characters', value.data_uri ?? null);
-  const num = value.num ?? null;
-  if (num !== null && !Number.isSafeInteger(num)) throw problem([...loc, 'num'], 'Input should be a valid integer', num, 'int_type');
-  const parameter = value.parameter ?? null;
-  if (parameter !== null && typeof parameter !== 'string') throw problem([...loc, 'parameter'], 'Input should be a valid string', parameter, 'string_type');
-  return { dataUri: value.data_uri, isDirectory: value.is_directory === true, parameter, num: num as number | null };
-}
-
-function parseSource(value: unknown, loc: (string | number)[], minAssets = 1): RegisteredSource {
-  if (!isObject(value)) throw problem(loc, 'Input should be a valid dictionary', value, 'dict_type');
-  const management = value.management ?? 'external';
-  if (management !== 'external') throw problem([...loc, 'management'], "POST /register registers data sources managed outside the server ('external')", management);
-  if (typeof value.mimetype !== 'string' || value.mimetype === '') throw problem([...loc, 'mimetype'], 'A registered data source needs the mimetype its adapter is chosen by', value.mimetype ?? null);
-  const structure = value.structure ?? null;
-  if (structure !== null && !isObject(structure)) throw problem([...loc, 'structure'], 'Input should be a valid dictionary', structure, 'dict_type');
-  const parameters = value.parameters ?? {};
-  if (!isObject(parameters)) throw problem([...loc, 'parameters'], 'Input should be a valid dictionary', parameters, 'dict_type');
-  const properties = value.properties ?? {};
-  if (!isObject(properties)) throw problem([...loc, 'properties'], 'Input should be a valid dictionary', properties, 'dict_type');
-  const assets = value.assets ?? [];
-  if (!Array.isArray(assets) || assets.length < minAssets || assets.length > MAX_ASSETS) {
-    throw problem([...loc, 'assets'], `A registered data source names between ${minAssets} and ${MAX_ASSETS} assets`, Array.isArray(assets) ? `${assets.length} assets` : assets);
-  }
-  return {
-    structureFamily: typeof value.structure_family === 'string' ? value.structure_family : '',
-    structure,
-    mimetype: value.mimetype,
-    parameters,
-    properties,
-    assets: assets.map((a, i) => parseAsset(a, [...loc, 'assets', i])),
-  };
 }
 
 /** POST /register/{path} (Tiled 0.2.16): a node whose data is files outside the server's own storage. */
@@ -85,20 +23,8 @@ function parseSource(value: unknown, loc: (string | number)[], minAssets = 1): R
 export class RegisterService {
   constructor(private readonly catalog: CatalogService) {}
 
-  async register(pathText: string | undefined, body: unknown, base: string, access: RequestAccess | null): Promise<Json> {
-    if (!isObject(body)) throw problem([], 'Input should be a valid dictionary or object to extract fields from', body, 'model_attributes_type');
-    const family = body.structure_family;
-    if (typeof family !== 'string' || !FAMILIES.has(family)) throw problem(['structure_family'], "Input should be 'container', 'array' or 'table'", family ?? null, family === undefined ? 'missing' : 'enum');
-    const metadata = body.metadata ?? {};
-    if (!isObject(metadata)) throw problem(['metadata'], 'Input should be a valid dictionary', metadata, 'dict_type');
-    const specs = parseSpecs(body.specs);
-    const rawSources = body.data_sources ?? [];
-    if (!Array.isArray(rawSources)) throw problem(['data_sources'], 'Input should be a valid list', rawSources, 'list_type');
-    if (body.id !== undefined && body.id !== null && typeof body.id !== 'string') throw problem(['id'], 'Input should be a valid string', body.id, 'string_type');
-    const sources = rawSources.map((source, i) => parseSource(source, ['data_sources', i]));
-    if (family !== 'container' && sources.length !== 1) throw problem(['data_sources'], `A registered ${family} has exactly one data source, got ${sources.length}`, rawSources);
-    if (sources.length > 1) throw problem(['data_sources'], `A registered container has at most one data source, got ${sources.length}`, rawSources);
-
+  async register(pathText: string | undefined, body: RegisterNodeDto, base: string, access: RequestAccess | null): Promise<Json> {
+    const { family, metadata, specs, sources } = body;
     const path = pathText ?? '';
     // As POST /metadata: the route's scopes on the parent, and a bound key only inside its subtree.
     const located = await this.catalog.locate(pathText, access, ['write:metadata', 'create:node', 'register']);
@@ -108,7 +34,7 @@ export class RegisterService {
     if (handle.row && isExternal(await handle.context.store.dataSources(handle.row.id))) {
       throw new TiledHttpError(405, `Cannot register a node under ${path}: it is a registered file, whose children come from the file`);
     }
-    const key = typeof body.id === 'string' && body.id !== '' ? body.id : randomUUID();
+    const key = body.id ?? randomUUID();
     checkKey(key);
 
     // Opened now, before anything is stored: a file the server cannot read, or a mimetype it has no adapter
@@ -125,7 +51,7 @@ export class RegisterService {
       source.structure ??= structureOf(node);
     }
 
-    const blob = await this.catalog.access.initBlob(access, body.access_blob ?? null);
+    const blob = await this.catalog.access.initBlob(access, body.accessBlob);
     const parentId = childParentId(handle);
     const segments = [...handle.segments, key];
     let stored: DataSourceRow[];
@@ -157,12 +83,8 @@ export class RegisterService {
    * PUT /data_source/{path} (Tiled 0.2.16): replace the description of one of the node's registered data
    * sources and add assets to it, e.g. new frames of an image sequence. The files are opened first.
    */
-  async putDataSource(pathText: string | undefined, body: unknown, access: RequestAccess | null): Promise<void> {
-    if (!isObject(body) || !isObject(body.data_source)) throw problem(['data_source'], 'Field required', isObject(body) ? (body.data_source ?? null) : body, 'missing');
-    const raw = body.data_source;
-    if (!Number.isSafeInteger(raw.id)) throw problem(['data_source', 'id'], 'Input should be a valid integer: the id of the data source to replace', raw.id ?? null, 'int_type');
-    const id = raw.id as number;
-    const source = parseSource(raw, ['data_source'], 0);
+  async putDataSource(pathText: string | undefined, body: PutDataSourceDto, access: RequestAccess | null): Promise<void> {
+    const { id, source } = body;
     const located = await this.catalog.locate(pathText, access, ['write:metadata', 'register']);
     const handle = catalogHandle(located.node);
     if (!handle?.row) throw new TiledHttpError(405, 'This node does not support a put of data sources.');
