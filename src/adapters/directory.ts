@@ -485,54 +485,30 @@ export class DirectoryIndex {
       this.logger.warn(`Cannot read ${what}: ${http.message}`);
       throw http;
     };
+    // Every read of the node, its errors turned into the node's own clear answer.
+    const reporting = <A extends unknown[], R>(read: (...args: A) => R | Promise<R>) =>
+      async (...args: A): Promise<R> => {
+        try {
+          return await read(...args);
+        } catch (error) {
+          return fail(error);
+        }
+      };
     let wrapped: TreeNode;
     switch (node.family) {
       case 'table':
-        wrapped = {
-          ...node,
-          readPartition: async (i) => {
-            try {
-              return await node.readPartition(i);
-            } catch (error) {
-              return fail(error);
-            }
-          },
-        };
+        wrapped = { ...node, readPartition: reporting(node.readPartition.bind(node)) };
         break;
       case 'array':
-        wrapped = {
-          ...node,
-          readBlock: async (block) => {
-            try {
-              return await node.readBlock(block);
-            } catch (error) {
-              return fail(error);
-            }
-          },
-        };
+        wrapped = { ...node, readBlock: reporting(node.readBlock.bind(node)) };
         break;
       case 'sparse':
-        wrapped = {
-          ...node,
-          readBlock: async (block) => {
-            try {
-              return await node.readBlock(block);
-            } catch (error) {
-              return fail(error);
-            }
-          },
-        };
+        wrapped = { ...node, readBlock: reporting(node.readBlock.bind(node)) };
         break;
       case 'container':
         wrapped = {
           ...node,
-          keys: async () => {
-            try {
-              return await node.keys();
-            } catch (error) {
-              return fail(error);
-            }
-          },
+          keys: reporting(node.keys.bind(node)),
           get: async (key) => {
             let child: TreeNode | undefined;
             try {

@@ -1,8 +1,7 @@
 import 'reflect-metadata';
 import { Controller, Get, Module, Post } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import fastifyCookie from '@fastify/cookie';
 import type { FastifyRequest } from 'fastify';
 import { TiledExceptionFilter } from '../common/errors/tiled-exception.filter';
@@ -12,6 +11,7 @@ import { AuthenticationGuard } from './authentication.guard';
 import { CREDENTIAL_RESOLVER, CredentialResolver } from './credentials';
 import { CredentialsStrategy } from './credentials.strategy';
 import { SingleUserCredentialResolver } from './single-user.resolver';
+import { nestApp } from '../../test/helpers/nest-app';
 
 /**
  * The global guard inside a real Nest application (Fastify, in-process through `inject`), with the
@@ -84,12 +84,7 @@ async function appWith(resolver: CredentialResolver): Promise<NestFastifyApplica
   })
   class ProbeModule {}
 
-  const moduleRef = await Test.createTestingModule({ imports: [ProbeModule] }).compile();
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false });
-  await app.register(fastifyCookie);
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
-  return app;
+  return nestApp(ProbeModule, (app) => app.register(fastifyCookie));
 }
 
 describe('AuthenticationGuard in a Nest application', () => {

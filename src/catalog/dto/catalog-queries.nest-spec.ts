@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import { Controller, Get, Module, Query } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { TiledExceptionFilter } from '../../common/errors/tiled-exception.filter';
 import { TiledValidationPipe } from '../../common/validation/tiled-validation.pipe';
 import { DeleteNodeQueryDto, ExplainQueryDto, RevisionsQueryDto, attachment } from './catalog-queries.dto';
+import { nestApp } from '../../../test/helpers/nest-app';
 
 /** Handlers that echo what the validation pipe handed them. */
 @Controller('probe')
@@ -39,10 +39,7 @@ describe('The catalog query DTOs', () => {
   let app: NestFastifyApplication;
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [ProbeModule] }).compile();
-    app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false });
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
+    app = await nestApp(ProbeModule);
   });
   afterAll(() => app.close());
 

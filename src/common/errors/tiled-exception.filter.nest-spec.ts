@@ -1,8 +1,7 @@
 import 'reflect-metadata';
 import { Body, Controller, Get, Module, NotFoundException, Post } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { installBodyLimits } from '../http/json-limits';
 import { TiledExceptionFilter } from './tiled-exception.filter';
 import { NotFoundError, UnprocessableError } from './tiled-http.error';
@@ -10,6 +9,7 @@ import { DomainError, defineErrorCodes } from './domain-error';
 import { ApiKeyError, ApiKeyErrorCode } from '../../apikeys/api-key.errors';
 import { AuthnError, AuthnErrorCode } from '../../authn/authn.errors';
 import { ExternalLoginError, ExternalLoginErrorCode } from '../../external-login/external-login.errors';
+import { nestApp } from '../../../test/helpers/nest-app';
 
 class UndeclaredError extends DomainError {}
 
@@ -73,11 +73,7 @@ describe('TiledExceptionFilter in a Nest application', () => {
   let app: NestFastifyApplication;
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [ProbeModule] }).compile();
-    app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false });
-    installBodyLimits(app);
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
+    app = await nestApp(ProbeModule, installBodyLimits);
   });
   afterAll(() => app.close());
 

@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import { Controller, Get, Module, Post, Query } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { decode } from '@msgpack/msgpack';
 import { gunzipSync } from 'node:zlib';
 import { TiledExceptionFilter } from '../errors/tiled-exception.filter';
 import { BodyResponse, RespondsWithBody, RespondsWithDocument, RespondsWithJson, encodedResponse, redirectTo } from './responds';
 import { etagOf } from './wire';
+import { nestApp } from '../../../test/helpers/nest-app';
 
 const DOCUMENT = { name: 'probe', when: new Date('2026-12-03T10:00:00.123Z'), items: [1, 2, 3] };
 const BIG = Buffer.from('tiled '.repeat(2000));
@@ -67,10 +67,7 @@ describe('@RespondsWith… in a Nest application', () => {
   let app: NestFastifyApplication;
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [ProbeModule] }).compile();
-    app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false });
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
+    app = await nestApp(ProbeModule);
   });
   afterAll(() => app.close());
 

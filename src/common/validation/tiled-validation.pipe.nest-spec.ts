@@ -1,14 +1,14 @@
 import 'reflect-metadata';
 import { Body, Controller, Get, Module, Param, Post, Query } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { CreateApiKeyDto } from '../../apikeys/dto/create-api-key.dto';
 import { FirstEightQueryDto, PrincipalListQueryDto, PrincipalPathDto } from '../../apikeys/dto/principal-requests.dto';
 import { RefreshTokenDto } from '../../authn/dto/refresh-token.dto';
 import { TiledExceptionFilter } from '../errors/tiled-exception.filter';
 import { installBodyLimits } from '../http/json-limits';
 import { TiledValidationPipe } from './tiled-validation.pipe';
+import { nestApp } from '../../../test/helpers/nest-app';
 
 /** Handlers that echo what the pipe handed them, so a test sees both the 422s and the parsed DTOs. */
 @Controller('probe')
@@ -52,11 +52,7 @@ describe('TiledValidationPipe in a Nest application', () => {
   let app: NestFastifyApplication;
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [ProbeModule] }).compile();
-    app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false });
-    installBodyLimits(app);
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
+    app = await nestApp(ProbeModule, installBodyLimits);
   });
   afterAll(() => app.close());
 
