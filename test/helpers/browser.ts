@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
+import { itUnlessMissing } from './optional-suite';
 
 /**
  * Env contract for browser-driven tests (the same as PostgreSQL's, test/helpers/postgres.ts):
@@ -38,8 +39,7 @@ export class SuiteBrowser {
   private launched?: Promise<Browser>;
 
   constructor() {
-    this.it = findChromium() || process.env.CI === 'true' ? it : it.skip;
-    if (this.it === it.skip) process.stderr.write(`Skipping browser tests: ${missingMessage()} (${HOW_TO_INSTALL})\n`);
+    this.it = itUnlessMissing(findChromium() ? undefined : missingMessage(), 'browser tests', HOW_TO_INSTALL);
   }
 
   async newContext(): Promise<BrowserContext> {

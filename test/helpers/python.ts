@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { itUnlessMissing } from './optional-suite';
 
 /**
  * Env contract for the tests that read our output with the Python ecosystem's readers (the same as
@@ -61,8 +62,7 @@ export class SuitePython {
   private readonly missing = missingPythonReaders();
 
   constructor() {
-    this.it = !this.missing || process.env.CI === 'true' ? it : it.skip;
-    if (this.it === it.skip) process.stderr.write(`Skipping Python reader tests: ${this.missing} (install: ${HOW_TO_INSTALL})\n`);
+    this.it = itUnlessMissing(this.missing, 'Python reader tests', `install: ${HOW_TO_INSTALL}`);
   }
 
   /** Run a script of test/python with its arguments and stdin; a missing reader under CI=true fails here, saying what to install. */

@@ -5,9 +5,12 @@ import { NotFoundError, pyList } from '../../common/errors/tiled-http.error';
 import { CatalogService } from '../catalog.service';
 import { accessNode } from './node-access';
 
+/** The layers `GET /auth/explain` names (docs/access-control.md, "The layers a request goes through"). */
+export const EXPLAIN_LAYERS = ['key scopes', 'role', 'key subtree', 'lookup', 'key tags', 'node tags', 'owner', 'admin', 'policy'] as const;
+
 /** One layer's verdict, in the order they are consulted. */
 export interface ExplainLayer {
-  layer: 'key scopes' | 'role' | 'key subtree' | 'lookup' | 'key tags' | 'node tags' | 'owner' | 'admin' | 'policy';
+  layer: (typeof EXPLAIN_LAYERS)[number];
   outcome: 'allowed' | 'refused';
   detail: string;
 }

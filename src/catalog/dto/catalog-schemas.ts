@@ -1,4 +1,5 @@
 import { JsonSchema, nullable, stringList } from '../../common/validation/openapi-schema';
+import { EXPLAIN_LAYERS } from '../access/explain.service';
 
 /**
  * The catalog's request bodies and JSON answers as JSON Schemas, for the OpenAPI document. Titles are
@@ -10,7 +11,12 @@ import { JsonSchema, nullable, stringList } from '../../common/validation/openap
 const object: JsonSchema = { type: 'object', additionalProperties: true };
 const nullableObject = nullable(object);
 
-export const STRUCTURE_FAMILY: JsonSchema = { title: 'StructureFamily', type: 'string', enum: ['array', 'awkward', 'bytes', 'composite', 'container', 'ragged', 'sparse', 'table'] };
+/**
+ * Tiled 0.2.16's StructureFamily enum. It has no `composite`: a composite node is a container with the
+ * `composite` spec (src/catalog/writable/spec-validation.ts), so `"structure_family": "composite"` is refused.
+ */
+export const STRUCTURE_FAMILIES = ['array', 'awkward', 'bytes', 'container', 'ragged', 'sparse', 'table'] as const;
+export const STRUCTURE_FAMILY: JsonSchema = { title: 'StructureFamily', type: 'string', enum: [...STRUCTURE_FAMILIES] };
 
 const SPEC: JsonSchema = {
   title: 'Spec',
@@ -207,7 +213,7 @@ export const ASSET_MANIFEST_RESPONSE: JsonSchema = {
 /** What the data routes answer, besides JSON, as negotiated from `?format=` or Accept. */
 export const BINARY: JsonSchema = { type: 'string', format: 'binary' };
 
-const EXPLAIN_LAYER: JsonSchema = { type: 'string', enum: ['key scopes', 'role', 'key subtree', 'lookup', 'key tags', 'node tags', 'owner', 'admin', 'policy'] };
+const EXPLAIN_LAYER: JsonSchema = { type: 'string', enum: [...EXPLAIN_LAYERS] };
 
 /** `GET /auth/explain` (this server's own route). */
 export const EXPLANATION_RESPONSE: JsonSchema = {

@@ -1,7 +1,7 @@
 import { TiledHttpError, UnprocessableError } from '../../common/errors/tiled-http.error';
 import type { JsonSchema } from '../../common/validation/openapi-schema';
 import type { Metadata, Spec } from '../tree/tree.types';
-import { PATCH_METADATA_REQUEST, POST_METADATA_REQUEST, PUT_DATA_SOURCE_REQUEST, PUT_METADATA_REQUEST } from './catalog-schemas';
+import { PATCH_METADATA_REQUEST, POST_METADATA_REQUEST, PUT_DATA_SOURCE_REQUEST, PUT_METADATA_REQUEST, STRUCTURE_FAMILIES } from './catalog-schemas';
 
 /*
  * The JSON bodies of the catalog's write and register routes, parsed by the validation pipe before the
@@ -14,11 +14,6 @@ type Json = Record<string, unknown>;
 
 /** Tiled's bound on specs per node. */
 export const MAX_SPECS = 20;
-/**
- * Tiled 0.2.16's StructureFamily enum. It has no `composite`: a composite node is a container with the
- * `composite` spec (see validateSpecs), so `"structure_family": "composite"` is refused as Tiled refuses it.
- */
-const ALL_FAMILIES = ['array', 'awkward', 'bytes', 'container', 'ragged', 'sparse', 'table'];
 /** What POST /register can register. */
 const REGISTERED_FAMILIES = ['container', 'array', 'table'];
 /** Most assets one data source may name (a long image sequence); bounds the work of one request. */
@@ -111,7 +106,7 @@ export class CreateNodeDto {
 
   static parse(value: unknown): CreateNodeDto {
     const body = bodyObject(value);
-    const fields = nodeFields(body, ALL_FAMILIES);
+    const fields = nodeFields(body, STRUCTURE_FAMILIES);
     const sources = fields.rawSources.map((source, i) => writableSource(source, i));
     return Object.assign(new CreateNodeDto(), { ...fields, sources, accessBlob: body.access_blob ?? null });
   }

@@ -657,15 +657,29 @@ async function inSortKeyOrder(
   return rows.length === limit || offset + rows.length === count ? rows.map((r) => Number(r.id)) : null;
 }
 
-interface ValuedCheck {
-  /** `total_changes()` of this connection and `data_version` (other connections' commits) when checked. */
-  version: string;
-  children: number | null;
+/**
+ * Per DataSource, answers about a container (how many children it has when each holds a sortable value at
+ * a key) kept under the database's version when they were counted: a kept answer is used only while the
+ * version is the same. At most 256 per DataSource; past that they are all dropped.
+ */
+class ContainerChecks {
+  private readonly byDataSource = new WeakMap<DataSource, Map<string, { version: string; children: number | null }>>();
+
+  get(dataSource: DataSource, key: string, version: string): number | null | undefined {
+    const kept = this.byDataSource.get(dataSource)?.get(key);
+    return kept && kept.version === version ? kept.children : undefined;
+  }
+
+  keep(dataSource: DataSource, key: string, version: string, children: number | null): void {
+    let checks = this.byDataSource.get(dataSource);
+    if (!checks) this.byDataSource.set(dataSource, (checks = new Map()));
+    if (checks.size >= 256) checks.clear();
+    checks.set(key, { version, children });
+  }
 }
 
-/** Per connection: `everyChildValued`'s answers, valid until anything is written. */
-const valuedChecks = new WeakMap<DataSource, Map<string, ValuedCheck>>();
-const VALUED_CHECKS = 256;
+/** `everyChildValued`'s answers, under `total_changes()` of the connection and `data_version` (other connections' commits). */
+const valuedChecks = new ContainerChecks();
 
 /**
  * SQLite: how many children `parentId` has when each holds a non-null scalar at `path`; null when one does
@@ -674,15 +688,14 @@ const VALUED_CHECKS = 256;
  * `data_version` (another process's commit) both move with every write, so a kept answer is never stale.
  */
 async function everyChildValued(dataSource: DataSource, parentId: number | null, path: string, cap: number): Promise<number | null> {
-  const [{ version }] = await run(dataSource, raw(`SELECT total_changes() || '/' || (SELECT data_version FROM pragma_data_version) AS version`));
-  let checks = valuedChecks.get(dataSource);
-  if (!checks) valuedChecks.set(dataSource, (checks = new Map()));
+  const [row] = await run(dataSource, raw(`SELECT total_changes() || '/' || (SELECT data_version FROM pragma_data_version) AS version`));
+  const version = String(row.version);
   const key = `${parentId}|${path}`;
   // Inside a write transaction (this process shares its connection) the counts may include what a rollback
   // takes back without moving `total_changes()`: such answers are used once, not kept.
   const writing = (dataSource.driver as unknown as { databaseConnection?: { inTransaction?: boolean } }).databaseConnection?.inTransaction === true;
-  const kept = writing ? undefined : checks.get(key);
-  if (kept && kept.version === version) return kept.children !== null && kept.children <= cap ? kept.children : null;
+  const kept = writing ? undefined : valuedChecks.get(dataSource, key, version);
+  if (kept !== undefined) return kept !== null && kept <= cap ? kept : null;
   const capped = (rows: Frag): Frag => sql`(SELECT count(*) FROM (${rows} LIMIT ${v(cap + 1)}))`;
   const [check] = await run(
     dataSource,
@@ -693,10 +706,7 @@ async function everyChildValued(dataSource: DataSource, parentId: number | null,
   // Over the cap the counts are not the container's: nothing to keep.
   if (children > cap) return null;
   const answer = Number(check.valued) === children ? children : null;
-  if (!writing) {
-    if (checks.size >= VALUED_CHECKS) checks.clear();
-    checks.set(key, { version: String(version), children: answer });
-  }
+  if (!writing) valuedChecks.keep(dataSource, key, version, answer);
   return answer;
 }
 
@@ -787,13 +797,8 @@ async function pgIndexedSearch(
 
 const PG_VALUES_VERSION = `SELECT last_value || '/' || is_called FROM nodes_metadata_values_version`;
 
-interface SortableCheck {
-  version: string;
-  children: number | null;
-}
-
-/** Per DataSource: `everyChildSortable`'s answers, valid while the value table's version sequence stays. */
-const sortableChecks = new WeakMap<DataSource, Map<string, SortableCheck>>();
+/** `everyChildSortable`'s answers, under the value table's version sequence. */
+const sortableChecks = new ContainerChecks();
 
 /**
  * PostgreSQL: how many children `parentId` has when each holds a value at `path` that the value index orders
@@ -804,11 +809,9 @@ const sortableChecks = new WeakMap<DataSource, Map<string, SortableCheck>>();
  * sequence and committed later would otherwise leave a stale answer under the current version.
  */
 async function everyChildSortable(dataSource: DataSource, parentId: number | null, path: readonly string[], version: string): Promise<number | null> {
-  let checks = sortableChecks.get(dataSource);
-  if (!checks) sortableChecks.set(dataSource, (checks = new Map()));
   const key = JSON.stringify([parentId, path]);
-  const kept = checks.get(key);
-  if (kept && kept.version === version) return kept.children;
+  const kept = sortableChecks.get(dataSource, key, version);
+  if (kept !== undefined) return kept;
   const [check] = await run(
     dataSource,
     // This connection's own uncommitted writes (a rollback would not move the sequence back) count as one.
@@ -818,10 +821,7 @@ async function everyChildSortable(dataSource: DataSource, parentId: number | nul
   );
   const children = Number(check.children);
   const answer = Number(check.sortable) === children ? children : null;
-  if (Number(check.writers) === 0) {
-    if (checks.size >= VALUED_CHECKS) checks.clear();
-    checks.set(key, { version, children: answer });
-  }
+  if (Number(check.writers) === 0) sortableChecks.keep(dataSource, key, version, answer);
   return answer;
 }
 
