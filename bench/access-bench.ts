@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { alternate, fillSearchCatalog, median, postgresDatabase, startTiledServer } from './catalog-bench';
 import type { CatalogBenchRow } from './catalog-bench';
+import { benchRequest } from './http-client';
 
 /*
  * Tiled's tag-based policy through HTTP (issue 12), each case beside the same request with no policy, in
@@ -136,8 +137,8 @@ async function runAccessEngine(engine: 'sqlite' | 'postgres', seconds: number, c
     const policy = await start('policy', true);
     const none = await start('none', false);
     const get = async (side: typeof policy, path: string): Promise<Record<string, unknown>> => {
-      const response = await fetch(`${side.base}/api/v1/${path}`, { headers: side.auth });
-      const text = await response.text();
+      const response = await benchRequest(`${side.base}/api/v1/${path}`, { headers: side.auth });
+      const text = response.body.toString();
       if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${text.slice(0, 300)}`);
       return JSON.parse(text) as Record<string, unknown>;
     };

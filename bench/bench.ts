@@ -16,6 +16,7 @@ import { runStorageBench } from './storage-bench';
 import type { StorageResult } from './storage-bench';
 import { SQL_SEARCH_CASE, SQL_SEARCH_HEADER, SQL_SEARCH_RIGHT, benchSqlSearch, sqlSearchRows, sqlSearchVerdicts } from './sql-search-bench';
 import type { SqlSearchResult } from './sql-search-bench';
+import { BENCH_CLIENT, closeBenchClient } from './http-client';
 
 /*
  * Paths in the demo tree (src/catalog) that the cases use. A case whose URL does not answer 200 is
@@ -378,7 +379,7 @@ async function run(options: BenchOptions): Promise<number> {
   ];
   const storageTable =
     storageReport(storage) +
-    (catalog.length ? `\nThrough HTTP against real servers (catalog trees, served folders, the tag-based policy), each beside its baseline in this run:\n\n${alignedTable(CATALOG_HEADER, catalogRows(catalog), CATALOG_RIGHT)}\n` : '');
+    (catalog.length ? `\nThrough HTTP against real servers (catalog trees, served folders, the tag-based policy), each beside its baseline in this run, with the ${BENCH_CLIENT} client:\n\n${alignedTable(CATALOG_HEADER, catalogRows(catalog), CATALOG_RIGHT)}\n` : '');
   const rowVerdicts = catalogVerdicts(catalog);
   if (cases.length === 0) {
     // Only in-process cases were asked for: no servers to start.
@@ -476,7 +477,7 @@ async function run(options: BenchOptions): Promise<number> {
   process.stdout.write(`Targets:\n${verdicts.map((v) => `  ${v}`).join('\n')}\n`);
 
   if (options.json) {
-    writeFileSync(options.json, JSON.stringify({ date: new Date().toISOString(), node: process.version, machine, options, servers: { tiled: tiledBase, bare: bareBase }, startTimes, bareStartMs: bareStart.ms, results, storage, catalog, sqlSearch }, null, 2));
+    writeFileSync(options.json, JSON.stringify({ date: new Date().toISOString(), node: process.version, machine, options, servers: { tiled: tiledBase, bare: bareBase }, client: BENCH_CLIENT, startTimes, bareStartMs: bareStart.ms, results, storage, catalog, sqlSearch }, null, 2));
   }
   // Failed requests mean the numbers measure error paths, not the cases: that run is not a result.
   const failed = results.some((r) => (r.tiled?.failures ?? 0) + (r.bare?.failures ?? 0) > 0);
@@ -491,6 +492,7 @@ if (require.main === module) {
   process.once('SIGTERM', interrupt);
   run(options)
     .then((code) => (process.exitCode = code))
+    .finally(closeBenchClient)
     .catch(async (error: unknown) => {
       await stopAll();
       process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);

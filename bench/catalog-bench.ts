@@ -10,6 +10,7 @@ import { DataSource } from 'typeorm';
 import { initCatalog } from '../src/catalog/writable/catalog-database';
 import { searchChildren } from '../src/catalog/writable/sql-search';
 import type { Filter } from '../src/catalog/query/filter-ast';
+import { benchRequest } from './http-client';
 
 /*
  * The writable catalog through HTTP, each case beside a baseline measured in the same run:
@@ -20,9 +21,54 @@ import type { Filter } from '../src/catalog/query/filter-ast';
  * | catalog: node creations/s | POST /metadata (8 concurrent clients), SQLite | a bare INSERT loop on a database with the same schema |
  * | catalog: search eq + sort, 100k nodes | GET /search, one page of 100 | searchChildren in this process on the same database |
  * | catalog: array block read 8 MB | GET /array/block of a written array | the demo tree's generated array of the same size |
+ * | catalog: 8 MB write over bare HTTP (ceiling) | PUT of 8 MB to a bare node:http process that stores it as the catalog does (temporary file, rename), same client | fs.writeFile of the same bytes: what no HTTP server can beat here |
  */
 
-export const CATALOG_CASES = ['catalog: array block write 8 MB', 'catalog: node creations/s', 'catalog: search eq + sort, 100k nodes', 'catalog: array block read 8 MB'];
+export const CATALOG_CASES = [
+  'catalog: array block write 8 MB',
+  'catalog: node creations/s',
+  'catalog: search eq + sort, 100k nodes',
+  'catalog: array block read 8 MB',
+  'catalog: 8 MB write over bare HTTP (ceiling)',
+];
+
+/** A bare node:http server (run with `node -e`) that receives a PUT body whole and stores it as writeFileAtomic does; prints its port. */
+const BARE_WRITE_SERVER = `
+  const { writeFile, rename } = require('node:fs/promises');
+  const dir = process.argv[1];
+  let n = 0;
+  const server = require('node:http').createServer((request, response) => {
+    const whole = Buffer.allocUnsafe(Number(request.headers['content-length']));
+    let received = 0;
+    request.on('data', (chunk) => { chunk.copy(whole, received); received += chunk.length; });
+    request.on('end', async () => {
+      const temp = dir + '/.bare-tmp-' + n++;
+      await writeFile(temp, whole);
+      await rename(temp, dir + '/bare-http.bin');
+      response.end();
+    });
+  });
+  server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
+`;
+
+/** The write ceiling: the same PUT to BARE_WRITE_SERVER, alternating with fs.writeFile. */
+async function bareHttpWrite(dir: string, bytes: Uint8Array, iterations: number): Promise<{ tiled: number[]; baseline: number[] }> {
+  const child = spawn(process.execPath, ['-e', BARE_WRITE_SERVER, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise<string>((resolve) => child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())));
+    const bareFile = join(dir, 'bare-ceiling.bin');
+    return await alternate(
+      iterations,
+      async () => {
+        const response = await benchRequest(`http://127.0.0.1:${port}/`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+        if (!response.ok) throw new Error(`the bare write server answered ${response.status}`);
+      },
+      () => writeFile(bareFile, bytes),
+    );
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
 
 /** The little of better-sqlite3 (which has no bundled types) the baselines use. */
 interface Sqlite {
@@ -231,11 +277,10 @@ export async function runCatalogBench(seconds: number, only: string | undefined,
     const started = await startTiledServer(['serve', 'config', config, '--api-key', key], dir);
     server = started.child;
     const api = `${started.base}/api/v1`;
-    const send = async (method: string, path: string, body?: Uint8Array | string, type = 'application/json'): Promise<ArrayBuffer> => {
-      const response = await fetch(`${api}/${path}`, { method, headers: { ...auth, ...(body === undefined ? {} : { 'content-type': type }) }, body });
-      const bytes = await response.arrayBuffer();
-      if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${Buffer.from(bytes).toString().slice(0, 300)}`);
-      return bytes;
+    const send = async (method: string, path: string, body?: Uint8Array | string, type = 'application/json'): Promise<Buffer> => {
+      const response = await benchRequest(`${api}/${path}`, { method, headers: { ...auth, ...(body === undefined ? {} : { 'content-type': type }) }, body });
+      if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${response.body.toString().slice(0, 300)}`);
+      return response.body;
     };
     const arrayNode = (id: string): string =>
       JSON.stringify({ id, structure_family: 'array', metadata: {}, specs: [], data_sources: [{ structure_family: 'array', structure: { data_type: FLOAT64, shape: [SIDE, SIDE], chunks: [[SIDE], [SIDE]], dims: null, resizable: false }, id: null, mimetype: null, parameters: {}, properties: {}, assets: [], management: 'writable' }] });
@@ -250,6 +295,12 @@ export async function runCatalogBench(seconds: number, only: string | undefined,
       const t = await alternate(iterations, () => send('PUT', 'array/block/cat/w?block=0,0', bytes, 'application/octet-stream'), () => writeFile(bareFile, bytes));
       const ratio = median(t.baseline) / median(t.tiled);
       rows.push({ name: CATALOG_CASES[0], engine: 'sqlite', unit: 'median ms', tiled: median(t.tiled).toFixed(1), baseline: median(t.baseline).toFixed(1), ratio, target: '≥ 50 %', met: ratio >= 0.5 });
+    }
+
+    if (wanted.includes(CATALOG_CASES[4])) {
+      log(`Timing "${CATALOG_CASES[4]}"…`);
+      const t = await bareHttpWrite(dir, bytes, iterations);
+      rows.push({ name: CATALOG_CASES[4], engine: 'node:http', unit: 'median ms', tiled: median(t.tiled).toFixed(1), baseline: median(t.baseline).toFixed(1), ratio: median(t.baseline) / median(t.tiled), target: 'report', met: null });
     }
 
     if (wanted.includes(CATALOG_CASES[1])) {

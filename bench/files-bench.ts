@@ -6,6 +6,7 @@ import { open, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { alternate, median, startTiledServer } from './catalog-bench';
+import { benchRequest } from './http-client';
 import type { CatalogBenchRow } from './catalog-bench';
 import { HDF5_BLOCK_BYTES, HDF5_DATASET, hdf5AdapterVsBare, hdf5SampleValue7, writeHdf5Sample } from './hdf5-block';
 import { bareWalk, makeIndexingFolder, serveDirectoryIndexing, serverWalk, timedCount } from './indexing';
@@ -53,8 +54,8 @@ async function bareHttpCeiling(h5: string, iterations: number): Promise<{ tiled:
       return await alternate(
         iterations,
         async () => {
-          const response = await fetch(`http://127.0.0.1:${port}/`, { headers: { 'accept-encoding': 'identity' } });
-          if ((await response.arrayBuffer()).byteLength !== 8 * 1024 * 1024) throw new Error('the bare server sent a short body');
+          const response = await benchRequest(`http://127.0.0.1:${port}/`, { headers: { 'accept-encoding': 'identity' } });
+          if (response.body.byteLength !== 8 * 1024 * 1024) throw new Error('the bare server sent a short body');
         },
         () => handle.read(Buffer.allocUnsafe(HDF5_BLOCK_BYTES), 0, HDF5_BLOCK_BYTES, 0),
       );
@@ -117,10 +118,9 @@ export async function runFilesBench(seconds: number, sizes: FilesBenchSizes, onl
         // request compressing 8 MB (docs/benchmarks.md gives that figure too).
         const headers = { authorization: `Apikey ${key}`, accept: 'application/octet-stream', 'accept-encoding': process.env.BENCH_ACCEPT_ENCODING ?? 'identity' };
         const getBlock = async (path: string): Promise<Buffer> => {
-          const response = await fetch(`${started.base}/api/v1/array/block/${path}`, { headers });
-          const body = Buffer.from(await response.arrayBuffer());
-          if (!response.ok) throw new Error(`GET array/block/${path}: ${response.status} ${body.toString().slice(0, 300)}`);
-          return body;
+          const response = await benchRequest(`${started.base}/api/v1/array/block/${path}`, { headers });
+          if (!response.ok) throw new Error(`GET array/block/${path}: ${response.status} ${response.body.toString().slice(0, 300)}`);
+          return response.body;
         };
         if (wanted.includes(FILES_CASES[0])) {
           log(`Timing "${FILES_CASES[0]}"…`);

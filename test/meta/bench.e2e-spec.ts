@@ -49,6 +49,13 @@ describe('npm run bench', () => {
     expect(stdout).not.toMatch(/req\/s/);
   });
 
+  it('names its HTTP client and times the write ceiling: a bare node:http server storing the same 8 MB', async () => {
+    const { code, stdout } = await runBench(['--quick', '--only', 'catalog: 8 MB write over bare HTTP']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/each beside its baseline in this run, with the node:http client:/);
+    expect(stdout).toMatch(/^\| catalog: 8 MB write over bare HTTP \(ceiling\) \| node:http \| median ms \| +\d+\.\d \| +\d+\.\d \| +\d+ % \| report: — +\|$/m);
+  });
+
   it('reads HDF5 and Zarr blocks through a served folder and times its indexing, each beside a bare read or walk', async () => {
     const { code, stdout, stderr } = await runBench(['--quick', '--only', 'files:']);
     expect([code, stderr.match(/^bench: .*/m)?.[0]]).toEqual([0, undefined]);
