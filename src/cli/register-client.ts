@@ -6,6 +6,7 @@
  */
 import { basename, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import pLimit from 'p-limit';
 import type { AdapterRegistry } from '../adapters/registry';
 import type { WalkEntry } from '../adapters/directory';
 import { toJson } from '../common/http/wire';
@@ -48,6 +49,11 @@ export class RegisterConnectionError extends Error {
 }
 
 const WATCH_INTERVAL_MS = 1000;
+/** Registrations in flight at once. */
+const REGISTER_CONCURRENCY = 8;
+
+/** What became of one entry in a pass: registered anew, already there as it is, or refused (warned about). */
+type Outcome = 'changed' | 'kept' | 'failed';
 
 function pathText(segments: readonly string[]): string {
   return segments.map(encodeURIComponent).join('/');
@@ -127,6 +133,36 @@ export class FolderRegistrar {
     return true;
   }
 
+  /**
+   * Registers a new or changed walk entry (a changed file is deleted and registered again). A refusal is
+   * warned about and the pass goes on; a lost connection or refused credentials are thrown, ending it.
+   */
+  private async registerChanged(key: string, entry: WalkEntry, segments: readonly string[]): Promise<Outcome> {
+    const before = this.registered.get(key);
+    if (before !== undefined && entry.mimetype !== null) await this.remove(segments);
+    let outcome: Outcome = 'kept';
+    try {
+      if (await this.registerEntry(entry, segments)) {
+        this.options.log(`${before === undefined ? 'Registered' : 'Re-registered'} /${key}${entry.mimetype ? ` (${entry.mimetype})` : ''}`);
+        outcome = 'changed';
+      }
+    } catch (error) {
+      if (error instanceof RegisterHttpError && error.status === 409 && before === undefined) {
+        this.options.log(`Already registered: /${key}`);
+      } else if (error instanceof RegisterConnectionError || (error instanceof RegisterHttpError && (error.status === 401 || (error.status === 403 && /scope|authenticat|credential/i.test(error.message))))) {
+        throw error;
+      } else {
+        const file = relative(this.dir, entry.paths[0]) || basename(entry.paths[0]);
+        const message = error instanceof Error ? error.message : String(error);
+        // Adapters name the file in some messages and not in others; the line names it once.
+        this.options.warn(`Cannot register /${key}: ${message.startsWith(`${file}: `) ? message : `${file}: ${message}`}`);
+        return 'failed';
+      }
+    }
+    this.registered.set(key, entry.stamp);
+    return outcome;
+  }
+
   private async remove(segments: readonly string[]): Promise<void> {
     try {
       await this.request('DELETE', 'metadata', segments, undefined, '?recursive=true&external_only=true');
@@ -167,8 +203,11 @@ export class FolderRegistrar {
     let changes = 0;
     // Removed first (deepest first), so a file replaced by a folder of the same key can be registered.
     const gone = [...this.registered.keys()].filter((k) => !found.has(k)).sort((a, b) => b.length - a.length);
+    const goneKeys = new Set(gone);
     for (const key of gone) {
-      if ([...gone].some((other) => other !== key && key.startsWith(`${other}/`))) {
+      // Inside a removed folder: the folder's recursive delete takes it.
+      const parts = key.split('/');
+      if (parts.slice(1).some((_, i) => goneKeys.has(parts.slice(0, i + 1).join('/')))) {
         this.registered.delete(key);
         continue;
       }
@@ -177,30 +216,38 @@ export class FolderRegistrar {
       this.options.log(`Removed /${key}`);
       changes += 1;
     }
+    // Folders are registered side by side, a few registrations at a time (a remote server's round trips
+    // overlap); within a folder, one after the other in the walk's order, which is the order the catalog
+    // lists them in. A folder comes before anything in it (the walk lists a container before its
+    // contents), and nothing in a folder that could not be registered is tried.
+    const limit = pLimit(REGISTER_CONCURRENCY);
+    const pending = new Map<string, Promise<Outcome>>();
+    const lastInFolder = new Map<string, Promise<Outcome>>();
+    let fatal: unknown;
+    const registerInTurn = async (key: string, entry: WalkEntry, segments: string[], folder: string, previous: Promise<Outcome> | undefined): Promise<Outcome> => {
+      await previous;
+      const parent = pending.get(folder);
+      if (parent && (await parent) === 'failed') return 'failed';
+      return limit(async () => {
+        if (fatal !== undefined) return 'failed';
+        try {
+          return await this.registerChanged(key, entry, segments);
+        } catch (error) {
+          fatal ??= error;
+          return 'failed';
+        }
+      });
+    };
     for (const [key, { entry, segments }] of found) {
-      const before = this.registered.get(key);
-      if (before === entry.stamp) continue;
-      if (before !== undefined && entry.mimetype !== null) await this.remove(segments);
-      try {
-        if (await this.registerEntry(entry, segments)) {
-          this.options.log(`${before === undefined ? 'Registered' : 'Re-registered'} /${key}${entry.mimetype ? ` (${entry.mimetype})` : ''}`);
-          changes += 1;
-        }
-      } catch (error) {
-        if (error instanceof RegisterHttpError && error.status === 409 && before === undefined) {
-          this.options.log(`Already registered: /${key}`);
-        } else if (error instanceof RegisterConnectionError || (error instanceof RegisterHttpError && (error.status === 401 || (error.status === 403 && /scope|authenticat|credential/i.test(error.message))))) {
-          throw error;
-        } else {
-          const file = relative(this.dir, entry.paths[0]) || basename(entry.paths[0]);
-          const message = error instanceof Error ? error.message : String(error);
-          // Adapters name the file in some messages and not in others; the line names it once.
-          this.options.warn(`Cannot register /${key}: ${message.startsWith(`${file}: `) ? message : `${file}: ${message}`}`);
-          continue;
-        }
-      }
-      this.registered.set(key, entry.stamp);
+      if (this.registered.get(key) === entry.stamp) continue;
+      const folder = segments.slice(0, -1).join('/');
+      const registered = registerInTurn(key, entry, segments, folder, lastInFolder.get(folder));
+      pending.set(key, registered);
+      lastInFolder.set(folder, registered);
     }
+    const outcomes = await Promise.all(pending.values());
+    if (fatal !== undefined) throw fatal;
+    changes += outcomes.filter((outcome) => outcome === 'changed').length;
     return changes;
   }
 
