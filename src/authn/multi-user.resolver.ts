@@ -97,7 +97,7 @@ export class MultiUserCredentialResolver implements CredentialResolver {
     const principal = await this.principals.getOrCreateUser(proxied.provider, outcome.identity.id);
     const ref = await this.principals.refOf(principal.id);
     if (!ref) throw new TiledHttpError(401, 'Could not validate credentials', { 'www-authenticate': 'Bearer' });
-    return Object.freeze({ principal: Object.freeze(ref), scopes: new Set(outcome.scopes), via: 'access-token' }) as AuthContext;
+    return Object.freeze({ principal: Object.freeze(ref), scopes: new Set(outcome.scopes), via: 'access-token', providerToken: true }) as AuthContext;
   }
 }
 

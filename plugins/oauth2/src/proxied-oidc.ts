@@ -10,6 +10,8 @@ import { describe, Discovery, fetchDiscovery, isTokenProblem } from './oidc';
  * roles stay well below it.
  */
 export const MAX_ACCESS_TOKEN_CHARS = 12288;
+/** A provider that rotates its keys publishes the new one before signing with it; 5 s bounds the refetches a flood of made-up kids causes. */
+export const JWKS_REFETCH_COOLDOWN_MS = 5000;
 /** An identity id longer than this is not a user name but an attack on the identities table. */
 const MAX_IDENTITY_CHARS = 512;
 /** Only signatures the published keys can make: HMAC and `none` would let a key-less forger in. */
@@ -68,9 +70,9 @@ class AccessTokenVerifier {
     private readonly scopesMap: Record<string, string[]> | null,
     private readonly context: PluginContext,
   ) {
-    // jose keeps the key set for an hour and refetches it for an unknown `kid`, at most every 30 s, so a
+    // jose keeps the key set for an hour and refetches it for an unknown `kid`, at most every 5 s, so a
     // stream of tokens with made-up kids cannot turn into a stream of requests to the provider.
-    this.keys = createRemoteJWKSet(new URL(discovery.jwks_uri), { timeoutDuration: 10000, cacheMaxAge: 3600_000, cooldownDuration: 30_000 });
+    this.keys = createRemoteJWKSet(new URL(discovery.jwks_uri), { timeoutDuration: 10000, cacheMaxAge: 3600_000, cooldownDuration: JWKS_REFETCH_COOLDOWN_MS });
     const advertised = Array.isArray(discovery.id_token_signing_alg_values_supported)
       ? discovery.id_token_signing_alg_values_supported.filter((alg): alg is string => ASYMMETRIC_ALGORITHMS.includes(alg as string))
       : [];
