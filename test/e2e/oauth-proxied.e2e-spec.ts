@@ -198,6 +198,31 @@ describe('ProxiedOIDCAuthenticator (docs/oauth.md §6) against a real OpenID pro
     expect((await idp.jwksFetches()) - fetchesBeforeRotated).toBe(1);
   });
 
+  it('Tiled\'s keycloak example authentication block (no client_secret) starts as it is', async () => {
+    const file = join(dir, 'tiled-keycloak.yml');
+    // tiled/example_configs/keycloak_oidc/config.yaml at v0.2.16, with this provider's discovery URL.
+    writeFileSync(
+      file,
+      `authentication:
+  providers:
+  - provider: keycloak_oidc
+    authenticator: tiled.authenticators:ProxiedOIDCAuthenticator
+    args:
+      audience: tiled_aud
+      client_id: tiled
+      device_flow_client_id: tiled-cli
+      well_known_uri: "${idp.wellKnown}"
+      confirmation_message: "You have logged in with Proxied OIDC as {id}."
+trees:
+  - path: /
+    tree: demo
+`,
+    );
+    const result = await runTiled(['admin', 'check-config', file], { cwd: dir });
+    expect(result.stderr).toContain('No errors found in configuration.');
+    expect(result.code).toBe(0);
+  });
+
   it('never writes a token into its log', () => {
     expect(minted.length).toBeGreaterThan(5);
     for (const token of minted) expect(server.output()).not.toContain(token.split('.')[2]);
