@@ -35,6 +35,7 @@ export class AboutController {
   about(@Req() request: FastifyRequest): object {
     const base = apiBase(request);
     const providers = this.providers.describe(base, request.headers['user-agent']);
+    const session = this.providers.sessionLinks?.();
     return {
       api_version: TILED_API_VERSION,
       library_version: TILED_COMPAT_VERSION,
@@ -50,9 +51,9 @@ export class AboutController {
             : {
                 whoami: `${base}/auth/whoami`,
                 apikey: `${base}/auth/apikey`,
-                refresh_session: `${base}/auth/session/refresh`,
+                refresh_session: session?.refresh_session ?? `${base}/auth/session/refresh`,
                 revoke_session: `${base}/auth/session/revoke/{session_id}`,
-                logout: `${base}/auth/logout`,
+                logout: session?.logout ?? `${base}/auth/logout`,
               },
       },
       links: { self: base, documentation: `${base}/docs` },

@@ -12,6 +12,8 @@ export interface AboutProvider {
 
 export interface AboutProvidersSource {
   describe(apiBase: string, userAgent: string | undefined): AboutProvider[];
+  /** Where clients refresh and end their sessions, when that is the identity provider rather than this server. */
+  sessionLinks?(): { refresh_session: string; logout?: string } | undefined;
 }
 
 export const ABOUT_PROVIDERS = Symbol('AboutProviders');

@@ -24,6 +24,8 @@ interface CreateRequest {
   owner: KeyOwner;
   /** Set when the caller authenticated with an API key minting for itself: the new key may not exceed it. */
   callingKeyScopes?: ReadonlySet<string>;
+  /** What `callingKeyScopes` came from, for the refusal. */
+  callingCredential?: 'API key' | 'access token';
   /** …nor reach tags or nodes the calling key cannot. */
   callingKeyTags?: ReadonlySet<string> | null;
   callingKeyPath?: readonly string[];
@@ -45,7 +47,7 @@ export class ApiKeysService {
     const owner = await this.callerOf(auth);
     const viaKey = auth.via === 'apikey';
     return this.create(
-      { owner, callingKeyScopes: viaKey ? auth.scopes : undefined, callingKeyTags: viaKey ? (auth.accessTags ?? null) : undefined, callingKeyPath: auth.keyPath },
+      { owner, callingKeyScopes: viaKey || auth.providerToken ? auth.scopes : undefined, callingCredential: viaKey ? 'API key' : 'access token', callingKeyTags: viaKey ? (auth.accessTags ?? null) : undefined, callingKeyPath: auth.keyPath },
       dto,
     );
   }
@@ -94,7 +96,7 @@ export class ApiKeysService {
     const { owner } = request;
     const scopes = dto.scopes ?? [INHERIT];
     this.checkSubsetOfOwner(dto.scopes, scopes, owner);
-    if (request.callingKeyScopes) this.checkWithinCallingKey(scopes, owner, request.callingKeyScopes);
+    if (request.callingKeyScopes) this.checkWithinCallingKey(scopes, owner, request.callingKeyScopes, request.callingCredential ?? 'API key');
     if (dto.access_tags !== null) {
       const offending = scopes.filter((scope) => scope === INHERIT || scope === 'admin:apikeys');
       if (offending.length > 0) {
@@ -174,13 +176,13 @@ export class ApiKeysService {
   }
 
   /** A key can never mint a key that could do more than itself (`inherit` counts as everything the owner holds). */
-  private checkWithinCallingKey(scopes: string[], owner: KeyOwner, calling: ReadonlySet<string>): void {
+  private checkWithinCallingKey(scopes: string[], owner: KeyOwner, calling: ReadonlySet<string>, credential: 'API key' | 'access token'): void {
     const wanted = resolveRequestedScopes(scopes, owner.roleScopes);
     const beyond = [...wanted].filter((scope) => !calling.has(scope));
     if (beyond.length === 0) return;
     throw new ApiKeyError(
       ApiKeyErrorCode.beyond_calling_key,
-      `Requested scopes ${pyList(scopes)} must be a subset of the scopes of the API key making this request ${pyList(
+      `Requested scopes ${pyList(scopes)} must be a subset of the scopes of the ${credential} making this request ${pyList(
         [...calling].filter((scope) => scope !== INHERIT),
       )}. Not held: ${pyList(beyond)}.`,
     );

@@ -14,6 +14,11 @@ export interface AuthContext {
   apiKeyHash?: Buffer;
   /** The API key's first eight hex characters, when the caller used an API key. */
   apiKeyFirstEight?: string;
+  /**
+   * The caller presented an identity provider's own access token (ProxiedOIDCAuthenticator): `scopes` are what
+   * that token grants, and an API key minted with it stays within them, as one minted with an API key does.
+   */
+  providerToken?: true;
   /** Session id (hex) carried by an access token, when the caller used one. */
   sessionId?: string;
   /** An API key's `access_tags` (Tiled's `authn_access_tags`); absent or null: not restricted by tags. */

@@ -74,6 +74,15 @@ export class AuthenticationGuard implements CanActivate {
     if (authenticatedOnly && auth.via === 'anonymous') {
       throw new TiledHttpError(401, 'Not authenticated', { 'www-authenticate': 'Bearer' });
     }
+    const always = this.strategy.requiredScopes;
+    if (required && always.some((scope) => !auth.scopes.has(scope))) {
+      this.logger.warn(`Denied ${request.method} ${request.routeOptions.url} to ${describeCaller(auth)}: lacks the authenticator's scopes`);
+      throw new TiledHttpError(
+        401,
+        `Authenticator has scopes that the request does not have. Authenticator has scopes ${pyList(always)}. Request had scopes ${pyList([...auth.scopes].filter((s) => s !== 'inherit'))}`,
+        { 'www-authenticate': rule.challenge, 'x-tiled-root': apiBase(request) },
+      );
+    }
     if (missing !== undefined) {
       this.logger.warn(`Denied ${request.method} ${request.routeOptions.url} to ${describeCaller(auth)}: lacks ${missing.join(' ')}`);
       throw new TiledHttpError(

@@ -14,6 +14,11 @@ export class CredentialsStrategy extends PassportStrategy(Strategy, CREDENTIALS_
     super();
   }
 
+  /** See CredentialResolver.requiredScopes. */
+  get requiredScopes(): readonly string[] {
+    return this.resolver.requiredScopes ?? [];
+  }
+
   async validate(request: FastifyRequest): Promise<AuthContext> {
     return this.resolver.resolve(request);
   }

@@ -48,6 +48,11 @@ export function presentedBearerToken(request: FastifyRequest): string | undefine
  */
 export interface CredentialResolver {
   resolve(request: FastifyRequest): Promise<AuthContext>;
+  /**
+   * Scopes every request to a scoped route must hold, whatever its credential (Tiled's rule for a
+   * ProxiedOIDCAuthenticator with `scopes` or `scopes_map`); empty: no such rule.
+   */
+  readonly requiredScopes?: readonly string[];
 }
 
 export const CREDENTIAL_RESOLVER = Symbol('CredentialResolver');

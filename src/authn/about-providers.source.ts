@@ -18,7 +18,7 @@ export class RegistryAboutProviders implements AboutProvidersSource {
   constructor(private readonly registry: AuthenticatorRegistry) {}
 
   describe(apiBase: string, userAgent: string | undefined): AboutProvider[] {
-    return this.registry.all().map(({ provider, authenticator }) => {
+    return this.registry.all().map(({ provider, authenticator }): AboutProvider => {
       if (authenticator.mode === 'internal') {
         return {
           provider,
@@ -26,6 +26,22 @@ export class RegistryAboutProviders implements AboutProvidersSource {
           links: { auth_endpoint: `${apiBase}/auth/provider/${provider}/token` },
           confirmation_message: authenticator.confirmationMessage ?? '',
           extra_scopes: null,
+        };
+      }
+      const proxied = authenticator.proxied;
+      if (proxied) {
+        // Clients run the device flow at the provider itself and send its tokens (Tiled's ProxiedOIDCAuthenticator).
+        return {
+          provider,
+          mode: 'external',
+          links: {
+            auth_endpoint: proxied.deviceAuthorizationEndpoint,
+            authorize_endpoint: `${apiBase}/auth/provider/${provider}/authorize`,
+            client_id: proxied.deviceFlowClientId,
+            token_endpoint: proxied.tokenEndpoint,
+          },
+          confirmation_message: authenticator.confirmationMessage ?? '',
+          extra_scopes: [...proxied.extraScopes],
         };
       }
       return {
@@ -36,5 +52,15 @@ export class RegistryAboutProviders implements AboutProvidersSource {
         extra_scopes: null,
       };
     });
+  }
+
+  sessionLinks(): { refresh_session: string; logout?: string } | undefined {
+    for (const { authenticator } of this.registry.all()) {
+      const proxied = authenticator.mode === 'external' ? authenticator.proxied : undefined;
+      // Tiled puts the provider's end_session_endpoint there even when it has none (null); a client would
+      // then fail on logout, so this server's own logout stands in.
+      if (proxied) return { refresh_session: proxied.tokenEndpoint, logout: proxied.endSessionEndpoint };
+    }
+    return undefined;
   }
 }

@@ -14,6 +14,7 @@ import {
 } from './app-config';
 import { CONCATENATED_KEYS, CONFIG_SCHEMA, JsonSchema } from './config.schema';
 import { parseDuration } from './duration';
+import { PROXIED_AUTHENTICATOR_SPECS, proxiedProviderProblems } from '../plugin-host/builtins';
 import { expandEnvironment, formatKeyPath, KeyPath, looksSecret, toPointer } from './env-expansion';
 
 /** A configuration problem: the message names the file, the key path and what was expected. */
@@ -468,6 +469,13 @@ function buildAuthentication(
       baseDir,
     });
   });
+
+  const proxied = rawProviders.flatMap((item: unknown, index: number) =>
+    PROXIED_AUTHENTICATOR_SPECS.has(String((item as Record<string, unknown> | null)?.authenticator)) ? [index] : [],
+  );
+  for (const problem of proxiedProviderProblems(proxied, rawProviders.length)) {
+    at(['authentication', 'providers', problem.index, 'authenticator'], problem.message);
+  }
 
   const admins: { provider: string; id: string }[] = [];
   const rawAdmins = Array.isArray(section.tiled_admins) ? section.tiled_admins : [];

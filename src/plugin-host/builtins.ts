@@ -11,9 +11,27 @@ export const BUILTIN_AUTHENTICATORS: Record<string, () => unknown> = {
   oauth2: () => require('../../plugins/oauth2/src'),
 };
 
-/** Tiled's own spellings, so an unedited Tiled YAML file loads. */
-export const TILED_AUTHENTICATOR_ALIASES: Record<string, string> = {
-  'tiled.authenticators:DictionaryAuthenticator': 'dictionary',
-  'tiled.authenticators:DummyAuthenticator': 'dummy',
-  'tiled.authenticators:OIDCAuthenticator': 'oauth2',
+/** Tiled's own spellings, so an unedited Tiled YAML file loads: a built-in, and optionally which of its exports. */
+export const TILED_AUTHENTICATOR_ALIASES: Record<string, { module: string; exportName?: string }> = {
+  'tiled.authenticators:DictionaryAuthenticator': { module: 'dictionary' },
+  'tiled.authenticators:DummyAuthenticator': { module: 'dummy' },
+  'tiled.authenticators:OIDCAuthenticator': { module: 'oauth2' },
+  'tiled.authenticators:ProxiedOIDCAuthenticator': { module: 'oauth2', exportName: 'ProxiedOIDCAuthenticator' },
 };
+
+/**
+ * Authenticators whose users present the identity provider's own tokens. Tiled allows one at most, and
+ * no other provider beside it: the server could not tell whose token an unknown Bearer value is.
+ */
+export const PROXIED_AUTHENTICATOR_SPECS: ReadonlySet<string> = new Set(['tiled.authenticators:ProxiedOIDCAuthenticator']);
+
+/** Tiled's two configuration errors (tiled/config.py), for the providers at these indexes among `total`. */
+export function proxiedProviderProblems(proxiedIndexes: number[], total: number): { index: number; message: string }[] {
+  if (proxiedIndexes.length >= 2) {
+    return proxiedIndexes.slice(1).map((index) => ({ index, message: 'Multiple ProxiedOIDCAuthenticator instances are configured. Only one is allowed.' }));
+  }
+  if (proxiedIndexes.length === 1 && total > 1) {
+    return [{ index: proxiedIndexes[0], message: 'ProxiedOIDCAuthenticator must not be configured together with other authentication providers.' }];
+  }
+  return [];
+}

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { PluginLogger } from '../plugins-api';
 import type { AppConfig } from '../config/app-config';
 import { AuthenticatorRegistry } from './authenticator-registry';
+import { proxiedProviderProblems } from './builtins';
 import { loadAuthenticator, LoadedAuthenticator, PluginLoadError } from './plugin-loader';
 
 /** Start every configured provider's authenticator, in order; the first failure stops startup. */
@@ -22,6 +23,13 @@ export async function loadProviders(config: AppConfig): Promise<AuthenticatorReg
       `Provider "${entry.provider}": ${entry.authenticator.mode} authenticator ${entry.plugin.name}@${entry.plugin.version} (${entry.source})`,
     );
     loaded.push(entry);
+  }
+  // The config loader already refused Tiled's spelling; this catches third-party plugins with the same capability.
+  const proxied = loaded.flatMap((entry, index) => (entry.authenticator.mode === 'external' && entry.authenticator.proxied ? [index] : []));
+  const [problem] = proxiedProviderProblems(proxied, loaded.length);
+  if (problem) {
+    const provider = config.authentication.providers[problem.index];
+    throw new PluginLoadError(`${provider.keyPath}.authenticator${(provider.file ?? config.source) ? ` in ${provider.file ?? config.source}` : ''}: ${problem.message}`);
   }
   return new AuthenticatorRegistry(loaded);
 }

@@ -49,8 +49,8 @@ interface Target {
 
 /** `dictionary`, `./x.js:Export`, `/abs/dir`, `@scope/pkg:Export`, `pkg` → what to load and which export. */
 export function parseSpecifier(spec: string): Target {
-  const aliased = TILED_AUTHENTICATOR_ALIASES[spec];
-  if (aliased) return { kind: 'builtin', module: aliased };
+  const aliased = Object.prototype.hasOwnProperty.call(TILED_AUTHENTICATOR_ALIASES, spec) ? TILED_AUTHENTICATOR_ALIASES[spec] : undefined;
+  if (aliased) return { kind: 'builtin', ...aliased };
   if (/^[a-z][a-z0-9-]*$/.test(spec) && Object.prototype.hasOwnProperty.call(BUILTIN_AUTHENTICATORS, spec)) {
     return { kind: 'builtin', module: spec };
   }
@@ -251,9 +251,20 @@ function authenticatorProblem(value: unknown): string | null {
   if (auth.mode === 'internal') return typeof auth.authenticate === 'function' ? null : 'an internal authenticator needs an authenticate() method';
   if (auth.mode === 'external') {
     const missing = ['beginLogin', 'completeLogin'].filter((m) => typeof auth[m] !== 'function');
-    return missing.length ? `an external authenticator needs ${missing.join(' and ')}()` : null;
+    if (missing.length) return `an external authenticator needs ${missing.join(' and ')}()`;
+    return auth.proxied === undefined ? null : proxiedProblem(auth.proxied);
   }
   return `mode must be "internal" or "external", not ${JSON.stringify(auth.mode)}`;
+}
+
+function proxiedProblem(value: unknown): string | null {
+  if (!value || typeof value !== 'object') return '"proxied" must be an object';
+  const proxied = value as Record<string, unknown>;
+  const strings = ['deviceAuthorizationEndpoint', 'tokenEndpoint', 'deviceFlowClientId'].filter((k) => typeof proxied[k] !== 'string');
+  if (strings.length) return `proxied.${strings.join(', proxied.')} must be strings`;
+  const lists = ['extraScopes', 'requiredScopes'].filter((k) => !Array.isArray(proxied[k]));
+  if (lists.length) return `proxied.${lists.join(', proxied.')} must be lists`;
+  return typeof proxied.verifyAccessToken === 'function' ? null : 'proxied needs a verifyAccessToken() method';
 }
 
 export function validateArgs(schema: Record<string, unknown>, args: unknown, keyPath: string): string[] {

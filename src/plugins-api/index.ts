@@ -118,6 +118,47 @@ export interface ExternalAuthenticator {
   beginLogin(input: BeginLoginInput): Promise<{ authorizationUrl: string }>;
   /** Exchange the callback for an identity. Reject bad codes/tokens with `rejected`; throw if the provider is unreachable. */
   completeLogin(input: CompleteLoginInput): Promise<AuthenticationOutcome>;
+  /**
+   * Optional: clients log in at the identity provider itself and present its access tokens as Bearer
+   * tokens (Tiled's `ProxiedOIDCAuthenticator`). The host then accepts such tokens, lists the provider's
+   * endpoints in the about document, and allows no other provider beside this one.
+   * @since 1 (optional member, added after the first release of API version 1)
+   */
+  proxied?: ProxiedTokens;
+}
+
+/** The verdict on a Bearer token issued by the identity provider. @since 1 */
+export type AccessTokenOutcome =
+  | {
+      kind: 'authenticated';
+      identity: Identity;
+      /** The Tiled scopes this token grants; the request gets these and nothing more. */
+      scopes: string[];
+    }
+  | {
+      kind: 'rejected';
+      /** `expired`: a genuine token past its `exp` (the client should refresh); `invalid`: anything else. */
+      reason: 'expired' | 'invalid';
+      /** For the server log only; never contains the token. */
+      detail?: string;
+    };
+
+/** What an authenticator whose users present the identity provider's own tokens supplies. @since 1 */
+export interface ProxiedTokens {
+  /** The provider's device authorization endpoint (RFC 8628), where clients start a terminal login. */
+  deviceAuthorizationEndpoint: string;
+  /** The provider's token endpoint: clients poll and refresh there. */
+  tokenEndpoint: string;
+  /** The provider's logout endpoint, if it has one. */
+  endSessionEndpoint?: string;
+  /** The public client id clients use for the device flow. */
+  deviceFlowClientId: string;
+  /** Scopes clients should request besides `openid offline_access`. */
+  extraScopes: string[];
+  /** Tiled scopes every request must hold (Tiled's `authenticator.scopes`); empty: no such rule. */
+  requiredScopes: string[];
+  /** Verify a token issued by the provider. Throw (ProviderUnavailableError) only when the provider's keys cannot be fetched. */
+  verifyAccessToken(token: string): Promise<AccessTokenOutcome>;
 }
 
 /** @since 1 */

@@ -71,3 +71,42 @@ export const tiledOidcArgsSchema: JsonSchema = {
   required: ['audience', 'client_id', 'client_secret', 'well_known_uri'],
   additionalProperties: false,
 };
+
+/** Tiled's `ProxiedOIDCAuthenticator` arguments (docs/oauth.md §6). */
+export interface TiledProxiedOidcArgs {
+  audience: string;
+  client_id: string;
+  well_known_uri: string;
+  device_flow_client_id: string;
+  client_secret?: string;
+  /** Tiled scopes every request must hold. */
+  scopes?: string[] | null;
+  /** Identity-provider scope → the Tiled scopes it grants. */
+  scopes_map?: Record<string, string[]> | null;
+  confirmation_message?: string;
+  redirect_on_success?: string | null;
+  redirect_on_failure?: string | null;
+  user_id_claim?: string;
+}
+
+const scopeList = { type: 'array', items: { type: 'string', minLength: 1 } };
+
+export const tiledProxiedOidcArgsSchema: JsonSchema = {
+  type: 'object',
+  properties: {
+    audience: { type: 'string', minLength: 1 },
+    client_id: secret,
+    well_known_uri: url,
+    device_flow_client_id: { type: 'string', minLength: 1 },
+    // Tiled's default is "": the device flow needs no secret, only the browser login through this server does.
+    client_secret: { type: 'string' },
+    scopes: { anyOf: [scopeList, { type: 'null' }] },
+    scopes_map: { anyOf: [{ type: 'object', additionalProperties: scopeList }, { type: 'null' }] },
+    confirmation_message: { type: 'string' },
+    redirect_on_success: optionalUrl,
+    redirect_on_failure: optionalUrl,
+    user_id_claim: { type: 'string', minLength: 1 },
+  },
+  required: ['audience', 'client_id', 'well_known_uri', 'device_flow_client_id'],
+  additionalProperties: false,
+};

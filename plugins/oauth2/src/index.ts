@@ -3,8 +3,9 @@
  * plugin API only. Also provides Tiled's `tiled.authenticators:OIDCAuthenticator` spelling.
  */
 import { definePlugin, PLUGIN_API_VERSION, PluginContext } from 'tiled-ts/plugins-api';
-import { OAuth2Args, oauth2ArgsSchema, TiledOidcArgs, tiledOidcArgsSchema } from './args';
+import { OAuth2Args, oauth2ArgsSchema, TiledOidcArgs, tiledOidcArgsSchema, TiledProxiedOidcArgs, tiledProxiedOidcArgsSchema } from './args';
 import { createOAuth2Authenticator, OAuth2Settings } from './oauth2-authenticator';
+import { createProxiedOidcAuthenticator } from './proxied-oidc';
 
 const meta = { name: 'oauth2', version: '1.0.0', apiVersion: PLUGIN_API_VERSION };
 
@@ -35,6 +36,25 @@ export const OIDCAuthenticator = definePlugin<TiledOidcArgs>({
       }),
       context,
     );
+  },
+});
+
+/** Tiled's `ProxiedOIDCAuthenticator`: also accepts the identity provider's own access tokens (docs/oauth.md §6). */
+export const ProxiedOIDCAuthenticator = definePlugin<TiledProxiedOidcArgs>({
+  meta: { ...meta, name: 'oauth2 (ProxiedOIDCAuthenticator)' },
+  argsSchema: tiledProxiedOidcArgsSchema,
+  create(args: TiledProxiedOidcArgs, context: PluginContext) {
+    const browserLogin = settingsFromOAuth2Args({
+      client_id: args.client_id,
+      client_secret: args.client_secret ?? '',
+      well_known_uri: args.well_known_uri,
+      audience: args.audience,
+      user_id_claim: args.user_id_claim,
+      confirmation_message: args.confirmation_message,
+      redirect_on_success: args.redirect_on_success,
+      redirect_on_failure: args.redirect_on_failure,
+    });
+    return createProxiedOidcAuthenticator(args, browserLogin, context);
   },
 });
 

@@ -75,7 +75,8 @@ export class IdTokenVerifier {
   }
 }
 
-function isTokenProblem(error: unknown): boolean {
+/** A token that fails verification, as opposed to keys that could not be fetched. */
+export function isTokenProblem(error: unknown): boolean {
   return (
     error instanceof joseErrors.JWTClaimValidationFailed ||
     error instanceof joseErrors.JWTExpired ||

@@ -4,9 +4,28 @@
  * test is about the server's checks rather than the browser experience; the browser tests use Chromium.
  */
 export async function signInAtProvider(authorizationUrl: string, login = 'alice'): Promise<URL> {
-  const origin = new URL(authorizationUrl).origin;
+  const left = await browseProvider(authorizationUrl, login);
+  if (!left) throw new Error(`the provider never redirected away from ${authorizationUrl}`);
+  return left;
+}
+
+/**
+ * Approves a device-flow login (RFC 8628) as the user would in a browser: opens the provider's
+ * `verification_uri_complete`, confirms the code, signs in as `login` and consents.
+ */
+export async function approveDeviceLogin(verificationUriComplete: string, login = 'alice'): Promise<void> {
+  const left = await browseProvider(verificationUriComplete, login);
+  if (left) throw new Error(`the device login left the provider for ${left.href}`);
+}
+
+/**
+ * Follows the provider's redirects and submits each form it shows (hidden fields as given, the login
+ * form with `login`), until it redirects to another origin (returned) or shows a page without a form.
+ */
+async function browseProvider(start: string, login: string): Promise<URL | undefined> {
+  const origin = new URL(start).origin;
   const cookies = new Map<string, string>();
-  let url = authorizationUrl;
+  let url = start;
   let method = 'GET';
   let body: string | undefined;
   for (let hop = 0; hop < 20; hop++) {
@@ -35,12 +54,20 @@ export async function signInAtProvider(authorizationUrl: string, login = 'alice'
     }
     const html = await response.text();
     if (response.status !== 200) throw new Error(`provider answered ${response.status} at ${url}: ${html.slice(0, 300)}`);
-    const action = /<form[^>]*action="([^"]+)"/.exec(html)?.[1];
-    if (!action) throw new Error(`no form on the provider page ${url}: ${html.slice(0, 300)}`);
-    const prompt = /name="prompt" value="(\w+)"/.exec(html)?.[1];
-    url = new URL(action.replace(/&amp;/g, '&'), url).href;
+    const form = /<form[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/.exec(html);
+    if (!form) return undefined;
+    const fields = new URLSearchParams();
+    for (const input of form[2].matchAll(/<input[^>]*type="hidden"[^>]*>/g)) {
+      const name = /name="([^"]+)"/.exec(input[0])?.[1];
+      if (name) fields.set(name, (/value="([^"]*)"/.exec(input[0])?.[1] ?? '').replace(/&amp;/g, '&'));
+    }
+    if (fields.get('prompt') === 'login') {
+      fields.set('login', login);
+      fields.set('password', 'any');
+    }
+    url = new URL(form[1].replace(/&amp;/g, '&'), url).href;
     method = 'POST';
-    body = prompt === 'login' ? new URLSearchParams({ prompt, login, password: 'any' }).toString() : new URLSearchParams({ prompt: prompt ?? 'consent' }).toString();
+    body = fields.toString();
   }
   throw new Error('too many redirects at the provider');
 }

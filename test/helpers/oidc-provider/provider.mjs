@@ -6,9 +6,16 @@
 //   OIDC_PORT     port to listen on (0 = any free port)
 // Output: one line `OIDC provider listening on <issuer>` on stdout once it accepts requests.
 //
-// Test-only control endpoint (never part of a real provider):
+//   OIDC_ACCESS_TOKEN_AUDIENCE  when set: access tokens are JWTs for this audience (RFC 9068, as
+//                               Keycloak issues them), with the resource scopes `tiled.read tiled.write`
+//
+// Test-only control endpoints (never part of a real provider):
 //   POST /__test/tamper?mode=<none|foreign-key>  makes the token endpoint hand out ID tokens that
 //   are re-signed with a key the provider never published, to prove the server checks signatures.
+//   POST /__test/mint  body {claims, signer?: published|foreign|rotated, kid?}  signs any claims as an
+//   access token (header typ at+jwt), for tokens a real flow will not produce (expired, wrong audience).
+//   POST /__test/rotate  publishes one more signing key (kid `rotated-<n>`); `signer: rotated` uses it.
+//   GET  /__test/jwks-fetches  how many times /jwks was requested.
 import http from 'node:http';
 import Provider from 'oidc-provider';
 import { SignJWT, decodeJwt, exportJWK, generateKeyPair } from 'jose';
@@ -30,6 +37,9 @@ const accounts = new Map([
   ['bob', { email: 'bob@example.org', name: 'Bob Builder' }],
 ]);
 
+const accessTokenAudience = process.env.OIDC_ACCESS_TOKEN_AUDIENCE;
+const resourceScopes = 'tiled.read tiled.write';
+
 const provider = new Provider(issuer, {
   clients,
   jwks: { keys: [signingJwk] },
@@ -40,7 +50,27 @@ const provider = new Provider(issuer, {
   },
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
   scopes: ['openid', 'offline_access', 'email', 'profile'],
-  features: { devInteractions: { enabled: true } },
+  features: {
+    devInteractions: { enabled: true },
+    deviceFlow: { enabled: true },
+    ...(accessTokenAudience
+      ? {
+          resourceIndicators: {
+            enabled: true,
+            // A resource indicator must be an absolute URI; the tokens' `aud` is the configured audience.
+            defaultResource: () => 'urn:tiled:api',
+            useGrantedResource: () => true,
+            getResourceServerInfo: () => ({
+              scope: resourceScopes,
+              audience: accessTokenAudience,
+              accessTokenFormat: 'jwt',
+              accessTokenTTL: 600,
+              jwt: { sign: { alg: 'RS256' } },
+            }),
+          },
+        }
+      : {}),
+  },
   pkce: { required: () => true },
   cookies: { keys: ['test-cookie-key-not-secret'] },
   ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 600, Grant: 600 },
@@ -51,13 +81,44 @@ const provider = new Provider(issuer, {
 });
 
 let tamperMode = 'none';
+let jwksFetches = 0;
+const rotated = [];
+
+async function readJson(req) {
+  let text = '';
+  for await (const chunk of req) text += chunk;
+  return JSON.parse(text || '{}');
+}
+
 provider.use(async (ctx, next) => {
   if (ctx.path === '/__test/tamper' && ctx.method === 'POST') {
     tamperMode = ctx.query.mode ?? 'none';
     ctx.status = 204;
     return;
   }
+  if (ctx.path === '/__test/mint' && ctx.method === 'POST') {
+    const { claims, signer = 'published', kid } = await readJson(ctx.req);
+    const [key, defaultKid] =
+      signer === 'foreign' ? [foreignKey, 'test-signing-key'] : signer === 'rotated' ? [rotated.at(-1).privateKey, rotated.at(-1).kid] : [privateKey, 'test-signing-key'];
+    ctx.body = { token: await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: kid ?? defaultKid }).sign(key) };
+    return;
+  }
+  if (ctx.path === '/__test/rotate' && ctx.method === 'POST') {
+    const pair = await generateKeyPair('RS256', { extractable: true });
+    const kid = `rotated-${rotated.length + 1}`;
+    rotated.push({ kid, privateKey: pair.privateKey, jwk: { ...(await exportJWK(pair.publicKey)), kid, alg: 'RS256', use: 'sig' } });
+    ctx.body = { kid };
+    return;
+  }
+  if (ctx.path === '/__test/jwks-fetches') {
+    ctx.body = { count: jwksFetches };
+    return;
+  }
+  if (ctx.path === '/jwks') jwksFetches++;
   await next();
+  if (ctx.path === '/jwks' && rotated.length > 0 && ctx.body && typeof ctx.body === 'object') {
+    ctx.body = { keys: [...ctx.body.keys, ...rotated.map((r) => r.jwk)] };
+  }
   if (ctx.path === '/token' && tamperMode === 'foreign-key' && ctx.body && typeof ctx.body === 'object' && ctx.body.id_token) {
     const claims = decodeJwt(ctx.body.id_token);
     ctx.body.id_token = await new SignJWT(claims)
