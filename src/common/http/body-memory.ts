@@ -11,6 +11,8 @@
  * whoever holds its `BodyMemory`: each response sending it and the block cache keeping it. A holder that
  * never releases only leaves the memory to the garbage collector, as before.
  */
+import { types } from 'node:util';
+
 const unshared = new WeakSet<ArrayBufferLike>();
 
 type Detachable = ArrayBuffer & { transfer(newByteLength: number): ArrayBuffer };
@@ -19,9 +21,14 @@ function detach(buffer: ArrayBufferLike): void {
   if (buffer.byteLength > 0) (buffer as Detachable).transfer(0);
 }
 
-/** Marks `array` as read into memory of its own (all of its buffer), which its adapter never hands out again. */
+/**
+ * Marks `array` as read into memory of its own, which its adapter never hands out again. Only an array
+ * spanning its whole buffer is marked: a view on part of one may share it (Node's small Buffers are slices
+ * of one pool).
+ */
 export function unsharedArray<T extends ArrayBufferView>(array: T): T {
-  if (array.buffer instanceof ArrayBuffer) unshared.add(array.buffer);
+  const { buffer } = array;
+  if (types.isArrayBuffer(buffer) && array.byteOffset === 0 && array.byteLength === buffer.byteLength) unshared.add(buffer);
   return array;
 }
 
