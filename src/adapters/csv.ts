@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { ColumnType, TableColumn, TableNode, TablePartition } from '../catalog/tree/tree.types';
+import { lazyRequire } from '../common/lazy-require';
 import { AdapterError, type AdapterRegistration, type AdapterSource } from './adapter.types';
 import { type Cell, convertColumnYielding, inferColumnType } from './table-columns';
 
@@ -16,13 +17,9 @@ export const SAMPLE_ROWS = 1000;
 /** Bytes of file per partition, dask's default block size. */
 export const CSV_BLOCK_BYTES = 64 * 1024 * 1024;
 
-type Parser = typeof import('csv-parse').parse;
-let parser: Parser | undefined;
-function csvParse(): Parser {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when the first CSV is opened
-  if (!parser) parser = (require('csv-parse') as typeof import('csv-parse')).parse;
-  return parser;
-}
+/** Loaded when the first CSV is opened. */
+const csvParser = lazyRequire<typeof import('csv-parse')>('csv-parse');
+const csvParse = (): typeof import('csv-parse').parse => csvParser().parse;
 
 const NEWLINE = 0x0a;
 

@@ -7,9 +7,13 @@
 import { stat } from 'node:fs/promises';
 import type { CellValue, Workbook } from 'exceljs';
 import type { ContainerNode, TableColumn, TableNode, TablePartition } from '../catalog/tree/tree.types';
+import { lazyRequire } from '../common/lazy-require';
 import { AdapterError, type AdapterRegistration, type AdapterSource } from './adapter.types';
 import { type Cell, convertColumn, inferColumnType } from './table-columns';
 import { XLSX_MIMETYPE } from './mimetypes';
+
+/** exceljs is large: loaded when the first workbook is opened. */
+const exceljs = lazyRequire<typeof import('exceljs')>('exceljs');
 
 export const MAX_XLSX_BYTES = 64 * 1024 * 1024;
 
@@ -58,8 +62,7 @@ export async function openExcel(source: AdapterSource): Promise<ContainerNode> {
     throw new AdapterError(code === 'ENOENT' ? 'The file no longer exists' : 'The file cannot be read', code === 'ENOENT' ? 404 : 500);
   }
   if (size > MAX_XLSX_BYTES) throw new AdapterError(`The workbook is ${size} bytes; workbooks larger than ${MAX_XLSX_BYTES} bytes are not served`, 500);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- exceljs is large; loaded when the first workbook is opened
-  const { Workbook: WorkbookClass } = require('exceljs') as typeof import('exceljs');
+  const { Workbook: WorkbookClass } = exceljs();
   const workbook: Workbook = new WorkbookClass();
   try {
     await workbook.xlsx.readFile(path);

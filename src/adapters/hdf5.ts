@@ -11,6 +11,7 @@ import { blockRegion, chunksFor, dtypeOf, type ElementType, servedBlockShape, ty
 import type { Hdf5Child, Hdf5DatasetInfo, Hdf5NodeInfo, Hdf5Request } from './hdf5.worker';
 import { ReaderThread } from './reader-thread';
 import { fileVersion } from '../common/file-version';
+import { unsharedArray } from '../common/http/body-memory';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -67,8 +68,9 @@ function datasetNode(path: string, h5path: string, name: string, info: Hdf5Datas
       const bytes = new Uint8Array(response.bytes ?? new ArrayBuffer(0));
       const expected = count.reduce((a, b) => a * b, type.itemsize);
       if (bytes.byteLength !== expected) throw new AdapterError(`${what}: Read ${bytes.byteLength} bytes, expected ${expected}`, 500);
-      // h5wasm reads into the native (little-endian) type whatever the file's byte order.
-      return typedArrayOf(dtype, bytes);
+      // h5wasm reads into the native (little-endian) type whatever the file's byte order. The buffer came
+      // from the reader thread for this read alone: the server may free it once sent.
+      return unsharedArray(typedArrayOf(dtype, bytes));
     },
   };
 }

@@ -12,6 +12,7 @@ import type { ArrayNode } from '../catalog/tree/tree.types';
 import { AdapterError, type AdapterRegistration, type AdapterSource } from './adapter.types';
 import { blockRegion, boundedBlockShape, chunksFor, dtypeOf, type ElementType, fileError, swapBytes, typedArrayOf } from './array-support';
 import { readContiguousBlock } from './contiguous-reader';
+import { unsharedArray } from '../common/http/body-memory';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
 /** numpy's own limit on header length in `np.load` (it refuses larger headers as untrusted). */
@@ -99,7 +100,8 @@ async function openNpy(source: AdapterSource): Promise<ArrayNode> {
         if ((await stat(path)).size < expected) throw Object.assign(new Error('the file shrank since it was opened'), { code: 'ETRUNCATED' });
         const bytes = await readContiguousBlock(path, header.dataOffset, header.shape, itemsize, region.offset, region.shape);
         if (!header.type.littleEndian) swapBytes(bytes, itemsize);
-        return typedArrayOf(dtype, bytes);
+        // Read for this request alone: the server may free it once sent.
+        return unsharedArray(typedArrayOf(dtype, bytes));
       } catch (error) {
         throw fileError(name, error);
       }

@@ -4,6 +4,7 @@
  * Tiled 0.2.16 reads Parquet only as catalog-managed datasets; serving a single file is beyond it.
  */
 import type { ColumnType, ColumnValues, TableColumn, TableNode, TablePartition } from '../catalog/tree/tree.types';
+import { lazyRequire } from '../common/lazy-require';
 import { AdapterError, type AdapterRegistration, type AdapterSource } from './adapter.types';
 import { PARQUET_MIMETYPE } from './mimetypes';
 
@@ -34,21 +35,12 @@ interface Hyparquet {
   }): Promise<Record<string, unknown>[]>;
 }
 
-let hyparquetModule: Hyparquet | undefined;
-function hyparquet(): Hyparquet {
-  // hyparquet is an ES module: Node >= 22.12 loads it through require().
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded when the first Parquet file is opened
-  if (!hyparquetModule) hyparquetModule = require('hyparquet') as Hyparquet;
-  return hyparquetModule;
-}
+// hyparquet is an ES module: Node >= 22.12 loads it through require(). Loaded when the first Parquet file is opened.
+const hyparquet = lazyRequire<Hyparquet>('hyparquet');
 
-let codecs: Record<string, unknown> | undefined;
 /** Every codec pyarrow and polars write (Snappy, gzip, Brotli, zstd, LZ4), from hyparquet's companion package. */
-function compressors(): Record<string, unknown> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded with hyparquet, on first use
-  codecs ??= (require('hyparquet-compressors') as { compressors: Record<string, unknown> }).compressors;
-  return codecs;
-}
+const codecs = lazyRequire<{ compressors: Record<string, unknown> }>('hyparquet-compressors');
+const compressors = (): Record<string, unknown> => codecs().compressors;
 
 /** The served type of a Parquet leaf column; null when it cannot be served as a flat column. */
 function columnType(element: SchemaElement, hasNulls: boolean): ColumnType {

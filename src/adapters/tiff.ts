@@ -10,10 +10,14 @@
  * | a sequence of files | files × (shape of the first file) | one file (row bands if a file is larger) |
  */
 import { basename } from 'node:path';
-import { fromFile, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
+import type { GeoTIFF, GeoTIFFImage } from 'geotiff';
 import type { ArrayNode, Metadata } from '../catalog/tree/tree.types';
+import { lazyRequire } from '../common/lazy-require';
 import { AdapterError, type AdapterRegistration, type AdapterSource } from './adapter.types';
 import { blockRegion, boundedBlockShape, chunksFor, dtypeOf, type ElementType, fileError, typedArrayOf } from './array-support';
+
+/** Loaded by the first TIFF file opened. */
+const geotiff = lazyRequire<typeof import('geotiff')>('geotiff');
 
 /** Tag arrays longer than this (strip offsets of a large image, colour maps) are left out of the metadata. */
 const MAX_TAG_ARRAY = 1024;
@@ -69,7 +73,7 @@ function tagsOf(image: GeoTIFFImage): Metadata {
 async function withTiff<T>(path: string, what: string, use: (tiff: GeoTIFF) => Promise<T>): Promise<T> {
   let tiff: GeoTIFF | undefined;
   try {
-    tiff = await fromFile(path);
+    tiff = await geotiff().fromFile(path);
     return await use(tiff);
   } catch (error) {
     throw fileError(what, error);

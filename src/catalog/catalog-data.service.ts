@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import { BadRequestError, TiledHttpError } from '../common/errors/tiled-http.error';
+import { BodyMemory, discardUnshared } from '../common/http/body-memory';
 import { DTYPES, bytesOf } from './tree/dtype';
 import type { ArrayNode, NumericArray, SparseNode, TableColumn, TableNode, TablePartition, TreeNode } from './tree/tree.types';
 import { selectElements, sparseSelect, sparseTable } from './data/sparse-data';
@@ -79,6 +80,8 @@ export class CatalogDataService {
   private readonly recentBlocks = new LRUCache<string, Encoded>({
     maxSize: BLOCK_CACHE_BYTES,
     sizeCalculation: (encoded) => Math.max(1, encoded.body.length),
+    // The cache holds a body's memory while it keeps the body (see cached()).
+    dispose: (encoded) => encoded.memory?.release(),
   });
 
   /**
@@ -88,13 +91,16 @@ export class CatalogDataService {
   private async encodeArray(values: NumericArray, shape: readonly number[], node: ArrayNode, type: string, raw: boolean, version?: string): Promise<Encoded> {
     const etagOf = (body: Buffer): string | Promise<string> => (version === undefined ? etagOfBody(body, type) : dataEtag(version, type));
     if (type === 'application/octet-stream') {
-      if (raw && version === undefined) {
+      // An array read for this request alone is sent as it is, and freed once sent (common/http/body-memory.ts).
+      const memory = BodyMemory.of(values);
+      const keepEtag = raw && version === undefined && !memory;
+      if (keepEtag) {
         const hit = this.rawEtags.get(values);
         if (hit) return hit;
       }
       const body = bytesOf(values);
-      const encoded: Encoded = { body, type, etag: await etagOf(body) };
-      if (raw && version === undefined) this.rawEtags.set(values, encoded);
+      const encoded: Encoded = { body, type, etag: await etagOf(body), memory };
+      if (keepEtag) this.rawEtags.set(values, encoded);
       return encoded;
     }
     const encoder = ARRAY_BY_TYPE.get(type);
@@ -105,14 +111,23 @@ export class CatalogDataService {
     return { body, type: contentTypeHeader(type), etag: await etagOf(body) };
   }
 
-  /** A versioned response from recentBlocks, or encoded now and kept there. */
+  /**
+   * A versioned response from recentBlocks, or encoded now and kept there. The caller gets its own hold on
+   * the body's memory (Encoded.memory), which its response releases; the cache holds it while kept.
+   */
   private async cached(version: string | undefined, type: string, encode: () => Promise<Encoded>): Promise<Encoded> {
     if (version === undefined) return encode();
     const key = dataEtag(version, type);
     const hit = this.recentBlocks.get(key);
-    if (hit) return hit;
+    if (hit) {
+      hit.memory?.hold();
+      return hit;
+    }
     const encoded = await encode();
+    encoded.memory?.hold();
     this.recentBlocks.set(key, encoded);
+    // A body larger than the whole cache is not kept, and not disposed of either.
+    if (this.recentBlocks.peek(key) !== encoded) encoded.memory?.release();
     return encoded;
   }
 
@@ -186,6 +201,7 @@ export class CatalogDataService {
     return this.cached(version, type, async () => {
       const values = await readBlockChecked(node, block);
       const result = gather(values, blockShape, selection, DTYPES[node.dtype].create);
+      if (result !== values) discardUnshared(values);
       return this.encodeArray(result, selection.shape, node, type, result === values, version);
     });
   }

@@ -1,4 +1,5 @@
-import { Table, tableFromArrays, tableFromIPC } from 'apache-arrow';
+import type { Table } from 'apache-arrow';
+import { arrow } from './write';
 import { Context } from './context';
 import { TiledClientError } from './errors';
 import { Query, queryParams } from './queries';
@@ -505,7 +506,7 @@ export class TableNode extends BaseNode {
 
   private async fetchTable(url: string, query: Record<string, string | string[]>): Promise<Table> {
     const response = await this.context.request('GET', url, { query, accept: 'application/vnd.apache.arrow.file' });
-    return tableFromIPC(new Uint8Array(await response.arrayBuffer()));
+    return arrow().tableFromIPC(new Uint8Array(await response.arrayBuffer()));
   }
 }
 
@@ -514,7 +515,7 @@ function cooTable(coords: number[][], data: SparseValues): Uint8Array {
   const columns: Record<string, SparseValues> = {};
   coords.forEach((c, d) => (columns[`dim${d}`] = BigInt64Array.from(c, (v) => BigInt(v))));
   columns.data = data;
-  return arrowFileOf(tableFromArrays(columns));
+  return arrowFileOf(arrow().tableFromArrays(columns));
 }
 
 /** A sparse array (Tiled's `sparse` family, COO layout). */
@@ -551,7 +552,7 @@ export class SparseNode extends BaseNode {
 
   private async fetchElements(url: string, query: Record<string, string>, shape: number[]): Promise<SparseData> {
     const response = await this.context.request('GET', url, { query, accept: ARROW_FILE });
-    const table = tableFromIPC(new Uint8Array(await response.arrayBuffer()));
+    const table = arrow().tableFromIPC(new Uint8Array(await response.arrayBuffer()));
     const coords = shape.map((_, d) => Array.from(table.getChild(`dim${d}`)?.toArray() as ArrayLike<bigint | number>, Number));
     return { coords, data: table.getChild('data')!.toArray() as SparseValues, shape };
   }

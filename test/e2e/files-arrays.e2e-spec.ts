@@ -494,6 +494,40 @@ describe('array files over HTTP (GET /api/v1/array/block), read by the server pr
     expect(Array.from(photo)).toEqual(Array.from(jpeg.decode(readFileSync(join(dir, 'photo.jpg')), { useTArray: true, formatAsRGBA: false }).data));
   });
 
+  it('sends a block whole however often it is asked for: at once, from the block cache, sliced, gzipped or not, after a 304', async () => {
+    // The server frees a block read for one request once it is sent (common/http/body-memory.ts): every
+    // other holder of it (concurrent requests, the block cache) must still get all of it.
+    const rows = async (response: Promise<Response> | Buffer, first: number, count: number): Promise<void> => {
+      const body = Buffer.isBuffer(response) ? response : Buffer.from(await (await response).arrayBuffer());
+      const values = new Float64Array(new Uint8Array(body).buffer);
+      expect(values.length).toBe(count * H5_BIG.cols);
+      let mismatches = 0;
+      for (let i = 0; i < values.length; i++) if (values[i] !== first * H5_BIG.cols + i) mismatches++;
+      expect(mismatches).toBe(0);
+    };
+    const get = (query: string, headers: Record<string, string> = {}): Promise<Response> =>
+      fetch(`${server.api}/array/block/h5/big?${query}`, { headers: { ...AUTH, accept: 'application/octet-stream', ...headers } });
+    // Block 1 (7.2 MB) fits the block cache; block 0 (16.8 MB) does not.
+    const [a, b, c, d] = await Promise.all([block('h5/big', '1,0'), block('h5/big', '1,0'), block('h5/big', '0,0'), block('h5/big', '0,0')]);
+    await rows(a, 2097, 903);
+    await rows(b, 2097, 903);
+    await rows(c, 0, 2097);
+    await rows(d, 0, 2097);
+    const identity = { 'accept-encoding': 'identity' };
+    const cached = await get('block=1,0', identity);
+    expect(cached.headers.get('content-encoding')).toBeNull();
+    await rows(Promise.resolve(cached), 2097, 903);
+    const etag = cached.headers.get('etag')!;
+    expect((await get('block=1,0', { 'if-none-match': etag })).status).toBe(304);
+    await rows(get('block=1,0', { 'accept-encoding': 'gzip' }), 2097, 903);
+    await rows(get('block=1,0&slice=1:3', identity), 2098, 2);
+    await rows(get('block=0,0&slice=2096:', identity), 2096, 1);
+    await rows(get('block=0,0', identity), 0, 2097);
+    await rows(get('block=1,0', identity), 2097, 903);
+    expect(Array.from(new Int32Array(new Uint8Array(await block('be', '0')).buffer))).toEqual(NPY_BE);
+    expect(Array.from(new Int32Array(new Uint8Array(await block('be', '0')).buffer))).toEqual(NPY_BE);
+  });
+
   it('gives a block a new ETag when its file changes on disk, and answers 304 while it does not', async () => {
     const get = (etag?: string): Promise<Response> =>
       fetch(`${server.api}/array/block/changing/x?block=0`, { headers: { ...AUTH, accept: 'application/octet-stream', ...(etag ? { 'if-none-match': etag } : {}) } });

@@ -1,15 +1,10 @@
 import type { DataType, Schema, Vector } from 'apache-arrow';
-
-type Arrow = typeof import('apache-arrow');
-let arrowModule: Arrow | undefined;
-/** apache-arrow takes ~0.3 s to load; only servers that touch a table pay for it, and not at startup. */
-function arrow(): Arrow {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see above
-  if (!arrowModule) arrowModule = require('apache-arrow') as Arrow;
-  return arrowModule;
-}
+import { lazyRequire } from '../../common/lazy-require';
 import type { ColumnType, ColumnValues, TableColumn, TableNode, TablePartition } from '../tree/tree.types';
 import { pyFloat } from '../http/python-repr';
+
+/** apache-arrow takes ~0.3 s to load; only servers that touch a table pay for it, and not at startup. */
+const arrow = lazyRequire<typeof import('apache-arrow')>('apache-arrow');
 
 export const ARROW_FILE = 'application/vnd.apache.arrow.file';
 const SCHEMA_PREFIX = 'data:application/vnd.apache.arrow.file;base64,';

@@ -1,7 +1,10 @@
-import { PNG } from 'pngjs';
 import { TiledHttpError } from '../../common/errors/tiled-http.error';
+import { lazyRequire } from '../../common/lazy-require';
 import { pyTuple } from '../http/python-repr';
 import type { ArrayExport } from './registry';
+
+/** Loaded by the first PNG export. */
+const pngjs = lazyRequire<typeof import('pngjs')>('pngjs');
 
 /** numpy's `percentile(..., method='linear')` of values already copied into `sorted`'s scratch buffer. */
 function percentile(data: Float64Array, q: number): number {
@@ -74,6 +77,7 @@ export function encodePng(array: ArrayExport): Buffer {
     throw new TiledHttpError(406, `The shape of this data ${pyTuple(array.shape)} is incompatible with the requested format (image/png). Slice it or choose a different format.`);
   }
   const bytes = scaleToBytes(array.values);
+  const { PNG } = pngjs();
   const png = new PNG({ width: shape.width, height: shape.height, colorType: 6, inputColorType: 6, inputHasAlpha: true, bitDepth: 8 });
   const rgba = png.data;
   for (let p = 0; p < shape.width * shape.height; p++) {

@@ -1,14 +1,10 @@
 import { TiledHttpError } from '../../common/errors/tiled-http.error';
+import { lazyRequire } from '../../common/lazy-require';
 import { pyTuple } from '../http/python-repr';
 import type { ArrayExport } from './registry';
 
-type GeoTiff = typeof import('geotiff');
-let geotiff: GeoTiff | undefined;
 /** geotiff takes ~0.1 s to load: paid by the first TIFF export, not at startup. */
-function writer(): GeoTiff {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see above
-  return (geotiff ??= require('geotiff') as GeoTiff);
-}
+const writer = lazyRequire<typeof import('geotiff')>('geotiff');
 
 /** TIFF SampleFormat: 1 unsigned, 2 signed, 3 IEEE float. */
 const SAMPLE_FORMAT: ReadonlyMap<string, number> = new Map([

@@ -1,13 +1,9 @@
 import type { TableColumn, TablePartition } from '../tree/tree.types';
+import { lazyRequire } from '../../common/lazy-require';
 import { columnValues } from './table-columns';
 
-type ExcelJs = typeof import('exceljs');
-let exceljs: ExcelJs | undefined;
 /** exceljs takes ~0.3 s to load: paid by the first Excel export, not at startup. */
-function excel(): ExcelJs {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see above
-  return (exceljs ??= require('exceljs') as ExcelJs);
-}
+const excel = lazyRequire<typeof import('exceljs')>('exceljs');
 
 /**
  * pandas' `to_excel(index=False)` as Tiled 0.2.16 calls it: one sheet named "Sheet1", a header row of

@@ -1,14 +1,17 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { brotliDecompressSync, gunzipSync, zstdDecompressSync } from 'node:zlib';
-import { parquetRead } from 'hyparquet';
-import { ByteWriter, parquetWrite } from 'hyparquet-writer';
 import type { ColumnSource, Writer } from 'hyparquet-writer';
+import { lazyRequire } from '../../common/lazy-require';
 import type { ColumnType, ColumnValues, Metadata, Spec, TableNode, TablePartition } from '../tree/tree.types';
 import { writeFileAtomic } from './atomic-file';
 import { PARQUET_TYPE } from '../data/parquet-types';
 import { StorageError, StorageErrorCode } from './storage.errors';
 import { columnValues, readArrowBody, tableLayout, TableLayout, TableStructure } from './table-structure';
+
+/** Only catalogs that store tables as Parquet read and write it. */
+export const hyparquet = lazyRequire<typeof import('hyparquet')>('hyparquet');
+export const hyparquetWriter = lazyRequire<typeof import('hyparquet-writer')>('hyparquet-writer');
 
 
 /** A partition's file, named as Tiled 0.2.16's ParquetDatasetAdapter names it. */
@@ -56,6 +59,7 @@ export async function writeParquetPartition(dir: string, structure: TableStructu
       data: values as ColumnSource['data'],
     };
   });
+  const { ByteWriter, parquetWrite } = hyparquetWriter();
   const writer = new ByteWriter();
   // hyparquet-writer awaits a writer's flush() after each row group: yielding there lets other requests
   // run between row groups instead of waiting for the whole partition to be encoded.
@@ -100,7 +104,7 @@ const DECOMPRESSORS = {
 export async function readParquetColumns(bytes: Uint8Array, names: readonly string[]): Promise<Map<string, unknown[][]>> {
   const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   const pieces = new Map<string, { rowStart: number; data: ArrayLike<unknown> }[]>(names.map((n) => [n, []]));
-  await parquetRead({
+  await hyparquet().parquetRead({
     file,
     columns: [...names],
     compressors: DECOMPRESSORS,

@@ -1,6 +1,5 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ByteWriter, parquetWrite } from 'hyparquet-writer';
 import type { ColumnSource, Writer } from 'hyparquet-writer';
 import type { DataType } from 'apache-arrow';
 import { DTYPES } from '../tree/dtype';
@@ -9,7 +8,7 @@ import { PARQUET_TYPE } from '../data/parquet-types';
 import { dtypeOf } from './array-structure';
 import type { ArrayStructure } from './array-structure';
 import { writeFileAtomic } from './atomic-file';
-import { readParquetColumns } from './parquet-table';
+import { hyparquetWriter, readParquetColumns } from './parquet-table';
 import { StorageError, StorageErrorCode } from './storage.errors';
 import { arrow, PANDAS_INDEX_COLUMN } from './table-structure';
 
@@ -188,6 +187,7 @@ export async function writeSparseBlock(dir: string, layout: SparseLayout, block:
     ...coords.map((c, d) => ({ name: `dim${d}`, type: 'INT64' as const, nullable: false, data: BigInt64Array.from(c, (v) => BigInt(v)) as unknown as ColumnSource['data'] })),
     { name: 'data', type: PARQUET_TYPE[layout.dtype], nullable: false, data: data as ColumnSource['data'] },
   ];
+  const { ByteWriter, parquetWrite } = hyparquetWriter();
   const writer = new ByteWriter();
   // As for tables: yield between row groups so a large block does not hold every other request.
   (writer as Writer).flush = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Pool } from 'pg';
+import { lazyRequire } from '../../common/lazy-require';
 import { parseDatabaseUri, ParsedDatabaseUri } from '../../database/database-uri';
 import type { ColumnType, ColumnValues, Metadata, Spec, TableColumn, TableNode, TablePartition } from '../tree/tree.types';
 import { StorageError, StorageErrorCode } from './storage.errors';
@@ -162,8 +162,11 @@ function sqliteEngine(file: string): SqlEngine {
 
 const PG_ARRAY_TYPE: Readonly<Record<ColumnType, string>> = { bool: 'boolean[]', int32: 'integer[]', int64: 'bigint[]', float32: 'real[]', float64: 'double precision[]', string: 'text[]' };
 
+/** Only catalogs on PostgreSQL use its driver. */
+const pg = lazyRequire<typeof import('pg')>('pg');
+
 function postgresEngine(url: string): SqlEngine {
-  const pool = new Pool({ connectionString: url, max: 4 });
+  const pool = new (pg().Pool)({ connectionString: url, max: 4 });
   // An idle client's error (the server restarting) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
   const transaction = async <T>(work: (query: (sql: string, params?: unknown[]) => Promise<{ rows: Record<string, unknown>[] }>) => Promise<T>): Promise<T> => {

@@ -1,15 +1,10 @@
 import type { DataType, Schema, Table } from 'apache-arrow';
 import type { ColumnType, ColumnValues, TableColumn } from '../tree/tree.types';
+import { lazyRequire } from '../../common/lazy-require';
 import { StorageError, StorageErrorCode } from './storage.errors';
 
-type Arrow = typeof import('apache-arrow');
-let arrowModule: Arrow | undefined;
-/** apache-arrow is loaded on first use, as src/catalog/data/table-data.ts does, to keep it off server startup. */
-export function arrow(): Arrow {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see above
-  if (!arrowModule) arrowModule = require('apache-arrow') as Arrow;
-  return arrowModule;
-}
+/** apache-arrow takes ~0.3 s to load; only servers that store a table pay for it, and not at startup. */
+export const arrow = lazyRequire<typeof import('apache-arrow')>('apache-arrow');
 
 /** Tiled's table structure JSON, as clients send it. */
 export interface TableStructure {

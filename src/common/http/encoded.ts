@@ -1,18 +1,24 @@
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { BodyMemory } from './body-memory';
 
 const gzip = promisify(gzipCallback);
 
 /** Tiled compresses bodies of at least this many bytes (as the captured 10-arrays exchange shows). */
 export const COMPRESSION_THRESHOLD = 1000;
 
-/** An encoded response body with its ETag; `gzipped` is filled lazily and kept with the body. */
+/**
+ * An encoded response body with its ETag; `gzipped` is filled lazily and kept with the body. With `memory`
+ * the body's bytes are freed once its holders are done: whoever hands an Encoded with memory to a response
+ * holds it once for that response, and the response releases it when sent (encodeBody, responds.ts).
+ */
 export interface Encoded {
   body: Buffer;
   type: string;
   etag: string;
   gzipped?: Buffer | null;
+  memory?: BodyMemory;
 }
 
 export function acceptsGzip(request: FastifyRequest): boolean {

@@ -71,10 +71,35 @@ export function encodeResult(contract: ResponseContract, request: FastifyRequest
 function encodeBody(request: FastifyRequest, reply: FastifyReply, response: BodyResponse): Buffer | Response | Promise<Buffer | Response> {
   if (response.headers) for (const [name, header] of Object.entries(response.headers)) reply.header(name, header);
   const status = response.status ?? 200;
-  if (response.encoded) return prepareEncoded(request, reply, response.encoded).then((body) => (body === null ? notModified() : withStatus(body, status)));
+  const { encoded } = response;
+  if (encoded) {
+    return prepareEncoded(request, reply, encoded).then(
+      (body) => {
+        releaseWhenSent(reply, encoded, body);
+        return body === null ? notModified() : withStatus(body, status);
+      },
+      (error: unknown) => {
+        encoded.memory?.release();
+        throw error;
+      },
+    );
+  }
   const body = Buffer.isBuffer(response.body) ? response.body : Buffer.from(response.body);
   if (body.length) reply.header('content-type', response.type);
   return withStatus(body, status);
+}
+
+/**
+ * This response's hold on the body's memory (Encoded.memory): let go once the bytes are written to the
+ * socket ('finish' comes after the write that carries them completes), or now if it sends something else
+ * (a 304, the gzipped copy). A client that disconnects first never finishes: the memory is then left to
+ * the garbage collector, as it must be while the socket may still be reading it.
+ */
+function releaseWhenSent(reply: FastifyReply, encoded: Encoded, sent: Buffer | null): void {
+  const { memory } = encoded;
+  if (!memory) return;
+  if (sent === encoded.body) reply.raw.once('finish', () => memory.release());
+  else memory.release();
 }
 
 function withStatus(body: Buffer, status: number): Buffer | Response {

@@ -1,6 +1,10 @@
-import { Client, ClientConfig } from 'pg';
+import type { Client, ClientConfig } from 'pg';
 import type { DataSource } from 'typeorm';
+import { lazyRequire } from '../lazy-require';
 import type { PlainLogger } from '../logging/plain-logger';
+
+/** Only servers on PostgreSQL use its driver. */
+const pg = lazyRequire<typeof import('pg')>('pg');
 
 /**
  * PostgreSQL channel on which every replica announces revoked credentials. Payloads: the hex SHA-256 of an
@@ -86,7 +90,7 @@ export class PostgresRevocationBus implements RevocationBus {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const client = new Client(this.clientConfig());
+    const client = new (pg().Client)(this.clientConfig());
     let failed = false;
     const onFailure = (error?: Error): void => {
       if (failed) return;
