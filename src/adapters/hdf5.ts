@@ -2,23 +2,51 @@
  * HDF5 files (`application/x-hdf5`, as Tiled 0.2.16): groups are containers, datasets arrays chunked
  * as stored, attributes metadata. Reading happens in one worker thread running h5wasm (hdf5.worker.ts);
  * this side keeps the tree and turns every failure of that thread into an AdapterError for the node
- * being read.
+ * being read. A block the thread found stored verbatim in the file (an unfiltered little-endian chunk
+ * or contiguous range) is read again here by positioned reads, while the file keeps that version.
  */
+import { open } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { LRUCache } from 'lru-cache';
 import type { ArrayNode, ContainerNode, DType, Metadata, TreeNode } from '../catalog/tree/tree.types';
 import { AdapterError, type AdapterRegistration, type AdapterSource } from './adapter.types';
 import { blockRegion, chunksFor, dtypeOf, type ElementType, servedBlockShape, typedArrayOf } from './array-support';
-import type { Hdf5Child, Hdf5DatasetInfo, Hdf5NodeInfo, Hdf5Request } from './hdf5.worker';
+import type { Hdf5Child, Hdf5DatasetInfo, Hdf5NodeInfo, Hdf5Request, Hdf5Result, StoredBlock } from './hdf5.worker';
 import { ReaderThread } from './reader-thread';
-import { fileVersion } from '../common/file-version';
+import { fileVersion, versionOfStats } from '../common/file-version';
 import { unsharedArray } from '../common/http/body-memory';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-const reader = new ReaderThread<DistributiveOmit<Hdf5Request, 'id'>, { node?: Hdf5NodeInfo; bytes?: ArrayBuffer }>({
+const reader = new ReaderThread<DistributiveOmit<Hdf5Request, 'id'>, Hdf5Result>({
   workerPath: join(__dirname, 'hdf5.worker.js'),
   label: 'HDF5 reader',
 });
+
+/** Where blocks read once are stored, by file, dataset and region; a few run lists each, so many fit. */
+const storedBlocks = new LRUCache<string, StoredBlock>({ max: 4096 });
+
+/**
+ * The block's bytes read from where the reader thread found them, or undefined when the file is no longer
+ * the version they were found in (rewritten, replaced, truncated): the thread reads it afresh then.
+ */
+async function readStored(path: string, stored: StoredBlock, nbytes: number): Promise<Uint8Array | undefined> {
+  const handle = await open(path, 'r');
+  try {
+    if (versionOfStats(await handle.stat({ bigint: true })) !== stored.version) return undefined;
+    // A buffer of its own (not Node's shared pool), aligned for any typed array over it.
+    const out = Buffer.allocUnsafeSlow(nbytes);
+    let written = 0;
+    for (const run of stored.runs) {
+      const { bytesRead } = await handle.read(out, written, run.length, run.position);
+      if (bytesRead !== run.length) return undefined;
+      written += run.length;
+    }
+    return written === nbytes ? out : undefined;
+  } finally {
+    await handle.close();
+  }
+}
 
 async function describe(path: string, h5path: string, name: string): Promise<Hdf5NodeInfo> {
   const response = await reader.request({ op: 'node', path, h5path }, name);
@@ -64,9 +92,18 @@ function datasetNode(path: string, h5path: string, name: string, info: Hdf5Datas
     async readBlock(block) {
       const { offset, shape: count } = blockRegion(chunks, block);
       if (count.some((n) => n === 0)) return typedArrayOf(dtype, new Uint8Array(0));
-      const response = await reader.request({ op: 'read', path, h5path, offset, count }, what);
-      const bytes = new Uint8Array(response.bytes ?? new ArrayBuffer(0));
       const expected = count.reduce((a, b) => a * b, type.itemsize);
+      const key = [path, h5path, offset.join(','), count.join(',')].join('\0');
+      const stored = storedBlocks.get(key);
+      if (stored) {
+        const bytes = await readStored(path, stored, expected).catch(() => undefined);
+        // Read into a buffer of its own for this request: the server may free it once sent.
+        if (bytes) return unsharedArray(typedArrayOf(dtype, bytes));
+        storedBlocks.delete(key);
+      }
+      const response = await reader.request({ op: 'read', path, h5path, offset, count }, what);
+      if (response.stored) storedBlocks.set(key, response.stored);
+      const bytes = new Uint8Array(response.bytes ?? new ArrayBuffer(0));
       if (bytes.byteLength !== expected) throw new AdapterError(`${what}: Read ${bytes.byteLength} bytes, expected ${expected}`, 500);
       // h5wasm reads into the native (little-endian) type whatever the file's byte order. The buffer came
       // from the reader thread for this read alone: the server may free it once sent.

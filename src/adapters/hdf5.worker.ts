@@ -6,10 +6,11 @@
  * virtual file system), and a read allocates only its own block in the WASM heap, so the heap stays
  * near the size of the largest block served.
  */
-import fs, { statSync } from 'node:fs';
+import fs, { fstatSync, statSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import type { ThreadResponse } from './reader-thread';
 import { dynamicImport } from '../common/esm';
+import { versionOfStats } from '../common/file-version';
 
 type H5 = typeof import('h5wasm');
 type H5File = InstanceType<H5['File']>;
@@ -41,7 +42,23 @@ export type Hdf5NodeInfo =
   | { kind: 'dataset'; info: Hdf5DatasetInfo; attrs: Record<string, unknown> }
   | { kind: 'missing' };
 
-export type Hdf5Response = ThreadResponse<{ node?: Hdf5NodeInfo; bytes?: ArrayBuffer }>;
+/** A run of a block's bytes as stored in the file: `length` bytes at `position`, in the block's C order. */
+export interface StoredRun {
+  position: number;
+  length: number;
+}
+
+/**
+ * Where a block's bytes lie in the file, verbatim, for the file version `version`: the parent reads them
+ * there itself while the file keeps that version.
+ */
+export interface StoredBlock {
+  version: string;
+  runs: StoredRun[];
+}
+
+export type Hdf5Result = { node?: Hdf5NodeInfo; bytes?: ArrayBuffer; stored?: StoredBlock };
+export type Hdf5Response = ThreadResponse<Hdf5Result>;
 
 // libhdf5 prints its error stack to stderr, which h5wasm's Node build writes with fs.writeSync on fd 2
 // (and console.error for its own messages). Both are captured in this thread, and the deepest line of the
@@ -63,6 +80,25 @@ const writeSync = fs.writeSync.bind(fs) as (...args: unknown[]) => number;
   const length = typeof rest[1] === 'number' ? rest[1] : view.byteLength - offset;
   capture(Buffer.from(view.buffer, view.byteOffset + offset, length).toString('utf8'));
   return length;
+};
+/**
+ * libhdf5 reads through Emscripten's raw Node file system, one fs.readSync(fd, heap, pointer, length,
+ * position) per I/O. While `watching` is set, the reads of exactly `length` bytes are noted: candidates for
+ * where a block of that size is stored whole.
+ */
+interface Landed {
+  fd: number;
+  position: number;
+}
+let watching: { length: number; landed: Landed[] } | undefined;
+const readSync = fs.readSync.bind(fs) as (...args: unknown[]) => number;
+(fs as { readSync: unknown }).readSync = (fd: unknown, ...rest: unknown[]): number => {
+  const count = readSync(fd, ...rest);
+  const position = rest[3];
+  if (watching && count === watching.length && typeof fd === 'number' && (typeof position === 'number' || typeof position === 'bigint')) {
+    watching.landed.push({ fd, position: Number(position) });
+  }
+  return count;
 };
 console.error = (...args: unknown[]): void => capture(`${args.map(String).join(' ')}\n`);
 console.warn = console.error;
@@ -171,13 +207,59 @@ function scalarArray(info: Hdf5DatasetInfo, value: number | bigint): ArrayBuffer
   return pair[signed ? 1 : 0].of(value);
 }
 
-function read(h5: H5, path: string, h5path: string, offset: number[], count: number[]): ArrayBuffer {
+
+/**
+ * Reads a block, and tells where it is stored when its bytes lie verbatim in one run of the file: an
+ * unfiltered little-endian integer or float dataset (nothing converted or decompressed) whose block is one
+ * whole chunk, or one contiguous range of a contiguous dataset. libhdf5 reads such a block with one I/O of
+ * the block's size (into its chunk cache or straight into the output); that candidate is then checked
+ * against the file, so what the parent later reads there is these very bytes. Fill values of unwritten
+ * chunks, filtered, big-endian or external data, and blocks spanning several chunks are not located.
+ */
+function read(h5: H5, path: string, h5path: string, offset: number[], count: number[]): { bytes: ArrayBuffer; stored?: StoredBlock } {
   const dataset = fileFor(h5, path).get(h5path);
   if (!(dataset instanceof h5.Dataset)) throw new Error(`${h5path} is no longer a dataset`);
+  const info = dataset.metadata as unknown as Hdf5DatasetInfo & { enum_type?: unknown };
+  const nbytes = count.reduce((a, b) => a * b, info.size);
+  const locate = offset.length > 0 && nbytes >= MIN_LOCATED_BYTES && VERBATIM_CLASSES.has(info.type) && info.littleEndian && !info.enum_type && dataset.filters.length === 0;
+  if (!locate) return { bytes: readValue(h5, dataset, info, offset, count) };
+  const version = versionOfStats(statSync(path, { bigint: true }));
+  const landed: Landed[] = [];
+  let bytes: ArrayBuffer;
+  try {
+    watching = { length: nbytes, landed };
+    bytes = readValue(h5, dataset, info, offset, count);
+  } finally {
+    watching = undefined;
+  }
+  return { bytes, stored: storedRun(landed, new Uint8Array(bytes), version) };
+}
+
+/** h5wasm type classes (integer, float) whose little-endian values it reads without any conversion. */
+const VERBATIM_CLASSES = new Set([0, 1]);
+
+/** Blocks smaller than this are left to the reader thread: libhdf5 reads them through its sieve buffer, in pieces. */
+const MIN_LOCATED_BYTES = 64 * 1024;
+
+/** The candidate read whose file bytes are the block's, with the file still at `version`. */
+function storedRun(landed: Landed[], bytes: Uint8Array, version: string): StoredBlock | undefined {
+  // More than a couple of same-sized reads means something other than one chunk (a read of several).
+  if (landed.length === 0 || landed.length > 2) return undefined;
+  const check = Buffer.allocUnsafeSlow(bytes.byteLength);
+  for (const { fd, position } of landed) {
+    // Raw data stored in another file (external storage, virtual datasets) is left to libhdf5.
+    if (versionOfStats(fstatSync(fd, { bigint: true })) !== version) continue;
+    if (readSync(fd, check, 0, check.byteLength, position) !== check.byteLength) continue;
+    if (check.equals(bytes)) return { version, runs: [{ position, length: bytes.byteLength }] };
+  }
+  return undefined;
+}
+
+function readValue(h5: H5, dataset: InstanceType<H5['Dataset']>, info: Hdf5DatasetInfo, offset: number[], count: number[]): ArrayBuffer {
   let value: unknown = offset.length === 0 ? dataset.value : dataset.slice(offset.map((start, i) => [start, start + count[i]]));
   // A scalar dataset's value comes back as a plain number or BigInt.
-  if (typeof value === 'number' || typeof value === 'bigint') value = scalarArray(dataset.metadata as unknown as Hdf5DatasetInfo, value);
-  if (!ArrayBuffer.isView(value)) throw new Error(`${h5path}: h5wasm returned no typed array`);
+  if (typeof value === 'number' || typeof value === 'bigint') value = scalarArray(info, value);
+  if (!ArrayBuffer.isView(value)) throw new Error(`${dataset.path}: h5wasm returned no typed array`);
   const view = value as ArrayBufferView;
   const { buffer } = view;
   if (buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === buffer.byteLength) return buffer;
@@ -192,8 +274,8 @@ parentPort?.on('message', (request: Hdf5Request) => {
         const response: Hdf5Response = { id: request.id, ok: true, node: describe(h5, request.path, request.h5path) };
         parentPort?.postMessage(response);
       } else {
-        const bytes = read(h5, request.path, request.h5path, request.offset, request.count);
-        const response: Hdf5Response = { id: request.id, ok: true, bytes };
+        const { bytes, stored } = read(h5, request.path, request.h5path, request.offset, request.count);
+        const response: Hdf5Response = { id: request.id, ok: true, bytes, stored };
         parentPort?.postMessage(response, [bytes]);
       }
     })

@@ -1,4 +1,10 @@
+import type { BigIntStats } from 'node:fs';
 import { stat } from 'node:fs/promises';
+
+/** The version string of fileVersion from a bigint stat (or fstat of an open descriptor). */
+export function versionOfStats(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
 
 /**
  * What identifies the bytes of a file as stored, from one stat: device, inode, size, and modification
@@ -9,8 +15,7 @@ import { stat } from 'node:fs/promises';
  */
 export async function fileVersion(path: string): Promise<string> {
   try {
-    const st = await stat(path, { bigint: true });
-    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    return versionOfStats(await stat(path, { bigint: true }));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
     throw error;
