@@ -447,8 +447,14 @@ describe('array files over HTTP (GET /api/v1/array/block), read by the server pr
       gray16: { mimetype: 'image/png', paths: ['gray16.png'] },
       photo: { mimetype: 'image/jpeg', paths: ['photo.jpg'] },
       changing: { mimetype: 'application/x-hdf5', paths: ['changing.h5'] },
+      rewritten: { mimetype: 'application/x-hdf5', paths: ['rewritten.h5'] },
+      zchanging: { mimetype: 'application/x-zarr', paths: ['changing.zarr'] },
     };
     await writeChanging([1, 2, 3, 4]);
+    await writeRewritten(0, false);
+    mkdirSync(join(dir, 'changing.zarr'));
+    writeFileSync(join(dir, 'changing.zarr', '.zarray'), JSON.stringify({ zarr_format: 2, shape: [4], chunks: [4], dtype: '<f8', compressor: null, fill_value: 0, order: 'C', filters: null }));
+    writeFileSync(join(dir, 'changing.zarr', '0'), new Uint8Array(Float64Array.from([1, 2, 3, 4]).buffer));
     const config = join(dir, 'config.yml');
     const tree = join(__dirname, '..', 'fixtures', 'trees', 'array-files.js');
     writeFileSync(config, JSON.stringify({ trees: [{ path: '/', tree: `${tree}:tree`, args: { dir, entries } }] }));
@@ -462,6 +468,30 @@ describe('array files over HTTP (GET /api/v1/array/block), read by the server pr
     await h5.ready;
     const file = new h5.File(join(dir, 'changing.h5'), 'w');
     file.create_dataset({ name: 'x', data: Float64Array.from(values), shape: [values.length], dtype: '<d' });
+    file.close();
+  }
+
+  /** Frames of 64 × 256 float64 (128 KiB): large enough that the server reads them back from where they are stored. */
+  const FRAME = 64 * 256;
+  const REWRITTEN: Record<string, { shape: number[]; chunks?: number[]; gzip?: boolean; block: string; first: number }> = {
+    chunked: { shape: [3, 64, 256], chunks: [1, 64, 256], block: '1,0,0', first: FRAME },
+    contiguous: { shape: [64, 256], block: '0,0', first: 0 },
+    gzip: { shape: [2, 64, 256], chunks: [1, 64, 256], gzip: true, block: '1,0,0', first: FRAME },
+  };
+
+  /**
+   * rewritten.h5, written in place over any earlier one: dataset k holds value `seed + k * 1e6 + i` at flat
+   * index i. `shifted` writes another dataset first, so every dataset's bytes move to other offsets.
+   */
+  async function writeRewritten(seed: number, shifted: boolean): Promise<void> {
+    const h5 = await dynamicImport<typeof import('h5wasm')>('h5wasm/node');
+    await h5.ready;
+    const file = new h5.File(join(dir, 'rewritten.h5'), 'w');
+    if (shifted) file.create_dataset({ name: 'pad', data: new Float64Array(5000), shape: [5000], dtype: '<d' });
+    Object.entries(REWRITTEN).forEach(([name, { shape, chunks, gzip }], k) => {
+      const data = seq((n) => new Float64Array(n), shape.reduce((a, b) => a * b, 1), (i) => seed + k * 1e6 + i);
+      file.create_dataset({ name, data, shape, dtype: '<d', chunks, ...(gzip ? { compression: 'gzip' as const } : {}) });
+    });
     file.close();
   }
 
@@ -536,6 +566,49 @@ describe('array files over HTTP (GET /api/v1/array/block), read by the server pr
     expect(Array.from(new Float64Array(await first.arrayBuffer()))).toEqual([1, 2, 3, 4]);
     expect((await get(etag)).status).toBe(304);
     await writeChanging([5, 6, 7, 8]);
+    const changed = await get(etag);
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).not.toBe(etag);
+    expect(Array.from(new Float64Array(await changed.arrayBuffer()))).toEqual([5, 6, 7, 8]);
+  });
+
+  it('reads chunked, contiguous and gzip HDF5 blocks exactly, before and after the file is rewritten in place with its data moved', async () => {
+    // Each slice is another request the server has not answered yet, so each reaches the file (no recent block).
+    const read = async (name: string, slice: string): Promise<{ etag: string; values: number[] }> => {
+      const response = await fetch(`${server.api}/array/block/rewritten/${name}?block=${REWRITTEN[name].block}&slice=${slice}`, {
+        headers: { ...AUTH, accept: 'application/octet-stream' },
+      });
+      expect(response.status).toBe(200);
+      return { etag: response.headers.get('etag')!, values: Array.from(new Float64Array(await response.arrayBuffer())) };
+    };
+    const expected = (name: string, seed: number): number[] => {
+      const k = Object.keys(REWRITTEN).indexOf(name);
+      return Array.from({ length: FRAME }, (_, i) => seed + k * 1e6 + REWRITTEN[name].first + i);
+    };
+    const before = new Map<string, string>();
+    for (const name of Object.keys(REWRITTEN)) {
+      const first = await read(name, '');
+      expect(first.values).toEqual(expected(name, 0));
+      expect((await read(name, ':')).values).toEqual(expected(name, 0));
+      before.set(name, first.etag);
+    }
+    await writeRewritten(7, true);
+    for (const name of Object.keys(REWRITTEN)) {
+      const first = await read(name, '0:');
+      expect(first.etag).not.toBe(before.get(name));
+      expect(first.values).toEqual(expected(name, 7));
+      expect((await read(name, '::1')).values).toEqual(expected(name, 7));
+    }
+  });
+
+  it('gives a Zarr block a new ETag when its chunk file is rewritten, and answers 304 while it is not', async () => {
+    const get = (etag?: string): Promise<Response> =>
+      fetch(`${server.api}/array/block/zchanging?block=0`, { headers: { ...AUTH, accept: 'application/octet-stream', ...(etag ? { 'if-none-match': etag } : {}) } });
+    const first = await get();
+    const etag = first.headers.get('etag')!;
+    expect(Array.from(new Float64Array(await first.arrayBuffer()))).toEqual([1, 2, 3, 4]);
+    expect((await get(etag)).status).toBe(304);
+    writeFileSync(join(dir, 'changing.zarr', '0'), new Uint8Array(Float64Array.from([5, 6, 7, 8]).buffer));
     const changed = await get(etag);
     expect(changed.status).toBe(200);
     expect(changed.headers.get('etag')).not.toBe(etag);
