@@ -83,20 +83,23 @@ const writeSync = fs.writeSync.bind(fs) as (...args: unknown[]) => number;
 };
 /**
  * libhdf5 reads through Emscripten's raw Node file system, one fs.readSync(fd, heap, pointer, length,
- * position) per I/O. While `watching` is set, the reads of exactly `length` bytes are noted: candidates for
- * where a block of that size is stored whole.
+ * position) per I/O. While `watching` is set, the reads of exactly `length` bytes are noted, with where
+ * they landed in the WASM heap: candidates for where a block of that size is stored whole.
  */
 interface Landed {
   fd: number;
   position: number;
+  heap?: ArrayBufferLike;
+  pointer: number;
 }
 let watching: { length: number; landed: Landed[] } | undefined;
 const readSync = fs.readSync.bind(fs) as (...args: unknown[]) => number;
-(fs as { readSync: unknown }).readSync = (fd: unknown, ...rest: unknown[]): number => {
-  const count = readSync(fd, ...rest);
-  const position = rest[3];
+(fs as { readSync: unknown }).readSync = (fd: unknown, buffer: unknown, ...rest: unknown[]): number => {
+  const count = readSync(fd, buffer, ...rest);
+  const [pointer, , position] = rest;
   if (watching && count === watching.length && typeof fd === 'number' && (typeof position === 'number' || typeof position === 'bigint')) {
-    watching.landed.push({ fd, position: Number(position) });
+    const view = ArrayBuffer.isView(buffer) ? buffer : undefined;
+    watching.landed.push({ fd, position: Number(position), heap: view?.buffer, pointer: (view?.byteOffset ?? 0) + (typeof pointer === 'number' ? pointer : 0) });
   }
   return count;
 };
@@ -241,18 +244,22 @@ const VERBATIM_CLASSES = new Set([0, 1]);
 /** Blocks smaller than this are left to the reader thread: libhdf5 reads them through its sieve buffer, in pieces. */
 const MIN_LOCATED_BYTES = 64 * 1024;
 
-/** The candidate read whose file bytes are the block's, with the file still at `version`. */
+/**
+ * The candidate read whose file bytes are the block's, with the file still at `version`. The bytes it
+ * left in the heap are compared first (libhdf5 copies a chunk out of its chunk cache untouched when
+ * nothing is converted or filtered); when the heap has moved on (grown, or the output buffer freed and
+ * reused), the file itself is read again at that offset and compared.
+ */
 function storedRun(landed: Landed[], bytes: Uint8Array, version: string): StoredBlock | undefined {
-  // More than a couple of same-sized reads means something other than one chunk (a read of several).
-  if (landed.length === 0 || landed.length > 2) return undefined;
+  // One read of the block's size is the chunk; several mean something else (a read of several chunks).
+  if (landed.length !== 1) return undefined;
+  const [{ fd, position, heap, pointer }] = landed;
+  // Raw data stored in another file (external storage, virtual datasets) is left to libhdf5.
+  if (versionOfStats(fstatSync(fd, { bigint: true })) !== version) return undefined;
+  const stored = { version, runs: [{ position, length: bytes.byteLength }] };
+  if (heap && heap.byteLength >= pointer + bytes.byteLength && Buffer.from(heap, pointer, bytes.byteLength).equals(bytes)) return stored;
   const check = Buffer.allocUnsafeSlow(bytes.byteLength);
-  for (const { fd, position } of landed) {
-    // Raw data stored in another file (external storage, virtual datasets) is left to libhdf5.
-    if (versionOfStats(fstatSync(fd, { bigint: true })) !== version) continue;
-    if (readSync(fd, check, 0, check.byteLength, position) !== check.byteLength) continue;
-    if (check.equals(bytes)) return { version, runs: [{ position, length: bytes.byteLength }] };
-  }
-  return undefined;
+  return readSync(fd, check, 0, check.byteLength, position) === check.byteLength && check.equals(bytes) ? stored : undefined;
 }
 
 function readValue(h5: H5, dataset: InstanceType<H5['Dataset']>, info: Hdf5DatasetInfo, offset: number[], count: number[]): ArrayBuffer {
