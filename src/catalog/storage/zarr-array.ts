@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileVersion } from '../../common/file-version';
@@ -116,6 +117,12 @@ async function hasSlashChunkKeys(dir: string): Promise<boolean> {
   const { name, configuration } = (encoding ?? { name: 'default' }) as { name?: string; configuration?: { separator?: string } };
   return name === 'default' && (configuration?.separator ?? '/') === '/';
 }
+
+/**
+ * Whether each array directory keeps its chunks at `c/i/j`, with the zarr.json version that said so. A node
+ * is built afresh for every request; this spares each read a parse of zarr.json.
+ */
+const keyLayouts = new LRUCache<string, { version: string; slashKeys: boolean }>({ max: 4096 });
 
 function chunkPath(dir: string, coords: readonly number[]): string {
   return join(dir, 'c', ...coords.map(String));
@@ -254,7 +261,6 @@ interface ChunkReader {
 export function zarrArrayNode(dir: string, structure: ArrayStructure, metadata: Metadata, specs: readonly Spec[] = []): ArrayNode {
   const layout = arrayLayout(structure);
   let opened: Promise<ChunkReader> | undefined;
-  let slashKeys: { version: string; yes: boolean } | undefined;
   const open = () =>
     (opened ??= loadZarrita().then(async ({ zarr, store }) => (await zarr.open(store(dir), { kind: 'array' })) as unknown as ChunkReader)).catch((err: unknown) => {
       opened = undefined;
@@ -271,10 +277,17 @@ export function zarrArrayNode(dir: string, structure: ArrayStructure, metadata: 
     // Every write replaces a chunk file or zarr.json by rename, so their stats identify the block's bytes
     // (and its fill value and shape). A Zarr v2 array (no zarr.json) names its chunks otherwise: hashed instead.
     async blockVersion(block: readonly number[]): Promise<string | undefined> {
+      // Once the key layout is known, both stats go out together: one thread-pool round trip per read, not three.
+      const known = keyLayouts.get(dir);
+      if (known?.slashKeys) {
+        const [meta, chunk] = await Promise.all([fileVersion(join(dir, ZARR_JSON)), fileVersion(chunkPath(dir, block))]);
+        if (meta === known.version) return `${meta}/${chunk}`;
+      }
       const meta = await fileVersion(join(dir, ZARR_JSON));
       if (meta === 'missing') return undefined;
-      if (slashKeys?.version !== meta) slashKeys = { version: meta, yes: await hasSlashChunkKeys(dir) };
-      return slashKeys.yes ? `${meta}/${await fileVersion(chunkPath(dir, block))}` : undefined;
+      let keys = keyLayouts.get(dir);
+      if (keys?.version !== meta) keyLayouts.set(dir, (keys = { version: meta, slashKeys: await hasSlashChunkKeys(dir) }));
+      return keys.slashKeys ? `${meta}/${await fileVersion(chunkPath(dir, block))}` : undefined;
     },
     async readBlock(block: readonly number[]): Promise<NumericArray> {
       const region = blockRegion(layout, [...block]);
