@@ -190,7 +190,7 @@ describe('the search migration on an existing SQLite catalog', () => {
     try {
       expect((await runTiled(['catalog', 'init', db])).code).toBe(0);
       const down = await runTiled(['catalog', 'downgrade-database', `sqlite:///${db}`, 'CatalogInitial1796000000000']);
-      expect(down.stderr).toMatch(/undid PgSearchValues1796000000011, SqlAccess1796000000010, SqlSearch1796000000001/);
+      expect(down.stderr).toMatch(/undid PgAccessGrants1796000000012, PgSearchValues1796000000011, SqlAccess1796000000010, SqlSearch1796000000001/);
       // A catalog written before search in SQL existed: its rows have no full-text or value index entries.
       const refused = await runTiled(['serve', 'catalog', db, '--api-key', KEY]);
       expect(refused.stderr).toMatch(/needs to be upgraded.*tiled catalog upgrade-database/);
@@ -199,7 +199,7 @@ describe('the search migration on an existing SQLite catalog', () => {
       await raw.initialize();
       await raw.query(`INSERT INTO nodes (key, parent, structure_family, metadata, specs, access_blob, time_created, time_updated) VALUES ('old', NULL, 'container', '{"title": "written before", "n": 3}', '[]', '{}', 0, 0)`);
       await raw.destroy();
-      expect((await runTiled(['catalog', 'upgrade-database', `sqlite:///${db}`])).stderr).toMatch(/upgraded \(SqlSearch1796000000001, SqlAccess1796000000010, PgSearchValues1796000000011\)/);
+      expect((await runTiled(['catalog', 'upgrade-database', `sqlite:///${db}`])).stderr).toMatch(/upgraded \(SqlSearch1796000000001, SqlAccess1796000000010, PgSearchValues1796000000011, PgAccessGrants1796000000012\)/);
       const server = await startTiled(['serve', 'catalog', db, '--api-key', KEY]);
       try {
         const search = async (query: string): Promise<string[]> =>

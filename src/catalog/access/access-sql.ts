@@ -33,7 +33,12 @@ export function accessFilterSql(dialect: SqlDialect, column: string, filter: Chi
 function matchOne(dialect: SqlDialect, column: string, query: AccessQuery, next: (value: unknown) => string, no: string): string {
   const alternatives: string[] = [];
   if (query.user_id !== null) {
-    alternatives.push(dialect === 'postgres' ? `(${column} ->> 'user') = ${next(query.user_id)}` : `json_extract(${column}, '$.user') = ${next(query.user_id)}`);
+    // Only a string names a user (as blobPasses reads a blob): `->>` would turn a number 5 into '5'.
+    alternatives.push(
+      dialect === 'postgres'
+        ? `((${column} ->> 'user') = ${next(query.user_id)} AND jsonb_typeof(${column} -> 'user') = 'string')`
+        : `(json_extract(${column}, '$.user') = ${next(query.user_id)} AND json_type(${column}, '$.user') = 'text')`,
+    );
   }
   if (query.tags.length) {
     alternatives.push(

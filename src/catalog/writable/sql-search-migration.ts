@@ -270,5 +270,66 @@ export const PG_VALUES_MIGRATION: SqlMigration = {
   },
 };
 
+/**
+ * PostgreSQL: a node's access principals, as SQLite's `nodes_access_grants` holds them (and from the same
+ * rule: the blob's `tags` strings, its `user` string), kept by a trigger.
+ */
+const PG_GRANTS_TRIGGER_FUNCTION = `CREATE OR REPLACE FUNCTION nodes_access_grants_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF TG_OP <> 'INSERT' THEN DELETE FROM nodes_access_grants WHERE node_id = OLD.id; END IF;
+    IF TG_OP <> 'DELETE' THEN
+      INSERT INTO nodes_access_grants (node_id, parent, principal)
+        SELECT DISTINCT NEW.id, NEW.parent, '${ACCESS_GRANT_PREFIX.tag}' || (t.value #>> '{}')
+          FROM jsonb_array_elements(CASE WHEN jsonb_typeof(NEW.access_blob -> 'tags') = 'array' THEN NEW.access_blob -> 'tags' ELSE '[]'::jsonb END) t
+          WHERE jsonb_typeof(t.value) = 'string'
+        UNION
+        SELECT NEW.id, NEW.parent, '${ACCESS_GRANT_PREFIX.user}' || (NEW.access_blob ->> 'user')
+          WHERE jsonb_typeof(NEW.access_blob -> 'user') = 'string';
+    END IF;
+    RETURN NULL;
+  END
+  $$`;
+
+/**
+ * PostgreSQL's grants table, so a count under the access policy reads one index range per principal instead
+ * of every child's blob (sql-search.ts `pgAccessCount`; listings keep the GIN index of SqlAccess1796000000010):
+ *
+ * | Object | Serves |
+ * |---|---|
+ * | `nodes_access_grants` + trigger `nodes_access_grants_sync` | one row per (node, principal) |
+ * | `nodes_access_grants_lookup` (parent, principal, node_id) | a container's children a caller's tags and user may see, from the index alone |
+ * | `nodes_access_grants_node` (node_id, principal) | a node's own grants: what the trigger deletes |
+ */
+export const PG_ACCESS_GRANTS_MIGRATION: SqlMigration = {
+  name: 'PgAccessGrants1796000000012',
+  up: {
+    sqlite: [],
+    postgres: [
+      `CREATE TABLE IF NOT EXISTS nodes_access_grants (
+         node_id integer NOT NULL,
+         parent integer NULL,
+         principal text NOT NULL
+       )`,
+      PG_GRANTS_TRIGGER_FUNCTION,
+      'DROP TRIGGER IF EXISTS nodes_access_grants_sync ON nodes',
+      'CREATE TRIGGER nodes_access_grants_sync AFTER INSERT OR DELETE OR UPDATE OF access_blob, parent ON nodes FOR EACH ROW EXECUTE FUNCTION nodes_access_grants_sync()',
+      // After the trigger: a node written meanwhile is the trigger's, one already there the backfill's.
+      `INSERT INTO nodes_access_grants (node_id, parent, principal)
+         SELECT DISTINCT n.id, n.parent, '${ACCESS_GRANT_PREFIX.tag}' || (t.value #>> '{}')
+           FROM nodes n, jsonb_array_elements(CASE WHEN jsonb_typeof(n.access_blob -> 'tags') = 'array' THEN n.access_blob -> 'tags' ELSE '[]'::jsonb END) t
+           WHERE jsonb_typeof(t.value) = 'string' AND NOT EXISTS (SELECT 1 FROM nodes_access_grants g WHERE g.node_id = n.id)
+         UNION
+         SELECT n.id, n.parent, '${ACCESS_GRANT_PREFIX.user}' || (n.access_blob ->> 'user') FROM nodes n
+           WHERE jsonb_typeof(n.access_blob -> 'user') = 'string' AND NOT EXISTS (SELECT 1 FROM nodes_access_grants g WHERE g.node_id = n.id)`,
+      'CREATE INDEX IF NOT EXISTS nodes_access_grants_lookup ON nodes_access_grants (parent, principal, node_id)',
+      'CREATE INDEX IF NOT EXISTS nodes_access_grants_node ON nodes_access_grants (node_id, principal)',
+    ],
+  },
+  down: {
+    sqlite: [],
+    postgres: ['DROP TRIGGER IF EXISTS nodes_access_grants_sync ON nodes', 'DROP FUNCTION IF EXISTS nodes_access_grants_sync()', 'DROP TABLE IF EXISTS nodes_access_grants'],
+  },
+};
+
 /** Every migration above, in order: what a `nodes` table needs for search (the bench fixture applies them all). */
-export const SQL_MIGRATIONS: readonly SqlMigration[] = [SQL_SEARCH_MIGRATION, SQL_ACCESS_MIGRATION, PG_VALUES_MIGRATION];
+export const SQL_MIGRATIONS: readonly SqlMigration[] = [SQL_SEARCH_MIGRATION, SQL_ACCESS_MIGRATION, PG_VALUES_MIGRATION, PG_ACCESS_GRANTS_MIGRATION];

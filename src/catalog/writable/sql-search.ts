@@ -853,6 +853,10 @@ export async function searchChildren(
   const p = plan(engine, parentId, query, 'search');
   if (!p) return { count: 0, rows: [] };
   if (engine === 'postgres') {
+    if (limit <= 0) {
+      const count = await pgAccessCount(dataSource, parentId, query);
+      if (count !== undefined) return { count, rows: [] };
+    }
     const indexedResult = await pgIndexedSearch(dataSource, parentId, query, sorting, offset, limit);
     if (indexedResult) return indexedResult;
   }
@@ -898,6 +902,26 @@ export async function searchChildren(
   return { count, rows: rows.map(toRow) };
 }
 
+/** The one `access_blob_filter` of a query that has nothing else: what the access policy adds to a listing. */
+function onlyAccessFilter(query: SearchQuery): Extract<Filter, { type: 'access_blob_filter' }> | undefined {
+  const [filter] = query.filters;
+  return query.lookups.length === 0 && query.filters.length === 1 && filter.type === 'access_blob_filter' ? filter : undefined;
+}
+
+/**
+ * PostgreSQL: how many children of `parentId` the access policy alone lets through, from the grants table's
+ * (parent, principal, node_id) index without reading a node (PgAccessGrants1796000000012). Undefined for
+ * any other query.
+ */
+async function pgAccessCount(dataSource: DataSource, parentId: number | null, query: SearchQuery): Promise<number | undefined> {
+  const filter = onlyAccessFilter(query);
+  if (!filter) return undefined;
+  const principals = accessPrincipals(filter);
+  if (principals.length === 0) return 0;
+  const [row] = await run(dataSource, sql`SELECT count(DISTINCT node_id) AS count FROM nodes_access_grants WHERE ${parentIs(parentId)} AND principal = ANY(${v(principals)}::text[])`);
+  return Number(row.count);
+}
+
 /** How many children of `parentId` match. */
 export async function countChildren(dataSource: DataSource, parentId: number | null, query: SearchQuery): Promise<number> {
   return (await searchChildren(dataSource, parentId, query, [], 0, 0)).count;
@@ -915,6 +939,16 @@ export async function visibleChildCounts(dataSource: DataSource, parentIds: read
   const engine = engineOf(dataSource);
   const out = new Map<number, number>();
   if (parentIds.length === 0) return out;
+  if (engine === 'postgres' && access.length === 1) {
+    const principals = accessPrincipals(access[0]);
+    if (principals.length === 0) return out;
+    const rows = await run(
+      dataSource,
+      sql`SELECT parent, count(DISTINCT node_id) AS count FROM nodes_access_grants WHERE parent = ANY(${v([...parentIds])}::integer[]) AND principal = ANY(${v(principals)}::text[]) GROUP BY parent`,
+    );
+    for (const r of rows) out.set(Number(r.parent), Number(r.count));
+    return out;
+  }
   const conditions = access.map((filter) => {
     if (engine === 'postgres') return accessFrag('postgres', filter);
     const set = sqliteAccess(filter, null);
