@@ -56,18 +56,20 @@ export const oauth2ArgsSchema: JsonSchema = {
   additionalProperties: false,
 };
 
+/** The arguments Tiled's OIDC authenticators share: the provider, the audience, where a browser login lands. */
+const tiledOidcCommon = {
+  audience: { type: 'string', minLength: 1 },
+  client_id: secret,
+  well_known_uri: url,
+  confirmation_message: { type: 'string' },
+  redirect_on_success: optionalUrl,
+  redirect_on_failure: optionalUrl,
+  user_id_claim: { type: 'string', minLength: 1 },
+};
+
 export const tiledOidcArgsSchema: JsonSchema = {
   type: 'object',
-  properties: {
-    audience: { type: 'string', minLength: 1 },
-    client_id: secret,
-    client_secret: secret,
-    well_known_uri: url,
-    confirmation_message: { type: 'string' },
-    redirect_on_success: optionalUrl,
-    redirect_on_failure: optionalUrl,
-    user_id_claim: { type: 'string', minLength: 1 },
-  },
+  properties: { ...tiledOidcCommon, client_secret: secret },
   required: ['audience', 'client_id', 'client_secret', 'well_known_uri'],
   additionalProperties: false,
 };
@@ -94,18 +96,12 @@ const scopeList = { type: 'array', items: { type: 'string', minLength: 1 } };
 export const tiledProxiedOidcArgsSchema: JsonSchema = {
   type: 'object',
   properties: {
-    audience: { type: 'string', minLength: 1 },
-    client_id: secret,
-    well_known_uri: url,
+    ...tiledOidcCommon,
     device_flow_client_id: { type: 'string', minLength: 1 },
     // Tiled's default is "": the device flow needs no secret, only the browser login through this server does.
     client_secret: { type: 'string' },
     scopes: { anyOf: [scopeList, { type: 'null' }] },
     scopes_map: { anyOf: [{ type: 'object', additionalProperties: scopeList }, { type: 'null' }] },
-    confirmation_message: { type: 'string' },
-    redirect_on_success: optionalUrl,
-    redirect_on_failure: optionalUrl,
-    user_id_claim: { type: 'string', minLength: 1 },
   },
   required: ['audience', 'client_id', 'well_known_uri', 'device_flow_client_id'],
   additionalProperties: false,

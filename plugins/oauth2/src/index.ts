@@ -9,6 +9,20 @@ import { createProxiedOidcAuthenticator } from './proxied-oidc';
 
 const meta = { name: 'oauth2', version: '1.0.0', apiVersion: PLUGIN_API_VERSION };
 
+/** The browser login through this server of Tiled's OIDC authenticators, from their arguments. */
+function browserLoginSettings(args: TiledOidcArgs | TiledProxiedOidcArgs): OAuth2Settings {
+  return settingsFromOAuth2Args({
+    client_id: args.client_id,
+    client_secret: args.client_secret ?? '',
+    well_known_uri: args.well_known_uri,
+    audience: args.audience,
+    user_id_claim: args.user_id_claim,
+    confirmation_message: args.confirmation_message,
+    redirect_on_success: args.redirect_on_success,
+    redirect_on_failure: args.redirect_on_failure,
+  });
+}
+
 /** Generic OAuth2 / OpenID Connect (`authenticator: oauth2`). */
 export const OAuth2Authenticator = definePlugin<OAuth2Args>({
   meta,
@@ -23,19 +37,7 @@ export const OIDCAuthenticator = definePlugin<TiledOidcArgs>({
   meta: { ...meta, name: 'oauth2 (OIDCAuthenticator)' },
   argsSchema: tiledOidcArgsSchema,
   create(args: TiledOidcArgs, context: PluginContext) {
-    return createOAuth2Authenticator(
-      settingsFromOAuth2Args({
-        client_id: args.client_id,
-        client_secret: args.client_secret,
-        well_known_uri: args.well_known_uri,
-        audience: args.audience,
-        user_id_claim: args.user_id_claim,
-        confirmation_message: args.confirmation_message,
-        redirect_on_success: args.redirect_on_success,
-        redirect_on_failure: args.redirect_on_failure,
-      }),
-      context,
-    );
+    return createOAuth2Authenticator(browserLoginSettings(args), context);
   },
 });
 
@@ -44,17 +46,7 @@ export const ProxiedOIDCAuthenticator = definePlugin<TiledProxiedOidcArgs>({
   meta: { ...meta, name: 'oauth2 (ProxiedOIDCAuthenticator)' },
   argsSchema: tiledProxiedOidcArgsSchema,
   create(args: TiledProxiedOidcArgs, context: PluginContext) {
-    const browserLogin = settingsFromOAuth2Args({
-      client_id: args.client_id,
-      client_secret: args.client_secret ?? '',
-      well_known_uri: args.well_known_uri,
-      audience: args.audience,
-      user_id_claim: args.user_id_claim,
-      confirmation_message: args.confirmation_message,
-      redirect_on_success: args.redirect_on_success,
-      redirect_on_failure: args.redirect_on_failure,
-    });
-    return createProxiedOidcAuthenticator(args, browserLogin, context);
+    return createProxiedOidcAuthenticator(args, browserLoginSettings(args), context);
   },
 });
 

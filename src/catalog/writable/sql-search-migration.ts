@@ -1,3 +1,5 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
 /**
  * Indexes and full-text tables that search in SQL (sql-search.ts) relies on, as plain SQL for the catalog's
  * migration list. Run `up` after the migration that creates `nodes`; `down` undoes exactly this one.
@@ -32,6 +34,22 @@ export interface SqlMigration {
   readonly name: string;
   readonly up: Readonly<Record<'sqlite' | 'postgres', readonly string[]>>;
   readonly down: Readonly<Record<'sqlite' | 'postgres', readonly string[]>>;
+}
+
+/** A TypeORM migration class that runs `migration`'s statements for the connection's engine. */
+export function sqlMigrationClass(migration: SqlMigration): new () => MigrationInterface {
+  const engineOf = (q: QueryRunner): 'sqlite' | 'postgres' => (q.connection.driver.options.type === 'postgres' ? 'postgres' : 'sqlite');
+  return class implements MigrationInterface {
+    name = migration.name;
+
+    async up(q: QueryRunner): Promise<void> {
+      for (const statement of migration.up[engineOf(q)]) await q.query(statement);
+    }
+
+    async down(q: QueryRunner): Promise<void> {
+      for (const statement of migration.down[engineOf(q)]) await q.query(statement);
+    }
+  };
 }
 
 export const SQL_SEARCH_MIGRATION: SqlMigration = {
