@@ -14,6 +14,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { writeArrayBuffer } from 'geotiff';
 import { Client } from 'pg';
 import { createTestDatabase, testEngines, type TestDatabase } from '../helpers/postgres';
+import { esm } from '../helpers/esm';
 import { runTiled, startTiled, TILED_BIN, type RunningServer } from '../helpers/tiled-process';
 
 const KEY = 'e'.repeat(64);
@@ -23,7 +24,8 @@ const detail = async (response: Response): Promise<unknown> => ((await response.
 interface Resource {
   data: { id: string; attributes: { structure_family: string; metadata: unknown; data_sources: { assets: { num: number | null; id: number }[] }[] } }[] & { attributes: { structure_family: string; metadata: unknown; data_sources: { assets: { num: number | null; id: number }[] }[] } };
 }
-const dynamicImport = new Function('specifier', 'return import(specifier)') as <T>(specifier: string) => Promise<T>;
+// Not a Function-wrapped import(): under Jest that poisons the worker for the specs after this one (test/helpers/esm.ts).
+const dynamicImport = esm;
 const FRAMES = [0, 1, 2].map((f) => Uint16Array.from({ length: 8 }, (_, i) => f * 100 + i));
 const H5_DATA = Float64Array.from({ length: 12 }, (_, i) => i * 0.5 - 1);
 
