@@ -4,7 +4,7 @@
  * and decodes chunks; a block read fetches only the chunk files it overlaps (one, since blocks are the
  * stored chunks, except at the array's edge where the stored chunk is cropped).
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { DTYPES, isDType } from '../catalog/tree/dtype';
 import type { ArrayNode, ContainerNode, Metadata, TreeNode } from '../catalog/tree/tree.types';
@@ -12,6 +12,7 @@ import { AdapterError, type AdapterRegistration, type AdapterSource } from './ad
 import { blockRegion, chunksFor, fileError, servedBlockShape, typedArrayOf } from './array-support';
 import { dynamicImport } from '../common/esm';
 import { fileVersion } from '../common/file-version';
+import { chunkFilesOf, type ChunkFiles } from '../catalog/storage/zarr-chunk-files';
 
 type Zarrita = typeof import('zarrita');
 type FsStoreModule = typeof import('@zarrita/storage/dist/src/fs');
@@ -58,47 +59,6 @@ async function wholeChunk(array: ZarrArray, offset: number[], count: number[]): 
   return chunk.data as ArrayBufferView;
 }
 
-interface ChunkFiles {
-  /** The array's metadata document (zarr.json or .zarray): its fill value, codecs and shape. */
-  metadata: string;
-  /** The file holding the stored chunk at these grid coordinates. */
-  chunkFile(coords: readonly number[]): string;
-}
-
-/**
- * Where the array in `dir` keeps each chunk, from its metadata document's chunk key encoding (v3
- * `default` `c/0/0` or `v2` `0.0`; v2 arrays' `dimension_separator`). Undefined when a file is not one
- * chunk (sharded arrays) or the document cannot be read: those blocks' ETags are hashed from their bytes.
- */
-async function chunkFilesOf(dir: string): Promise<ChunkFiles | undefined> {
-  for (const name of ['zarr.json', '.zarray']) {
-    const metadata = join(dir, name);
-    let document: { chunk_key_encoding?: { name?: string; configuration?: { separator?: string } }; codecs?: { name?: string }[]; dimension_separator?: string };
-    try {
-      document = JSON.parse(await readFile(metadata, 'utf8')) as typeof document;
-    } catch {
-      continue;
-    }
-    let key: (coords: readonly number[]) => string;
-    if (name === '.zarray') {
-      const separator = document.dimension_separator ?? '.';
-      key = (coords) => (coords.length === 0 ? '0' : coords.join(separator));
-    } else {
-      if (document.codecs?.some((codec) => codec.name === 'sharding_indexed')) return undefined;
-      const encoding = document.chunk_key_encoding ?? { name: 'default' };
-      if (encoding.name === 'v2') {
-        const separator = encoding.configuration?.separator ?? '.';
-        key = (coords) => (coords.length === 0 ? '0' : coords.join(separator));
-      } else if (encoding.name === 'default') {
-        const separator = encoding.configuration?.separator ?? '/';
-        key = (coords) => ['c', ...coords].join(separator);
-      } else return undefined;
-    }
-    return { metadata, chunkFile: (coords) => join(dir, key(coords)) };
-  }
-  return undefined;
-}
-
 function arrayNode(array: ZarrArray, what: string, files: ChunkFiles | undefined): ArrayNode {
   const { zarr } = loadedLibraries();
   const dtype = array.dtype as string;
@@ -119,7 +79,8 @@ function arrayNode(array: ZarrArray, what: string, files: ChunkFiles | undefined
       const stored = array.chunks;
       const coords = offset.map((start, d) => Math.floor(start / stored[d]));
       if (count.some((n, d) => n === 0 || Math.floor((offset[d] + n - 1) / stored[d]) !== coords[d])) return undefined;
-      return `${await fileVersion(files.metadata)}/${await fileVersion(files.chunkFile(coords))}`;
+      const [metadata, chunk] = await Promise.all([fileVersion(files.metadata), fileVersion(files.chunkFile(coords))]);
+      return `${metadata}/${chunk}`;
     },
     async readBlock(block) {
       const { offset, shape: count } = blockRegion(chunks, block);

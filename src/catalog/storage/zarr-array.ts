@@ -8,6 +8,7 @@ import { writeFileAtomic } from './atomic-file';
 import { bytesView, copyRegion, sizeOf, viewAs } from './ndregion';
 import { StorageError, StorageErrorCode } from './storage.errors';
 import { loadZarrita, NodeZstdCodec } from './zarrita';
+import { chunkFilesOf, type ChunkFiles } from './zarr-chunk-files';
 
 /**
  * How chunks are compressed. `zstd` is what Tiled 0.2.16 writes (zarr-python 3's default); the default here
@@ -111,18 +112,11 @@ async function decodeChunk(meta: ZarrJson, path: string): Promise<Uint8Array | u
   return bytes;
 }
 
-/** Whether the v3 array in `dir` keeps its chunks at `c/i/j` (zarr-python's default, what createZarrArray writes), where chunkPath looks. */
-async function hasSlashChunkKeys(dir: string): Promise<boolean> {
-  const { chunk_key_encoding: encoding } = await readZarrJson(dir);
-  const { name, configuration } = (encoding ?? { name: 'default' }) as { name?: string; configuration?: { separator?: string } };
-  return name === 'default' && (configuration?.separator ?? '/') === '/';
-}
-
 /**
- * Whether each array directory keeps its chunks at `c/i/j`, with the zarr.json version that said so. A node
- * is built afresh for every request; this spares each read a parse of zarr.json.
+ * Where each array directory keeps its chunks, with the zarr.json version that said so. A node is built
+ * afresh for every request; this spares each read a parse of zarr.json.
  */
-const keyLayouts = new LRUCache<string, { version: string; slashKeys: boolean }>({ max: 4096 });
+const keyLayouts = new LRUCache<string, { version: string; files: ChunkFiles | undefined }>({ max: 4096 });
 
 function chunkPath(dir: string, coords: readonly number[]): string {
   return join(dir, 'c', ...coords.map(String));
@@ -279,15 +273,15 @@ export function zarrArrayNode(dir: string, structure: ArrayStructure, metadata: 
     async blockVersion(block: readonly number[]): Promise<string | undefined> {
       // Once the key layout is known, both stats go out together: one thread-pool round trip per read, not three.
       const known = keyLayouts.get(dir);
-      if (known?.slashKeys) {
-        const [meta, chunk] = await Promise.all([fileVersion(join(dir, ZARR_JSON)), fileVersion(chunkPath(dir, block))]);
+      if (known?.files) {
+        const [meta, chunk] = await Promise.all([fileVersion(known.files.metadata), fileVersion(known.files.chunkFile(block))]);
         if (meta === known.version) return `${meta}/${chunk}`;
       }
       const meta = await fileVersion(join(dir, ZARR_JSON));
       if (meta === 'missing') return undefined;
       let keys = keyLayouts.get(dir);
-      if (keys?.version !== meta) keyLayouts.set(dir, (keys = { version: meta, slashKeys: await hasSlashChunkKeys(dir) }));
-      return keys.slashKeys ? `${meta}/${await fileVersion(chunkPath(dir, block))}` : undefined;
+      if (keys?.version !== meta) keyLayouts.set(dir, (keys = { version: meta, files: await chunkFilesOf(dir) }));
+      return keys.files ? `${meta}/${await fileVersion(keys.files.chunkFile(block))}` : undefined;
     },
     async readBlock(block: readonly number[]): Promise<NumericArray> {
       const region = blockRegion(layout, [...block]);
