@@ -18,6 +18,8 @@ export interface OAuth2Settings {
   clientSecret: string;
   /** OpenID Connect when set; plain OAuth2 with `endpoints` otherwise. */
   wellKnownUri?: string;
+  /** The document at `wellKnownUri`, when the caller has already read it (fetched on first use otherwise). */
+  discovery?: Discovery;
   endpoints?: { authorization: string; token: string; userinfo: string };
   audience: string;
   scopes: string[];
@@ -108,9 +110,12 @@ async function buildProvider(settings: OAuth2Settings, context: PluginContext): 
   let discovery: Discovery | undefined;
   let endpoints: { authorization: string; token: string; userinfo?: string };
   if (settings.wellKnownUri) {
-    discovery = await fetchDiscovery(context.fetch, settings.wellKnownUri);
+    discovery = settings.discovery;
+    if (!discovery) {
+      discovery = await fetchDiscovery(context.fetch, settings.wellKnownUri);
+      context.logger.info(`OpenID provider ${discovery.issuer} discovered`);
+    }
     endpoints = { authorization: discovery.authorization_endpoint, token: discovery.token_endpoint, userinfo: discovery.userinfo_endpoint };
-    context.logger.info(`OpenID provider ${discovery.issuer} discovered`);
   } else if (settings.endpoints) {
     endpoints = settings.endpoints;
   } else {

@@ -56,7 +56,8 @@ export async function createProxiedOidcAuthenticator(
     verifyAccessToken: (token) => verifier.verify(token),
   };
   context.logger.info(`OpenID provider ${discovery.issuer} discovered; accepting its access tokens for audience "${args.audience}"`);
-  return { ...createOAuth2Authenticator(browserLogin, context), proxied };
+  // The browser login reads the same document: not fetched a second time.
+  return { ...createOAuth2Authenticator({ ...browserLogin, discovery }, context), proxied };
 }
 
 class AccessTokenVerifier {
