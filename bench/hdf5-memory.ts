@@ -10,11 +10,11 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTiledServer } from './catalog-bench';
 import { HDF5_BLOCK_BYTES, HDF5_DATASET, HDF5_SIDE, hdf5SampleValue7 } from './hdf5-block';
+import { benchRequest, closeBenchClient } from './http-client';
 import { dynamicImport } from '../src/common/esm';
 
 const FRAME = HDF5_SIDE * HDF5_SIDE;
@@ -37,18 +37,6 @@ function statusMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   return match ? Number(match[1]) / 1024 : NaN;
 }
 
-function getBlock(url: string, key: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { authorization: `Apikey ${key}`, accept: 'application/octet-stream', 'accept-encoding': 'identity' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks)) : reject(new Error(`${url}: ${res.statusCode} ${Buffer.concat(chunks).toString().slice(0, 200)}`))));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 async function main(): Promise<void> {
   const frames = Number(process.argv[2] ?? 160);
   const dir = mkdtempSync(join(tmpdir(), 'tiled-bench-h5mem-'));
@@ -62,7 +50,9 @@ async function main(): Promise<void> {
       const idle = statusMiB(child.pid!, 'VmRSS');
       const started = performance.now();
       for (let f = 0; f < frames; f++) {
-        const body = await getBlock(`${base}/api/v1/array/block/big/${HDF5_DATASET}?block=${f},0,0`, key);
+        const url = `${base}/api/v1/array/block/big/${HDF5_DATASET}?block=${f},0,0`;
+        const { status, body } = await benchRequest(url, { headers: { authorization: `Apikey ${key}`, accept: 'application/octet-stream', 'accept-encoding': 'identity' } });
+        if (status !== 200) throw new Error(`${url}: ${status} ${body.toString().slice(0, 200)}`);
         if (body.length !== HDF5_BLOCK_BYTES || body.readDoubleLE(56) !== hdf5SampleValue7(f)) throw new Error(`block ${f} came back wrong`);
       }
       const seconds = (performance.now() - started) / 1000;
@@ -70,6 +60,7 @@ async function main(): Promise<void> {
       console.log(`HDF5 dataset of ${gb.toFixed(2)} GB (${frames} × 8 MiB chunks), every block read once through HTTP in ${seconds.toFixed(1)} s — Node.js ${process.version}`);
       console.log(`server peak resident memory: ${statusMiB(child.pid!, 'VmHWM').toFixed(0)} MiB (target < 300 MiB); before the reads: ${idle.toFixed(0)} MiB resident, ${idlePeak.toFixed(0)} MiB peak (start and indexing); after: ${statusMiB(child.pid!, 'VmRSS').toFixed(0)} MiB resident`);
     } finally {
+      closeBenchClient();
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;
