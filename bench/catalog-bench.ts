@@ -51,23 +51,30 @@ const BARE_WRITE_SERVER = `
   server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
 `;
 
-/** The write ceiling: the same PUT to BARE_WRITE_SERVER, alternating with fs.writeFile. */
-async function bareHttpWrite(dir: string, bytes: Uint8Array, iterations: number): Promise<{ tiled: number[]; baseline: number[] }> {
-  const child = spawn(process.execPath, ['-e', BARE_WRITE_SERVER, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** Runs `script` (a bare node:http server printing its port) with `args` while `work` uses its port; stops it after. */
+export async function withBareServer<T>(script: string, args: string[], work: (base: string) => Promise<T>): Promise<T> {
+  const child = spawn(process.execPath, ['-e', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const port = await new Promise<string>((resolve) => child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())));
-    const bareFile = join(dir, 'bare-ceiling.bin');
-    return await alternate(
-      iterations,
-      async () => {
-        const response = await benchRequest(`http://127.0.0.1:${port}/`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
-        if (!response.ok) throw new Error(`the bare write server answered ${response.status}`);
-      },
-      () => writeFile(bareFile, bytes),
-    );
+    return await work(`http://127.0.0.1:${port}/`);
   } finally {
     child.kill('SIGTERM');
   }
+}
+
+/** The write ceiling: the same PUT to BARE_WRITE_SERVER, alternating with fs.writeFile. */
+function bareHttpWrite(dir: string, bytes: Uint8Array, iterations: number): Promise<{ tiled: number[]; baseline: number[] }> {
+  const bareFile = join(dir, 'bare-ceiling.bin');
+  return withBareServer(BARE_WRITE_SERVER, [dir], (base) =>
+    alternate(
+      iterations,
+      async () => {
+        const response = await benchRequest(base, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+        if (!response.ok) throw new Error(`the bare write server answered ${response.status}`);
+      },
+      () => writeFile(bareFile, bytes),
+    ),
+  );
 }
 
 /** The little of better-sqlite3 (which has no bundled types) the baselines use. */

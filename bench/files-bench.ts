@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { alternate, median, startTiledServer } from './catalog-bench';
+import { alternate, median, startTiledServer, withBareServer } from './catalog-bench';
 import { benchRequest } from './http-client';
 import type { CatalogBenchRow } from './catalog-bench';
 import { HDF5_BLOCK_BYTES, HDF5_DATASET, hdf5AdapterVsBare, hdf5SampleValue7, writeHdf5Sample } from './hdf5-block';
@@ -45,16 +44,14 @@ const BARE_8MB_SERVER = `
   server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
 `;
 
-async function bareHttpCeiling(h5: string, iterations: number): Promise<{ tiled: number[]; baseline: number[] }> {
-  const child = spawn(process.execPath, ['-e', BARE_8MB_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
-  try {
-    const port = await new Promise<string>((resolve) => child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())));
+function bareHttpCeiling(h5: string, iterations: number): Promise<{ tiled: number[]; baseline: number[] }> {
+  return withBareServer(BARE_8MB_SERVER, [], async (base) => {
     const handle = await open(h5, 'r');
     try {
       return await alternate(
         iterations,
         async () => {
-          const response = await benchRequest(`http://127.0.0.1:${port}/`, { headers: { 'accept-encoding': 'identity' } });
+          const response = await benchRequest(base, { headers: { 'accept-encoding': 'identity' } });
           if (response.body.byteLength !== 8 * 1024 * 1024) throw new Error('the bare server sent a short body');
         },
         () => handle.read(Buffer.allocUnsafe(HDF5_BLOCK_BYTES), 0, HDF5_BLOCK_BYTES, 0),
@@ -62,9 +59,7 @@ async function bareHttpCeiling(h5: string, iterations: number): Promise<{ tiled:
     } finally {
       await handle.close();
     }
-  } finally {
-    child.kill('SIGTERM');
-  }
+  });
 }
 
 export interface FilesBenchSizes {
