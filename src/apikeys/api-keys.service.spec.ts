@@ -135,6 +135,14 @@ describe.each(testEngines())(`${ApiKeysService.name} on %s`, (engine) => {
       expect(error.detail).toEqual([expect.objectContaining({ type: 'greater_than', loc: ['body', 'expires_in'] })]);
     });
 
+    it('should refuse a lifetime that would end after the year 9999 with a 422, not fail on the date', async () => {
+      const error = await rejection(create(h.sut, alice, { expires_in: 2206030008683580, scopes: null }));
+      expect(error.status).toBe(422);
+      expect(error.detail).toEqual([expect.objectContaining({ type: 'less_than_equal', loc: ['body', 'expires_in'] })]);
+      const longest = await create(h.sut, alice, { expires_in: Math.floor((Date.UTC(9999, 11, 31) - Date.now()) / 1000), scopes: null });
+      expect(longest.expiration_time!.getUTCFullYear()).toBe(9999);
+    });
+
     it('should refuse inherit combined with access tags', async () => {
       const error = await rejection(create(h.sut, alice, { expires_in: null, scopes: null, access_tags: ['x'] }));
       expect(error.status).toBe(403);

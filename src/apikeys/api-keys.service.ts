@@ -16,6 +16,8 @@ import { splitKeyPath } from './dto/create-api-key.dto';
 
 /** Tiled's limit per principal; counts keys that still work (revoked and expired rows are audit history). */
 export const MAX_KEYS_PER_PRINCIPAL = 100;
+/** The last second a key may expire at: Python's datetime (Tiled's client) ends with the year 9999. */
+const LATEST_EXPIRATION_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
 /** Redraws of the secret when its first eight characters are already taken (1 in 4 billion per key). */
 const MAX_DRAWS = 5;
 
@@ -203,6 +205,13 @@ export class ApiKeysService {
     // With a cap, "never expires" means "lives as long as allowed"; the response shows the resulting time.
     const seconds = expiresIn ?? cap ?? null;
     if (seconds === null) return null;
+    const longest = Math.floor((LATEST_EXPIRATION_MS - now.getTime()) / 1000);
+    if (seconds > longest) {
+      // Beyond it the time is not a date here, nor in the Python client, which reads it as a datetime.
+      throw new UnprocessableError([
+        { type: 'less_than_equal', loc: ['body', 'expires_in'], msg: `Input should be less than or equal to ${longest}: an API key must expire before the year 10000`, input: seconds },
+      ]);
+    }
     // Tiled stores times with second resolution. Rounding up keeps every key alive for at least the
     // seconds asked for: rounding `now` down made an `expires_in: 1` key expire at the next second
     // boundary, sometimes before its first use.
